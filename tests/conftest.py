@@ -1,0 +1,38 @@
+"""Shared fixtures: the app (tests/fixtures_app.py) and throwaway servers (below)."""
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.servers import PgServer, server_dir, silent_listener, throwaway_postgres
+
+pytest_plugins = ["tests.fixtures_app"]
+
+
+@pytest.fixture(scope="session")
+def pg() -> Iterator[PgServer]:
+    """PostgreSQL with SSL available and password auth (the default server)."""
+    with server_dir("pg") as base, throwaway_postgres(base, ssl=True) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def pg_ssl_only() -> Iterator[PgServer]:
+    """PostgreSQL that refuses unencrypted connections."""
+    with server_dir("pgssl") as base, throwaway_postgres(base, ssl=True,
+                                                                  ssl_only=True) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def pg_nossl() -> Iterator[PgServer]:
+    """PostgreSQL without SSL."""
+    with server_dir("pgplain") as base, throwaway_postgres(base, ssl=False) as server:
+        yield server
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """The port of a loopback listener that accepts and never answers."""
+    with silent_listener() as (_, port):
+        yield port

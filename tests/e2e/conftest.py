@@ -1,0 +1,60 @@
+"""Browser tests: Debian's Chromium through Playwright, against `flask run` in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.servers import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Debian's Chromium, with no traffic to Google's services."""
+    return {**browser_type_launch_args, "executable_path": CHROMIUM,
+            "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                     "--disable-component-update", "--disable-sync", "--no-first-run",
+                     "--disable-quic"]}
+
+
+@pytest.fixture
+def live_server(tmp_path) -> Iterator[str]:
+    """The app served by `flask run` on a free loopback port, on a fresh SQLite store."""
+    port = free_port()
+    env = {**os.environ, "DATADOCK_INSTANCE_PATH": str(tmp_path / "instance"),
+           "DATADOCK_VERIFY_TIMEOUT": "5", "DATADOCK_TICK_SECONDS": "1"}
+    env.pop("DATABASE_URL", None)
+    flask = [sys.executable, "-m", "flask", "--app", "webapp"]
+    subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True,
+                   capture_output=True, timeout=60)
+    log = (tmp_path / "server.log").open("w")
+    proc = subprocess.Popen([*flask, "run", "--host", "127.0.0.1", "--port", str(port)],
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(url + "/setup", timeout=1)  # noqa: S310 - loopback
+            break
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                raise RuntimeError((tmp_path / "server.log").read_text()[-2000:]) from None
+            time.sleep(0.1)
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()

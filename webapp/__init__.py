@@ -1,0 +1,87 @@
+"""Datadock: connect databases, verify them field by field, keep their schema in sync."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask, redirect, request, url_for
+from werkzeug.wrappers import Response
+
+from . import cli
+from .config import load_config
+from .extensions import csrf, db, login_manager, migrate
+from .vault import Vault
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the app: config, extensions, pages, commands, and the in-process scheduler."""
+    instance = os.environ.get("DATADOCK_INSTANCE_PATH") or str(ROOT / "instance")
+    app = Flask(__name__, instance_path=instance, template_folder=str(ROOT / "templates"),
+                static_folder=str(ROOT / "static"))
+    logging.basicConfig(level=os.environ.get("DATADOCK_LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per tick is noise
+    app.config.update(load_config(app.instance_path))
+    app.config.update(overrides or {})
+    app.extensions["datadock_vault"] = Vault(app.config["DATADOCK_ENCRYPTION_KEYS"])
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "web.login"
+    login_manager.session_protection = "strong"
+
+    from . import models, web
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> models.User | None:
+        return db.session.get(models.User, int(user_id))
+
+    app.register_blueprint(web.bp)
+    cli.register(app)
+
+    @app.before_request
+    def first_run_setup() -> Response | None:
+        """Until the first admin exists, every page leads to setup."""
+        if request.endpoint in ("web.setup", "static") or app.config.get("SETUP_DONE"):
+            return None
+        from .accounts import has_users
+        if has_users():
+            app.config["SETUP_DONE"] = True
+            return None
+        return redirect(url_for("web.setup"))
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    if app.config["SCHEDULER_ENABLED"] and _serving():
+        from .jobs import scheduler
+        scheduler.start(app)
+    return app
+
+
+def _serving() -> bool:
+    """False inside a `flask` command other than `run` (e.g. `db upgrade`): no scheduler."""
+    ctx = click.get_current_context(silent=True)
+    return ctx is None or ctx.info_name == "run"

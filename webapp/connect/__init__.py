@@ -1,0 +1,1 @@
+"""Connecting to sources: address policy, deadlines, and errors mapped to fields."""

@@ -1,0 +1,44 @@
+"""The one shape of a connection failure: a step, a detail for the banner, errors per field."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+HOST_NOT_FOUND = "Host not found"
+INCORRECT_PORT = "Incorrect port"
+BAD_CREDENTIALS = "Incorrect username or password"
+NO_DATABASE = "Database does not exist"
+
+
+@dataclass
+class ConnectionFailed(Exception):
+    """Verify or sync could not connect; `detail` and `field_errors` are safe to show."""
+
+    title: ClassVar[str] = "ConnectionFailed"
+    status: ClassVar[int] = 400
+
+    step: str
+    detail: str
+    field_errors: dict[str, str] = field(default_factory=dict)
+    # The verify ladder's steps as dicts, when the failure came from a ladder.
+    steps: list[dict] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return self.detail
+
+
+def timeout_failure(host: str, port: int | None, seconds: float, outbound: str | None = None,
+                    field: str = "host") -> ConnectionFailed:
+    """The error for a host that accepted nothing or answered nothing within the deadline."""
+    where = f"{host}:{port}" if port else host
+    address = f" ({outbound})" if outbound else ""
+    return ConnectionFailed(
+        step="timeout",
+        detail=(
+            f"Timed out after {seconds:g} s waiting for {where} to answer. Check the host and "
+            f"port, and allow Datadock's outbound address{address} in the database's firewall "
+            "or security group."
+        ),
+        field_errors={field: f"{host} did not answer within {seconds:g} s"},
+    )

@@ -1,0 +1,193 @@
+"""Open a connection step by step under one deadline; report each step or which field is wrong.
+
+The ladder: fields → (driver) → DNS → TCP → SSH tunnel → TLS → authentication → database →
+catalog. DNS and TCP are checked here, before the driver is called, so a wrong host or port is
+named precisely and an unresponsive host costs one deadline. The driver's own connect covers
+TLS, authentication and database together; its error decides which of them failed.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import socket
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import current_app, has_app_context
+
+from ..dialects import Dialect, Target
+from ..dialects.base import DriverMissing
+from .egress import resolve
+from .errors import INCORRECT_PORT, ConnectionFailed, timeout_failure
+from .ladder import Ladder
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """A successful verify: what answered, how long it took, and every step."""
+
+    server_version: str
+    elapsed_ms: int
+    steps: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class Opened:
+    """An open connection and the tunnel it runs through, closed together."""
+
+    connection: Any
+    tunnel: Any = None
+
+    def close(self) -> None:
+        """Close the connection, then the tunnel; errors while closing are only logged."""
+        for closer in (getattr(self.connection, "close", None),
+                       getattr(self.tunnel, "close", None)):
+            if closer is not None:
+                try:
+                    closer()
+                except Exception:  # noqa: BLE001 - closing a broken connection may fail
+                    log.debug("error while closing", exc_info=True)
+
+
+def _outbound() -> str | None:
+    return current_app.config.get("OUTBOUND_ADDRESS") if has_app_context() else None
+
+
+def _probe_tcp(address: str, port: int, host: str, timeout: float, port_field: str = "port",
+               host_field: str = "host") -> None:
+    """Open and close a TCP connection, naming the field that is wrong when it fails."""
+    try:
+        socket.create_connection((address, port), timeout=timeout).close()
+    except TimeoutError:
+        raise timeout_failure(host, port, round(timeout, 1), _outbound(), host_field) from None
+    except ConnectionRefusedError:
+        raise ConnectionFailed(
+            "tcp", f"{host} refused the connection on port {port}: nothing listens there.",
+            {port_field: INCORRECT_PORT}) from None
+    except OSError as exc:
+        if exc.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH):
+            raise ConnectionFailed(
+                "tcp", f"There is no network route from Datadock to {host}.",
+                {host_field: "Host unreachable"}) from None
+        raise ConnectionFailed("tcp", f"Could not open a connection to {host}:{port}.",
+                               {host_field: "Could not connect to this host"}) from None
+
+
+def _tunnel(values: dict[str, Any], ladder: Ladder) -> tuple[Any, Target]:
+    """DNS and TCP to the SSH server, then the tunnel; the database host is reached through it."""
+    from .tunnel import open_tunnel
+
+    ssh_host, ssh_port = values["sshHost"], int(values.get("sshPort") or 22)
+    ssh_address = ladder.run("dns", lambda: resolve(ssh_host, ssh_port, ladder.remaining(),
+                                                    host_field="sshHost"))
+    ladder.run("tcp", lambda: _probe_tcp(ssh_address, ssh_port, ssh_host, ladder.remaining(),
+                                         "sshPort", "sshHost"))
+    tunnel = ladder.run("ssh", lambda: open_tunnel(
+        values, ssh_address, values["host"], int(values["port"]), ladder.remaining()))
+    return tunnel, Target(values, "127.0.0.1", ladder.remaining(), tunnel.local_port)
+
+
+def open_connection(dialect: Dialect, values: dict[str, Any], timeout: float,
+                    ladder: Ladder | None = None) -> Opened:
+    """Walk the ladder up to an open connection. Raises ConnectionFailed carrying the steps."""
+    ladder = ladder or Ladder(list(dialect.steps), timeout)
+    names = [s.name for s in ladder.steps]
+    tunnel = None
+    try:
+        if "driver" in names:
+            ladder.run("driver", lambda: _load_driver(dialect))
+        if "dns" in names and values.get("sshEnabled"):
+            tunnel, target = _tunnel(values, ladder)
+        elif "dns" in names:
+            host, port = values["host"], int(values["port"])
+            address = ladder.run("dns", lambda: resolve(host, port, ladder.remaining()))
+            ladder.run("tcp", lambda: _probe_tcp(address, port, host, ladder.remaining()))
+            if "ssh" in names:
+                ladder.mark("ssh", "skipped")
+            target = Target(values, address, ladder.remaining(), port)
+        else:
+            target = Target(values, None, ladder.remaining(), None)
+        connection = _driver_connect(dialect, target, ladder)
+    except ConnectionFailed as failure:
+        if not failure.steps:
+            ladder.fail(failure)
+        if tunnel is not None:
+            tunnel.close()
+        raise
+    return Opened(connection, tunnel)
+
+
+def _load_driver(dialect: Dialect) -> None:
+    try:
+        dialect.load_driver()
+    except DriverMissing:
+        raise ConnectionFailed(
+            "driver", f"The {dialect.label} driver is not installed on this Datadock server. "
+            f"Install it with: pip install 'datadock[{dialect.extra}]'", {}) from None
+
+
+def _driver_connect(dialect: Dialect, target: Target, ladder: Ladder) -> Any:
+    """The driver's connect covers TLS, authentication and database at once."""
+    group = [n for n in dialect.driver_steps if n in {s.name for s in ladder.steps}]
+    tls_applies = dialect.uses_tls(target.values)
+    began = time.monotonic()
+    try:
+        connection = dialect.connect(target)
+    except Exception as exc:  # noqa: BLE001 - every driver error is classified below
+        failure = exc if isinstance(exc, ConnectionFailed) else dialect.classify(
+            exc, Target(target.values, target.address, ladder.timeout, target.port))
+        if failure.step == "timeout":
+            failure = timeout_failure(target.values.get("host", dialect.label),
+                                      target.values.get("port"), ladder.timeout, _outbound())
+            applicable = [n for n in group if n != "tls" or tls_applies]
+            failure.step = applicable[0] if applicable else "database"
+        # Raw driver text stays in the server log; drivers do not echo passwords.
+        log.info("connect to %s source failed at step %s: %s: %s",
+                 dialect.key, failure.step, type(exc).__name__, exc)
+        ms = int((time.monotonic() - began) * 1000)
+        failed_at = failure.step if failure.step in group else (group[-1] if group else None)
+        for name in group:
+            if name == failed_at:
+                break
+            ladder.mark(name, "ok" if name != "tls" or tls_applies else "skipped")
+        if failed_at is not None:
+            failure.step = failed_at
+            ladder.step(failed_at).ms = ms
+        ladder.fail(failure)
+        raise failure from None
+    ms = int((time.monotonic() - began) * 1000)
+    for name in group:
+        status = "skipped" if name == "tls" and not tls_applies else "ok"
+        ladder.mark(name, status, ms if name == group[-1] else None,
+                    "" if name == group[-1] else "checked in the same handshake")
+    return connection
+
+
+def verify(dialect: Dialect, values: dict[str, Any], timeout: float,
+           fields_ms: int = 0) -> VerifyResult:
+    """Walk the whole ladder, read the server's version, close. Raises ConnectionFailed."""
+    ladder = Ladder(list(dialect.steps), timeout)
+    ladder.mark("fields", "ok", fields_ms)
+    opened = open_connection(dialect, values, timeout, ladder)
+    try:
+        version = ladder.run("catalog", lambda: _catalog(dialect, opened.connection))
+    finally:
+        opened.close()
+    elapsed = int((time.monotonic() - ladder.started) * 1000) + fields_ms
+    return VerifyResult(version, elapsed, [s.as_dict() for s in ladder.steps])
+
+
+def _catalog(dialect: Dialect, connection: Any) -> str:
+    try:
+        dialect.check_catalog(connection)
+        return dialect.server_version(connection)
+    except Exception as exc:  # noqa: BLE001 - any failure here means the catalog is unreadable
+        log.info("reading the catalog of a %s source failed: %s", dialect.key, exc)
+        raise ConnectionFailed(
+            "catalog", "Connected, but this user cannot read the database's catalog "
+            "(information_schema). Grant it read access to the schemas to sync.",
+            {"username": "Cannot read the catalog"}) from None

@@ -1,0 +1,28 @@
+"""The registry of dialects: one module per engine family, each listing its dialects in REGISTER."""
+
+from __future__ import annotations
+
+from . import postgres
+from .base import Dialect, TableInfo, Target
+from .fields import FieldInvalid, FieldSpec
+
+# One line per engine-family module; the form's dialect list follows this order.
+_MODULES = [
+    postgres,
+]
+
+DIALECTS: dict[str, Dialect] = {d.key: d for m in _MODULES for d in m.REGISTER}
+
+
+def get_dialect(key: str | None) -> Dialect | None:
+    """The registered dialect named `key` (e.g. "POSTGRES"), or None."""
+    return DIALECTS.get((key or "").upper())
+
+
+def all_secret_names() -> tuple[str, ...]:
+    """Every secret field name of every dialect (never sent in a URL, never rendered)."""
+    return tuple(sorted({n for d in DIALECTS.values() for n in d.secret_names}))
+
+
+__all__ = ["DIALECTS", "Dialect", "FieldInvalid", "FieldSpec", "TableInfo", "Target",
+           "all_secret_names", "get_dialect"]

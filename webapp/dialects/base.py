@@ -1,0 +1,107 @@
+"""What every dialect provides: its fields, how to connect, introspect and classify errors."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..connect.errors import ConnectionFailed
+from .fields import FieldSpec, check_ssh
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where and how to connect: cleaned values, the checked address and port, a time budget.
+
+    `address`/`port` are what to open a socket to (a tunnel's local end when SSH is on);
+    `values["host"]` stays the name the user gave (for TLS server-name checks and messages).
+    """
+
+    values: dict[str, Any]
+    address: str | None
+    timeout: float
+    port: int | None = None
+
+
+@dataclass
+class TableInfo:
+    """A table or view read from a catalog."""
+
+    schema: str
+    name: str
+    kind: str
+    columns: list[dict[str, Any]] = field(default_factory=list)
+
+
+class DriverMissing(Exception):
+    """The dialect's optional driver is not installed."""
+
+
+class Dialect(ABC):
+    """An engine family's declaration; adding a dialect is one module that subclasses this."""
+
+    key: str
+    label: str
+    fields: tuple[FieldSpec, ...]
+    # The ladder's rungs this dialect walks through, in order (see connect/ladder.py).
+    steps: tuple[str, ...] = ("fields", "dns", "tcp", "ssh", "tls", "auth", "database", "catalog")
+    # Steps one driver call covers together: on its failure, the earlier ones did succeed.
+    driver_steps: tuple[str, ...] = ("tls", "auth", "database")
+    # The pip extra that installs the driver, for dialects whose driver is optional.
+    extra: str | None = None
+
+    def load_driver(self) -> None:  # noqa: B027 - optional hook, most drivers are installed
+        """Import the driver; raise DriverMissing when it is not installed."""
+
+    def check_local(self, values: dict[str, Any]) -> dict[str, str]:
+        """Checks that need no network (key formats, URLs); returns errors per field.
+
+        Dialects that override this call super() so the shared checks still run.
+        """
+        return check_ssh(values) if self.field("sshEnabled") else {}
+
+    def uses_tls(self, values: dict[str, Any]) -> bool:
+        """Whether the connection will be encrypted (the TLS step is skipped otherwise)."""
+        return bool(values.get("sslEnabled"))
+
+    def check_catalog(self, connection: Any) -> None:
+        """Run one cheap catalog query; driver exceptions propagate."""
+        cursor = connection.cursor()
+        try:
+            cursor.execute("SELECT 1 FROM information_schema.tables LIMIT 1")
+            cursor.fetchall()
+        finally:
+            cursor.close()
+
+    @property
+    def secret_names(self) -> tuple[str, ...]:
+        """Names of the fields stored encrypted and never shown."""
+        return tuple(f.name for f in self.fields if f.secret)
+
+    @property
+    def identity_names(self) -> tuple[str, ...]:
+        """Fields that say where secrets are sent: changing one means secrets are asked again."""
+        return tuple(n for n in ("host", "port", "databaseName", "sshHost", "sshPort")
+                     if self.field(n))
+
+    def field(self, name: str) -> FieldSpec | None:
+        """The declaration of field `name`, if this dialect has it."""
+        return next((f for f in self.fields if f.name == name), None)
+
+    @abstractmethod
+    def connect(self, target: Target) -> Any:
+        """Open a DB-API connection within `target.timeout`; driver exceptions propagate."""
+
+    @abstractmethod
+    def server_version(self, connection: Any) -> str:
+        """A short human description of the server's version."""
+
+    @abstractmethod
+    def classify(self, exc: BaseException, target: Target) -> ConnectionFailed:
+        """Turn a driver exception into a failure with field errors and no raw driver text."""
+
+    @abstractmethod
+    def introspect(self, connection: Any) -> Iterator[TableInfo]:
+        """Yield every table with its columns, read with bulk catalog queries, streamed."""

@@ -1,0 +1,1 @@
+"""Background work: schema sync, claimed through the store, run by APScheduler."""

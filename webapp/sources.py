@@ -1,0 +1,288 @@
+"""Use-cases shared by the pages and the API: validate, verify, create, update, delete, list."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from .connect.errors import ConnectionFailed
+from .connect.verify import VerifyResult, verify
+from .dialects import DIALECTS, Dialect, FieldInvalid, FieldSpec, get_dialect
+from .dialects.urls import parse_connection_string
+from .extensions import db
+from .jobs import scheduler
+from .models import Organization, SchemaSnapshot, SchemaTable, Source, SyncStatus, utcnow
+from .records import COLUMNS, public_values, vault
+
+DISPLAY_NAME = FieldSpec(name="displayName", label="Display name", required=True,
+                         max_length=120, placeholder="Production database")
+
+
+
+class SourceError(Exception):
+    """A refusal with the API's error shape: a title, a detail and errors per field."""
+
+    title = "ValidationError"
+    status = 400
+
+    def __init__(self, detail: str, field_errors: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.field_errors = field_errors or {}
+
+
+class ValidationFailed(SourceError):
+    """Fields are missing or malformed; nothing was tried."""
+
+
+class DuplicateName(SourceError):
+    """The display name is already used in the organization."""
+
+    title = "DuplicateName"
+
+
+@dataclass
+class SourceInput:
+    """Cleaned input: the dialect, the name, every value, and which secrets were typed now."""
+
+    dialect: Dialect
+    display_name: str
+    values: dict[str, Any]
+    typed_secrets: dict[str, str] = field(default_factory=dict)
+
+
+def saved_secret_names(source: Source | None) -> set[str]:
+    """Which secret fields the source has stored (their values are never read for display)."""
+    if source is None or not source.secrets_blob:
+        return set()
+    return {k for k, v in vault().decrypt(source.secrets_blob).items() if v}
+
+
+def expand_connection_string(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Fill blank fields from a pasted `connectionString` (its dialect wins); drop the string.
+
+    Fields the user typed win over the string; the string's dialect wins over the dialect field.
+    Raises ValidationFailed on `connectionString` when it cannot be read.
+    """
+    text = raw.get("connectionString")
+    data = {k: v for k, v in raw.items() if k != "connectionString"}
+    if not text:
+        return data
+    if not isinstance(text, str) or len(text) > 4096:
+        raise ValidationFailed("Some fields need attention.",
+                               {"connectionString": "Paste a connection URL"})
+    try:
+        dialect, parsed = parse_connection_string(text, set(DIALECTS))
+    except FieldInvalid as exc:
+        raise ValidationFailed("Some fields need attention.",
+                               {"connectionString": str(exc)}) from None
+    # Fields the user typed win; fields left blank or at their declared default take the string's.
+    target = DIALECTS[dialect]
+    typed = {k: v for k, v in data.items() if v not in (None, "")
+             and not ((spec := target.field(k)) is not None and _is_default(spec, v))}
+    return {**data, **parsed, **typed, "dialect": dialect}
+
+
+def _is_default(spec: FieldSpec, value: Any) -> bool:
+    try:
+        return spec.clean(value) == spec.default
+    except FieldInvalid:
+        return False
+
+
+def clean_input(raw: Mapping[str, Any], existing: Source | None = None) -> SourceInput:
+    """Validate raw input (form or JSON) against the dialect's declaration."""
+    errors: dict[str, str] = {}
+    raw = expand_connection_string(raw)
+    dialect = get_dialect(raw.get("dialect") or (existing.dialect if existing else None))
+    if dialect is None:
+        known = ", ".join(DIALECTS)
+        errors["dialect"] = f"Choose one of: {known}"
+    display_name = _clean(DISPLAY_NAME, raw.get("displayName"), errors)
+    if dialect is None:
+        raise ValidationFailed("Some fields need attention.", errors)
+
+    values: dict[str, Any] = {}
+    # Plain fields first, so the switches that fields depend on (sshEnabled, …) are known.
+    ordered = sorted(dialect.fields, key=lambda f: (f.secret, f.required_if is not None))
+    for spec in (f for f in ordered if not f.secret):
+        if spec.required_if and not values.get(spec.required_if):
+            values[spec.name] = None
+            continue
+        values[spec.name] = _clean(spec, raw.get(spec.name), errors)
+
+    stored = vault().decrypt(existing.secrets_blob) if existing is not None else {}
+    moved = existing is not None and (
+        existing.dialect != dialect.key
+        or any(values.get(n) != public_values(existing).get(n) for n in dialect.identity_names)
+    )
+    typed: dict[str, str] = {}
+    for spec in (f for f in ordered if f.secret):
+        raw_value = raw.get(spec.name)
+        if spec.required_if and not values.get(spec.required_if):
+            values[spec.name] = None
+        elif raw_value not in (None, ""):
+            value = _clean(spec, raw_value, errors)
+            if value is not None:
+                typed[spec.name] = value
+                values[spec.name] = value
+        elif stored.get(spec.name) and not moved:
+            values[spec.name] = stored[spec.name]
+        elif stored.get(spec.name) and moved:
+            errors[spec.name] = (
+                f"Enter the {spec.label.lower()} again: the host, port, database or SSH host "
+                "changed, so the saved one is not sent there"
+            )
+        else:
+            values[spec.name] = _clean(spec, raw_value, errors)
+    if not errors:
+        errors.update(dialect.check_local(values))
+    if errors:
+        raise ValidationFailed("Some fields need attention.", errors)
+    return SourceInput(dialect, display_name, values, typed)
+
+
+def _clean(spec: FieldSpec, raw: Any, errors: dict[str, str]) -> Any:
+    try:
+        return spec.clean(raw)
+    except FieldInvalid as exc:
+        errors[spec.name] = str(exc)
+        return None
+
+
+def verify_input(raw: Mapping[str, Any], existing: Source | None = None) -> VerifyResult:
+    """Validate, then walk the verify ladder. Stores nothing.
+
+    Raises ValidationFailed or ConnectionFailed (with the ladder's steps).
+    """
+    started = time.monotonic()
+    data = clean_input(raw, existing)
+    fields_ms = int((time.monotonic() - started) * 1000)
+    return verify(data.dialect, data.values, current_app.config["VERIFY_TIMEOUT"], fields_ms)
+
+
+def _check_name(org: Organization, name: str, exclude_id: int | None = None) -> None:
+    query = select(func.count()).select_from(Source).where(
+        Source.organization_id == org.id, func.lower(Source.display_name) == name.lower())
+    if exclude_id is not None:
+        query = query.where(Source.id != exclude_id)
+    if db.session.scalar(query):
+        raise DuplicateName(f"A data source named {name!r} already exists.",
+                            {"displayName": "This name is already used"})
+
+
+def _apply(source: Source, data: SourceInput) -> None:
+    source.dialect = data.dialect.key
+    source.display_name = data.display_name
+    settings: dict[str, Any] = {}
+    for spec in data.dialect.fields:
+        if spec.secret:
+            continue
+        if spec.name in COLUMNS:
+            setattr(source, COLUMNS[spec.name], data.values.get(spec.name))
+        else:
+            settings[spec.name] = data.values.get(spec.name)
+    source.settings = settings
+    secrets = {n: data.values[n] for n in data.dialect.secret_names if data.values.get(n)}
+    source.secrets_blob = vault().encrypt(secrets) if secrets else None
+
+
+def create_source(org: Organization, raw: Mapping[str, Any]) -> Source:
+    """Validate, verify, store with secrets encrypted, and start the first sync."""
+    data = clean_input(raw)
+    _check_name(org, data.display_name)
+    verify(data.dialect, data.values, current_app.config["VERIFY_TIMEOUT"])
+    source = Source(organization_id=org.id)
+    _apply(source, data)
+    if org.trial_started_at is None:
+        org.trial_started_at = utcnow()
+    db.session.add(source)
+    _commit_or_duplicate(data.display_name)
+    request_sync(source)
+    return source
+
+
+def update_source(source: Source, raw: Mapping[str, Any]) -> Source:
+    """Validate (blank secrets keep the saved ones), verify again, store, resync."""
+    merged = {**raw}
+    merged.setdefault("dialect", source.dialect)
+    data = clean_input(merged, existing=source)
+    org = db.session.get(Organization, source.organization_id)
+    assert org is not None
+    _check_name(org, data.display_name, exclude_id=source.id)
+    verify(data.dialect, data.values, current_app.config["VERIFY_TIMEOUT"])
+    _apply(source, data)
+    _commit_or_duplicate(data.display_name)
+    request_sync(source)
+    return source
+
+
+def _commit_or_duplicate(name: str) -> None:
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise DuplicateName(f"A data source named {name!r} already exists.",
+                            {"displayName": "This name is already used"}) from None
+
+
+def delete_source(source: Source) -> None:
+    """Remove the source, its secrets and its snapshots."""
+    source.current_snapshot_id = None
+    db.session.flush()
+    snapshot_ids = select(SchemaSnapshot.id).where(SchemaSnapshot.source_id == source.id)
+    db.session.execute(SchemaTable.__table__.delete().where(
+        SchemaTable.snapshot_id.in_(snapshot_ids)))
+    db.session.execute(SchemaSnapshot.__table__.delete().where(
+        SchemaSnapshot.source_id == source.id))
+    db.session.delete(source)
+    db.session.commit()
+
+
+def list_sources(org: Organization) -> list[Source]:
+    """The organization's sources, by name."""
+    return list(db.session.scalars(
+        select(Source).where(Source.organization_id == org.id)
+        .order_by(func.lower(Source.display_name))))
+
+
+def get_source(org: Organization, source_id: int) -> Source | None:
+    """One source of the organization, or None (also for another organization's source)."""
+    source = db.session.get(Source, source_id)
+    return source if source is not None and source.organization_id == org.id else None
+
+
+def request_sync(source: Source) -> None:
+    """Mark the source PENDING and due now; the scheduler's next tick (woken now) claims it."""
+    source.last_sync_status = SyncStatus.PENDING.value
+    source.next_sync_at = utcnow()
+    db.session.commit()
+    scheduler.wake(current_app._get_current_object())  # type: ignore[attr-defined]
+
+
+def snapshot_tables(source: Source, search: str = "", limit: int = 200,
+                    offset: int = 0) -> tuple[list[SchemaTable], int]:
+    """Tables of the source's last good snapshot, filtered by name, with the total count."""
+    if source.current_snapshot_id is None:
+        return [], 0
+    query = select(SchemaTable).where(SchemaTable.snapshot_id == source.current_snapshot_id)
+    if search:
+        pattern = f"%{search.lower()}%"
+        query = query.where(func.lower(SchemaTable.schema_name + "." + SchemaTable.name)
+                            .like(pattern))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db.session.scalars(query.order_by(SchemaTable.schema_name, SchemaTable.name)
+                              .limit(limit).offset(offset))
+    return list(rows), total
+
+
+__all__ = ["ConnectionFailed", "DuplicateName", "SourceError", "ValidationFailed",
+           "clean_input", "create_source", "delete_source", "get_source", "list_sources",
+           "public_values", "request_sync", "saved_secret_names", "snapshot_tables",
+           "update_source", "verify_input"]

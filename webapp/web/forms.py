@@ -1,0 +1,122 @@
+"""WTForms forms; the source form is built from the dialect's field declarations."""
+
+from __future__ import annotations
+
+from collections.abc import Set
+from typing import Any
+
+from flask import url_for
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    Field,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Email, EqualTo, Length
+
+from ..accounts import MIN_PASSWORD
+from ..dialects import DIALECTS, Dialect, FieldSpec
+from ..sources import DISPLAY_NAME
+
+
+class LoginForm(FlaskForm):
+    """Email and password."""
+
+    email = EmailField("Email", validators=[DataRequired(), Email()])
+    password = PasswordField("Password", validators=[DataRequired()])
+
+
+class SetupForm(FlaskForm):
+    """The first organization and its admin."""
+
+    organization = StringField("Organization name", validators=[DataRequired(), Length(max=120)])
+    email = EmailField("Admin email", validators=[DataRequired(), Email(), Length(max=254)])
+    password = PasswordField(
+        "Password", validators=[DataRequired(), Length(min=MIN_PASSWORD, max=256,
+                                               message=f"Use at least {MIN_PASSWORD} characters")],
+        description=f"At least {MIN_PASSWORD} characters.")
+    confirm = PasswordField(
+        "Confirm password", validators=[DataRequired(), EqualTo("password", "Passwords differ")])
+
+
+def _render_kw(spec: FieldSpec) -> dict[str, Any]:
+    kw: dict[str, Any] = {}
+    if spec.kind != "boolean":
+        kw["maxlength"] = len(str(spec.max_value)) if spec.kind == "integer" else spec.max_length
+    if spec.placeholder:
+        kw["placeholder"] = spec.placeholder
+    if spec.kind == "integer":
+        kw.update(inputmode="numeric", pattern="[0-9]*")
+    if spec.secret:
+        kw["autocomplete"] = "new-password"
+    else:
+        kw["autocomplete"] = "off"
+    kw["spellcheck"] = "false"
+    return kw
+
+
+def _wtf_field(spec: FieldSpec, saved: bool) -> Field:
+    """One WTForms field from a declaration (validation stays in FieldSpec.clean)."""
+    kw = _render_kw(spec)
+    if spec.required and not (spec.secret and saved) and spec.kind != "boolean":
+        kw["required"] = True
+    description = "Saved — leave blank to keep." if spec.secret and saved else spec.help
+    common = {"label": spec.label, "description": description, "render_kw": kw}
+    if spec.kind == "boolean":
+        return BooleanField(default=bool(spec.default), **common)
+    if spec.kind == "password":
+        return PasswordField(**common)
+    if spec.kind == "textarea":
+        return TextAreaField(**common)
+    if spec.kind == "select":
+        return SelectField(choices=[SelectChoice(v, label) for v, label in spec.choices],
+                           default=spec.default, **common)
+    return StringField(default=spec.default, **common)
+
+
+def source_form(dialect: Dialect, *, data: dict[str, Any] | None = None,
+                saved_secrets: Set[str] = frozenset(), **kwargs: Any) -> FlaskForm:
+    """A form for `dialect`: Display name, Dialect, then the dialect's declared fields."""
+
+    class SourceForm(FlaskForm):
+        pass
+
+    SourceForm.displayName = StringField(
+        DISPLAY_NAME.label, render_kw={"maxlength": DISPLAY_NAME.max_length, "required": True,
+                                       "placeholder": DISPLAY_NAME.placeholder})
+    SourceForm.dialect = SelectField(
+        "Dialect", choices=[SelectChoice(d.key, d.label) for d in DIALECTS.values()],
+        default=dialect.key)
+    # Not a dialect field: a paste-in helper that fills the fields; never stored or shown back.
+    SourceForm.connectionString = PasswordField(
+        "Connection string (optional)",
+        description="Paste e.g. postgresql://user:password@host:5432/db to fill the fields.",
+        render_kw={"autocomplete": "off", "spellcheck": "false", "maxlength": 4096,
+                   "placeholder": "postgresql://user:password@host:5432/database",
+                   "hx-post": url_for("web.parse_connection_string"), "hx-trigger": "change",
+                   "hx-target": "#dialect-fields", "hx-swap": "outerHTML",
+                   "hx-params": "csrf_token,connectionString,dialect"})
+    for spec in dialect.fields:
+        setattr(SourceForm, spec.name, _wtf_field(spec, spec.name in saved_secrets))
+    # Without formdata= Flask-WTF reads the request's form on POST; pass formdata=None to not.
+    form = SourceForm(data=data, **kwargs)
+    form.dialect.data = dialect.key
+    form.spec_names = [spec.name for spec in dialect.fields]  # type: ignore[attr-defined]
+    return form
+
+
+def form_values(form: FlaskForm) -> dict[str, Any]:
+    """The submitted values under their API names, typed by WTForms (checkbox → bool)."""
+    return {name: value for name, value in form.data.items() if name != "csrf_token"}
+
+
+def apply_errors(form: FlaskForm, field_errors: dict[str, str]) -> None:
+    """Attach use-case field errors to the form's fields, for rendering under each input."""
+    for name, message in field_errors.items():
+        if name in form:
+            form[name].errors = [message]

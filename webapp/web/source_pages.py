@@ -1,0 +1,223 @@
+"""Pages for data sources: list, add, verify, edit, delete, and the sync panel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from .. import sources as uc
+from ..connect.errors import ConnectionFailed
+from ..dialects import DIALECTS, all_secret_names, get_dialect
+from ..jobs.sync import sync_progress
+from ..models import Source
+from . import bp
+from .access import admin_required, current_org, is_admin, member_required
+from .forms import apply_errors, form_values, source_form
+
+PAGE_SIZE = 100
+
+
+@bp.route("/")
+def index() -> Response:
+    """Home is the sources list."""
+    return redirect(url_for("web.sources"))
+
+
+@bp.route("/sources")
+@member_required
+def sources() -> str:
+    """Every source of the organization with its dialect, host and sync state."""
+    return render_template("sources/list.html", sources=uc.list_sources(current_org()),
+                           dialects=DIALECTS, is_admin=is_admin())
+
+
+def _source_or_404(source_id: int) -> Source:
+    source = uc.get_source(current_org(), source_id)
+    if source is None:
+        abort(404)
+    return source
+
+
+def _form_page(form: Any, source: Source | None, status: int = 200, **result: Any) -> Any:
+    return render_template(
+        "sources/form.html", form=form, source=source, secret_names=all_secret_names(),
+        dialect=get_dialect(form.dialect.data), **result), status
+
+
+def _result(form: Any, *, ok: Any = None, error: uc.SourceError | ConnectionFailed | None = None,
+            source: Source | None = None, status: int = 200) -> Any:
+    """The verify/save outcome: an htmx partial (banner + errors out of band) or a whole page."""
+    field_errors = error.field_errors if error is not None else {}
+    if request.headers.get("HX-Request"):
+        # Every field's error slot is swapped, so errors of an earlier try are cleared.
+        return render_template("partials/verify_result.html", ok=ok, error=error,
+                               field_errors=field_errors,
+                               oob_names=["displayName", "dialect", "connectionString",
+                                          *form.spec_names])
+    apply_errors(form, field_errors)
+    return _form_page(form, source, status, ok=ok, error=error)
+
+
+def _dialect_from_request(default: str) -> Any:
+    dialect = get_dialect(request.values.get("dialect") or default)
+    return dialect or next(iter(DIALECTS.values()))
+
+
+@bp.route("/sources/new", methods=["GET", "POST"])
+@admin_required
+def new_source() -> Any:
+    """The add form; a POST verifies and saves (plain or via htmx)."""
+    dialect = _dialect_from_request("POSTGRES")
+    if request.method == "GET":
+        form = source_form(dialect, formdata=None)
+        return _form_page(form, None)
+    form = source_form(dialect)
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        source = uc.create_source(current_org(), form_values(form))
+    except (uc.SourceError, ConnectionFailed) as exc:
+        return _result(form, error=exc, status=422)
+    return _saved(source, "Saved. The first schema sync has started.")
+
+
+def _saved(source: Source, message: str) -> Response:
+    flash(message)
+    return _go(url_for("web.source_detail", source_id=source.id))
+
+
+def _go(target: str) -> Response:
+    """Redirect, the htmx way when htmx asked."""
+    if request.headers.get("HX-Request"):
+        response = make_response("", 200)
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target)
+
+
+@bp.route("/sources/verify", methods=["POST"])
+@bp.route("/sources/<int:source_id>/verify", methods=["POST"])
+@admin_required
+def verify_source(source_id: int | None = None) -> Any:
+    """Verify the form's values; stores nothing. Returns the result partial."""
+    source = _source_or_404(source_id) if source_id is not None else None
+    dialect = _dialect_from_request(source.dialect if source else "POSTGRES")
+    form = source_form(dialect, saved_secrets=uc.saved_secret_names(source))
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        result = uc.verify_input(form_values(form), existing=source)
+    except (uc.SourceError, ConnectionFailed) as exc:
+        return _result(form, error=exc, source=source, status=422)
+    return _result(form, ok=result, source=source)
+
+
+@bp.route("/sources/fieldset")
+@admin_required
+def dialect_fieldset() -> str:
+    """The chosen dialect's fields, keeping values typed in fields it shares (never secrets)."""
+    dialect = _dialect_from_request("POSTGRES")
+    typed = {k: v for k, v in request.args.items()
+             if k not in all_secret_names() and dialect.field(k) is not None}
+    form = source_form(dialect, formdata=None, data=typed or None)
+    return render_template("partials/dialect_fields.html", form=form, dialect=dialect)
+
+
+@bp.route("/sources/connection-string", methods=["POST"])
+@admin_required
+def parse_connection_string() -> Any:
+    """Fill the fieldset from a pasted connection string (secrets stay out of the page).
+
+    An emptied string answers 204, so htmx leaves the fields as the user typed them.
+    """
+    if not request.form.get("connectionString", "").strip():
+        return "", 204
+    try:
+        data = uc.expand_connection_string({"dialect": request.form.get("dialect"),
+                                            "connectionString": request.form.get(
+                                                "connectionString", "")})
+        error = ""
+    except uc.ValidationFailed as exc:
+        data, error = {"dialect": request.form.get("dialect")}, exc.field_errors[
+            "connectionString"]
+    dialect = _dialect_from_request("POSTGRES") if error else get_dialect(data["dialect"])
+    public = {k: v for k, v in data.items() if k not in all_secret_names()}
+    form = source_form(dialect, formdata=None, data=public)
+    return render_template("partials/connection_string.html", form=form, dialect=dialect,
+                           error=error, has_password="password" in data,
+                           secret_names=all_secret_names())
+
+
+@bp.route("/sources/<int:source_id>")
+@member_required
+def source_detail(source_id: int) -> str:
+    """A source's fields, sync state and schema."""
+    source = _source_or_404(source_id)
+    return render_template("sources/detail.html", source=source, is_admin=is_admin(),
+                           dialect=get_dialect(source.dialect),
+                           public=uc.public_values(source), **_panel(source))
+
+
+def _panel(source: Source) -> dict[str, Any]:
+    search = request.args.get("q", "").strip()[:200]
+    try:
+        page = max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        page = 1
+    tables, total = uc.snapshot_tables(source, search, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+    return {"tables": tables, "total": total, "search": search, "page": page,
+            "pages": max(1, -(-total // PAGE_SIZE)), "progress": sync_progress(source)}
+
+
+@bp.route("/sources/<int:source_id>/sync-panel")
+@member_required
+def sync_panel(source_id: int) -> str:
+    """The sync status and schema; polls itself while the sync is PENDING."""
+    source = _source_or_404(source_id)
+    return render_template("partials/sync_panel.html", source=source, is_admin=is_admin(),
+                           **_panel(source))
+
+
+@bp.route("/sources/<int:source_id>/edit", methods=["GET", "POST"])
+@admin_required
+def edit_source(source_id: int) -> Any:
+    """Edit: secrets show as saved, blank keeps them (unless host, port or database moved)."""
+    source = _source_or_404(source_id)
+    saved = uc.saved_secret_names(source)
+    if request.method == "GET":
+        dialect = get_dialect(source.dialect)
+        data = {"displayName": source.display_name, **uc.public_values(source)}
+        return _form_page(source_form(dialect, formdata=None, data=data, saved_secrets=saved),
+                          source)
+    dialect = _dialect_from_request(source.dialect)
+    form = source_form(dialect, saved_secrets=saved)
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        uc.update_source(source, form_values(form))
+    except (uc.SourceError, ConnectionFailed) as exc:
+        return _result(form, error=exc, source=source, status=422)
+    return _saved(source, "Saved. The schema is being synced again.")
+
+
+@bp.route("/sources/<int:source_id>/sync", methods=["POST"])
+@admin_required
+def sync_now(source_id: int) -> Response:
+    """Queue a schema sync now."""
+    source = _source_or_404(source_id)
+    uc.request_sync(source)
+    flash("Schema sync started.")
+    return redirect(url_for("web.source_detail", source_id=source.id))
+
+
+@bp.route("/sources/<int:source_id>/delete", methods=["POST"])
+@admin_required
+def delete_source(source_id: int) -> Response:
+    """Delete the source with its secrets and snapshots."""
+    source = _source_or_404(source_id)
+    name = source.display_name
+    uc.delete_source(source)
+    flash(f"Deleted {name}.")
+    return _go(url_for("web.sources"))
