@@ -1,4 +1,5 @@
-"""Database models: organizations, users, sources and their schema snapshots."""
+"""Database models: organizations, users, sources, schema snapshots, jobs' history, API keys,
+the audit log and throttle counters."""
 
 from __future__ import annotations
 
@@ -7,7 +8,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    PrimaryKeyConstraint,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
@@ -90,7 +101,9 @@ class Source(db.Model):
     __tablename__ = "sources"
     __table_args__ = (
         UniqueConstraint("organization_id", "display_name", name="uq_sources_org_name"),
+        UniqueConstraint("webhook_token_hash", name="uq_sources_webhook_token"),
         Index("ix_sources_due", "next_sync_at"),
+        Index("ix_sources_health_due", "next_health_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -134,6 +147,19 @@ class Source(db.Model):
     next_sync_at: Mapped[datetime | None]
     sync_lease_owner: Mapped[str | None] = mapped_column(String(64))
     sync_lease_until: Mapped[datetime | None]
+    # The same for health checks.
+    next_health_at: Mapped[datetime | None]
+    health_lease_owner: Mapped[str | None] = mapped_column(String(64))
+    health_lease_until: Mapped[datetime | None]
+
+    # Which schemas a sync reads: comma-separated glob patterns (e.g. "public, analytics_*").
+    include_schemas: Mapped[str | None] = mapped_column(Text)
+    exclude_schemas: Mapped[str | None] = mapped_column(Text)
+    # Basedash API fields stored as given.
+    max_pool_size: Mapped[int | None]
+    mutating_queries_enabled: Mapped[bool] = mapped_column(default=False)
+    # A per-source webhook that triggers a sync: only a hash of its token is kept.
+    webhook_token_hash: Mapped[str | None] = mapped_column(String(128))
 
 
 class SchemaSnapshot(db.Model):
@@ -168,3 +194,99 @@ class SchemaTable(db.Model):
     kind: Mapped[str] = mapped_column(String(24))
     # [{"name", "type", "nullable", "primaryKey", "ordinal", "default"}]
     columns: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # [{"name", "columns": [...], "referredSchema", "referredTable", "referredColumns": [...]}]
+    foreign_keys: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    row_estimate: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class SyncRun(db.Model):
+    """One schema sync attempt: when, how it ended, and what changed since the previous one."""
+
+    __tablename__ = "sync_runs"
+    __table_args__ = (Index("ix_sync_runs_source_started", "source_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    # RUNNING, SUCCESS or FAILED.
+    status: Mapped[str] = mapped_column(String(16), default="RUNNING")
+    trigger: Mapped[str] = mapped_column(String(16), default="schedule")
+    error_message: Mapped[str | None] = mapped_column(Text)
+    table_count: Mapped[int] = mapped_column(default=0)
+    column_count: Mapped[int] = mapped_column(default=0)
+    change_count: Mapped[int] = mapped_column(default=0)
+    # {"tablesAdded": [...], "tablesRemoved": [...], "columnsAdded": [...],
+    #  "columnsRemoved": [...], "columnsRetyped": [...]}
+    changes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class HealthCheck(db.Model):
+    """One periodic health check of a source: healthy or not, and the round trip."""
+
+    __tablename__ = "health_checks"
+    __table_args__ = (Index("ix_health_checks_source_checked", "source_id", "checked_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    checked_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    healthy: Mapped[bool]
+    latency_ms: Mapped[int | None]
+    error_message: Mapped[str | None] = mapped_column(Text)
+
+
+class ApiKey(db.Model):
+    """A bearer key for the public API: shown once, stored as a hash, revocable."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    name: Mapped[str] = mapped_column(String(120))
+    # The first characters of the key, shown in lists so people can tell keys apart.
+    prefix: Mapped[str] = mapped_column(String(32))
+    key_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class AuditEvent(db.Model):
+    """Who did what to which object, when, from which address."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_org_created", "organization_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor_api_key_id: Mapped[int | None] = mapped_column(
+        ForeignKey("api_keys.id", ondelete="SET NULL"))
+    # The actor as shown: an email, or "API key <name> (<prefix>…)".
+    actor: Mapped[str] = mapped_column(String(300))
+    action: Mapped[str] = mapped_column(String(64))
+    target_type: Mapped[str | None] = mapped_column(String(32))
+    target_id: Mapped[int | None]
+    target_name: Mapped[str | None] = mapped_column(String(255))
+    ip_address: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class ThrottleCounter(db.Model):
+    """A fixed-window counter in the store, so limits hold across processes.
+
+    `scope` says what is limited ("api", "login"), `key` whom (an API key id, an email and
+    address), `window_start` which window.
+    """
+
+    __tablename__ = "throttle_counters"
+    __table_args__ = (PrimaryKeyConstraint("scope", "key", "window_start"),)
+
+    scope: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(255))
+    window_start: Mapped[datetime]
+    count: Mapped[int] = mapped_column(default=0)

@@ -19,10 +19,7 @@ from .extensions import db
 from .jobs import scheduler
 from .models import Organization, SchemaSnapshot, SchemaTable, Source, SyncStatus, utcnow
 from .records import COLUMNS, public_values, vault
-
-DISPLAY_NAME = FieldSpec(name="displayName", label="Display name", required=True,
-                         max_length=120, placeholder="Production database")
-
+from .source_fields import SOURCE_COLUMNS, SOURCE_FIELDS, source_field_values
 
 
 class SourceError(Exception):
@@ -49,12 +46,18 @@ class DuplicateName(SourceError):
 
 @dataclass
 class SourceInput:
-    """Cleaned input: the dialect, the name, every value, and which secrets were typed now."""
+    """Cleaned input: the dialect, the source-level values (name, description, sync settings),
+    the dialect's values, and which secrets were typed now."""
 
     dialect: Dialect
-    display_name: str
+    common: dict[str, Any]
     values: dict[str, Any]
     typed_secrets: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def display_name(self) -> str:
+        """The source's display name."""
+        return self.common["displayName"]
 
 
 def saved_secret_names(source: Source | None) -> set[str]:
@@ -104,7 +107,7 @@ def clean_input(raw: Mapping[str, Any], existing: Source | None = None) -> Sourc
     if dialect is None:
         known = ", ".join(DIALECTS)
         errors["dialect"] = f"Choose one of: {known}"
-    display_name = _clean(DISPLAY_NAME, raw.get("displayName"), errors)
+    common = {spec.name: _clean(spec, raw.get(spec.name), errors) for spec in SOURCE_FIELDS}
     if dialect is None:
         raise ValidationFailed("Some fields need attention.", errors)
 
@@ -145,7 +148,7 @@ def clean_input(raw: Mapping[str, Any], existing: Source | None = None) -> Sourc
         errors.update(dialect.check_local(values))
     if errors:
         raise ValidationFailed("Some fields need attention.", errors)
-    return SourceInput(dialect, display_name, values, typed)
+    return SourceInput(dialect, common, values, typed)
 
 
 def _clean(spec: FieldSpec, raw: Any, errors: dict[str, str]) -> Any:
@@ -179,7 +182,8 @@ def _check_name(org: Organization, name: str, exclude_id: int | None = None) -> 
 
 def _apply(source: Source, data: SourceInput) -> None:
     source.dialect = data.dialect.key
-    source.display_name = data.display_name
+    for name, column in SOURCE_COLUMNS.items():
+        setattr(source, column, data.common[name])
     settings: dict[str, Any] = {}
     for spec in data.dialect.fields:
         if spec.secret:
@@ -209,9 +213,13 @@ def create_source(org: Organization, raw: Mapping[str, Any]) -> Source:
 
 
 def update_source(source: Source, raw: Mapping[str, Any]) -> Source:
-    """Validate (blank secrets keep the saved ones), verify again, store, resync."""
-    merged = {**raw}
-    merged.setdefault("dialect", source.dialect)
+    """Validate (blank secrets keep the saved ones), verify again, store, resync.
+
+    Fields missing from `raw` keep their stored values (PATCH semantics for the API; the form
+    always sends every field).
+    """
+    merged = {"dialect": source.dialect, **source_field_values(source),
+              **public_values(source), **raw}
     data = clean_input(merged, existing=source)
     org = db.session.get(Organization, source.organization_id)
     assert org is not None

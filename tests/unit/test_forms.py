@@ -9,9 +9,12 @@ PG = get_dialect("POSTGRES")
 def test_form_has_display_name_dialect_then_the_declared_fields(app):
     with app.test_request_context("/sources/new"):
         form = source_form(PG, formdata=None)
-        assert [f.name for f in form if f.name != "csrf_token"][:9] == [
-            "displayName", "dialect", "connectionString", "host", "port", "databaseName",
-            "username", "password", "sslEnabled"]
+        names = [f.name for f in form if f.name != "csrf_token"]
+        assert names[:13] == [
+            "displayName", "description", "includeSchemas", "excludeSchemas", "maxPoolSize",
+            "dialect", "connectionString", "host", "port", "databaseName", "username",
+            "password", "sslEnabled"]
+        assert form.maxPoolSize.data == 10
         assert form.port.data == 5432
         assert form.sslEnabled.data is True
         assert form.host.label.text == "Host"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from . import postgres
-from .base import Dialect, TableInfo, Target
+from .base import Dialect, SchemaFilter, TableInfo, Target
 from .fields import FieldInvalid, FieldSpec
 
 # One line per engine-family module; the form's dialect list follows this order.
@@ -24,5 +24,6 @@ def all_secret_names() -> tuple[str, ...]:
     return tuple(sorted({n for d in DIALECTS.values() for n in d.secret_names}))
 
 
-__all__ = ["DIALECTS", "Dialect", "FieldInvalid", "FieldSpec", "TableInfo", "Target",
+__all__ = ["DIALECTS", "Dialect", "FieldInvalid", "FieldSpec", "SchemaFilter", "TableInfo",
+           "Target",
            "all_secret_names", "get_dialect"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fnmatch
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,12 +29,54 @@ class Target:
 
 @dataclass
 class TableInfo:
-    """A table or view read from a catalog."""
+    """A table or view read from a catalog.
+
+    `kind` is "table", "view", "materialized view" or "foreign table". Each column is
+    {"name", "type", "nullable", "default", "primaryKey", "ordinal"}; each foreign key is
+    {"name", "columns", "referredSchema", "referredTable", "referredColumns"}.
+    `row_estimate` is the catalog's estimate (None where the catalog has none).
+    """
 
     schema: str
     name: str
     kind: str
     columns: list[dict[str, Any]] = field(default_factory=list)
+    foreign_keys: list[dict[str, Any]] = field(default_factory=list)
+    row_estimate: int | None = None
+
+
+def _patterns(text: str | None) -> tuple[str, ...]:
+    return tuple(p.strip() for p in re.split(r"[,\n]", text or "") if p.strip())
+
+
+@dataclass(frozen=True)
+class SchemaFilter:
+    """Which schemas a sync reads: glob patterns (`public, analytics_*`), case-insensitive.
+
+    No include pattern means every schema; an exclude pattern wins over an include.
+    """
+
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, include: str | None, exclude: str | None) -> SchemaFilter:
+        """From the comma-separated texts stored on a source."""
+        return cls(_patterns(include), _patterns(exclude))
+
+    def allows(self, schema: str) -> bool:
+        """Whether `schema` is read."""
+        name = schema.lower()
+        if any(fnmatch.fnmatchcase(name, p.lower()) for p in self.exclude):
+            return False
+        return not self.include or any(fnmatch.fnmatchcase(name, p.lower())
+                                       for p in self.include)
+
+    @staticmethod
+    def like(pattern: str) -> str:
+        """A glob as a SQL LIKE pattern (escape character `\\`), for filtering in the query."""
+        escaped = pattern.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return escaped.replace("*", "%").replace("?", "_")
 
 
 class DriverMissing(Exception):
@@ -103,5 +147,7 @@ class Dialect(ABC):
         """Turn a driver exception into a failure with field errors and no raw driver text."""
 
     @abstractmethod
-    def introspect(self, connection: Any) -> Iterator[TableInfo]:
-        """Yield every table with its columns, read with bulk catalog queries, streamed."""
+    def introspect(self, connection: Any, schemas: SchemaFilter | None = None
+                   ) -> Iterator[TableInfo]:
+        """Yield every table of the allowed schemas with its columns, foreign keys and row
+        estimate, read with bulk catalog queries (never one per table), streamed."""

@@ -19,7 +19,7 @@ from ..connect.errors import (
     ConnectionFailed,
     timeout_failure,
 )
-from .base import Dialect, TableInfo, Target
+from .base import Dialect, SchemaFilter, TableInfo, Target
 from .fields import (
     database_field,
     host_field,
@@ -191,14 +191,18 @@ class Postgres(Dialect):
 
     catalog_query = CATALOG_QUERY
 
-    def introspect(self, connection: psycopg.Connection) -> Iterator[TableInfo]:
+    def introspect(self, connection: psycopg.Connection, schemas: SchemaFilter | None = None
+                   ) -> Iterator[TableInfo]:
         """Stream the catalog query through a server-side cursor, one table at a time."""
+        schemas = schemas or SchemaFilter()
         current: TableInfo | None = None
         with connection.transaction(), connection.cursor(name="datadock_catalog") as cur:
             connection.execute(f"SET LOCAL statement_timeout = {SYNC_STATEMENT_TIMEOUT_MS}")
             cur.itersize = 5000
             cur.execute(self.catalog_query)
             for schema, table, relkind, col, typ, nullable, default, is_pk, ordinal in cur:
+                if not schemas.allows(schema):
+                    continue
                 if current is None or (current.schema, current.name) != (schema, table):
                     if current is not None:
                         yield current

@@ -11,7 +11,7 @@ from sqlalchemy import delete, insert, select
 
 from ..connect.errors import ConnectionFailed
 from ..connect.verify import open_connection
-from ..dialects import get_dialect
+from ..dialects import SchemaFilter, get_dialect
 from ..extensions import db
 from ..models import SchemaSnapshot, SchemaTable, Source, SyncStatus, utcnow
 from ..records import connection_values
@@ -50,7 +50,8 @@ def _sync(source: Source) -> None:
             snapshot = SchemaSnapshot(source_id=source.id)
             db.session.add(snapshot)
             db.session.commit()
-            tables = dialect.introspect(opened.connection)
+            tables = dialect.introspect(opened.connection, SchemaFilter.parse(
+                source.include_schemas, source.exclude_schemas))
             while batch := list(islice(tables, BATCH)):
                 db.session.execute(insert(SchemaTable), [
                     {"snapshot_id": snapshot.id, "schema_name": t.schema, "name": t.name,

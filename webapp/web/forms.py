@@ -21,7 +21,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from ..accounts import MIN_PASSWORD
 from ..dialects import DIALECTS, Dialect, FieldSpec
-from ..sources import DISPLAY_NAME
+from ..source_fields import SOURCE_FIELDS
 
 
 class LoginForm(FlaskForm):
@@ -86,9 +86,8 @@ def source_form(dialect: Dialect, *, data: dict[str, Any] | None = None,
     class SourceForm(FlaskForm):
         pass
 
-    SourceForm.displayName = StringField(
-        DISPLAY_NAME.label, render_kw={"maxlength": DISPLAY_NAME.max_length, "required": True,
-                                       "placeholder": DISPLAY_NAME.placeholder})
+    for spec in SOURCE_FIELDS:
+        setattr(SourceForm, spec.name, _wtf_field(spec, saved=False))
     SourceForm.dialect = SelectField(
         "Dialect", choices=[SelectChoice(d.key, d.label) for d in DIALECTS.values()],
         default=dialect.key)
@@ -107,6 +106,7 @@ def source_form(dialect: Dialect, *, data: dict[str, Any] | None = None,
     form = SourceForm(data=data, **kwargs)
     form.dialect.data = dialect.key
     form.spec_names = [spec.name for spec in dialect.fields]  # type: ignore[attr-defined]
+    form.common_names = [spec.name for spec in SOURCE_FIELDS]  # type: ignore[attr-defined]
     return form
 
 

@@ -12,6 +12,7 @@ from ..connect.errors import ConnectionFailed
 from ..dialects import DIALECTS, all_secret_names, get_dialect
 from ..jobs.sync import sync_progress
 from ..models import Source
+from ..source_fields import source_field_values
 from . import bp
 from .access import admin_required, current_org, is_admin, member_required
 from .forms import apply_errors, form_values, source_form
@@ -54,7 +55,7 @@ def _result(form: Any, *, ok: Any = None, error: uc.SourceError | ConnectionFail
         # Every field's error slot is swapped, so errors of an earlier try are cleared.
         return render_template("partials/verify_result.html", ok=ok, error=error,
                                field_errors=field_errors,
-                               oob_names=["displayName", "dialect", "connectionString",
+                               oob_names=[*form.common_names, "dialect", "connectionString",
                                           *form.spec_names])
     apply_errors(form, field_errors)
     return _form_page(form, source, status, ok=ok, error=error)
@@ -188,7 +189,7 @@ def edit_source(source_id: int) -> Any:
     saved = uc.saved_secret_names(source)
     if request.method == "GET":
         dialect = get_dialect(source.dialect)
-        data = {"displayName": source.display_name, **uc.public_values(source)}
+        data = {**source_field_values(source), **uc.public_values(source)}
         return _form_page(source_form(dialect, formdata=None, data=data, saved_secrets=saved),
                           source)
     dialect = _dialect_from_request(source.dialect)
