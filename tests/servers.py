@@ -233,3 +233,335 @@ def silent_listener() -> Iterator[tuple[str, int]]:
         for conn in accepted:
             conn.close()
         listener.close()
+
+
+# --- A throwaway sshd (OpenSSH) on loopback, with password and key logins -----------------------
+
+SSHD = "/usr/sbin/sshd"
+
+
+@dataclass
+class SshKey:
+    """A client key as a user would paste it: the private text, its passphrase, its public line."""
+
+    name: str  # e.g. "ed25519-openssh" or "rsa-pkcs8-passphrase"
+    private: str
+    passphrase: str | None
+    public: str  # the authorized_keys line
+
+
+@dataclass
+class SshServer:
+    """A running throwaway sshd, the login user it accepts and the keys it knows."""
+
+    host: str
+    port: int
+    user: str
+    password: str
+    # Host keys: known_hosts lines ("[127.0.0.1]:port ssh-ed25519 AAAA…") and fingerprints
+    # ("SHA256:…", as `ssh-keygen -lf` prints them), by key type ("ed25519", "rsa").
+    known_hosts: dict[str, str]
+    fingerprints: dict[str, str]
+    keys: dict[str, SshKey]  # authorized client keys, by name
+    unauthorized_key: SshKey  # a valid key that is not in authorized_keys
+    log_path: Path
+    process: subprocess.Popen
+
+    def stop(self) -> None:
+        """Stop sshd (and with it every session it still serves)."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+
+
+def _keygen(path: Path, kind: str, fmt: str, passphrase: str | None) -> None:
+    bits = ["-b", "2048"] if kind == "rsa" else []
+    subprocess.run(["ssh-keygen", "-q", "-t", kind, *bits, "-m", fmt, "-N", passphrase or "",
+                    "-C", f"datadock-test-{path.name}", "-f", str(path)],
+                   check=True, capture_output=True, timeout=60)
+
+
+def _ed25519_pkcs8(path: Path, passphrase: str | None) -> None:
+    """An Ed25519 key in PKCS#8 PEM, as `openssl genpkey` writes it (ssh-keygen cannot)."""
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    key = ed25519.Ed25519PrivateKey.generate()
+    encryption = (serialization.BestAvailableEncryption(passphrase.encode()) if passphrase
+                  else serialization.NoEncryption())
+    path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                       serialization.PrivateFormat.PKCS8, encryption))
+    public = key.public_key().public_bytes(serialization.Encoding.OpenSSH,
+                                           serialization.PublicFormat.OpenSSH)
+    Path(f"{path}.pub").write_text(public.decode() + " datadock-test\n")
+
+
+# name: (ssh-keygen type, format, encrypted). "PEM" is the traditional "BEGIN RSA/EC PRIVATE KEY".
+CLIENT_KEYS = {
+    "rsa-openssh": ("rsa", "RFC4716", False),
+    "rsa-pem": ("rsa", "PEM", False),
+    "rsa-pkcs8": ("rsa", "PKCS8", False),
+    "ed25519-openssh": ("ed25519", "RFC4716", False),
+    "ed25519-pkcs8": ("ed25519", "PKCS8", False),
+    "ecdsa-openssh": ("ecdsa", "RFC4716", False),
+    "ecdsa-pem": ("ecdsa", "PEM", False),
+    "ecdsa-pkcs8": ("ecdsa", "PKCS8", False),
+    "rsa-openssh-passphrase": ("rsa", "RFC4716", True),
+    "ed25519-openssh-passphrase": ("ed25519", "RFC4716", True),
+    "ecdsa-pem-passphrase": ("ecdsa", "PEM", True),
+    "rsa-pkcs8-passphrase": ("rsa", "PKCS8", True),
+}
+KEY_PASSPHRASE = "open sesame 42"
+
+
+def _client_key(folder: Path, name: str, kind: str, fmt: str, encrypted: bool) -> SshKey:
+    path = folder / name
+    passphrase = KEY_PASSPHRASE if encrypted else None
+    if kind == "ed25519" and fmt == "PKCS8":
+        _ed25519_pkcs8(path, passphrase)
+    else:
+        _keygen(path, kind, fmt, passphrase)
+    return SshKey(name, path.read_text(), passphrase, Path(f"{path}.pub").read_text().strip())
+
+
+def _fingerprint(public_line: str) -> str:
+    """SHA256:… of an OpenSSH public key line, as `ssh-keygen -lf` prints it."""
+    import base64
+    import hashlib
+
+    blob = base64.b64decode(public_line.split()[1])
+    return "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
+
+
+def _tunnel_user() -> tuple[str, str]:
+    """A login user for this session only: its own name, a random password, expiring tomorrow.
+
+    sshd running as root with UsePAM no checks the password in /etc/shadow, so the user must be
+    real. A name per session keeps concurrent test runs from changing each other's password;
+    the account expires by itself should a run die before removing it.
+    """
+    if os.geteuid() != 0:
+        raise RuntimeError("the sshd fixture creates a login user: run the tests as root")
+    user = f"datadock-tunnel-{secrets.token_hex(3)}"
+    password = secrets.token_urlsafe(18)
+    expires = (dt.date.today() + dt.timedelta(days=2)).isoformat()
+    subprocess.run(["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
+                    "--shell", "/usr/sbin/nologin", "--expiredate", expires, user],
+                   check=True, capture_output=True, timeout=30)
+    subprocess.run(["chpasswd"], input=f"{user}:{password}\n", text=True, check=True,
+                   capture_output=True, timeout=30)
+    return user, password
+
+
+def _remove_user(user: str) -> None:
+    subprocess.run(["userdel", "--force", user], capture_output=True, timeout=30)
+
+
+SSHD_CONFIG = """\
+ListenAddress 127.0.0.1
+HostKey {folder}/host_ed25519
+HostKey {folder}/host_rsa
+PidFile {folder}/sshd.pid
+AuthorizedKeysFile {folder}/authorized_keys
+AllowUsers {user}
+PermitRootLogin no
+UsePAM no
+PasswordAuthentication yes
+KbdInteractiveAuthentication no
+PubkeyAuthentication yes
+AllowTcpForwarding yes
+# Tunnels may only reach this machine: no test can send traffic anywhere else through it.
+PermitOpen 127.0.0.1:* localhost:*
+X11Forwarding no
+AllowAgentForwarding no
+PermitTTY no
+StrictModes no
+PrintMotd no
+LogLevel VERBOSE
+"""
+
+
+@contextlib.contextmanager
+def throwaway_sshd(base_dir: Path) -> Iterator[SshServer]:
+    """Start sshd on a free loopback port with a per-session login user and client keys."""
+    folder = base_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    Path("/run/sshd").mkdir(parents=True, exist_ok=True)  # sshd's privilege separation folder
+    for kind in ("ed25519", "rsa"):
+        _keygen(folder / f"host_{kind}", kind, "RFC4716", None)
+    keys = {name: _client_key(folder, name, *spec) for name, spec in CLIENT_KEYS.items()}
+    stranger = _client_key(folder, "stranger-ed25519", "ed25519", "RFC4716", False)
+    (folder / "authorized_keys").write_text("".join(k.public + "\n" for k in keys.values()))
+    user, password = _tunnel_user()
+    try:
+        config = folder / "sshd_config"
+        config.write_text(SSHD_CONFIG.format(folder=folder, user=user))
+        port = free_port()
+        log_path = folder / "sshd.log"
+        process = subprocess.Popen([SSHD, "-D", "-f", str(config), "-p", str(port),
+                                    "-E", str(log_path)],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        publics = {kind: (folder / f"host_{kind}.pub").read_text().split()[:2]
+                   for kind in ("ed25519", "rsa")}
+        server = SshServer(
+            "127.0.0.1", port, user, password,
+            known_hosts={k: f"[127.0.0.1]:{port} {t} {b}" for k, (t, b) in publics.items()},
+            fingerprints={k: _fingerprint(f"{t} {b}") for k, (t, b) in publics.items()},
+            keys=keys, unauthorized_key=stranger, log_path=log_path, process=process)
+        try:
+            _wait_sshd(server, folder / "sshd.pid")
+            yield server
+        finally:
+            server.stop()
+    finally:
+        _remove_user(user)
+
+
+def _wait_sshd(server: SshServer, pid_file: Path) -> None:
+    """Until sshd has written its PID and answers with its SSH banner."""
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            if pid_file.exists() and int(pid_file.read_text()) == server.process.pid:
+                with socket.create_connection((server.host, server.port), timeout=2) as s:
+                    if s.recv(64).startswith(b"SSH-2.0-"):
+                        return
+        except (OSError, ValueError):
+            pass
+        if server.process.poll() is not None or time.monotonic() > deadline:
+            server.stop()
+            log = server.log_path.read_text() if server.log_path.exists() else ""
+            raise RuntimeError(f"sshd did not start:\n{log[-3000:]}")
+        time.sleep(0.05)
+
+
+# --- A throwaway MariaDB on loopback, with password logins ------------------------------------
+
+MARIADB_SCHEMA = [
+    "CREATE DATABASE appdb CHARACTER SET utf8mb4",
+    "CREATE DATABASE analytics CHARACTER SET utf8mb4",
+    "CREATE DATABASE scratch",
+    "CREATE DATABASE secretdb",
+    """CREATE TABLE appdb.customers (id INT AUTO_INCREMENT PRIMARY KEY,
+         name VARCHAR(100) NOT NULL, email VARCHAR(255) NULL,
+         status VARCHAR(10) NOT NULL DEFAULT 'active')""",
+    """CREATE TABLE appdb.orders (id BIGINT AUTO_INCREMENT PRIMARY KEY, customer_id INT,
+         total DECIMAL(10,2), created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+         CONSTRAINT fk_orders_customer FOREIGN KEY (customer_id) REFERENCES appdb.customers(id))""",
+    """CREATE TABLE appdb.order_lines (order_id BIGINT NOT NULL, line_no INT NOT NULL,
+         product VARCHAR(50), PRIMARY KEY (order_id, line_no),
+         CONSTRAINT fk_lines_order FOREIGN KEY (order_id) REFERENCES appdb.orders(id))""",
+    """CREATE TABLE appdb.line_notes (id INT PRIMARY KEY, order_id BIGINT NOT NULL,
+         line_no INT NOT NULL, note TEXT,
+         CONSTRAINT fk_notes_line FOREIGN KEY (order_id, line_no)
+           REFERENCES appdb.order_lines(order_id, line_no))""",
+    "CREATE VIEW appdb.big_orders AS SELECT id, total FROM appdb.orders WHERE total > 100",
+    """CREATE TABLE appdb.`we"ird 'tåble``s` (`spa ced col` INT PRIMARY KEY,
+         `ünï"cödé` VARCHAR(10) DEFAULT 'x')""",
+    "CREATE TABLE appdb.infile_target (line TEXT)",
+    "INSERT INTO appdb.customers (name) VALUES ('ann'), ('bob'), ('cy')",
+    "ANALYZE TABLE appdb.customers",
+    """CREATE TABLE analytics.events (id BIGINT PRIMARY KEY, customer_id INT, payload JSON,
+         CONSTRAINT fk_events_customer FOREIGN KEY (customer_id) REFERENCES appdb.customers(id))""",
+    "CREATE TABLE scratch.tmp (x INT)",
+    "CREATE TABLE secretdb.hidden (x INT)",
+]
+
+
+@dataclass
+class MariaDbServer:
+    """A running throwaway MariaDB and its logins: `user` may use appdb, analytics and scratch
+    (not secretdb); `wide_user` may read every database (so an unknown one is error 1049)."""
+
+    host: str
+    port: int
+    user: str
+    password: str
+    database: str
+    wide_user: str
+    wide_password: str
+    socket_path: Path
+    ca_cert_path: Path | None
+    log_path: Path
+    process: subprocess.Popen
+
+    def admin(self, database: str | None = None):
+        """A root connection over the Unix socket (autocommit)."""
+        import pymysql
+
+        return pymysql.connect(unix_socket=str(self.socket_path), user="root", password="",
+                               database=database, autocommit=True, connect_timeout=5,
+                               read_timeout=30, write_timeout=30)
+
+    def stop(self) -> None:
+        """Shut the server down and wait for it."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+
+
+@contextlib.contextmanager
+def throwaway_mariadb(base_dir: Path, *, tls: bool = False) -> Iterator[MariaDbServer]:
+    """Start MariaDB on a free loopback port with password logins and the test schema.
+
+    `tls`: a server certificate from the test CA, and require_secure_transport=ON.
+    """
+    data, sock = base_dir / "data", base_dir / "mysqld.sock"
+    install = subprocess.run([
+        "mariadb-install-db", "--no-defaults", f"--datadir={data}", "--user=root",
+        "--auth-root-authentication-method=normal", "--skip-test-db"],
+        capture_output=True, text=True, timeout=120)
+    if install.returncode:
+        raise RuntimeError(f"mariadb-install-db failed: {install.stderr[-2000:]}")
+    log_path, port = base_dir / "mariadb.log", free_port()
+    args = ["mariadbd", "--no-defaults", f"--datadir={data}", f"--port={port}",
+            "--bind-address=127.0.0.1", f"--socket={sock}", f"--pid-file={base_dir}/mysqld.pid",
+            f"--log-error={log_path}", "--user=root", "--skip-name-resolve",
+            "--innodb-buffer-pool-size=32M", "--innodb-flush-log-at-trx-commit=0",
+            "--max-connections=200"]
+    ca_path = None
+    if tls:
+        ca_path, cert, key = _certificates(base_dir)
+        args += [f"--ssl-cert={cert}", f"--ssl-key={key}", "--require-secure-transport=ON"]
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = MariaDbServer("127.0.0.1", port, "datadock_test", "correct-horse-battery", "appdb",
+                           "datadock_wide", "wide-open-sesame", sock, ca_path, log_path, process)
+    try:
+        _wait_mariadb(server)
+        with contextlib.closing(server.admin()) as conn, conn.cursor() as cur:
+            # mariadb-install-db may create anonymous users that shadow 'user'@'%'.
+            cur.execute("SELECT user, host FROM mysql.user WHERE user = ''")
+            for _, host in cur.fetchall():
+                cur.execute("DROP USER ''@%s", (host,))
+            for statement in MARIADB_SCHEMA:
+                cur.execute(statement)
+            cur.execute(f"CREATE USER '{server.user}'@'%' IDENTIFIED BY '{server.password}'")
+            for database in ("appdb", "analytics", "scratch"):
+                cur.execute(f"GRANT ALL ON {database}.* TO '{server.user}'@'%'")
+            cur.execute(f"CREATE USER '{server.wide_user}'@'%' "
+                        f"IDENTIFIED BY '{server.wide_password}'")
+            cur.execute(f"GRANT SELECT ON *.* TO '{server.wide_user}'@'%'")
+        yield server
+    finally:
+        server.stop()
+
+
+def _wait_mariadb(server: MariaDbServer) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            server.admin().close()
+            return
+        except Exception:  # noqa: BLE001 - not up yet
+            if server.process.poll() is not None or time.monotonic() > deadline:
+                server.stop()
+                log = server.log_path.read_text() if server.log_path.exists() else ""
+                raise RuntimeError(f"MariaDB did not start:\n{log[-3000:]}") from None
+            time.sleep(0.05)

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 from typing import Any
 
 import click
 from flask import Flask, redirect, request, url_for
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
-from . import cli
+from . import cli, logs, request_ids
 from .config import load_config
 from .extensions import csrf, db, login_manager, migrate
 from .vault import Vault
@@ -35,11 +35,13 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     instance = os.environ.get("DATADOCK_INSTANCE_PATH") or str(ROOT / "instance")
     app = Flask(__name__, instance_path=instance, template_folder=str(ROOT / "templates"),
                 static_folder=str(ROOT / "static"))
-    logging.basicConfig(level=os.environ.get("DATADOCK_LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per tick is noise
+    logs.configure_from_env()
     app.config.update(load_config(app.instance_path))
     app.config.update(overrides or {})
+    if app.config.get("TRUSTED_PROXIES"):
+        # Behind N proxies, the client's address and scheme are what the proxies forwarded.
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     app.extensions["datadock_vault"] = Vault(app.config["DATADOCK_ENCRYPTION_KEYS"])
 
     db.init_app(app)
@@ -49,13 +51,17 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     login_manager.login_view = "web.login"
     login_manager.session_protection = "strong"
 
-    from . import models, web
+    from . import api, models, web
 
     @login_manager.user_loader
     def load_user(user_id: str) -> models.User | None:
         return db.session.get(models.User, int(user_id))
 
+    request_ids.init_app(app)
     app.register_blueprint(web.bp)
+    # The JSON API authenticates with bearer keys only, never cookies: no CSRF to check.
+    csrf.exempt(api.bp)
+    app.register_blueprint(api.bp)
     cli.register(app)
 
     @app.before_request
@@ -63,6 +69,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         """Until the first admin exists, every page leads to setup."""
         if request.endpoint in ("web.setup", "static") or app.config.get("SETUP_DONE"):
             return None
+        if request.path.startswith(api.PREFIX + "/"):
+            return None  # the API answers JSON (401 without a key), never a redirect
         from .accounts import has_users
         if has_users():
             app.config["SETUP_DONE"] = True
@@ -74,6 +82,12 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         return response
+
+    if _serving():
+        # Keys that cannot read the stored secrets stop the start, not the first sync.
+        from .encryption_keys import check_stored_secrets
+        with app.app_context():
+            check_stored_secrets(app.extensions["datadock_vault"])
 
     if app.config["SCHEDULER_ENABLED"] and _serving():
         from .jobs import scheduler

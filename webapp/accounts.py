@@ -1,12 +1,17 @@
-"""Use-cases for organizations and their members: setup, create admin, authenticate."""
+"""Use-cases for organizations and their members: setup, create admin, authenticate,
+and login throttling."""
 
 from __future__ import annotations
 
+import math
+
+from flask import current_app
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .extensions import db
 from .models import Membership, Organization, Role, User
+from .ratelimit import hit
 
 MIN_PASSWORD = 12
 # Compared against when the email is unknown, so both paths cost one hash check.
@@ -41,6 +46,33 @@ def create_admin(org_name: str, email: str, password: str) -> User:
     db.session.add_all([user, Membership(user=user, organization=org, role=Role.ADMIN.value)])
     db.session.commit()
     return user
+
+
+class LoginThrottled(Exception):
+    """Too many login attempts for this account or from this address in the current window."""
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        minutes = max(1, math.ceil(retry_after_seconds / 60))
+        super().__init__(f"Too many login attempts. Try again in {minutes} "
+                         f"minute{'' if minutes == 1 else 's'}.")
+        self.retry_after_seconds = retry_after_seconds
+
+
+def throttle_login(email: str, address: str | None) -> None:
+    """Count one login attempt for the account and for the address; raise LoginThrottled
+    when either is over its limit (DATADOCK_LOGIN_RATE_LIMIT, …_ADDRESS_RATE_LIMIT).
+
+    Every attempt counts, right or wrong, before the password is checked: a refused attempt
+    costs no password hash, and the answer does not tell whether the password was right.
+    """
+    checks = [("login-account", email.strip().lower(), current_app.config["LOGIN_RATE_LIMIT"])]
+    if address:
+        checks.append(("login-address", address, current_app.config["LOGIN_ADDRESS_RATE_LIMIT"]))
+    waits = [decision.retry_after_seconds
+             for scope, key, (limit, window) in checks
+             if not (decision := hit(scope, key, limit, window)).allowed]
+    if waits:
+        raise LoginThrottled(max(waits))
 
 
 def authenticate(email: str, password: str) -> User | None:

@@ -2,18 +2,32 @@
 
 Use-cases call `record`; the actor comes from the request: an API key the API layer put in
 `g.api_key`, else the logged-in user. Outside a request (a CLI command, a job) the actor is
-"system" unless one is given.
+"system" unless one is given. `page_of_events` lists an organization's log, newest first.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from flask import g, has_request_context, request
 from flask_login import current_user
+from sqlalchemy import func, select
 
+from .connect.ladder import LABELS
 from .extensions import db
-from .models import ApiKey, AuditEvent, User
+from .models import ApiKey, AuditEvent, Membership, User
+
+# The actions use-cases record, with the words the audit page shows.
+ACTIONS = {
+    "source.created": "Created data source",
+    "source.updated": "Edited data source",
+    "source.verified": "Verified connection",
+    "source.deleted": "Deleted data source",
+    "source.sync_requested": "Requested a schema sync",
+    "api_key.created": "Created API key",
+    "api_key.revoked": "Revoked API key",
+}
 
 
 def _request_actor() -> tuple[str, User | None, ApiKey | None]:
@@ -28,7 +42,7 @@ def _request_actor() -> tuple[str, User | None, ApiKey | None]:
 
 
 def client_address() -> str | None:
-    """The address the request came from (the proxy's view, see PROXY_FIX in the README)."""
+    """The address the request came from (behind proxies, see DATADOCK_TRUSTED_PROXIES)."""
     return request.remote_addr if has_request_context() else None
 
 
@@ -47,3 +61,60 @@ def record(organization_id: int, action: str, *, target_type: str | None = None,
         actor_api_key_id=key.id if key else None, ip_address=client_address())
     db.session.add(event)
     return event
+
+
+def request_organization_id() -> int | None:
+    """The organization the request acts for: the API key's, else the logged-in user's."""
+    if not has_request_context():
+        return None
+    key: ApiKey | None = g.get("api_key")
+    if key is not None:
+        return key.organization_id
+    if current_user.is_authenticated:
+        return db.session.scalar(select(Membership.organization_id)
+                                 .where(Membership.user_id == current_user.id)
+                                 .order_by(Membership.id).limit(1))
+    return None
+
+
+def describe(event: AuditEvent) -> str:
+    """What the event's details say, in words (names of fields, never their values)."""
+    details = event.details or {}
+    parts = []
+    if details.get("changed"):
+        parts.append("Changed: " + ", ".join(details["changed"]))
+    if details.get("result") == "success":
+        parts.append("Succeeded")
+    elif details.get("result") == "failure":
+        step = LABELS.get(details.get("step") or "", details.get("step"))
+        failed = f"Failed at {step}" if step else "Failed"
+        fields = details.get("fields") or []
+        parts.append(failed + (" (" + ", ".join(fields) + ")" if fields else ""))
+    if details.get("trigger"):
+        parts.append(f"Trigger: {details['trigger']}")
+    if details.get("dialect") and not details.get("changed"):
+        parts.append(f"Dialect: {details['dialect']}")
+    return "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class EventPage:
+    """One page of an organization's audit log."""
+
+    events: list[AuditEvent]
+    page: int
+    pages: int
+    total: int
+
+
+def page_of_events(organization_id: int, page: int = 1, per_page: int = 50) -> EventPage:
+    """The organization's events, newest first; `page` is clamped to the pages there are."""
+    where = AuditEvent.organization_id == organization_id
+    total = db.session.scalar(select(func.count()).select_from(AuditEvent).where(where)) or 0
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    events = db.session.scalars(
+        select(AuditEvent).where(where)
+        .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+        .limit(per_page).offset((page - 1) * per_page))
+    return EventPage(list(events), page, pages, total)

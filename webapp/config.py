@@ -39,6 +39,16 @@ def _cidrs(name: str) -> list[str]:
     return networks
 
 
+def _env_rate(name: str, default: str) -> tuple[int, int]:
+    """A rate such as "120/minute" as (limit, window seconds)."""
+    from .ratelimit import parse_rate
+
+    try:
+        return parse_rate(os.environ.get(name) or default)
+    except ValueError as exc:
+        raise ConfigError(f"{name}: {exc}") from exc
+
+
 def _database_url(instance: Path) -> str:
     url = os.environ.get("DATABASE_URL", "").strip()
     if not url:
@@ -87,8 +97,13 @@ def load_config(instance_path: str) -> dict[str, Any]:
             lambda: Fernet.generate_key().decode(), "DATADOCK_ENCRYPTION_KEYS",
         )
 
+    # SQLite and DuckDB sources open files from inside this folder only.
+    data_dir = Path(os.environ.get("DATADOCK_DATA_DIR") or instance / "data").resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+
     return {
         "SECRET_KEY": secret_key,
+        "DATA_DIR": str(data_dir),
         # Networks Datadock refuses to connect to, on top of link-local/metadata/multicast, and
         # networks it allows even so (comma-separated CIDRs).
         "EGRESS_BLOCK": _cidrs("DATADOCK_EGRESS_BLOCK"),
@@ -113,4 +128,20 @@ def load_config(instance_path: str) -> dict[str, Any]:
         "SCHEDULER_ENABLED": os.environ.get("DATADOCK_SCHEDULER", "on").lower() != "off",
         "SCHEDULER_TICK_SECONDS": _env_float("DATADOCK_TICK_SECONDS", 5.0),
         "SCHEDULER_WORKERS": int(_env_float("DATADOCK_WORKERS", 4)),
+        # Seconds between health checks of one source (0: no health checks in this process).
+        "HEALTH_INTERVAL": _env_float("DATADOCK_HEALTH_INTERVAL", 300.0),
+        # Health checks run at once per process: they mostly wait on the network, so many.
+        "HEALTH_WORKERS": int(_env_float("DATADOCK_HEALTH_WORKERS", 128)),
+        # Days of health history kept (older checks are pruned hourly).
+        "HEALTH_RETENTION_DAYS": _env_float("DATADOCK_HEALTH_RETENTION_DAYS", 30.0),
+        # Requests one API key (or, without a valid key, one address) may make per window.
+        "API_RATE_LIMIT": _env_rate("DATADOCK_API_RATE_LIMIT", "120/minute"),
+        # Login attempts per account and per address (every attempt counts, right or wrong).
+        "LOGIN_RATE_LIMIT": _env_rate("DATADOCK_LOGIN_RATE_LIMIT", "10/15 minutes"),
+        "LOGIN_ADDRESS_RATE_LIMIT": _env_rate("DATADOCK_LOGIN_ADDRESS_RATE_LIMIT",
+                                              "50/15 minutes"),
+        # A logged-in session ends after this many minutes without a request.
+        "SESSION_IDLE_MINUTES": _env_float("DATADOCK_SESSION_IDLE_MINUTES", 60.0),
+        # Proxies in front of Datadock whose X-Forwarded-For/-Proto to trust (0: none).
+        "TRUSTED_PROXIES": int(_env_float("DATADOCK_TRUSTED_PROXIES", 0)),
     }

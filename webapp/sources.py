@@ -3,23 +3,34 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from . import audit, ratelimit
 from .connect.errors import ConnectionFailed
 from .connect.verify import VerifyResult, verify
 from .dialects import DIALECTS, Dialect, FieldInvalid, FieldSpec, get_dialect
 from .dialects.urls import parse_connection_string
 from .extensions import db
-from .jobs import scheduler
-from .models import Organization, SchemaSnapshot, SchemaTable, Source, SyncStatus, utcnow
+from .jobs import health, runs, scheduler, webhooks
+from .models import (
+    HealthCheck,
+    Organization,
+    SchemaSnapshot,
+    SchemaTable,
+    Source,
+    SyncRun,
+    SyncStatus,
+    utcnow,
+)
 from .records import COLUMNS, public_values, vault
-from .source_fields import SOURCE_COLUMNS, SOURCE_FIELDS, source_field_values
+from .source_fields import DISPLAY_NAME, SOURCE_COLUMNS, SOURCE_FIELDS, source_field_values
 
 
 class SourceError(Exception):
@@ -99,15 +110,22 @@ def _is_default(spec: FieldSpec, value: Any) -> bool:
         return False
 
 
-def clean_input(raw: Mapping[str, Any], existing: Source | None = None) -> SourceInput:
-    """Validate raw input (form or JSON) against the dialect's declaration."""
+def clean_input(raw: Mapping[str, Any], existing: Source | None = None, *,
+                unset: Collection[str] = (), name_required: bool = True) -> SourceInput:
+    """Validate raw input (form or JSON) against the dialect's declaration.
+
+    `unset` names stored secrets to forget (the API's unsetPassword, …) instead of keeping
+    them; `name_required=False` lets a verify go without a display name.
+    """
     errors: dict[str, str] = {}
     raw = expand_connection_string(raw)
     dialect = get_dialect(raw.get("dialect") or (existing.dialect if existing else None))
     if dialect is None:
         known = ", ".join(DIALECTS)
         errors["dialect"] = f"Choose one of: {known}"
-    common = {spec.name: _clean(spec, raw.get(spec.name), errors) for spec in SOURCE_FIELDS}
+    source_specs = SOURCE_FIELDS if name_required else tuple(
+        replace(s, required=False) if s is DISPLAY_NAME else s for s in SOURCE_FIELDS)
+    common = {spec.name: _clean(spec, raw.get(spec.name), errors) for spec in source_specs}
     if dialect is None:
         raise ValidationFailed("Some fields need attention.", errors)
 
@@ -135,9 +153,9 @@ def clean_input(raw: Mapping[str, Any], existing: Source | None = None) -> Sourc
             if value is not None:
                 typed[spec.name] = value
                 values[spec.name] = value
-        elif stored.get(spec.name) and not moved:
+        elif stored.get(spec.name) and spec.name not in unset and not moved:
             values[spec.name] = stored[spec.name]
-        elif stored.get(spec.name) and moved:
+        elif stored.get(spec.name) and spec.name not in unset and moved:
             errors[spec.name] = (
                 f"Enter the {spec.label.lower()} again: the host, port, database or SSH host "
                 "changed, so the saved one is not sent there"
@@ -159,15 +177,39 @@ def _clean(spec: FieldSpec, raw: Any, errors: dict[str, str]) -> Any:
         return None
 
 
-def verify_input(raw: Mapping[str, Any], existing: Source | None = None) -> VerifyResult:
-    """Validate, then walk the verify ladder. Stores nothing.
+def verify_input(raw: Mapping[str, Any], existing: Source | None = None,
+                 org: Organization | None = None, *, name_required: bool = True
+                 ) -> VerifyResult:
+    """Validate, then walk the verify ladder. Stores nothing but an audit event.
 
-    Raises ValidationFailed or ConnectionFailed (with the ladder's steps).
+    Raises ValidationFailed or ConnectionFailed (with the ladder's steps). The audit event goes
+    to `org`, else the existing source's organization, else the requester's.
     """
     started = time.monotonic()
-    data = clean_input(raw, existing)
+    data = clean_input(raw, existing, name_required=name_required)
     fields_ms = int((time.monotonic() - started) * 1000)
-    return verify(data.dialect, data.values, current_app.config["VERIFY_TIMEOUT"], fields_ms)
+    try:
+        result = verify(data.dialect, data.values, current_app.config["VERIFY_TIMEOUT"],
+                        fields_ms)
+    except ConnectionFailed as failure:
+        _audit_verify(org, existing, data, {"result": "failure", "step": failure.step,
+                                            "fields": sorted(failure.field_errors)})
+        raise
+    _audit_verify(org, existing, data, {"result": "success"})
+    return result
+
+
+def _audit_verify(org: Organization | None, existing: Source | None, data: SourceInput,
+                  details: dict[str, Any]) -> None:
+    org_id = (org.id if org is not None else existing.organization_id if existing is not None
+              else audit.request_organization_id())
+    if org_id is None:
+        return
+    audit.record(org_id, "source.verified", target_type="source",
+                 target_id=existing.id if existing is not None else None,
+                 target_name=data.display_name,
+                 details={**details, "dialect": data.dialect.key})
+    db.session.commit()
 
 
 def _check_name(org: Organization, name: str, exclude_id: int | None = None) -> None:
@@ -208,27 +250,42 @@ def create_source(org: Organization, raw: Mapping[str, Any]) -> Source:
         org.trial_started_at = utcnow()
     db.session.add(source)
     _commit_or_duplicate(data.display_name)
-    request_sync(source)
+    audit.record(org.id, "source.created", target_type="source", target_id=source.id,
+                 target_name=source.display_name, details={"dialect": source.dialect})
+    db.session.commit()
+    request_sync(source, trigger="create")
     return source
 
 
-def update_source(source: Source, raw: Mapping[str, Any]) -> Source:
+def update_source(source: Source, raw: Mapping[str, Any], unset: Collection[str] = ()
+                  ) -> Source:
     """Validate (blank secrets keep the saved ones), verify again, store, resync.
 
     Fields missing from `raw` keep their stored values (PATCH semantics for the API; the form
-    always sends every field).
+    always sends every field). Secrets named in `unset` are forgotten.
     """
     merged = {"dialect": source.dialect, **source_field_values(source),
               **public_values(source), **raw}
-    data = clean_input(merged, existing=source)
+    data = clean_input(merged, existing=source, unset=unset)
     org = db.session.get(Organization, source.organization_id)
     assert org is not None
     _check_name(org, data.display_name, exclude_id=source.id)
     verify(data.dialect, data.values, current_app.config["VERIFY_TIMEOUT"])
+    before = _audited_values(source)
     _apply(source, data)
+    after = _audited_values(source)
+    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    audit.record(org.id, "source.updated", target_type="source", target_id=source.id,
+                 target_name=data.display_name, details={"changed": changed})
     _commit_or_duplicate(data.display_name)
-    request_sync(source)
+    request_sync(source, trigger="update")
     return source
+
+
+def _audited_values(source: Source) -> dict[str, Any]:
+    """Every field of the source by name, secrets included: compared, never recorded."""
+    return {"dialect": source.dialect, **source_field_values(source),
+            **public_values(source), **vault().decrypt(source.secrets_blob)}
 
 
 def _commit_or_duplicate(name: str) -> None:
@@ -241,7 +298,10 @@ def _commit_or_duplicate(name: str) -> None:
 
 
 def delete_source(source: Source) -> None:
-    """Remove the source, its secrets and its snapshots."""
+    """Remove the source, its secrets and its snapshots (history and health by cascade)."""
+    audit.record(source.organization_id, "source.deleted", target_type="source",
+                 target_id=source.id, target_name=source.display_name,
+                 details={"dialect": source.dialect})
     source.current_snapshot_id = None
     db.session.flush()
     snapshot_ids = select(SchemaSnapshot.id).where(SchemaSnapshot.source_id == source.id)
@@ -260,18 +320,48 @@ def list_sources(org: Organization) -> list[Source]:
         .order_by(func.lower(Source.display_name))))
 
 
+def list_sources_page(org: Organization, limit: int, before_id: int | None = None
+                      ) -> tuple[list[Source], bool]:
+    """Newest first, `limit` at most, those created before source `before_id` (the API's
+    cursor); returns the page and whether more follow."""
+    query = select(Source).where(Source.organization_id == org.id)
+    if before_id is not None:
+        query = query.where(Source.id < before_id)
+    rows = list(db.session.scalars(query.order_by(Source.id.desc()).limit(limit + 1)))
+    return rows[:limit], len(rows) > limit
+
+
+def get_source_by_name(org: Organization, name: str) -> Source | None:
+    """The organization's source with this display name (case-insensitive), or None."""
+    return db.session.scalar(select(Source).where(
+        Source.organization_id == org.id,
+        func.lower(Source.display_name) == name.strip().lower()).limit(1))
+
+
 def get_source(org: Organization, source_id: int) -> Source | None:
     """One source of the organization, or None (also for another organization's source)."""
     source = db.session.get(Source, source_id)
     return source if source is not None and source.organization_id == org.id else None
 
 
-def request_sync(source: Source) -> None:
-    """Mark the source PENDING and due now; the scheduler's next tick (woken now) claims it."""
+def request_sync(source: Source, trigger: str = "manual") -> SyncRun:
+    """Mark the source PENDING and due now; the scheduler's next tick (woken now) claims it.
+
+    Queues a SyncRun ("manual", "api", "webhook", "create", "update"), or joins the one already
+    waiting, and returns it. A request other than the one that follows a create or an update
+    is audited.
+    """
+    if trigger not in ("create", "update"):
+        audit.record(source.organization_id, "source.sync_requested", target_type="source",
+                     target_id=source.id, target_name=source.display_name,
+                     details={"trigger": trigger},
+                     actor="webhook" if trigger == "webhook" else None)
+    run = runs.queue_run(source.id, trigger)
     source.last_sync_status = SyncStatus.PENDING.value
     source.next_sync_at = utcnow()
     db.session.commit()
     scheduler.wake(current_app._get_current_object())  # type: ignore[attr-defined]
+    return run
 
 
 def snapshot_tables(source: Source, search: str = "", limit: int = 200,
@@ -290,7 +380,96 @@ def snapshot_tables(source: Source, search: str = "", limit: int = 200,
     return list(rows), total
 
 
+def sync_history(source: Source, limit: int = 20, offset: int = 0
+                 ) -> tuple[list[SyncRun], int]:
+    """The source's sync runs (queued, running, finished), newest first, with the total.
+
+    A run's `changes` lists what changed since the previous sync (jobs/diff.py's shape).
+    """
+    return runs.sync_history(source.id, limit, offset)
+
+
+def health_uptime(source: Source, window: str = "24h") -> health.Uptime:
+    """The source's health over `window` ("24h", "7d", "30d") in buckets, for display."""
+    return health.uptime(source.id, window)
+
+
+def health_history(source: Source, since: datetime | None = None,
+                   limit: int = 1000) -> list[HealthCheck]:
+    """The source's health checks since `since` (default: a day ago), oldest first."""
+    return health.health_history(source.id, since, limit)
+
+
+def request_health_check(source: Source) -> None:
+    """Check the source's health at the next tick (woken now)."""
+    health.request_health_check(source)
+    scheduler.wake(current_app._get_current_object())  # type: ignore[attr-defined]
+
+
+class WebhookRefused(SourceError):
+    """No source with that id, or not its webhook token (the two are not told apart)."""
+
+    title = "Unauthorized"
+    status = 401
+
+
+class WebhookThrottled(SourceError):
+    """The source's webhook was called too often; `retry_after_ms` says when to call again."""
+
+    title = "RateLimitExceeded"
+    status = 429
+
+    def __init__(self, detail: str, retry_after_ms: int) -> None:
+        super().__init__(detail)
+        self.retry_after_ms = retry_after_ms
+
+
+# Webhook calls one source accepts per minute (a call while a sync is queued joins it).
+WEBHOOK_RATE = (30, 60)
+
+
+def create_webhook_token(source: Source) -> str:
+    """A new webhook token for the source, replacing any earlier one; returned this once."""
+    token = webhooks.create_token(source)
+    audit.record(source.organization_id, "source.webhook_created", target_type="source",
+                 target_id=source.id, target_name=source.display_name)
+    db.session.commit()
+    return token
+
+
+def revoke_webhook_token(source: Source) -> None:
+    """The source's webhook URL stops working."""
+    webhooks.revoke_token(source)
+    audit.record(source.organization_id, "source.webhook_revoked", target_type="source",
+                 target_id=source.id, target_name=source.display_name)
+    db.session.commit()
+
+
+def webhook_sync(source_id: int, token: str | None) -> tuple[Source, SyncRun]:
+    """Queue a sync of source `source_id` for a caller holding its webhook token.
+
+    Raises WebhookRefused (unknown source or wrong token, told apart by nobody) or
+    WebhookThrottled (more than WEBHOOK_RATE calls per window for this source).
+    """
+    source = db.session.get(Source, source_id)
+    if not webhooks.token_matches(source, token):
+        raise WebhookRefused("This webhook URL is not valid: the source does not exist or its "
+                             "token was rotated or revoked.")
+    assert source is not None
+    limit, window = WEBHOOK_RATE
+    decision = ratelimit.hit("webhook", str(source.id), limit, window)
+    if not decision.allowed:
+        raise WebhookThrottled(
+            f"This webhook was called more than {limit} times in {window} s. Try again in "
+            f"{decision.retry_after_seconds} s.", decision.retry_after_ms)
+    return source, request_sync(source, trigger="webhook")
+
+
 __all__ = ["ConnectionFailed", "DuplicateName", "SourceError", "ValidationFailed",
            "clean_input", "create_source", "delete_source", "get_source", "list_sources",
+           "get_source_by_name", "list_sources_page",
            "public_values", "request_sync", "saved_secret_names", "snapshot_tables",
-           "update_source", "verify_input"]
+           "update_source", "verify_input",
+           "WebhookRefused", "WebhookThrottled", "create_webhook_token", "health_history",
+           "health_uptime", "request_health_check", "revoke_webhook_token", "sync_history",
+           "webhook_sync"]

@@ -28,6 +28,7 @@ class Vault:
                     "Fernet key (32 url-safe base64-encoded bytes)"
                 ) from exc
         self._fernet = MultiFernet(fernets)
+        self._newest = fernets[0]
 
     def encrypt(self, secrets: dict[str, str]) -> bytes:
         """Encrypt a dict of secret field values with the newest key."""
@@ -43,6 +44,14 @@ class Vault:
             raise VaultError(
                 "A stored secret cannot be decrypted with any key in DATADOCK_ENCRYPTION_KEYS"
             ) from exc
+
+    def is_current(self, blob: bytes) -> bool:
+        """Whether the blob is encrypted with the newest key (so rotation has nothing to do)."""
+        try:
+            self._newest.decrypt(blob)
+        except InvalidToken:
+            return False
+        return True
 
     def rotate(self, blob: bytes) -> bytes:
         """Re-encrypt a blob with the newest key."""

@@ -29,15 +29,18 @@ class ConnectionFailed(Exception):
 
 
 def timeout_failure(host: str, port: int | None, seconds: float, outbound: str | None = None,
-                    field: str = "host") -> ConnectionFailed:
-    """The error for a host that accepted nothing or answered nothing within the deadline."""
+                    field: str = "host", behind: str = "the database") -> ConnectionFailed:
+    """The error for a host that accepted nothing or answered nothing within the deadline.
+
+    `behind` names whose firewall to open ("the SSH server" for a tunnel's bastion).
+    """
     where = f"{host}:{port}" if port else host
     address = f" ({outbound})" if outbound else ""
     return ConnectionFailed(
         step="timeout",
         detail=(
             f"Timed out after {seconds:g} s waiting for {where} to answer. Check the host and "
-            f"port, and allow Datadock's outbound address{address} in the database's firewall "
+            f"port, and allow Datadock's outbound address{address} in {behind}'s firewall "
             "or security group."
         ),
         field_errors={field: f"{host} did not answer within {seconds:g} s"},

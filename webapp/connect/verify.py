@@ -63,7 +63,9 @@ def _probe_tcp(address: str, port: int, host: str, timeout: float, port_field: s
     try:
         socket.create_connection((address, port), timeout=timeout).close()
     except TimeoutError:
-        raise timeout_failure(host, port, round(timeout, 1), _outbound(), host_field) from None
+        behind = "the SSH server" if host_field == "sshHost" else "the database"
+        raise timeout_failure(host, port, round(timeout, 1), _outbound(), host_field,
+                              behind) from None
     except ConnectionRefusedError:
         raise ConnectionFailed(
             "tcp", f"{host} refused the connection on port {port}: nothing listens there.",

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from . import postgres
+from . import files, mysql, postgres
 from .base import Dialect, SchemaFilter, TableInfo, Target
 from .fields import FieldInvalid, FieldSpec
 
 # One line per engine-family module; the form's dialect list follows this order.
 _MODULES = [
     postgres,
+    mysql,
+    files,
 ]
 
 DIALECTS: dict[str, Dialect] = {d.key: d for m in _MODULES for d in m.REGISTER}

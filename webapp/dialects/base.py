@@ -119,6 +119,18 @@ class Dialect(ABC):
         finally:
             cursor.close()
 
+    def ping(self, connection: Any) -> None:
+        """The health check's round trip (`SELECT 1`); driver exceptions propagate.
+
+        Dialects whose engine has no `SELECT 1` (or whose client is not DB-API) override this.
+        """
+        cursor = connection.cursor()
+        try:
+            cursor.execute("SELECT 1")
+            cursor.fetchall()
+        finally:
+            cursor.close()
+
     @property
     def secret_names(self) -> tuple[str, ...]:
         """Names of the fields stored encrypted and never shown."""

@@ -144,6 +144,16 @@ def ssl_field(**overrides: Any) -> FieldSpec:
     return FieldSpec(**{**spec, **overrides})
 
 
+def check_ssh_host_key(value: str) -> None:
+    """A known_hosts line or a SHA256 fingerprint, read before any connection is tried."""
+    from ..connect.host_keys import PinInvalid, parse_pin
+
+    try:
+        parse_pin(value)
+    except PinInvalid as exc:
+        raise FieldInvalid(str(exc)) from None
+
+
 def ssh_fields() -> tuple[FieldSpec, ...]:
     """An SSH tunnel (bastion) in front of the database, as in the Basedash API."""
     when = {"required_if": "sshEnabled"}
@@ -162,7 +172,7 @@ def ssh_fields() -> tuple[FieldSpec, ...]:
         password_field(name="sshPrivateKeyPassphrase", label="SSH key passphrase",
                        required=False, **when),
         FieldSpec(name="sshHostKey", label="SSH host key (optional)", max_length=4096,
-                  required_if="sshEnabled",
+                  required_if="sshEnabled", checks=(check_ssh_host_key,),
                   help="Pin the server's key: a known_hosts line or a SHA256:… fingerprint."),
     )
 

@@ -37,24 +37,63 @@ KINDS = {"r": "table", "p": "table", "v": "view", "m": "materialized view", "f":
 
 SYNC_STATEMENT_TIMEOUT_MS = 300_000  # a sync's catalog read may take longer than a verify
 
-# One catalog query for every column of every table, ordered so rows group by table.
+# One catalog query, one row per table, ordered by schema and name. The server builds each
+# table's columns and foreign keys as JSON in the shape TableInfo stores, so the client parses
+# one JSON value per table instead of handling a row per column. {filters} takes the schema
+# patterns (SchemaFilter) as parameters.
 CATALOG_QUERY = """
-SELECT n.nspname, c.relname, c.relkind, a.attname,
-       pg_catalog.format_type(a.atttypid, a.atttypmod), NOT a.attnotnull,
-       pg_catalog.pg_get_expr(d.adbin, d.adrelid),
-       COALESCE(a.attnum = ANY (i.indkey), false), a.attnum
+SELECT n.nspname, c.relname, c.relkind,
+       CASE WHEN c.relkind IN ('r', 'm', 'f') AND c.reltuples >= 0
+            THEN c.reltuples::bigint END,
+       (SELECT json_agg(json_build_object(
+                 'name', a.attname,
+                 'type', pg_catalog.format_type(a.atttypid, a.atttypmod),
+                 'nullable', NOT a.attnotnull,
+                 'default', pg_catalog.pg_get_expr(d.adbin, d.adrelid),
+                 'primaryKey', COALESCE(a.attnum = ANY (pk.conkey), false),
+                 'ordinal', a.attnum) ORDER BY a.attnum)
+          FROM pg_catalog.pg_attribute a
+          LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+         WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
+       (SELECT json_agg(json_build_object(
+                 'name', fk.conname,
+                 'columns', ARRAY(SELECT ca.attname FROM unnest(fk.conkey) WITH ORDINALITY k(num, i)
+                                  JOIN pg_catalog.pg_attribute ca
+                                    ON ca.attrelid = fk.conrelid AND ca.attnum = k.num
+                                  ORDER BY k.i),
+                 'referredSchema', fn.nspname,
+                 'referredTable', fc.relname,
+                 'referredColumns', ARRAY(SELECT ra.attname
+                                          FROM unnest(fk.confkey) WITH ORDINALITY k(num, i)
+                                          JOIN pg_catalog.pg_attribute ra
+                                            ON ra.attrelid = fk.confrelid AND ra.attnum = k.num
+                                          ORDER BY k.i)) ORDER BY fk.conname)
+          FROM pg_catalog.pg_constraint fk
+          JOIN pg_catalog.pg_class fc ON fc.oid = fk.confrelid
+          JOIN pg_catalog.pg_namespace fn ON fn.oid = fc.relnamespace
+         WHERE fk.conrelid = c.oid AND fk.contype = 'f')
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-LEFT JOIN pg_catalog.pg_attribute a
-       ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
-LEFT JOIN pg_catalog.pg_index i ON i.indrelid = c.oid AND i.indisprimary
+LEFT JOIN pg_catalog.pg_constraint pk ON pk.conrelid = c.oid AND pk.contype = 'p'
 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
   AND NOT c.relispartition
   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-  AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'
-ORDER BY n.nspname, c.relname, a.attnum
+  AND n.nspname NOT LIKE 'pg\\_toast%%' AND n.nspname NOT LIKE 'pg\\_temp\\_%%'
+  {filters}
+ORDER BY n.nspname, c.relname
 """
+
+
+def schema_conditions(column: str, schemas: SchemaFilter) -> tuple[str, dict[str, list[str]]]:
+    """SQL conditions (and their parameters) that keep only the schemas `schemas` allows."""
+    sql, params = "", {}
+    if schemas.include:
+        sql += f" AND lower({column}) LIKE ANY (%(include_schemas)s)"
+        params["include_schemas"] = [SchemaFilter.like(p) for p in schemas.include]
+    if schemas.exclude:
+        sql += f" AND NOT lower({column}) LIKE ANY (%(exclude_schemas)s)"
+        params["exclude_schemas"] = [SchemaFilter.like(p) for p in schemas.exclude]
+    return sql, params
 
 
 class Postgres(Dialect):
@@ -189,28 +228,19 @@ class Postgres(Dialect):
             "connect", "The server closed the connection or answered in an unexpected way. "
             "Check the host and port point at a PostgreSQL server.", {})
 
-    catalog_query = CATALOG_QUERY
-
     def introspect(self, connection: psycopg.Connection, schemas: SchemaFilter | None = None
                    ) -> Iterator[TableInfo]:
-        """Stream the catalog query through a server-side cursor, one table at a time."""
+        """Stream one catalog query through a server-side cursor, a table per row."""
         schemas = schemas or SchemaFilter()
-        current: TableInfo | None = None
+        conditions, params = schema_conditions("n.nspname", schemas)
         with connection.transaction(), connection.cursor(name="datadock_catalog") as cur:
             connection.execute(f"SET LOCAL statement_timeout = {SYNC_STATEMENT_TIMEOUT_MS}")
-            cur.itersize = 5000
-            cur.execute(self.catalog_query)
-            for schema, table, relkind, col, typ, nullable, default, is_pk, ordinal in cur:
-                if not schemas.allows(schema):
-                    continue
-                if current is None or (current.schema, current.name) != (schema, table):
-                    if current is not None:
-                        yield current
-                    current = TableInfo(schema, table, KINDS.get(relkind, "table"))
-                if col is not None:
-                    current.columns.append(_column(col, typ, nullable, default, is_pk, ordinal))
-        if current is not None:
-            yield current
+            cur.itersize = 2000
+            cur.execute(CATALOG_QUERY.format(filters=conditions), params)
+            for schema, table, relkind, rows, columns, foreign_keys in cur:
+                if schemas.allows(schema):
+                    yield TableInfo(schema, table, KINDS.get(relkind, "table"), columns or [],
+                                    foreign_keys or [], rows)
 
 
 def _certificate_files(values: dict[str, Any], folder: Path) -> dict[str, str]:
@@ -234,12 +264,19 @@ def _column(name: str, typ: str, nullable: bool, default: Any, pk: bool, ordinal
 
 
 # Redshift speaks the PostgreSQL wire protocol but its pg_catalog is PostgreSQL 8.0's (no
-# relispartition, no pg_get_expr on every cluster): read information_schema there instead,
-# still one query for every column of every table.
+# relispartition, no pg_get_expr or json_agg on every cluster): read information_schema there
+# instead, still one query for every column of every table (a row per column, grouped here)
+# and one for every foreign key. Redshift keeps no row estimate in information_schema.
 INFORMATION_SCHEMA_QUERY = """
 SELECT c.table_schema, c.table_name,
        CASE t.table_type WHEN 'VIEW' THEN 'v' ELSE 'r' END,
-       c.column_name, c.data_type, c.is_nullable = 'YES', c.column_default,
+       c.column_name,
+       CASE WHEN c.character_maximum_length IS NOT NULL
+              THEN c.data_type || '(' || c.character_maximum_length || ')'
+            WHEN c.data_type = 'numeric' AND c.numeric_precision IS NOT NULL
+              THEN 'numeric(' || c.numeric_precision || ',' || c.numeric_scale || ')'
+            ELSE c.data_type END,
+       c.is_nullable = 'YES', c.column_default,
        pk.column_name IS NOT NULL, c.ordinal_position
 FROM information_schema.columns c
 JOIN information_schema.tables t
@@ -254,9 +291,42 @@ LEFT JOIN (
 ) pk ON pk.table_schema = c.table_schema AND pk.table_name = c.table_name
     AND pk.column_name = c.column_name
 WHERE c.table_schema NOT IN ('pg_catalog', 'information_schema', 'pg_internal')
-  AND c.table_schema NOT LIKE 'pg\\_temp\\_%'
+  AND c.table_schema NOT LIKE 'pg\\_temp\\_%%'
+  {filters}
 ORDER BY c.table_schema, c.table_name, c.ordinal_position
 """
+
+# A foreign key's columns pair with the referred key's columns by position.
+INFORMATION_SCHEMA_FOREIGN_KEYS = """
+SELECT fk.table_schema, fk.table_name, fk.constraint_name, fk.column_name,
+       ref.table_schema, ref.table_name, ref.column_name
+FROM information_schema.referential_constraints rc
+JOIN information_schema.key_column_usage fk
+  ON fk.constraint_schema = rc.constraint_schema AND fk.constraint_name = rc.constraint_name
+JOIN information_schema.key_column_usage ref
+  ON ref.constraint_schema = rc.unique_constraint_schema
+ AND ref.constraint_name = rc.unique_constraint_name
+ AND ref.ordinal_position = fk.ordinal_position
+WHERE fk.table_schema NOT IN ('pg_catalog', 'information_schema', 'pg_internal')
+  {filters}
+ORDER BY fk.table_schema, fk.table_name, fk.constraint_name, fk.ordinal_position
+"""
+
+
+def _information_schema_foreign_keys(connection: psycopg.Connection, schemas: SchemaFilter
+                                     ) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """Every foreign key of the allowed schemas, by (schema, table)."""
+    conditions, params = schema_conditions("fk.table_schema", schemas)
+    keys: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+    with connection.cursor() as cur:
+        cur.execute(INFORMATION_SCHEMA_FOREIGN_KEYS.format(filters=conditions), params)
+        for schema, table, name, column, ref_schema, ref_table, ref_column in cur:
+            key = keys.setdefault((schema, table), {}).setdefault(name, {
+                "name": name, "columns": [], "referredSchema": ref_schema,
+                "referredTable": ref_table, "referredColumns": []})
+            key["columns"].append(column)
+            key["referredColumns"].append(ref_column)
+    return {table: list(by_name.values()) for table, by_name in keys.items()}
 
 
 class Supabase(Postgres):
@@ -294,7 +364,31 @@ class Redshift(Postgres):
         *tls_fields(),
         *ssh_fields(),
     )
-    catalog_query = INFORMATION_SCHEMA_QUERY
+
+    def introspect(self, connection: psycopg.Connection, schemas: SchemaFilter | None = None
+                   ) -> Iterator[TableInfo]:
+        """Foreign keys first (few), then every column streamed and grouped by table."""
+        schemas = schemas or SchemaFilter()
+        conditions, params = schema_conditions("c.table_schema", schemas)
+        current: TableInfo | None = None
+        with connection.transaction():
+            connection.execute(f"SET LOCAL statement_timeout = {SYNC_STATEMENT_TIMEOUT_MS}")
+            foreign_keys = _information_schema_foreign_keys(connection, schemas)
+            with connection.cursor(name="datadock_catalog") as cur:
+                cur.itersize = 5000
+                cur.execute(INFORMATION_SCHEMA_QUERY.format(filters=conditions), params)
+                for schema, table, relkind, col, typ, nullable, default, is_pk, ordinal in cur:
+                    if not schemas.allows(schema):
+                        continue
+                    if current is None or (current.schema, current.name) != (schema, table):
+                        if current is not None:
+                            yield current
+                        current = TableInfo(schema, table, KINDS.get(relkind, "table"),
+                                            foreign_keys=foreign_keys.pop((schema, table), []))
+                    current.columns.append(
+                        _column(col, typ, nullable, default, is_pk, ordinal))
+        if current is not None:
+            yield current
 
     def check_catalog(self, connection: psycopg.Connection) -> None:
         """information_schema is what the sync reads here."""

@@ -18,7 +18,11 @@ HOST_HINTS = (
     ("supabase.co", "SUPABASE"), ("supabase.com", "SUPABASE"),
     ("redshift.amazonaws.com", "REDSHIFT"), ("psdb.cloud", "PLANETSCALE"),
 )
-SSL_ON = {"require", "verify-ca", "verify-full", "true", "1", "required", "verify_identity"}
+SSL_ON = {"require", "verify-ca", "verify-full", "true", "1", "required", "verify_identity",
+          "verify_ca"}
+# MySQL's ssl-mode names as the sslMode field's values.
+MYSQL_SSL_MODES = {"required": "require", "verify_ca": "verify-ca",
+                   "verify_identity": "verify-full"}
 
 
 def parse_connection_string(text: str, known: set[str]) -> tuple[str, dict[str, Any]]:
@@ -55,8 +59,11 @@ def parse_connection_string(text: str, known: set[str]) -> tuple[str, dict[str, 
         values["databaseName"] = database
     query = {k.lower(): v[-1] for k, v in parse_qs(parts.query).items()}
     mode = (query.get("sslmode") or query.get("ssl-mode") or query.get("ssl") or "").lower()
+    if query.get("sslaccept", "").lower() == "strict":  # Prisma's PlanetScale URLs
+        mode = "verify-full"
     if mode:
         values["sslEnabled"] = mode in SSL_ON
+        mode = MYSQL_SSL_MODES.get(mode, mode)
         if mode in {"verify-ca", "verify-full", "require"}:
             values["sslMode"] = mode
     return dialect, values

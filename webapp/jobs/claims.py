@@ -1,45 +1,104 @@
-"""Claiming due work through the store, so several processes never run one job twice."""
+"""Claiming due work through the store, so several processes never run one job twice.
+
+A source carries one lease per kind of job (sync, health): `next_*_at` says when the job is
+due, `*_lease_owner`/`*_lease_until` who holds it and until when. A claim is one conditional
+UPDATE … RETURNING over a `FOR UPDATE SKIP LOCKED` subquery on PostgreSQL (SQLite serialises
+writers, so the same statement is atomic there); only the process whose UPDATE matched the row
+runs the job. A lease that is not released (the process died) expires and the job is due again.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.orm import InstrumentedAttribute
 
 from ..extensions import db
 from ..models import Source
 
 
-def _due(now: datetime):  # noqa: ANN202 - a SQLAlchemy clause
-    return (Source.next_sync_at <= now) & or_(
-        Source.sync_lease_until.is_(None), Source.sync_lease_until < now)
+@dataclass(frozen=True)
+class JobKind:
+    """The columns of one kind of job on `sources`."""
+
+    name: str
+    next_at: InstrumentedAttribute
+    owner: InstrumentedAttribute
+    until: InstrumentedAttribute
+    # A source that never had this job is due at once (health) or only when asked (sync).
+    null_is_due: bool = False
+
+    def due(self, now: datetime) -> Any:
+        """The SQL condition: due, and no live lease."""
+        when = self.next_at <= now
+        if self.null_is_due:
+            when = or_(self.next_at.is_(None), when)
+        return when & or_(self.until.is_(None), self.until < now)
 
 
-def claim_due_syncs(owner: str, now: datetime, lease_seconds: float, limit: int) -> list[int]:
-    """Lease up to `limit` due sources to `owner`; returns the ids this call won."""
+SYNC = JobKind("sync", Source.next_sync_at, Source.sync_lease_owner, Source.sync_lease_until)
+HEALTH = JobKind("health", Source.next_health_at, Source.health_lease_owner,
+                 Source.health_lease_until, null_is_due=True)
+
+
+def claim_due(kind: JobKind, owner: str, now: datetime, lease_seconds: float,
+              limit: int) -> list[int]:
+    """Lease up to `limit` due sources to `owner`, most overdue first; returns the ids won."""
     if limit <= 0:
         return []
-    candidates = select(Source.id).where(_due(now)).order_by(Source.next_sync_at).limit(limit)
-    if db.engine.dialect.name == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True)
-    claimed = []
     until = now + timedelta(seconds=lease_seconds)
-    for source_id in db.session.scalars(candidates).all():
-        # The conditional UPDATE is the real guard: only one process sees rowcount 1.
-        result = db.session.execute(
-            update(Source).where(Source.id == source_id, _due(now))
-            .values(sync_lease_owner=owner, sync_lease_until=until)
-            .execution_options(synchronize_session=False))
-        if result.rowcount == 1:
-            claimed.append(source_id)
+    order = kind.next_at.asc().nulls_first() if kind.null_is_due else kind.next_at.asc()
+    candidates = select(Source.id).where(kind.due(now)).order_by(order).limit(limit)
+    store = db.engine.dialect.name
+    if store == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    if store in ("postgresql", "sqlite"):
+        # The due condition is repeated in the UPDATE: it is the real guard.
+        claimed = list(db.session.scalars(
+            update(Source).where(Source.id.in_(candidates.scalar_subquery()), kind.due(now))
+            .values({kind.owner: owner, kind.until: until}).returning(Source.id)
+            .execution_options(synchronize_session=False)))
+    else:  # a store without UPDATE … RETURNING: one conditional UPDATE per candidate
+        claimed = []
+        for source_id in db.session.scalars(candidates).all():
+            result = db.session.execute(
+                update(Source).where(Source.id == source_id, kind.due(now))
+                .values({kind.owner: owner, kind.until: until})
+                .execution_options(synchronize_session=False))
+            if result.rowcount == 1:
+                claimed.append(source_id)
     db.session.commit()
     return claimed
 
 
-def release_sync(source_id: int, owner: str) -> None:
+def renew(kind: JobKind, source_id: int, owner: str, now: datetime,
+          lease_seconds: float) -> bool:
+    """Extend `owner`'s lease in the caller's transaction (a long job calls this as it goes);
+    False if the lease was lost."""
+    result = db.session.execute(
+        update(Source).where(Source.id == source_id, kind.owner == owner)
+        .values({kind.until: now + timedelta(seconds=lease_seconds)})
+        .execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+def release(kind: JobKind, source_id: int, owner: str) -> None:
     """Drop the lease if `owner` still holds it."""
     db.session.execute(
-        update(Source).where(Source.id == source_id, Source.sync_lease_owner == owner)
-        .values(sync_lease_owner=None, sync_lease_until=None)
+        update(Source).where(Source.id == source_id, kind.owner == owner)
+        .values({kind.owner: None, kind.until: None})
         .execution_options(synchronize_session=False))
     db.session.commit()
+
+
+def claim_due_syncs(owner: str, now: datetime, lease_seconds: float, limit: int) -> list[int]:
+    """Lease up to `limit` due schema syncs to `owner`."""
+    return claim_due(SYNC, owner, now, lease_seconds, limit)
+
+
+def release_sync(source_id: int, owner: str) -> None:
+    """Drop `owner`'s sync lease."""
+    release(SYNC, source_id, owner)

@@ -1,4 +1,10 @@
-"""APScheduler in-process: a short tick claims due syncs and hands them to a worker pool."""
+"""APScheduler in-process: a short tick claims due work through the store and hands it to a
+worker pool per kind of job; an hourly job prunes old health history.
+
+Syncs and health checks have separate pools: a sync is CPU- and store-heavy (a few workers),
+a health check mostly waits on the network (many workers), so a hundred silent hosts tie up
+health workers for one timeout each and never delay a sync, another source's check or a page.
+"""
 
 from __future__ import annotations
 
@@ -8,67 +14,115 @@ import os
 import socket
 import threading
 import uuid
-from datetime import datetime
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 
-from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.executors.pool import ThreadPoolExecutor as SchedulerThreads
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
 from ..models import utcnow
-from .claims import claim_due_syncs
+from .claims import HEALTH, SYNC, JobKind, claim_due
+from .health import prune_health, run_health
 from .sync import run_sync
 
 log = logging.getLogger(__name__)
 
-TICK_JOB = "sync-tick"
+TICK_JOB = "tick"
+PRUNE_JOB = "prune"
+PRUNE_EVERY = timedelta(hours=1)
 OWNER = f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-class Runner:
-    """One app's scheduler: a tick executor of one thread and a pool of sync workers."""
+class Pool:
+    """A fixed number of worker threads for one kind of job, and how many are busy."""
 
-    def __init__(self, app: Flask) -> None:
-        self.app = app
-        self.workers = max(1, int(app.config["SCHEDULER_WORKERS"]))
-        self.in_flight = 0
+    def __init__(self, kind: JobKind, workers: int, job: Callable[[int, str], None],
+                 app: Flask, done: Callable[[], None]) -> None:
+        self.kind, self.workers, self.job, self.app, self.done = kind, workers, job, app, done
+        self.busy = 0
         self.lock = threading.Lock()
-        self.scheduler = BackgroundScheduler(
-            executors={"default": ThreadPoolExecutor(self.workers),
-                       "tick": ThreadPoolExecutor(1)},
-            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
-            timezone="UTC",
-        )
-        self.scheduler.add_job(self.tick, "interval", id=TICK_JOB, executor="tick",
-                               seconds=app.config["SCHEDULER_TICK_SECONDS"],
-                               next_run_time=datetime.now().astimezone())
+        self.threads = ThreadPoolExecutor(workers, thread_name_prefix=f"datadock-{kind.name}")
 
-    def tick(self) -> None:
-        """Claim as many due syncs as there are free workers, and submit them."""
+    def free(self) -> int:
+        """Workers with nothing to do."""
         with self.lock:
-            free = self.workers - self.in_flight
-        with self.app.app_context():
-            ids = claim_due_syncs(OWNER, utcnow(), self.app.config["JOB_LEASE_SECONDS"], free)
-        for source_id in ids:
-            with self.lock:
-                self.in_flight += 1
-            self.scheduler.add_job(self._run, args=[source_id], id=f"sync-{source_id}-{OWNER}",
-                                   replace_existing=True)
+            return self.workers - self.busy
+
+    def submit(self, source_ids: list[int]) -> None:
+        """Run the job for each claimed source."""
+        with self.lock:
+            self.busy += len(source_ids)
+        for source_id in source_ids:
+            self.threads.submit(self._run, source_id)
 
     def _run(self, source_id: int) -> None:
         try:
             with self.app.app_context():
-                run_sync(source_id, OWNER)
+                self.job(source_id, OWNER)
         except Exception:
-            log.exception("sync job for source %s crashed", source_id)
+            log.exception("%s job for source %s crashed", self.kind.name, source_id)
         finally:
             with self.lock:
-                self.in_flight -= 1
-            self.wake()
+                self.busy -= 1
+            self.done()
 
     def stop(self) -> None:
-        """Stop scheduling (running jobs finish in their threads)."""
+        """Take no more work; running jobs finish in their threads."""
+        self.threads.shutdown(wait=False, cancel_futures=True)
+
+
+class Runner:
+    """One app's scheduler: the tick (one thread), the prune job and the worker pools."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.pools = [Pool(SYNC, max(1, int(app.config["SCHEDULER_WORKERS"])), run_sync, app,
+                           self.wake)]
+        if app.config["HEALTH_INTERVAL"] > 0:
+            self.pools.append(Pool(HEALTH, max(1, int(app.config["HEALTH_WORKERS"])),
+                                   run_health, app, self.wake))
+        self.scheduler = BackgroundScheduler(
+            executors={"default": SchedulerThreads(1)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
+            timezone="UTC",
+        )
+        now = datetime.now().astimezone()
+        self.scheduler.add_job(self.tick, "interval", id=TICK_JOB, next_run_time=now,
+                               seconds=app.config["SCHEDULER_TICK_SECONDS"])
+        self.scheduler.add_job(self.prune, "interval", id=PRUNE_JOB,
+                               seconds=PRUNE_EVERY.total_seconds(),
+                               next_run_time=now + timedelta(minutes=1))
+
+    @property
+    def workers(self) -> int:
+        """Sync workers (kept for log lines and callers that report it)."""
+        return self.pools[0].workers
+
+    def tick(self) -> None:
+        """For each kind, claim as many due jobs as there are free workers, and submit them."""
+        lease = self.app.config["JOB_LEASE_SECONDS"]
+        with self.app.app_context():
+            for pool in self.pools:
+                free = pool.free()
+                if free > 0:
+                    pool.submit(claim_due(pool.kind, OWNER, utcnow(), lease, free))
+
+    def prune(self) -> None:
+        """Delete health checks older than the retention period."""
+        days = self.app.config["HEALTH_RETENTION_DAYS"]
+        with self.app.app_context():
+            removed = prune_health(utcnow() - timedelta(days=days))
+        if removed:
+            log.info("pruned %s health checks older than %s days", removed, days)
+
+    def stop(self) -> None:
+        """Stop scheduling and take no more work (running jobs finish in their threads)."""
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        for pool in self.pools:
+            pool.stop()
 
     def wake(self) -> None:
         """Run the tick now instead of at its next interval."""
@@ -86,7 +140,8 @@ def start(app: Flask) -> Runner:
         app.extensions["datadock_runner"] = runner
         runner.scheduler.start()
         atexit.register(runner.stop)
-        log.info("scheduler started as %s with %s workers", OWNER, runner.workers)
+        log.info("scheduler started as %s: %s", OWNER,
+                 ", ".join(f"{p.workers} {p.kind.name} workers" for p in runner.pools))
     return runner
 
 

@@ -1,8 +1,10 @@
-"""Schema sync of one claimed source: read the catalog in batches, keep the last good snapshot."""
+"""Schema sync of one claimed source: stream the catalog in batches into a new snapshot, diff it
+against the last good one, record the run; a failure keeps the last good snapshot and backs off."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from datetime import timedelta
 from itertools import islice
 
@@ -11,16 +13,25 @@ from sqlalchemy import delete, insert, select
 
 from ..connect.errors import ConnectionFailed
 from ..connect.verify import open_connection
-from ..dialects import SchemaFilter, get_dialect
+from ..dialects import SchemaFilter, TableInfo, get_dialect
 from ..extensions import db
-from ..models import SchemaSnapshot, SchemaTable, Source, SyncStatus, utcnow
+from ..models import SchemaSnapshot, SchemaTable, Source, SyncRun, SyncStatus, utcnow
 from ..records import connection_values
-from .claims import release_sync
+from .claims import SYNC, release, renew
+from .diff import snapshot_diff
+from .runs import RunStatus, prune_runs, queued_run, start_run
 
 log = logging.getLogger(__name__)
 
 BATCH = 1000
 MAX_BACKOFF_SECONDS = 3600.0
+READ_FAILED = ("The schema could not be read: the server ended the catalog query early. "
+               "Details are in Datadock's server log.")
+LEASE_LOST = "Stopped: another Datadock process took this sync over."
+
+
+class LeaseLost(Exception):
+    """Another process holds the source's sync lease now (ours expired)."""
 
 
 def run_sync(source_id: int, owner: str) -> None:
@@ -29,13 +40,15 @@ def run_sync(source_id: int, owner: str) -> None:
         source = db.session.get(Source, source_id)
         if source is None or source.sync_lease_owner != owner:
             return
-        _sync(source)
+        _sync(source, owner)
     finally:
         db.session.rollback()
-        release_sync(source_id, owner)
+        release(SYNC, source_id, owner)
 
 
-def _sync(source: Source) -> None:
+def _sync(source: Source, owner: str) -> None:
+    _drop_leftovers(source)
+    run = start_run(source.id)
     source.last_sync_attempt_at = utcnow()
     source.last_sync_status = SyncStatus.PENDING.value
     db.session.commit()
@@ -50,42 +63,68 @@ def _sync(source: Source) -> None:
             snapshot = SchemaSnapshot(source_id=source.id)
             db.session.add(snapshot)
             db.session.commit()
-            tables = dialect.introspect(opened.connection, SchemaFilter.parse(
-                source.include_schemas, source.exclude_schemas))
-            while batch := list(islice(tables, BATCH)):
-                db.session.execute(insert(SchemaTable), [
-                    {"snapshot_id": snapshot.id, "schema_name": t.schema, "name": t.name,
-                     "kind": t.kind, "columns": t.columns} for t in batch])
-                snapshot.table_count += len(batch)
-                snapshot.column_count += sum(len(t.columns) for t in batch)
-                db.session.commit()  # progress is visible, and SQLite writers are not starved
+            _store(snapshot, dialect.introspect(opened.connection, SchemaFilter.parse(
+                source.include_schemas, source.exclude_schemas)), owner)
         finally:
             opened.close()
     except ConnectionFailed as failure:
-        _failed(source, snapshot, failure.detail)
+        _failed(source, run, snapshot, failure.detail)
+        return
+    except LeaseLost:
+        _abandoned(run, snapshot)
         return
     except Exception:
         log.exception("schema sync of source %s failed", source.id)
-        _failed(source, snapshot, "The schema could not be read: the server ended the catalog "
-                "query early. Details are in Datadock's server log.")
+        _failed(source, run, snapshot, READ_FAILED)
         return
+    _succeeded(source, run, snapshot)
+
+
+def _store(snapshot: SchemaSnapshot, tables: Iterator[TableInfo], owner: str) -> None:
+    """Insert the tables a batch at a time; each batch commits (progress shows, SQLite writers
+    are not starved) and renews the lease."""
+    lease = current_app.config["JOB_LEASE_SECONDS"]
+    while batch := list(islice(tables, BATCH)):
+        db.session.execute(insert(SchemaTable), [
+            {"snapshot_id": snapshot.id, "schema_name": t.schema, "name": t.name,
+             "kind": t.kind, "columns": t.columns, "foreign_keys": t.foreign_keys,
+             "row_estimate": t.row_estimate} for t in batch])
+        snapshot.table_count += len(batch)
+        snapshot.column_count += sum(len(t.columns) for t in batch)
+        if not renew(SYNC, snapshot.source_id, owner, utcnow(), lease):
+            raise LeaseLost
+        db.session.commit()
+
+
+def _succeeded(source: Source, run: SyncRun, snapshot: SchemaSnapshot) -> None:
     previous = source.current_snapshot_id
+    changes = snapshot_diff(previous, snapshot.id) if previous is not None else None
+    now = utcnow()
     snapshot.complete = True
     source.current_snapshot_id = snapshot.id
     source.last_sync_status = SyncStatus.SUCCESS.value
-    source.last_successful_sync_at = utcnow()
+    source.last_successful_sync_at = now
     source.has_completed_first_sync = True
     source.sync_error_message = None
     source.sync_failures = 0
-    source.next_sync_at = utcnow() + timedelta(seconds=current_app.config["SYNC_INTERVAL"])
+    run.status = RunStatus.SUCCESS.value
+    run.finished_at = now
+    run.table_count = snapshot.table_count
+    run.column_count = snapshot.column_count
+    run.changes = changes
+    run.change_count = changes["total"] if changes else 0
+    _schedule_next(source, current_app.config["SYNC_INTERVAL"])
     db.session.commit()
     if previous is not None:
         _drop_snapshot(previous)
-    log.info("synced source %s: %s tables, %s columns", source.id, snapshot.table_count,
-             snapshot.column_count)
+    prune_runs(source.id)
+    db.session.commit()
+    log.info("synced source %s: %s tables, %s columns, %s changes", source.id,
+             snapshot.table_count, snapshot.column_count, run.change_count)
 
 
-def _failed(source: Source, snapshot: SchemaSnapshot | None, message: str) -> None:
+def _failed(source: Source, run: SyncRun, snapshot: SchemaSnapshot | None,
+            message: str) -> None:
     """Record the failure, keep the last good snapshot, back off before the next try."""
     db.session.rollback()
     if snapshot is not None and snapshot.id is not None:
@@ -93,10 +132,46 @@ def _failed(source: Source, snapshot: SchemaSnapshot | None, message: str) -> No
     source.last_sync_status = SyncStatus.FAILED.value
     source.sync_error_message = message
     source.sync_failures = (source.sync_failures or 0) + 1
+    run.status = RunStatus.FAILED.value
+    run.finished_at = utcnow()
+    run.error_message = message
     backoff = min(60.0 * 2 ** (source.sync_failures - 1), MAX_BACKOFF_SECONDS,
                   current_app.config["SYNC_INTERVAL"])
-    source.next_sync_at = utcnow() + timedelta(seconds=backoff)
+    _schedule_next(source, backoff)
     db.session.commit()
+    prune_runs(source.id)
+    db.session.commit()
+    log.info("schema sync of source %s failed: %s", source.id, message)
+
+
+def _abandoned(run: SyncRun, snapshot: SchemaSnapshot | None) -> None:
+    """Our lease expired and another process took over: drop our work, leave the source be."""
+    db.session.rollback()
+    if snapshot is not None and snapshot.id is not None:
+        _drop_snapshot(snapshot.id)
+    run.status = RunStatus.FAILED.value
+    run.finished_at = utcnow()
+    run.error_message = LEASE_LOST
+    db.session.commit()
+    log.warning("sync of source %s lost its lease to another process", run.source_id)
+
+
+def _schedule_next(source: Source, seconds: float) -> None:
+    """Due again after `seconds`, or at once when a request came in while this sync ran."""
+    waiting = queued_run(source.id) is not None
+    source.next_sync_at = utcnow() + timedelta(seconds=0 if waiting else seconds)
+    if waiting:
+        source.last_sync_status = SyncStatus.PENDING.value
+
+
+def _drop_leftovers(source: Source) -> None:
+    """Incomplete snapshots a dead process left behind (we hold the lease: none is running)."""
+    stale = select(SchemaSnapshot.id).where(SchemaSnapshot.source_id == source.id,
+                                            SchemaSnapshot.complete.is_(False))
+    if source.current_snapshot_id is not None:
+        stale = stale.where(SchemaSnapshot.id != source.current_snapshot_id)
+    for snapshot_id in db.session.scalars(stale).all():
+        _drop_snapshot(snapshot_id)
 
 
 def _drop_snapshot(snapshot_id: int) -> None:

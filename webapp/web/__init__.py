@@ -6,4 +6,14 @@ from flask import Blueprint
 
 bp = Blueprint("web", __name__)
 
-from . import auth, source_pages  # noqa: E402,F401  (routes register on bp)
+from . import (  # noqa: E402,F401  (routes register on bp)
+    api_key_pages,
+    audit_pages,
+    auth,
+    hooks,
+    job_pages,
+    source_pages,
+)
+from .access import nav_context  # noqa: E402
+
+bp.app_context_processor(nav_context)

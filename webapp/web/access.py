@@ -35,6 +35,7 @@ def member_required(view: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         current_org()
         return view(*args, **kwargs)
+    wrapper.access = "member"  # type: ignore[attr-defined]  (read by the every-route test)
     return wrapper
 
 
@@ -46,4 +47,15 @@ def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
         if not is_admin():
             abort(403)
         return view(*args, **kwargs)
+    wrapper.access = "admin"  # type: ignore[attr-defined]  (read by the every-route test)
     return wrapper
+
+
+def nav_context() -> dict[str, Any]:
+    """`nav_is_admin` for base.html: whether to show the admins' links."""
+    if not current_user.is_authenticated:
+        return {"nav_is_admin": False}
+    if "membership" not in g:
+        g.membership = membership(current_user)
+    return {"nav_is_admin": g.membership is not None
+            and g.membership.role == Role.ADMIN.value}

@@ -16,6 +16,7 @@ from ..source_fields import source_field_values
 from . import bp
 from .access import admin_required, current_org, is_admin, member_required
 from .forms import apply_errors, form_values, source_form
+from .job_pages import job_context
 
 PAGE_SIZE = 100
 
@@ -66,6 +67,26 @@ def _dialect_from_request(default: str) -> Any:
     return dialect or next(iter(DIALECTS.values()))
 
 
+def _switched_dialect(dialect: Any, source: Source | None) -> Any:
+    """Without JavaScript, choosing another dialect posts the whole form: answer with the new
+    dialect's fields (typed values they share kept, never secrets) and neither verify nor save.
+
+    `fieldsetDialect` (in the fieldset) says which dialect's fields were shown; the noscript
+    "Show fields" button sends `changeDialect`. Returns None when neither applies. (CSRFProtect
+    has already checked the POST's token.)
+    """
+    shown = request.form.get("fieldsetDialect")
+    if not request.form.get("changeDialect") and (not shown or shown == dialect.key):
+        return None
+    secret = set(all_secret_names())
+    keep = {k: v for k, v in request.form.items()
+            if k not in secret and k not in ("csrf_token", "connectionString", "changeDialect",
+                                             "fieldsetDialect")}
+    form = source_form(dialect, formdata=None, data=keep,
+                       saved_secrets=uc.saved_secret_names(source))
+    return _form_page(form, source)
+
+
 @bp.route("/sources/new", methods=["GET", "POST"])
 @admin_required
 def new_source() -> Any:
@@ -74,6 +95,9 @@ def new_source() -> Any:
     if request.method == "GET":
         form = source_form(dialect, formdata=None)
         return _form_page(form, None)
+    switched = _switched_dialect(dialect, None)
+    if switched is not None:
+        return switched
     form = source_form(dialect)
     if not form.validate_on_submit():
         abort(400)
@@ -105,11 +129,14 @@ def verify_source(source_id: int | None = None) -> Any:
     """Verify the form's values; stores nothing. Returns the result partial."""
     source = _source_or_404(source_id) if source_id is not None else None
     dialect = _dialect_from_request(source.dialect if source else "POSTGRES")
+    switched = _switched_dialect(dialect, source)
+    if switched is not None:
+        return switched
     form = source_form(dialect, saved_secrets=uc.saved_secret_names(source))
     if not form.validate_on_submit():
         abort(400)
     try:
-        result = uc.verify_input(form_values(form), existing=source)
+        result = uc.verify_input(form_values(form), existing=source, org=current_org())
     except (uc.SourceError, ConnectionFailed) as exc:
         return _result(form, error=exc, source=source, status=422)
     return _result(form, ok=result, source=source)
@@ -121,9 +148,20 @@ def dialect_fieldset() -> str:
     """The chosen dialect's fields, keeping values typed in fields it shares (never secrets)."""
     dialect = _dialect_from_request("POSTGRES")
     typed = {k: v for k, v in request.args.items()
-             if k not in all_secret_names() and dialect.field(k) is not None}
+             if k not in all_secret_names() and dialect.field(k) is not None
+             and not _another_default(dialect, k, v)}
     form = source_form(dialect, formdata=None, data=typed or None)
     return render_template("partials/dialect_fields.html", form=form, dialect=dialect)
+
+
+def _another_default(dialect: Any, name: str, value: str) -> bool:
+    """Whether `value` is only another dialect's default (PostgreSQL's port 5432 left as it
+    was): then the chosen dialect's own default shows instead."""
+    own = dialect.field(name).default
+    return value != str(own) and any(
+        value == str(spec.default) for other in DIALECTS.values()
+        if other is not dialect and (spec := other.field(name)) is not None
+        and spec.default not in (None, ""))
 
 
 @bp.route("/sources/connection-string", methods=["POST"])
@@ -154,11 +192,16 @@ def parse_connection_string() -> Any:
 @bp.route("/sources/<int:source_id>")
 @member_required
 def source_detail(source_id: int) -> str:
-    """A source's fields, sync state and schema."""
-    source = _source_or_404(source_id)
+    """A source's fields, sync state and schema, sync history, health and webhook."""
+    return detail_page(_source_or_404(source_id))
+
+
+def detail_page(source: Source, **extra: Any) -> str:
+    """The source page; `extra` goes to its job sections (e.g. a webhook token shown once)."""
     return render_template("sources/detail.html", source=source, is_admin=is_admin(),
                            dialect=get_dialect(source.dialect),
-                           public=uc.public_values(source), **_panel(source))
+                           public=uc.public_values(source), **_panel(source),
+                           **job_context(source, **extra))
 
 
 def _panel(source: Source) -> dict[str, Any]:
@@ -193,6 +236,9 @@ def edit_source(source_id: int) -> Any:
         return _form_page(source_form(dialect, formdata=None, data=data, saved_secrets=saved),
                           source)
     dialect = _dialect_from_request(source.dialect)
+    switched = _switched_dialect(dialect, source)
+    if switched is not None:
+        return switched
     form = source_form(dialect, saved_secrets=saved)
     if not form.validate_on_submit():
         abort(400)
@@ -213,11 +259,17 @@ def sync_now(source_id: int) -> Response:
     return redirect(url_for("web.source_detail", source_id=source.id))
 
 
-@bp.route("/sources/<int:source_id>/delete", methods=["POST"])
+@bp.route("/sources/<int:source_id>/delete", methods=["GET", "POST"])
 @admin_required
-def delete_source(source_id: int) -> Response:
-    """Delete the source with its secrets and snapshots."""
+def delete_source(source_id: int) -> Any:
+    """Delete the source with its secrets, snapshots, sync history and health checks.
+
+    With JavaScript the page asks with hx-confirm and posts; without, the Delete button GETs
+    this confirmation page, whose form posts.
+    """
     source = _source_or_404(source_id)
+    if request.method == "GET":
+        return render_template("sources/delete.html", source=source)
     name = source.display_name
     uc.delete_source(source)
     flash(f"Deleted {name}.")

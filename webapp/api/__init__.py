@@ -1,0 +1,16 @@
+"""The public JSON API under /api/public, on the Basedash data source contract.
+
+Bearer API keys only (no cookies, so no CSRF), one error shape, rate limits per key, an OpenAPI
+document generated from the field declarations. Every route calls the use-cases in
+webapp/sources.py; nothing here talks to a driver or repeats a field rule.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+PREFIX = "/api/public"
+
+bp = Blueprint("api", __name__, url_prefix=PREFIX)
+
+from . import data_sources, docs, errors, guard  # noqa: E402,F401  (routes and hooks register on bp)

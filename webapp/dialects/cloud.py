@@ -1,0 +1,195 @@
+"""Helpers shared by the cloud and optional-driver dialects: lazy driver imports, deadlines,
+exception chains, grouping catalog rows into tables, and key checks that need no network."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import math
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
+
+from ..connect.errors import ConnectionFailed
+from .base import DriverMissing, SchemaFilter, TableInfo
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+def import_driver(*modules: str) -> list[Any]:
+    """Import the driver's modules, or raise DriverMissing (the extra is not installed)."""
+    loaded = []
+    for name in modules:
+        try:
+            loaded.append(importlib.import_module(name))
+        except ImportError as exc:  # includes sys.modules[name] = None
+            raise DriverMissing(name) from exc
+    return loaded
+
+
+def whole_seconds(timeout: float, floor: int = 1) -> int:
+    """A deadline for drivers that take whole seconds: rounded down, never below `floor`."""
+    return max(floor, math.floor(timeout))
+
+
+def chain(exc: BaseException) -> Iterator[BaseException]:
+    """The exception and every exception it was raised from or while handling."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def chain_text(exc: BaseException) -> str:
+    """All messages of the chain, for matching only (raw driver text is never shown)."""
+    return " | ".join(f"{type(e).__name__}: {e}" for e in chain(exc))
+
+
+def in_chain(exc: BaseException, *types: type[BaseException]) -> bool:
+    """Whether any exception of the chain is one of `types`."""
+    return any(isinstance(e, types) for e in chain(exc))
+
+
+def vendor_timeout(service: str, field: str, seconds: float) -> ConnectionFailed:
+    """A timeout talking to a vendor's API (no host of the user's to blame).
+
+    The step is "auth" (the first thing the API call does), not "timeout", so the field is
+    the one that names the service (account, key, region) rather than a host field.
+    """
+    return ConnectionFailed(
+        "auth",
+        f"Timed out after {seconds:g} s waiting for {service} to answer. Check that Datadock's "
+        "server can reach the internet over HTTPS (a proxy or firewall may block it), and allow "
+        "Datadock's outbound address in the service's network policy if it has one.",
+        {field: f"{service} did not answer within {seconds:g} s"})
+
+
+def unexpected(label: str) -> ConnectionFailed:
+    """An error no rule recognised: a generic message, the raw text stays in the server log."""
+    return ConnectionFailed(
+        "connect", f"{label} refused the connection with an error Datadock does not recognise. "
+        "The server log has the details.", {})
+
+
+def run_bounded(action: Callable[[], T], timeout: float,
+                discard: Callable[[T], None] | None = None) -> T:
+    """Run `action` in a daemon thread and wait at most `timeout` seconds for it.
+
+    For drivers with no deadline of their own. On timeout raises TimeoutError; the thread is
+    left to finish on its own and a late result is handed to `discard` (to close it).
+    """
+    box: dict[str, Any] = {}
+    lock = threading.Lock()
+    done = threading.Event()
+
+    def work() -> None:
+        outcome: dict[str, Any] = {}
+        try:
+            outcome["result"] = action()
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+            outcome["error"] = exc
+        with lock:
+            if not box.get("abandoned"):
+                box.update(outcome)
+                done.set()
+                return
+        if "result" in outcome and discard is not None:
+            try:
+                discard(outcome["result"])
+            except Exception:  # noqa: BLE001 - closing a late connection
+                log.debug("closing a late result failed", exc_info=True)
+
+    threading.Thread(target=work, name="datadock-bounded", daemon=True).start()
+    done.wait(timeout)
+    with lock:
+        if not done.is_set():
+            box["abandoned"] = True
+            raise TimeoutError(f"no answer within {timeout:g} s")
+    if "error" in box:
+        raise box["error"]
+    return box["result"]
+
+
+def column(name: str, typ: Any, nullable: Any, default: Any, primary_key: Any,
+           ordinal: Any) -> dict[str, Any]:
+    """One column in TableInfo's shape."""
+    return {"name": str(name), "type": str(typ), "nullable": _truth(nullable),
+            "default": None if default in (None, "") else str(default),
+            "primaryKey": _truth(primary_key), "ordinal": int(ordinal)}
+
+
+def _truth(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().upper() in {"YES", "Y", "TRUE", "1"}
+    return bool(value)
+
+
+def group_tables(rows: Iterable[tuple], schemas: SchemaFilter | None,
+                 kind: Callable[[Any], str]) -> Iterator[TableInfo]:
+    """Stream TableInfo from catalog rows ordered by schema, table, ordinal.
+
+    Each row is (schema, table, table type, column, type, nullable, default, primary key,
+    ordinal[, row estimate]); a row with column None is a table without columns.
+    """
+    schemas = schemas or SchemaFilter()
+    current: TableInfo | None = None
+    for row in rows:
+        schema, table, table_type, name, typ, nullable, default, pk, ordinal = row[:9]
+        if not schemas.allows(str(schema)):
+            continue
+        if current is None or (current.schema, current.name) != (str(schema), str(table)):
+            if current is not None:
+                yield current
+            estimate = row[9] if len(row) > 9 else None
+            current = TableInfo(str(schema), str(table), kind(table_type),
+                                row_estimate=None if estimate is None else int(estimate))
+        if name is not None:
+            current.columns.append(column(name, typ, nullable, default, pk, ordinal))
+    if current is not None:
+        yield current
+
+
+def sql_kind(table_type: Any) -> str:
+    """information_schema's TABLE_TYPE as TableInfo's kind."""
+    text = str(table_type or "").upper()
+    if "MATERIALIZED" in text:
+        return "materialized view"
+    if "VIEW" in text:
+        return "view"
+    if "FOREIGN" in text or "EXTERNAL" in text:
+        return "foreign table"
+    return "table"
+
+
+def load_pem_key(text: str, passphrase: str | None, key_field: str,
+                 passphrase_field: str) -> tuple[Any, dict[str, str]]:
+    """Load a pasted PEM private key; return (key, {}) or (None, errors on the right field).
+
+    A wrong passphrase is "Incorrect passphrase" on the passphrase field; an encrypted key
+    without one asks for it; a passphrase given for an unencrypted key is not needed and ignored.
+    """
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    data = text.strip().encode()
+    if b"-----BEGIN" not in data or b"PRIVATE KEY-----" not in data:
+        return None, {key_field: "Paste a PEM private key (-----BEGIN PRIVATE KEY-----…)"}
+    try:
+        return load_pem_private_key(data, password=None), {}
+    except TypeError:
+        pass  # encrypted: needs the passphrase
+    except ValueError:
+        return None, {key_field: "This is not a readable PEM private key"}
+    except Exception:  # noqa: BLE001 - e.g. an unsupported algorithm
+        return None, {key_field: "This is not a readable PEM private key"}
+    if not passphrase:
+        return None, {passphrase_field: "This key is encrypted: enter its passphrase"}
+    try:
+        return load_pem_private_key(data, password=passphrase.encode()), {}
+    except ValueError:
+        return None, {passphrase_field: "Incorrect passphrase"}
+    except Exception:  # noqa: BLE001
+        return None, {key_field: "This is not a readable PEM private key"}

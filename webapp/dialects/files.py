@@ -1,0 +1,324 @@
+"""SQLite and DuckDB: database files read from inside the data folder, opened read-only.
+
+No network, no secrets. The file is named relative to the data folder (connect/files.py holds
+the policy); the driver only ever sees the resolved real path. SQLite opens with `mode=ro`,
+no ATTACH, `query_only` and an untrusted schema; DuckDB opens `read_only` with external access
+off, so no SQL on that connection can read another file or load an extension.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Iterable, Iterator
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from ..connect.errors import ConnectionFailed
+from ..connect.files import OUTSIDE, resolve_data_file
+from .base import Dialect, SchemaFilter, TableInfo, Target
+from .fields import FieldInvalid, FieldSpec
+
+log = logging.getLogger(__name__)
+
+BATCH = 1000
+FIELD = "databaseName"
+
+
+def check_relative_path(value: str) -> None:
+    """Refuse absolute paths, `..` and backslashes before anything is opened."""
+    path = PurePosixPath(value)
+    if path.is_absolute() or value.startswith("~") or ".." in path.parts or "\\" in value:
+        raise FieldInvalid(f"{OUTSIDE}: a relative path such as sales/orders.db, without '..'")
+
+
+def file_field(example: str) -> FieldSpec:
+    """The database file, relative to the data folder."""
+    return FieldSpec(
+        name="databaseName", label="Database file", required=True, max_length=1024,
+        placeholder=example, checks=(check_relative_path,),
+        help="Path of the file relative to Datadock's data folder (DATADOCK_DATA_DIR), "
+             f"e.g. {example}. Opened read-only.")
+
+
+def _batches(cursor: Any) -> Iterator[tuple]:
+    """Rows of an executed cursor, fetched BATCH at a time."""
+    while rows := cursor.fetchmany(BATCH):
+        yield from rows
+
+
+class FileDialect(Dialect):
+    """A database in a file: the ladder checks the file, then opens it as a database."""
+
+    steps = ("fields", "file", "database", "catalog")
+    driver_steps = ("file", "database")
+    engine: str
+
+    def uses_tls(self, values: dict[str, Any]) -> bool:
+        """A file has no transport to encrypt."""
+        return False
+
+    def connect(self, target: Target) -> Any:
+        """Check the path against the data folder's policy, then open the real path."""
+        return self.open_file(resolve_data_file(target.values[FIELD]), target.timeout)
+
+    def open_file(self, path: Path, timeout: float) -> Any:
+        """Open `path` (already checked) read-only; driver exceptions propagate."""
+        raise NotImplementedError
+
+    def _failure(self, message: str, detail: str) -> ConnectionFailed:
+        return ConnectionFailed("database", detail, {FIELD: message})
+
+
+# Every column of every table and view, and every foreign key, in one query; rows group by table.
+# The pragmas are table-valued functions taking the table's name as a value (nothing is pasted).
+SQLITE_QUERY = """
+SELECT m.name, m.type, 0, p.cid, p.name, p.type, p."notnull", p.dflt_value, p.pk, NULL, NULL,
+       {estimate}
+FROM sqlite_schema AS m JOIN pragma_table_info(m.name) AS p
+WHERE m.type IN ({types}) AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'
+UNION ALL
+SELECT m.name, m.type, 1, f.id, f."from", NULL, NULL, NULL, f.seq, f."table",
+       COALESCE(f."to", (SELECT t.name FROM pragma_table_info(f."table") AS t
+                         WHERE t.pk = f.seq + 1)),
+       NULL
+FROM sqlite_schema AS m JOIN pragma_foreign_key_list(m.name) AS f
+WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'
+ORDER BY 1, 3, 4, 9
+"""
+# ANALYZE leaves each table's row count as the first number of its sqlite_stat1 rows.
+SQLITE_ESTIMATE = "(SELECT CAST(s.stat AS INTEGER) FROM sqlite_stat1 AS s WHERE s.tbl = m.name " \
+                  "ORDER BY s.idx IS NOT NULL LIMIT 1)"
+
+
+class SQLite(FileDialect):
+    """A SQLite database file."""
+
+    key = "SQLITE"
+    label = "SQLite"
+    engine = "SQLite"
+    fields = (file_field("sales/orders.sqlite"),)
+
+    def open_file(self, path: Path, timeout: float) -> sqlite3.Connection:
+        """Open read-only through a URI built from the path (nothing typed is pasted into it)."""
+        connection = sqlite3.connect(path.as_uri() + "?mode=ro", uri=True, timeout=timeout)
+        try:
+            connection.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)  # no ATTACH of other files
+            connection.execute("PRAGMA query_only = ON")
+            connection.execute("PRAGMA trusted_schema = OFF")
+            connection.execute("SELECT count(*) FROM sqlite_schema").fetchone()
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+
+    def check_catalog(self, connection: sqlite3.Connection) -> None:
+        """The schema table is readable."""
+        connection.execute("SELECT 1 FROM sqlite_schema LIMIT 1").fetchall()
+
+    def server_version(self, connection: sqlite3.Connection) -> str:
+        """The SQLite library's version (the file has none of its own)."""
+        return f"SQLite {connection.execute('SELECT sqlite_version()').fetchone()[0]}"
+
+    def classify(self, exc: BaseException, target: Target) -> ConnectionFailed:
+        """sqlite3 only has messages to tell its failures apart."""
+        text = str(exc)
+        if "file is not a database" in text:
+            return self._failure("Not a SQLite database",
+                                 "The file exists but is not a SQLite database.")
+        if "malformed" in text:
+            return self._failure("The SQLite file is damaged",
+                                 "SQLite reports the file as damaged (malformed).")
+        if "locked" in text or "busy" in text:
+            return self._failure("The file is locked by another program",
+                                 "Another program holds a lock on the file; try again when "
+                                 "it has finished writing.")
+        if "unable to open" in text:
+            return self._failure("Datadock cannot open this file",
+                                 "SQLite could not open the file read-only (a WAL database "
+                                 "also needs its -shm file to be readable).")
+        return self._failure("Could not read this file as a SQLite database",
+                             "The file could not be read as a SQLite database.")
+
+    def introspect(self, connection: sqlite3.Connection, schemas: SchemaFilter | None = None
+                   ) -> Iterator[TableInfo]:
+        """One query over sqlite_schema joined with the table-info and foreign-key pragmas.
+
+        A view over a dropped table makes that query fail as a whole: then tables are read in
+        one query and views one by one, a broken view keeping no columns.
+        """
+        if schemas is not None and not schemas.allows("main"):
+            return
+        has_stats = connection.execute(
+            "SELECT 1 FROM sqlite_schema WHERE name = 'sqlite_stat1'").fetchone() is not None
+        estimate = SQLITE_ESTIMATE if has_stats else "NULL"
+        try:  # SQLite sorts before the first row: a broken view fails here, before any yield
+            cursor = connection.execute(SQLITE_QUERY.format(types="'table', 'view'",
+                                                            estimate=estimate))
+            first = cursor.fetchmany(BATCH)
+        except sqlite3.OperationalError as exc:
+            log.info("SQLite catalog query failed (%s); reading views one by one", exc)
+            yield from _sqlite_merge(_batches(connection.execute(
+                SQLITE_QUERY.format(types="'table'", estimate=estimate))))
+            yield from _sqlite_views(connection)
+            return
+        yield from _sqlite_merge(_chain(first, cursor))
+
+
+def _chain(first: list[tuple], cursor: Any) -> Iterator[tuple]:
+    yield from first
+    yield from _batches(cursor)
+
+
+def _sqlite_merge(rows: Iterable[tuple]) -> Iterator[TableInfo]:
+    current: TableInfo | None = None
+    for name, kind, part, number, column, typ, notnull, default, seq, ref_table, ref_column, \
+            estimate in rows:
+        if current is None or current.name != name:
+            if current is not None:
+                yield current
+            current = TableInfo("main", name, "view" if kind == "view" else "table")
+        if part == 0:
+            current.row_estimate = estimate if kind != "view" else None
+            current.columns.append({"name": column, "type": typ or "", "nullable": not notnull,
+                                    "default": default, "primaryKey": bool(seq),
+                                    "ordinal": number + 1})
+        else:
+            _add_fk(current, column, ref_table, ref_column, seq == 0)
+    if current is not None:
+        yield current
+
+
+def _sqlite_views(connection: sqlite3.Connection) -> Iterator[TableInfo]:
+    names = [r[0] for r in connection.execute(
+        "SELECT name FROM sqlite_schema WHERE type = 'view' ORDER BY name")]
+    for name in names:
+        view = TableInfo("main", name, "view")
+        try:
+            rows = connection.execute("SELECT cid, name, type, \"notnull\", dflt_value "
+                                      "FROM pragma_table_info(?)", (name,)).fetchall()
+        except sqlite3.OperationalError as exc:
+            log.info("SQLite view %r cannot be read: %s", name, exc)
+            rows = []
+        view.columns = [{"name": n, "type": t or "", "nullable": not nn, "default": d,
+                         "primaryKey": False, "ordinal": cid + 1} for cid, n, t, nn, d in rows]
+        yield view
+
+
+def _add_fk(table: TableInfo, column: str, ref_table: str, ref_column: str | None,
+            starts: bool) -> None:
+    """Append one column pair to the table's last foreign key (a new key when `starts`).
+
+    SQLite does not keep foreign key names: `name` is None.
+    """
+    if starts or not table.foreign_keys:
+        table.foreign_keys.append({"name": None, "columns": [], "referredSchema": "main",
+                                   "referredTable": ref_table, "referredColumns": []})
+    table.foreign_keys[-1]["columns"].append(column)
+    table.foreign_keys[-1]["referredColumns"].append(ref_column)
+
+
+# Columns of every table and view of the open file with kind, primary key and estimated size;
+# each table's foreign keys ride along on its first column row. One query.
+DUCKDB_QUERY = """
+WITH pk AS (
+  SELECT table_oid, unnest(constraint_column_names) AS column_name
+  FROM duckdb_constraints()
+  WHERE constraint_type = 'PRIMARY KEY' AND database_name = current_database()
+), fk AS (
+  SELECT table_oid, list({'name': constraint_name, 'columns': constraint_column_names,
+                          'table': referenced_table, 'referred': referenced_column_names}
+                         ORDER BY constraint_index) AS keys
+  FROM duckdb_constraints()
+  WHERE constraint_type = 'FOREIGN KEY' AND database_name = current_database()
+  GROUP BY table_oid
+)
+SELECT c.schema_name, c.table_name, t.table_oid IS NULL, t.estimated_size, c.column_name,
+       c.data_type, c.is_nullable, c.column_default, pk.column_name IS NOT NULL,
+       c.column_index, CASE WHEN c.column_index = 1 THEN fk.keys END
+FROM duckdb_columns() AS c
+LEFT JOIN duckdb_tables() AS t
+  ON t.database_oid = c.database_oid AND t.table_oid = c.table_oid
+LEFT JOIN pk ON pk.table_oid = c.table_oid AND pk.column_name = c.column_name
+LEFT JOIN fk ON fk.table_oid = c.table_oid
+WHERE c.database_name = current_database() AND NOT c.internal
+ORDER BY c.schema_name, c.table_name, c.column_index
+"""
+
+
+class DuckDB(FileDialect):
+    """A DuckDB database file."""
+
+    key = "DUCKDB"
+    label = "DuckDB"
+    engine = "DuckDB"
+    fields = (file_field("analytics/warehouse.duckdb"),)
+
+    def open_file(self, path: Path, timeout: float) -> Any:
+        """Open read-only with external access off: SQL cannot reach other files or extensions.
+
+        The path is the resolved absolute path, so DuckDB's special names (`:memory:`, `md:`)
+        can never be reached through it.
+        """
+        import duckdb
+
+        return duckdb.connect(str(path), read_only=True, config={
+            "enable_external_access": False,
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+            "lock_configuration": True,
+            "threads": 1,
+        })
+
+    def check_catalog(self, connection: Any) -> None:
+        """The catalog functions answer."""
+        connection.execute("SELECT 1 FROM duckdb_tables() LIMIT 1").fetchall()
+
+    def server_version(self, connection: Any) -> str:
+        """The DuckDB library's version, which reads the file."""
+        return f"DuckDB {connection.execute('SELECT version()').fetchone()[0]}"
+
+    def classify(self, exc: BaseException, target: Target) -> ConnectionFailed:
+        """DuckDB's exception classes are broad; their messages tell the cases apart."""
+        text = str(exc)
+        if "not a valid DuckDB database" in text or "external extensions" in text:
+            return self._failure("Not a DuckDB database",
+                                 "The file exists but is not a DuckDB database.")
+        if "lock" in text or "different configuration" in text:
+            return self._failure("The file is in use by another program",
+                                 "Another program has the file open for writing; DuckDB "
+                                 "lets no one else open it meanwhile.")
+        if "version" in text:
+            return self._failure("Written by an incompatible DuckDB version",
+                                 "The file was written by a DuckDB version this server cannot "
+                                 "read.")
+        return self._failure("Could not read this file as a DuckDB database",
+                             "The file could not be opened as a DuckDB database.")
+
+    def introspect(self, connection: Any, schemas: SchemaFilter | None = None
+                   ) -> Iterator[TableInfo]:
+        """One catalog query, fetched in batches and merged into tables as rows arrive."""
+        schemas = schemas or SchemaFilter()
+        current: TableInfo | None = None
+        for (schema, table, is_view, size, column, typ, nullable, default, is_pk, ordinal,
+             keys) in _batches(connection.execute(DUCKDB_QUERY)):
+            if not schemas.allows(schema):
+                continue
+            if current is None or (current.schema, current.name) != (schema, table):
+                if current is not None:
+                    yield current
+                current = TableInfo(schema, table, "view" if is_view else "table",
+                                    row_estimate=None if is_view else size)
+                for key in keys or ():
+                    current.foreign_keys.append({
+                        "name": key["name"], "columns": list(key["columns"]),
+                        "referredSchema": schema, "referredTable": key["table"],
+                        "referredColumns": list(key["referred"])})
+            current.columns.append({"name": column, "type": typ, "nullable": bool(nullable),
+                                    "default": default, "primaryKey": bool(is_pk),
+                                    "ordinal": int(ordinal)})
+        if current is not None:
+            yield current
+
+
+REGISTER = (SQLite(), DuckDB())

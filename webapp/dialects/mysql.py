@@ -1,0 +1,392 @@
+"""MySQL, PlanetScale and MariaDB: fields, PyMySQL connection, information_schema introspection.
+
+A MySQL "schema" is a database. A source syncs the database it names (databaseName); when
+"Schemas to sync" has patterns, it syncs every database the user can see that matches them
+instead (system databases never). LOAD DATA LOCAL INFILE is off: PyMySQL is always given
+`local_infile=False`, and no field or connection-string option can turn it on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import ssl
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pymysql
+import pymysql.cursors
+from pymysql.constants import CLIENT
+
+from ..connect.errors import (
+    BAD_CREDENTIALS,
+    INCORRECT_PORT,
+    NO_DATABASE,
+    ConnectionFailed,
+    timeout_failure,
+)
+from .base import Dialect, SchemaFilter, TableInfo, Target
+from .fields import (
+    SSL_MODES,
+    database_field,
+    host_field,
+    password_field,
+    port_field,
+    ssh_fields,
+    ssl_field,
+    tls_fields,
+    username_field,
+)
+
+log = logging.getLogger(__name__)
+
+BATCH = 1000
+SYNC_READ_TIMEOUT = 300.0  # a sync's catalog query may run longer than a verify's deadline
+SYSTEM_SCHEMAS = ("mysql", "information_schema", "performance_schema", "sys")
+KINDS = {"BASE TABLE": "table", "SYSTEM VERSIONED": "table", "VIEW": "view"}
+
+# MySQL error numbers (client 2xxx, server 1xxx/3xxx).
+ACCESS_DENIED, NO_DB_ACCESS, UNKNOWN_DB, HOST_NOT_ALLOWED = 1045, 1044, 1049, 1130
+TOO_MANY_CONNECTIONS, INSECURE_TRANSPORT = 1040, 3159
+CANNOT_CONNECT, SSL_ERROR, LOST_CONNECTION = 2003, 2026, 2013
+
+
+def mysql_tls_fields() -> tuple:
+    """The shared TLS fields, with the modes PyMySQL can honour (no prefer/allow)."""
+    modes = tuple(m for m in SSL_MODES if m[0] in ("require", "verify-ca", "verify-full"))
+    return tuple(dataclasses.replace(f, choices=modes) if f.name == "sslMode" else f
+                 for f in tls_fields())
+
+
+def _with_default(specs: tuple, name: str, default: Any) -> tuple:
+    return tuple(dataclasses.replace(f, default=default) if f.name == name else f for f in specs)
+
+
+class _ServerNameContext(ssl.SSLContext):
+    """A TLS context that checks the certificate against the host name the user typed.
+
+    PyMySQL connects to the address Datadock resolved and checked (or a tunnel's local end) and
+    would otherwise send that address as the TLS server name.
+    """
+
+    server_name: str | None = None
+
+    def wrap_socket(self, sock: Any, *args: Any, server_hostname: str | None = None,
+                    **kwargs: Any) -> ssl.SSLSocket:
+        """Wrap with the user's host name for SNI and the certificate check."""
+        return super().wrap_socket(sock, *args, server_hostname=self.server_name
+                                   or server_hostname, **kwargs)
+
+
+def tls_context(values: dict[str, Any]) -> ssl.SSLContext:
+    """require: encrypt only; verify-ca: check the issuer; verify-full: issuer and host name.
+
+    Without a pasted CA certificate the system's trusted CAs are used. A pasted client
+    certificate and key are written to a private temporary folder, loaded, and removed.
+    """
+    mode = values.get("sslMode") or "require"
+    context = _ServerNameContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.server_name = values.get("host")
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    custom = bool(values.get("sslCustomCertificatesEnabled"))
+    if mode == "require":
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    else:
+        context.check_hostname = mode == "verify-full"
+        context.verify_mode = ssl.CERT_REQUIRED
+        if custom and values.get("sslRootCertificate"):
+            context.load_verify_locations(cadata=values["sslRootCertificate"])
+        else:
+            context.load_default_certs()
+    if custom and values.get("sslClientCertificate") and values.get("sslClientKey"):
+        with tempfile.TemporaryDirectory(prefix="datadock-tls-") as folder:
+            cert, key = Path(folder) / "client.pem", Path(folder) / "client.key"
+            for path, name in ((cert, "sslClientCertificate"), (key, "sslClientKey")):
+                path.touch(mode=0o600)
+                path.write_text(values[name])
+            context.load_cert_chain(str(cert), str(key))
+    return context
+
+
+class MySQL(Dialect):
+    """MySQL over PyMySQL."""
+
+    key = "MYSQL"
+    label = "MySQL"
+    default_port = 3306
+    fields = (
+        host_field(),
+        port_field(3306),
+        database_field(max_length=64),
+        username_field(max_length=80),
+        password_field(),
+        ssl_field(),
+        *mysql_tls_fields(),
+        *ssh_fields(),
+    )
+
+    def connect(self, target: Target) -> pymysql.connections.Connection:
+        """Log in within `target.timeout`; values go to PyMySQL as separate parameters.
+
+        When a plain login is refused by a server that offers TLS, one TLS login with the same
+        values (to the same address) tells whether the server only accepts encrypted
+        connections: MariaDB answers those with the same error as a wrong password.
+        """
+        deadline = time.monotonic() + target.timeout
+        tls = bool(target.values.get("sslEnabled"))
+        connection = self._connection(target, tls, target.timeout)
+        try:
+            connection.connect()
+        except pymysql.err.OperationalError as exc:
+            offers_tls = bool(getattr(connection, "server_capabilities", 0) & CLIENT.SSL)
+            if exc.args[0] != ACCESS_DENIED or tls or not offers_tls:
+                raise
+            if self._tls_login_works(target, deadline - time.monotonic()):
+                raise ConnectionFailed(
+                    "tls", "The server only accepts encrypted connections from this user. "
+                    "Turn SSL on.", {"sslEnabled": "The server requires SSL"}) from None
+            raise
+        return connection
+
+    def _connection(self, target: Target, tls: bool, seconds: float
+                    ) -> pymysql.connections.Connection:
+        v = target.values
+        seconds = max(seconds, 0.1)
+        options: dict[str, Any] = {"ssl": tls_context(v)} if tls else {"ssl_disabled": True}
+        return pymysql.connections.Connection(
+            host=target.address,
+            port=target.port or v["port"],
+            user=v["username"],
+            password=(v.get("password") or "").encode(),
+            database=v["databaseName"],
+            charset="utf8mb4",
+            # connect_timeout alone does not bound the handshake: a host that accepts and never
+            # answers would hang a read forever (RECIPES.md).
+            connect_timeout=seconds,
+            read_timeout=seconds,
+            write_timeout=seconds,
+            local_infile=False,
+            autocommit=True,
+            program_name="datadock",
+            defer_connect=True,
+            **options,
+        )
+
+    def _tls_login_works(self, target: Target, seconds: float) -> bool:
+        if seconds <= 0.1:
+            return False
+        probe = self._connection(target, True, seconds)
+        try:
+            probe.connect()
+        except Exception as exc:  # noqa: BLE001 - any failure: the probe tells nothing
+            log.info("TLS login probe failed: %s: %s", type(exc).__name__, exc)
+            return False
+        probe.close()
+        return True
+
+    def server_version(self, connection: pymysql.connections.Connection) -> str:
+        """"MariaDB 10.11.19" or "MySQL 8.0.36" from VERSION()."""
+        with connection.cursor() as cur:
+            cur.execute("SELECT VERSION()")
+            row = cur.fetchone()
+        text = str(row[0]) if row else ""
+        number = text.split("-")[0] or "unknown"
+        if "mariadb" in text.lower():
+            return f"MariaDB {number}"
+        if "planetscale" in text.lower() or "vitess" in text.lower():
+            return f"PlanetScale (MySQL {number})"
+        return f"MySQL {number}"
+
+    def classify(self, exc: BaseException, target: Target) -> ConnectionFailed:
+        """Map PyMySQL's error numbers (and, for 2003, its text) to fields."""
+        v = target.values
+        host, port = v.get("host", ""), v.get("port")
+        code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+        text = str(exc.args[1]) if len(exc.args) > 1 else str(exc)
+        if isinstance(exc, TimeoutError) or "timed out" in text:
+            return timeout_failure(host, port, target.timeout)
+        if code == ACCESS_DENIED:
+            return ConnectionFailed(
+                "auth", "The server rejected the username or password.",
+                {"username": BAD_CREDENTIALS, "password": BAD_CREDENTIALS})
+        if code == UNKNOWN_DB:
+            return ConnectionFailed(
+                "database", f"The server has no database named {v.get('databaseName')!r}.",
+                {"databaseName": NO_DATABASE})
+        if code == NO_DB_ACCESS:
+            return ConnectionFailed(
+                "database", f"The user may not use a database named {v.get('databaseName')!r} "
+                "(MySQL does not say whether it exists). Check its name and the user's grants.",
+                {"databaseName": f"{NO_DATABASE}, or this user may not use it"})
+        if code == HOST_NOT_ALLOWED:
+            return ConnectionFailed(
+                "auth", "The server does not let this user connect from Datadock's address.",
+                {"username": "Not allowed to connect from Datadock's address"})
+        if code == INSECURE_TRANSPORT:
+            return ConnectionFailed(
+                "tls", "The server only accepts encrypted connections. Turn SSL on.",
+                {"sslEnabled": "The server requires SSL"})
+        if code == SSL_ERROR and "support" in text:
+            return ConnectionFailed(
+                "tls", "The server does not support SSL. Turn SSL off to connect without it.",
+                {"sslEnabled": "The server does not support SSL"})
+        if "CERTIFICATE_VERIFY_FAILED" in text or isinstance(exc, ssl.SSLCertVerificationError):
+            return _certificate_failure(text, v)
+        if code == SSL_ERROR or "SSL" in text:
+            return ConnectionFailed("tls", "The TLS handshake with the server failed.",
+                                    {"sslEnabled": "TLS handshake failed"})
+        if code == CANNOT_CONNECT and "refused" in text:
+            return ConnectionFailed(
+                "tcp", f"{host} refused the connection on port {port}: nothing listens there.",
+                {"port": INCORRECT_PORT})
+        if code == TOO_MANY_CONNECTIONS:
+            return ConnectionFailed("auth", "The server has too many connections open; try "
+                                    "again later or raise its max_connections.", {})
+        return ConnectionFailed(
+            "connect", f"The server closed the connection or answered in an unexpected way. "
+            f"Check that the host and port point at a {self.label} server.", {})
+
+    def introspect(self, connection: pymysql.connections.Connection,
+                   schemas: SchemaFilter | None = None) -> Iterator[TableInfo]:
+        """One information_schema query (columns and foreign keys, ordered by table), streamed
+        through an unbuffered cursor and merged into one TableInfo per table as rows arrive."""
+        schemas = schemas or SchemaFilter()
+        query, params = catalog_query(schemas)
+        timeout = connection._read_timeout  # PyMySQL has no public setter for this
+        connection._read_timeout = max(timeout or 0, SYNC_READ_TIMEOUT)
+        cursor = connection.cursor(pymysql.cursors.SSCursor)
+        current: TableInfo | None = None
+        try:
+            cursor.execute(query, params or None)
+            while rows := cursor.fetchmany(BATCH):
+                for (schema, table, part, key_name, _, ordinal, kind, estimate, column, typ,
+                     nullable, default, is_pk, ref_schema, ref_table, ref_column) in rows:
+                    if not schemas.allows(schema):
+                        continue
+                    if current is None or (current.schema, current.name) != (schema, table):
+                        if current is not None:
+                            yield current
+                        kind = KINDS.get(kind, "table")
+                        current = TableInfo(schema, table, kind, row_estimate=(
+                            None if kind == "view" or estimate is None else int(estimate)))
+                    if part == 0:
+                        current.columns.append({
+                            "name": column, "type": typ, "nullable": nullable == "YES",
+                            "default": None if default == "NULL" else default,
+                            "primaryKey": bool(is_pk), "ordinal": int(ordinal)})
+                    else:
+                        _add_fk(current, key_name, column, ref_schema, ref_table, ref_column)
+        finally:
+            cursor.close()
+            connection._read_timeout = timeout
+        if current is not None:
+            yield current
+
+
+def _certificate_failure(text: str, values: dict[str, Any]) -> ConnectionFailed:
+    host = values.get("host", "")
+    if "mismatch" in text or "not valid for" in text:
+        return ConnectionFailed(
+            "tls", f"The server's certificate is not valid for the name {host}. Connect with "
+            "the name on the certificate, or use SSL mode Verify CA.",
+            {"sslMode": "Certificate does not match the host name"})
+    field = ("sslRootCertificate" if values.get("sslCustomCertificatesEnabled")
+             and values.get("sslRootCertificate") else "sslMode")
+    return ConnectionFailed(
+        "tls", "The server's certificate is not signed by a CA Datadock trusts. Paste the CA "
+        "certificate under custom certificates, or use SSL mode Require.",
+        {field: "Certificate not trusted"})
+
+
+def _add_fk(table: TableInfo, name: str, column: str, ref_schema: str, ref_table: str,
+            ref_column: str) -> None:
+    keys = table.foreign_keys
+    if not keys or keys[-1]["name"] != name:
+        keys.append({"name": name, "columns": [], "referredSchema": ref_schema,
+                     "referredTable": ref_table, "referredColumns": []})
+    keys[-1]["columns"].append(column)
+    keys[-1]["referredColumns"].append(ref_column)
+
+
+# Part 0: every column with its table's kind, row estimate and primary-key membership.
+# Part 1: every foreign key column pair. Sorted so each table's rows arrive together.
+CATALOG_QUERY = """
+SELECT u.* FROM (
+  SELECT c.TABLE_SCHEMA AS s, c.TABLE_NAME AS t, 0 AS part, '' AS grp, 0 AS fkpos,
+         c.ORDINAL_POSITION AS pos, tb.TABLE_TYPE, tb.TABLE_ROWS, c.COLUMN_NAME, c.COLUMN_TYPE,
+         c.IS_NULLABLE, c.COLUMN_DEFAULT, k.CONSTRAINT_NAME IS NOT NULL AS pk,
+         NULL AS rs, NULL AS rt, NULL AS rc
+  FROM information_schema.COLUMNS c
+  JOIN information_schema.TABLES tb
+    ON tb.TABLE_SCHEMA = c.TABLE_SCHEMA AND tb.TABLE_NAME = c.TABLE_NAME AND {where_tb}
+  LEFT JOIN information_schema.KEY_COLUMN_USAGE k
+    ON k.TABLE_SCHEMA = c.TABLE_SCHEMA AND k.TABLE_NAME = c.TABLE_NAME
+   AND k.COLUMN_NAME = c.COLUMN_NAME AND k.CONSTRAINT_NAME = 'PRIMARY' AND {where_k}
+  WHERE {where_c} AND tb.TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED', 'VIEW')
+  UNION ALL
+  SELECT f.TABLE_SCHEMA, f.TABLE_NAME, 1, f.CONSTRAINT_NAME, f.ORDINAL_POSITION, 0, NULL, NULL,
+         f.COLUMN_NAME, NULL, NULL, NULL, NULL, f.REFERENCED_TABLE_SCHEMA,
+         f.REFERENCED_TABLE_NAME, f.REFERENCED_COLUMN_NAME
+  FROM information_schema.KEY_COLUMN_USAGE f
+  WHERE {where_f} AND f.REFERENCED_TABLE_NAME IS NOT NULL
+) u
+ORDER BY BINARY u.s, BINARY u.t, u.part, BINARY u.grp, u.fkpos, u.pos
+"""
+
+
+def _like(pattern: str) -> str:
+    """A schema glob as a LIKE pattern escaped with `!` (schema patterns never contain `!`)."""
+    escaped = pattern.lower().replace("!", "!!").replace("%", "!%").replace("_", "!_")
+    return escaped.replace("*", "%").replace("?", "_")
+
+
+def catalog_query(schemas: SchemaFilter) -> tuple[str, list[str]]:
+    """The catalog query and its parameters: the connection's database when no schema pattern
+    is given, otherwise the visible databases matching the patterns (never system ones)."""
+    params: list[str] = []
+
+    def where(alias: str) -> str:
+        column = f"{alias}.TABLE_SCHEMA"
+        if not schemas.include:
+            return f"{column} = DATABASE()"
+        params.extend(_like(p) for p in schemas.include)
+        likes = " OR ".join(f"LOWER({column}) LIKE %s ESCAPE '!'" for _ in schemas.include)
+        system = ", ".join(f"'{s}'" for s in SYSTEM_SCHEMAS)
+        return f"({likes}) AND {column} NOT IN ({system})"
+
+    # Placeholders are filled in the order they appear in the text.
+    query = CATALOG_QUERY.format(where_tb=where("tb"), where_k=where("k"), where_c=where("c"),
+                                 where_f=where("f"))
+    return query, params
+
+
+class PlanetScale(MySQL):
+    """PlanetScale (MySQL-compatible, Vitess): TLS always, with publicly trusted certificates."""
+
+    key = "PLANETSCALE"
+    label = "PlanetScale"
+    fields = (
+        host_field(placeholder="aws.connect.psdb.cloud",
+                   help="From the database's Connect page, e.g. aws.connect.psdb.cloud."),
+        port_field(3306),
+        database_field(max_length=64, help="The PlanetScale database name."),
+        username_field(max_length=80, help="The branch password's username."),
+        password_field(placeholder="pscale_pw_…"),
+        ssl_field(help="PlanetScale only accepts encrypted connections; keep this on."),
+        *_with_default(mysql_tls_fields(), "sslMode", "verify-full"),
+        *ssh_fields(),
+    )
+
+
+class MariaDB(MySQL):
+    """MariaDB over PyMySQL (the same protocol and catalog)."""
+
+    key = "MARIADB"
+    label = "MariaDB"
+
+
+REGISTER = (MySQL(), PlanetScale(), MariaDB())

@@ -1,0 +1,115 @@
+"""Operating DATADOCK_ENCRYPTION_KEYS: the start-up check and key rotation.
+
+Start-up: every key must be a valid Fernet key (vault.Vault checks that) and every stored secret
+blob must decrypt with one of the keys. A process whose keys cannot read what is stored refuses
+to start with a message that says what to do, rather than serve pages whose sources all fail.
+Every blob is checked, not a sample: after a key was dropped too early only the rows that were
+not rotated fail, and a sample could miss them. It reads the blobs in pages of 500 ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import inspect, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from .config import ConfigError
+from .extensions import db
+from .models import Source
+from .vault import Vault, VaultError
+
+PAGE = 500
+
+
+def _blobs() -> Iterator[tuple[int, bytes]]:
+    """(source id, secrets blob) of every source that has secrets, by id, a page at a time."""
+    last = 0
+    while True:
+        rows = db.session.execute(
+            select(Source.id, Source.secrets_blob)
+            .where(Source.id > last, Source.secrets_blob.is_not(None))
+            .order_by(Source.id).limit(PAGE)).all()
+        if not rows:
+            return
+        yield from ((row.id, row.secrets_blob) for row in rows)
+        last = rows[-1].id
+
+
+def unreadable_sources(vault: Vault) -> tuple[list[int], int]:
+    """Ids of sources whose secrets no configured key decrypts, and how many were checked."""
+    bad, checked = [], 0
+    for source_id, blob in _blobs():
+        checked += 1
+        try:
+            vault.decrypt(blob)
+        except VaultError:
+            bad.append(source_id)
+    return bad, checked
+
+
+def check_stored_secrets(vault: Vault) -> int:
+    """Raise ConfigError unless every stored blob decrypts; returns how many were checked.
+
+    Before the store is migrated (no `sources` table) there is nothing to check. If the store
+    cannot be reached, this is not the place to say so: the first request will.
+    """
+    try:
+        if not inspect(db.engine).has_table(Source.__tablename__):
+            return 0
+        bad, checked = unreadable_sources(vault)
+    except SQLAlchemyError:
+        db.session.rollback()
+        return 0
+    finally:
+        db.session.remove()
+    if bad:
+        shown = ", ".join(str(i) for i in bad[:10]) + (", …" if len(bad) > 10 else "")
+        raise ConfigError(
+            f"DATADOCK_ENCRYPTION_KEYS cannot decrypt the saved secrets of {len(bad)} of "
+            f"{checked} data sources (ids {shown}). Put back the key they were encrypted with: "
+            "keys are comma-separated, newest first, and any of them decrypts. To retire an old "
+            "key, keep it listed after the new one, run `flask --app webapp datadock "
+            "rotate-keys`, and only then remove it.")
+    return checked
+
+
+@dataclass(frozen=True)
+class Rotation:
+    """What a rotation did: blobs re-encrypted, already on the newest key, and in all."""
+
+    rotated: int
+    current: int
+    total: int
+
+
+def rotate_all(vault: Vault) -> Rotation:
+    """Re-encrypt every stored blob with the newest key, in one transaction.
+
+    Blobs already on the newest key are left alone, so a second run changes nothing. Each row
+    is updated only if its blob is still the one read (a save racing the rotation writes with
+    the newest key anyway, and is not overwritten). Any unreadable blob aborts the whole
+    rotation before anything is committed.
+    """
+    rotated = current = 0
+    try:
+        for source_id, blob in _blobs():
+            if vault.is_current(blob):
+                current += 1
+                continue
+            fresh = vault.rotate(blob)
+            result = db.session.execute(
+                update(Source).where(Source.id == source_id, Source.secrets_blob == blob)
+                # Keep updated_at: rotation changes no field a person set.
+                .values(secrets_blob=fresh, updated_at=Source.updated_at)
+                .execution_options(synchronize_session=False))
+            if result.rowcount == 1:
+                rotated += 1
+            else:
+                current += 1  # saved meanwhile, with the newest key
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return Rotation(rotated, current, rotated + current)

@@ -1,0 +1,212 @@
+"""Health checks: connect the way verify does (same ladder, same deadline), one round trip,
+latency; a HealthCheck row per check, the source's health fields, and pruning of old rows.
+
+A check holds no store connection while it waits on the network, so a pool of many health
+workers (mostly waiting on silent hosts) never starves page requests or sync jobs of the store.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import delete, insert, select, update
+
+from ..connect.errors import ConnectionFailed
+from ..connect.verify import open_connection
+from ..dialects import get_dialect
+from ..extensions import db
+from ..models import HealthCheck, HealthStatus, Source, utcnow
+from ..records import connection_values
+from .claims import HEALTH, release
+
+log = logging.getLogger(__name__)
+
+CHECK_FAILED = ("The health check failed after connecting: the server did not answer the test "
+                "query. Details are in Datadock's server log.")
+JITTER = 0.1  # the next check comes after the interval plus up to 10 %, so checks spread out
+PRUNE_BATCH = 5000
+
+
+def run_health(source_id: int, owner: str) -> None:
+    """Check the source if `owner` holds its health lease; record the result, free the lease."""
+    try:
+        source = db.session.get(Source, source_id)
+        if source is None or source.health_lease_owner != owner:
+            return
+        dialect = get_dialect(source.dialect)
+        values = connection_values(source) if dialect is not None else {}
+        db.session.commit()  # give the store connection back while the network is awaited
+        healthy, latency_ms, error = _check(dialect, values,
+                                            current_app.config["VERIFY_TIMEOUT"])
+        _record(source_id, owner, healthy, latency_ms, error)
+    finally:
+        db.session.rollback()
+        release(HEALTH, source_id, owner)
+
+
+def _check(dialect: Any, values: dict[str, Any], timeout: float
+           ) -> tuple[bool, int, str | None]:
+    """Connect, one round trip, close: (healthy, milliseconds, what went wrong)."""
+    started = time.monotonic()
+    try:
+        if dialect is None:
+            raise ConnectionFailed("fields", "This dialect is not available on this server.")
+        opened = open_connection(dialect, values, timeout)
+        try:
+            dialect.ping(opened.connection)
+        finally:
+            opened.close()
+    except ConnectionFailed as failure:
+        return False, _ms(started), failure.detail
+    except Exception:
+        log.exception("health check query failed")
+        return False, _ms(started), CHECK_FAILED
+    return True, _ms(started), None
+
+
+def _ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
+def _record(source_id: int, owner: str, healthy: bool, latency_ms: int,
+            error: str | None) -> None:
+    """The check's row and the source's health fields, in one transaction, if still ours."""
+    now = utcnow()
+    interval = current_app.config["HEALTH_INTERVAL"]
+    fields: dict[str, Any] = {
+        "last_health_status": (HealthStatus.HEALTHY if healthy else HealthStatus.UNHEALTHY).value,
+        "last_health_check_attempt_at": now,
+        "next_health_at": now + timedelta(seconds=interval * (1 + random.random() * JITTER)),
+    }
+    if healthy:
+        fields["last_healthy_at"] = now
+    updated = db.session.execute(
+        update(Source).where(Source.id == source_id, Source.health_lease_owner == owner)
+        .values(fields).execution_options(synchronize_session=False))
+    if updated.rowcount == 1:
+        db.session.execute(insert(HealthCheck).values(
+            source_id=source_id, checked_at=now, healthy=healthy, latency_ms=latency_ms,
+            error_message=error))
+    db.session.commit()
+
+
+def request_health_check(source: Source) -> None:
+    """Make the source's health check due now."""
+    source.next_health_at = utcnow()
+    db.session.commit()
+
+
+def prune_health(before: datetime) -> int:
+    """Delete health checks older than `before`, in small batches; returns how many."""
+    removed = 0
+    while True:
+        ids = select(HealthCheck.id).where(HealthCheck.checked_at < before).limit(PRUNE_BATCH)
+        result = db.session.execute(delete(HealthCheck).where(
+            HealthCheck.id.in_(ids.scalar_subquery())).execution_options(
+            synchronize_session=False))
+        db.session.commit()
+        removed += result.rowcount or 0
+        if not result.rowcount or result.rowcount < PRUNE_BATCH:
+            return removed
+
+
+def health_history(source_id: int, since: datetime | None = None, limit: int = 1000
+                   ) -> list[HealthCheck]:
+    """The source's checks since `since` (default: a day ago), oldest first, at most `limit`
+    (the newest ones when there are more)."""
+    since = since or utcnow() - timedelta(days=1)
+    newest = (select(HealthCheck).where(HealthCheck.source_id == source_id,
+                                        HealthCheck.checked_at >= since)
+              .order_by(HealthCheck.checked_at.desc()).limit(limit))
+    return sorted(db.session.scalars(newest), key=lambda c: c.checked_at)
+
+
+# Windows the page offers: how far back, and how many bars.
+WINDOWS = {"24h": (timedelta(hours=24), 48), "7d": (timedelta(days=7), 56),
+           "30d": (timedelta(days=30), 60)}
+
+
+@dataclass
+class Bucket:
+    """One bar: the checks that fell in [start, end)."""
+
+    start: datetime
+    end: datetime
+    checks: int = 0
+    healthy: int = 0
+    latency_total: int = 0
+    latency_max: int = 0
+
+    @property
+    def latency_avg(self) -> int | None:
+        """Mean latency of the bucket's healthy checks, None without one."""
+        return round(self.latency_total / self.healthy) if self.healthy else None
+
+    @property
+    def state(self) -> str:
+        """"none", "up", "down" or "partial"."""
+        if not self.checks:
+            return "none"
+        if self.healthy == self.checks:
+            return "up"
+        return "down" if self.healthy == 0 else "partial"
+
+
+@dataclass
+class Uptime:
+    """A window of health history in buckets, with totals."""
+
+    window: str
+    start: datetime
+    end: datetime
+    buckets: list[Bucket] = field(default_factory=list)
+
+    @property
+    def checks(self) -> int:
+        """Checks in the window."""
+        return sum(b.checks for b in self.buckets)
+
+    @property
+    def uptime_percent(self) -> float | None:
+        """Share of healthy checks, None without checks."""
+        healthy = sum(b.healthy for b in self.buckets)
+        return round(100.0 * healthy / self.checks, 2) if self.checks else None
+
+    @property
+    def latency_avg(self) -> int | None:
+        """Mean latency of the window's healthy checks."""
+        healthy = sum(b.healthy for b in self.buckets)
+        return round(sum(b.latency_total for b in self.buckets) / healthy) if healthy else None
+
+    @property
+    def latency_max(self) -> int:
+        """Highest latency of a healthy check in the window (0 without one)."""
+        return max((b.latency_max for b in self.buckets), default=0)
+
+
+def uptime(source_id: int, window: str = "24h", now: datetime | None = None) -> Uptime:
+    """The window's checks in equal buckets (reads three columns per check, nothing more)."""
+    span, count = WINDOWS.get(window, WINDOWS["24h"])
+    window = window if window in WINDOWS else "24h"
+    end = now or utcnow()
+    start = end - span
+    step = span / count
+    buckets = [Bucket(start + step * i, start + step * (i + 1)) for i in range(count)]
+    rows = db.session.execute(
+        select(HealthCheck.checked_at, HealthCheck.healthy, HealthCheck.latency_ms)
+        .where(HealthCheck.source_id == source_id, HealthCheck.checked_at >= start,
+               HealthCheck.checked_at < end))
+    for checked_at, healthy, latency in rows:
+        bucket = buckets[min(count - 1, int((checked_at - start) / step))]
+        bucket.checks += 1
+        if healthy:  # a failed check's time is a timeout or an error, not a latency
+            bucket.healthy += 1
+            bucket.latency_total += latency or 0
+            bucket.latency_max = max(bucket.latency_max, latency or 0)
+    return Uptime(window, start, end, buckets)

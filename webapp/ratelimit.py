@@ -1,0 +1,96 @@
+"""Fixed-window rate limits counted in the store (ThrottleCounter), so they hold across processes.
+
+`hit(scope, key, limit, window_seconds)` counts one event of `key` in `scope` ("api", "login",
+…) and says whether it is within `limit` per window. The count is one atomic upsert
+(INSERT … ON CONFLICT DO UPDATE … RETURNING) on its own connection and transaction: two
+processes sharing a PostgreSQL store never both take the last slot, and the caller's session is
+left alone.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import delete
+from sqlalchemy.dialects import postgresql, sqlite
+
+from .extensions import db
+from .models import ThrottleCounter
+
+_UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+_RATE = re.compile(r"^\s*(\d{1,9})\s*/\s*(?:(\d{1,6})\s*)?(second|minute|hour|day)s?\s*$",
+                   re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome of one hit: allowed or not, what is left, when the window ends."""
+
+    allowed: bool
+    limit: int
+    remaining: int
+    # Milliseconds until the current window ends (when a refused caller may try again).
+    retry_after_ms: int
+
+    @property
+    def retry_after_seconds(self) -> int:
+        """`retry_after_ms` rounded up to whole seconds, for a Retry-After header."""
+        return max(1, math.ceil(self.retry_after_ms / 1000))
+
+
+def parse_rate(text: str) -> tuple[int, int]:
+    """"120/minute", "10/second", "1000/hour", "5000/day", "30/5 minutes" → (limit, seconds).
+
+    Raises ValueError with a message that shows the accepted form.
+    """
+    match = _RATE.match(text or "")
+    if not match or int(match.group(1)) < 1:
+        raise ValueError(f"{text!r} is not a rate: use e.g. 120/minute, 10/second, 1000/hour")
+    count = int(match.group(2) or 1)
+    if count < 1:
+        raise ValueError(f"{text!r}: the window must be at least 1 {match.group(3).lower()}")
+    return int(match.group(1)), count * _UNITS[match.group(3).lower()]
+
+
+def _window_start(now: float, window_seconds: int) -> datetime:
+    start = math.floor(now / window_seconds) * window_seconds
+    return datetime.fromtimestamp(start, UTC).replace(tzinfo=None)
+
+
+def hit(scope: str, key: str, limit: int, window_seconds: int,
+        now: float | None = None) -> Decision:
+    """Count one event of `key` in `scope`; allowed while the window's count is <= `limit`."""
+    if limit < 1 or window_seconds < 1:
+        raise ValueError("limit and window_seconds must be positive")
+    now = time.time() if now is None else now
+    start = _window_start(now, window_seconds)
+    table = ThrottleCounter.__table__
+    engine = db.engine
+    insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+    statement = insert(table).values(scope=scope, key=key[:255], window_start=start, count=1)
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c.scope, table.c.key, table.c.window_start],
+        set_={"count": table.c.count + 1},
+    ).returning(table.c.count)
+    with engine.begin() as connection:
+        count = int(connection.execute(statement).scalar_one())
+        if count == 1:
+            # A new window began for this key: its older windows are of no further use.
+            connection.execute(delete(table).where(
+                table.c.scope == scope, table.c.key == key[:255], table.c.window_start < start))
+    window_end = start.replace(tzinfo=UTC).timestamp() + window_seconds
+    retry_ms = max(1, math.ceil((window_end - now) * 1000))
+    return Decision(allowed=count <= limit, limit=limit, remaining=max(0, limit - count),
+                    retry_after_ms=retry_ms)
+
+
+def purge(before: datetime) -> int:
+    """Delete counters of windows that started before `before` (naive UTC); returns how many."""
+    with db.engine.begin() as connection:
+        result = connection.execute(delete(ThrottleCounter.__table__).where(
+            ThrottleCounter.__table__.c.window_start < before))
+    return int(result.rowcount or 0)
