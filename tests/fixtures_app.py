@@ -30,8 +30,8 @@ def app(tmp_path, monkeypatch) -> Iterator[Flask]:
         upgrade()
     yield application
     runner = application.extensions.get("datadock_runner")
-    if runner is not None and runner.scheduler.running:
-        runner.scheduler.shutdown(wait=True)
+    if runner is not None:
+        runner.stop(wait=True)
     with application.app_context():
         db.session.remove()
         db.engine.dispose()

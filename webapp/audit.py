@@ -94,6 +94,8 @@ def describe(event: AuditEvent) -> str:
         parts.append(f"Trigger: {details['trigger']}")
     if details.get("dialect") and not details.get("changed"):
         parts.append(f"Dialect: {details['dialect']}")
+    if details.get("demo"):
+        parts.append("Demo database")
     return "; ".join(parts)
 
 

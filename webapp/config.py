@@ -11,6 +11,8 @@ from typing import Any
 
 from cryptography.fernet import Fernet
 
+from .extensions import json_text
+
 log = logging.getLogger(__name__)
 
 
@@ -112,7 +114,7 @@ def load_config(instance_path: str) -> dict[str, Any]:
         "OUTBOUND_ADDRESS": os.environ.get("DATADOCK_OUTBOUND_ADDRESS") or None,
         "DATADOCK_ENCRYPTION_KEYS": [k.strip() for k in keys.split(",") if k.strip()],
         "SQLALCHEMY_DATABASE_URI": _database_url(instance),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "json_serializer": json_text},
         "DATADOCK_PRODUCTION": production,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

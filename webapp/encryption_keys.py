@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import inspect, select, update
+from sqlalchemy import bindparam, inspect, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from .config import ConfigError
@@ -90,24 +90,41 @@ def rotate_all(vault: Vault) -> Rotation:
     Blobs already on the newest key are left alone, so a second run changes nothing. Each row
     is updated only if its blob is still the one read (a save racing the rotation writes with
     the newest key anyway, and is not overwritten). Any unreadable blob aborts the whole
-    rotation before anything is committed.
+    rotation before anything is committed. Updates go a page (500 rows) per statement.
     """
+    table = Source.__table__
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("row_id"), table.c.secrets_blob == bindparam("old"))
+        # Keep updated_at: rotation changes no field a person set.
+        .values(secrets_blob=bindparam("new"), updated_at=table.c.updated_at))
     rotated = current = 0
+    page: list[dict[str, object]] = []
+
+    def flush() -> int:
+        if not page:
+            return 0
+        connection = db.session.connection()
+        if connection.dialect.supports_sane_multi_rowcount:
+            done = connection.execute(statement, page).rowcount
+        else:
+            done = sum(connection.execute(statement, row).rowcount for row in page)
+        page.clear()
+        return done
+
     try:
         for source_id, blob in _blobs():
             if vault.is_current(blob):
                 current += 1
                 continue
-            fresh = vault.rotate(blob)
-            result = db.session.execute(
-                update(Source).where(Source.id == source_id, Source.secrets_blob == blob)
-                # Keep updated_at: rotation changes no field a person set.
-                .values(secrets_blob=fresh, updated_at=Source.updated_at)
-                .execution_options(synchronize_session=False))
-            if result.rowcount == 1:
-                rotated += 1
-            else:
-                current += 1  # saved meanwhile, with the newest key
+            page.append({"row_id": source_id, "old": blob, "new": vault.rotate(blob)})
+            if len(page) >= PAGE:
+                wanted = len(page)
+                done = flush()
+                rotated, current = rotated + done, current + wanted - done
+        wanted = len(page)
+        done = flush()
+        rotated, current = rotated + done, current + wanted - done  # the rest saved meanwhile
         db.session.commit()
     except BaseException:
         db.session.rollback()

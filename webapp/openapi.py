@@ -96,8 +96,8 @@ def _request_properties(*, required_name: bool) -> dict[str, Any]:
     for spec in SOURCE_FIELDS:
         props[spec.name] = _source_field(
             spec, request=True, nullable=not (required_name and spec.required))
-    for name in [*specs, *(n for n in CONTRACT_REQUEST_FIELDS if n not in specs)]:
-        props[name] = field_schema(name, specs.get(name, []), request=True)
+    for name in [*specs, *CONTRACT_REQUEST_FIELDS]:
+        props.setdefault(name, field_schema(name, specs.get(name, []), request=True))
     props["connectionString"] = _nullable({
         "type": "string", "maxLength": 4096, "writeOnly": True,
         "description": "A connection URL (postgresql://…): fills the fields left out; "
@@ -358,6 +358,7 @@ def _error_response(description: str, extra_headers: tuple[str, ...] = ()) -> di
 def build_document() -> dict[str, Any]:
     """The whole OpenAPI 3.1 document."""
     integer = {"type": "string", "pattern": "^[0-9]+$"}
+    cursor = {"type": "string", "pattern": "^[0-9]{1,18}$"}
     return {
         "openapi": "3.1.0",
         "info": {
@@ -395,14 +396,14 @@ def build_document() -> dict[str, Any]:
                                      "default": 50}},
                 "cursor": {"name": "cursor", "in": "query", "required": False,
                            "description": "The previous page's nextCursor.",
-                           "schema": integer},
+                           "schema": cursor},
                 "schemaLimit": {"name": "limit", "in": "query", "required": False,
                                 "description": "Tables per page (1–500, default 100).",
                                 "schema": {"type": "integer", "minimum": 1, "maximum": 500,
                                            "default": 100}},
                 "offsetCursor": {"name": "cursor", "in": "query", "required": False,
                                  "description": "The previous page's nextCursor.",
-                                 "schema": integer},
+                                 "schema": cursor},
                 "since": {"name": "since", "in": "query", "required": False,
                           "description": "RFC 3339 time; default: a day ago.",
                           "schema": {"type": "string", "format": "date-time"}},

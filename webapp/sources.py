@@ -239,19 +239,23 @@ def _apply(source: Source, data: SourceInput) -> None:
     source.secrets_blob = vault().encrypt(secrets) if secrets else None
 
 
-def create_source(org: Organization, raw: Mapping[str, Any]) -> Source:
-    """Validate, verify, store with secrets encrypted, and start the first sync."""
+def create_source(org: Organization, raw: Mapping[str, Any], *, demo: bool = False) -> Source:
+    """Validate, verify, store with secrets encrypted, and start the first sync.
+
+    `demo` marks Datadock's own demo source (webapp/demo.py): shown as "Demo" everywhere.
+    """
     data = clean_input(raw)
     _check_name(org, data.display_name)
     verify(data.dialect, data.values, current_app.config["VERIFY_TIMEOUT"])
-    source = Source(organization_id=org.id)
+    source = Source(organization_id=org.id, is_demo=demo)
     _apply(source, data)
     if org.trial_started_at is None:
         org.trial_started_at = utcnow()
     db.session.add(source)
     _commit_or_duplicate(data.display_name)
     audit.record(org.id, "source.created", target_type="source", target_id=source.id,
-                 target_name=source.display_name, details={"dialect": source.dialect})
+                 target_name=source.display_name,
+                 details={"dialect": source.dialect, **({"demo": True} if demo else {})})
     db.session.commit()
     request_sync(source, trigger="create")
     return source

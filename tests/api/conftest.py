@@ -16,6 +16,7 @@ from webapp.models import Organization, Source
 from webapp.records import vault
 
 PASSWORD = "a long admin password"
+STORED_SECRET = "stored-secret-value"
 
 
 @dataclass
@@ -58,7 +59,7 @@ def make_org(app: Flask, name: str, email: str) -> tuple[int, str]:
 
 
 def add_source(app: Flask, org_id: int, name: str = "Stored", host: str = "db.invalid",
-               password: str = "stored-secret-value") -> int:
+               password: str = STORED_SECRET) -> int:
     """A source row written directly (no server needed to read, list or delete it)."""
     with app.app_context():
         source = Source(organization_id=org_id, display_name=name, dialect="POSTGRES",

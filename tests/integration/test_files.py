@@ -119,6 +119,9 @@ def test_sync_reads_tables_views_keys_and_odd_names(app, admin, data_dir, dialec
         assert [c["name"] for c in lines if c["primaryKey"]] == ["order_id", "line_no"]
         odd = tables["main.we\"ird 'tåble"].columns
         assert [c["name"] for c in odd] == ["spa ced col", 'ünï"cödé']
+        [fk] = tables["main.orders"].foreign_keys
+        assert (fk["columns"], fk["referredTable"]) == (["customer_id"], "customers")
+        assert tables["main.customers"].row_estimate == 3
     page = admin.get(f"/sources/{source.id}").get_data(as_text=True)
     assert "line_notes" in page
 

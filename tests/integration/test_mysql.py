@@ -216,6 +216,11 @@ def test_save_and_sync_reads_tables_views_keys_and_odd_names(app, admin, mariadb
         odd = tables["appdb.we\"ird 'tåble`s"].columns
         assert [(c["name"], c["primaryKey"]) for c in odd] == [
             ("spa ced col", True), ('ünï"cödé', False)]
+        assert tables["appdb.orders"].foreign_keys == [{
+            "name": "fk_orders_customer", "columns": ["customer_id"],
+            "referredSchema": "appdb", "referredTable": "customers", "referredColumns": ["id"]}]
+        assert tables["appdb.customers"].row_estimate == 3  # ANALYZE TABLE ran
+        assert tables["appdb.big_orders"].row_estimate is None
     page = admin.get(f"/sources/{source.id}").get_data(as_text=True)
     assert "line_notes" in page and "MariaDB" in page
 
@@ -259,3 +264,15 @@ def test_excluding_the_named_database_syncs_nothing(app, admin, mariadb):
         source = sync_once(uc.create_source(org(app), raw).id)
         assert source.last_sync_status == "SUCCESS"
         assert tables_of(source) == {}
+
+
+def test_verify_and_sync_through_an_ssh_tunnel(app, admin, mariadb, sshd):
+    # The database host is given as the SSH server sees it.
+    raw = values(mariadb, sshEnabled=True, sshHost=sshd.host, sshPort=sshd.port,
+                 sshUsername=sshd.user, sshPassword=sshd.password)
+    with app.app_context():
+        result = uc.verify_input(raw)
+        assert {s["name"]: s["status"] for s in result.steps}["ssh"] == "ok"
+        source = sync_once(uc.create_source(org(app), raw).id)
+        assert source.last_sync_status == "SUCCESS", source.sync_error_message
+        assert "appdb.order_lines" in tables_of(source)

@@ -240,6 +240,14 @@ def test_host_key_pin_mismatch_names_the_presented_key(app, pg, sshd, form):
     assert "password for" not in sshd.log_path.read_text()[len(before):]
 
 
+def test_a_pin_of_a_type_the_server_lacks(app, pg, sshd):
+    ecdsa = sshd.keys["ecdsa-openssh"].public.split()  # the server has Ed25519 and RSA keys only
+    error = failure(app, ssh_values(pg, sshd, sshHostKey=f"{ecdsa[0]} {ecdsa[1]}"))
+    assert_failed_at_ssh(error)
+    assert error.field_errors == {
+        "sshHostKey": "The server has no ecdsa-sha2-nistp256 host key"}
+
+
 def test_a_malformed_pin_is_refused_before_connecting(app, pg, sshd):
     before = sshd.log_path.read_text()
     with app.app_context(), pytest.raises(uc.ValidationFailed) as caught:

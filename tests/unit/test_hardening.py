@@ -345,3 +345,36 @@ def test_empty_states_say_what_to_do_next(admin, member):
         as_text=True)
     audit = admin.get("/audit").get_data(as_text=True)
     assert "Nothing recorded yet" in audit and 'href="/sources/new"' in audit
+
+
+# --- without JavaScript --------------------------------------------------------------------
+
+def test_without_javascript_changing_the_dialect_re_renders_and_saves_nothing(app, admin):
+    token = csrf_token(admin, "/sources/new")
+    page = admin.get("/sources/new").get_data(as_text=True)
+    assert "<noscript><button type=\"submit\" name=\"changeDialect\"" in page
+    assert '<input type="hidden" name="fieldsetDialect" value="POSTGRES">' in page
+    for url in ("/sources/new", "/sources/verify"):  # Save or Verify pressed after the change
+        response = admin.post(url, data={
+            "csrf_token": token, "fieldsetDialect": "POSTGRES", "dialect": "MYSQL",
+            "displayName": "Shop", "host": "db.example.com", "port": "5432",
+            "username": "reader", "password": "typed-secret-value"})
+        html = response.get_data(as_text=True)
+        assert response.status_code == 200, url
+        assert "<legend>MySQL connection</legend>" in html
+        assert 'value="Shop"' in html and 'value="db.example.com"' in html
+        assert re.search(r'id="port"[^>]*value="3306"', html)  # not PostgreSQL's 5432
+        assert "typed-secret-value" not in html
+        assert 'class="field-error" id="host-error"></p>' in html  # nothing was verified
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(Source)) == 0
+
+
+def test_without_javascript_delete_opens_a_confirmation_page(app, admin):
+    source_id = add_source(app)
+    detail = admin.get(f"/sources/{source_id}").get_data(as_text=True)
+    assert f'<form method="get" action="/sources/{source_id}/delete"' in detail
+    page = admin.get(f"/sources/{source_id}/delete").get_data(as_text=True)
+    assert f'<form method="post" action="/sources/{source_id}/delete">' in page
+    with app.app_context():
+        assert db.session.get(Source, source_id) is not None  # a GET deletes nothing

@@ -12,10 +12,11 @@ from flask_migrate import upgrade
 
 from webapp import create_app
 from webapp.config import ConfigError
+from webapp.encryption_keys import rotate_all
 from webapp.extensions import db
 from webapp.models import Organization, Source
 from webapp.records import connection_values, vault
-from webapp.vault import VaultError
+from webapp.vault import Vault, VaultError
 
 SECRETS = {f"Source {n}": f"secret-password-{n}" for n in range(5)}
 
@@ -154,3 +155,28 @@ def test_a_lost_development_key_stops_the_start(make_app, tmp_path, monkeypatch)
     key_file.unlink()
     with pytest.raises(ConfigError, match="cannot decrypt the saved secrets"):
         create_app({"TESTING": True, "SCHEDULER_ENABLED": False})
+
+
+def test_a_save_racing_the_rotation_is_not_overwritten(make_app, monkeypatch):
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    ids = seed(make_app([old]))
+    both = make_app([new, old])
+    raced = next(iter(ids))
+    fresh = Vault([new]).encrypt({"password": "typed-during-rotation"})
+    real_rotate = Vault.rotate
+    done = []
+
+    def rotate_then_someone_saves(self, blob):
+        if not done:  # while the rotation reads, another process saves source `raced`
+            done.append(True)
+            with db.engine.begin() as other:  # its own connection and transaction
+                other.execute(db.update(Source).where(Source.id == raced)
+                              .values(secrets_blob=fresh))
+        return real_rotate(self, blob)
+
+    monkeypatch.setattr(Vault, "rotate", rotate_then_someone_saves)
+    with both.app_context():
+        result = rotate_all(vault())
+        assert (result.rotated, result.current, result.total) == (4, 1, 5)
+        assert connection_values(db.session.get(Source, raced))["password"] == (
+            "typed-during-rotation")

@@ -138,8 +138,10 @@ def open_tunnel(values: dict[str, Any], ssh_address: str, db_host: str, db_port:
 
     Raises ConnectionFailed (step "ssh") naming the field at fault; nothing stays open then.
     """
-    attempt = _Attempt(values, time.monotonic() + timeout, round(timeout, 1),
-                       [str(values[n]) for n in SECRET_NAMES if values.get(n)])
+    secrets = [str(values[n]) for n in SECRET_NAMES if values.get(n)]
+    secrets += [line for line in str(values.get("sshPrivateKey") or "").splitlines()
+                if len(line.strip()) > 8]
+    attempt = _Attempt(values, time.monotonic() + timeout, round(timeout, 1), secrets)
     key = load_private_key(values, attempt) if values.get("sshPrivateKey") else None
     try:
         pin = parse_pin(values["sshHostKey"]) if values.get("sshHostKey") else None
@@ -156,7 +158,7 @@ def open_tunnel(values: dict[str, Any], ssh_address: str, db_host: str, db_port:
         raise
     except Exception as exc:
         _close(transport)
-        attempt.log("forwarding", exc)
+        attempt.log("opening the tunnel", exc)
         raise ConnectionFailed(
             "ssh", "The SSH tunnel could not be opened. Details are in Datadock's server log.",
             {"sshHost": "The SSH tunnel could not be opened"}) from None
@@ -182,7 +184,12 @@ def load_private_key(values: dict[str, Any], attempt: _Attempt | None = None) ->
         if attempt is not None:
             attempt.log("reading the private key", exc)
         raise _unreadable("The SSH private key could not be read.") from None
-    return _to_paramiko(key)
+    try:
+        return _to_paramiko(key)
+    except (ValueError, paramiko.SSHException) as exc:
+        if attempt is not None:
+            attempt.log("reading the private key", exc)
+        raise _unreadable("The SSH private key could not be read.") from None
 
 
 def _decrypt(loader: Callable[..., Any], data: bytes, passphrase: str | None) -> Any:
@@ -403,8 +410,9 @@ def _probe_route(transport: paramiko.Transport, db_host: str, db_port: int,
 def _forward(transport: paramiko.Transport, ssh_address: str, db_host: str, db_port: int,
              attempt: _Attempt, key: paramiko.PKey | None) -> Tunnel:
     """sshtunnel serves 127.0.0.1 on a free port, each connection a channel on our session."""
-    credentials = {"ssh_pkey": key} if key is not None else {
-        "ssh_password": attempt.values.get("sshPassword")}
+    # sshtunnel insists on a credential, but never uses it here (the session is logged in
+    # already): the password is not handed to one more object.
+    credentials = {"ssh_pkey": key} if key is not None else {"ssh_password": "(logged in)"}
     forwarder = _Forwarder(
         transport, ssh_address_or_host=(ssh_address, attempt.port),
         ssh_username=str(attempt.values["sshUsername"]), **credentials,

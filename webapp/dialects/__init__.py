@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
-from . import files, mysql, postgres
+from . import (
+    athena,
+    bigquery,
+    clickhouse,
+    databricks,
+    files,
+    motherduck,
+    mysql,
+    oracle,
+    postgres,
+    posthog,
+    snowflake,
+    spanner,
+    sqlserver,
+    trino,
+)
 from .base import Dialect, SchemaFilter, TableInfo, Target
 from .fields import FieldInvalid, FieldSpec
 
@@ -11,6 +26,18 @@ _MODULES = [
     postgres,
     mysql,
     files,
+    # Cloud and optional-driver dialects, in the Basedash API's order.
+    athena,
+    bigquery,
+    clickhouse,
+    spanner,
+    snowflake,
+    sqlserver,
+    oracle,
+    databricks,
+    posthog,
+    trino,
+    motherduck,
 ]
 
 DIALECTS: dict[str, Dialect] = {d.key: d for m in _MODULES for d in m.REGISTER}

@@ -30,8 +30,8 @@ def import_driver(*modules: str) -> list[Any]:
 
 
 def whole_seconds(timeout: float, floor: int = 1) -> int:
-    """A deadline for drivers that take whole seconds: rounded down, never below `floor`."""
-    return max(floor, math.floor(timeout))
+    """A deadline for drivers that take whole seconds: rounded, never below `floor`."""
+    return max(floor, math.floor(timeout + 0.5))
 
 
 def chain(exc: BaseException) -> Iterator[BaseException]:

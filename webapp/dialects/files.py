@@ -8,6 +8,7 @@ off, so no SQL on that connection can read another file or load an extension.
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -70,21 +71,21 @@ class FileDialect(Dialect):
         return ConnectionFailed("database", detail, {FIELD: message})
 
 
-# Every column of every table and view, and every foreign key, in one query; rows group by table.
-# The pragmas are table-valued functions taking the table's name as a value (nothing is pasted).
+# Every column of every table and view in one query, in the schema table's order (no sort):
+# each table's foreign keys (as JSON) and row estimate ride on its first column's row. The
+# pragmas are table-valued functions taking the table's name as a value (nothing is pasted).
 SQLITE_QUERY = """
-SELECT m.name, m.type, 0, p.cid, p.name, p.type, p."notnull", p.dflt_value, p.pk, NULL, NULL,
-       {estimate}
+SELECT m.name, m.type, p.cid, p.name, p.type, p."notnull", p.dflt_value, p.pk,
+       CASE WHEN p.cid = 0 THEN {estimate} END,
+       CASE WHEN p.cid = 0 AND m.type = 'table' THEN (
+         SELECT json_group_array(json_array(
+                  f.id, f.seq, f."table", f."from",
+                  COALESCE(f."to", (SELECT t.name FROM pragma_table_info(f."table") AS t
+                                    WHERE t.pk = f.seq + 1))))
+         FROM pragma_foreign_key_list(m.name) AS f) END
 FROM sqlite_schema AS m JOIN pragma_table_info(m.name) AS p
 WHERE m.type IN ({types}) AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'
-UNION ALL
-SELECT m.name, m.type, 1, f.id, f."from", NULL, NULL, NULL, f.seq, f."table",
-       COALESCE(f."to", (SELECT t.name FROM pragma_table_info(f."table") AS t
-                         WHERE t.pk = f.seq + 1)),
-       NULL
-FROM sqlite_schema AS m JOIN pragma_foreign_key_list(m.name) AS f
-WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'
-ORDER BY 1, 3, 4, 9
+ORDER BY m.rowid
 """
 # ANALYZE leaves each table's row count as the first number of its sqlite_stat1 rows.
 SQLITE_ESTIMATE = "(SELECT CAST(s.stat AS INTEGER) FROM sqlite_stat1 AS s WHERE s.tbl = m.name " \
@@ -101,7 +102,9 @@ class SQLite(FileDialect):
 
     def open_file(self, path: Path, timeout: float) -> sqlite3.Connection:
         """Open read-only through a URI built from the path (nothing typed is pasted into it)."""
-        connection = sqlite3.connect(path.as_uri() + "?mode=ro", uri=True, timeout=timeout)
+        # The sync reads the catalog in a read-ahead thread (jobs/batches.py), one user at a time.
+        connection = sqlite3.connect(path.as_uri() + "?mode=ro", uri=True, timeout=timeout,
+                                     check_same_thread=False)
         try:
             connection.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)  # no ATTACH of other files
             connection.execute("PRAGMA query_only = ON")
@@ -172,21 +175,37 @@ def _chain(first: list[tuple], cursor: Any) -> Iterator[tuple]:
 
 def _sqlite_merge(rows: Iterable[tuple]) -> Iterator[TableInfo]:
     current: TableInfo | None = None
-    for name, kind, part, number, column, typ, notnull, default, seq, ref_table, ref_column, \
-            estimate in rows:
+    for name, kind, cid, column, typ, notnull, default, pk, estimate, keys in rows:
         if current is None or current.name != name:
             if current is not None:
-                yield current
+                yield _ordered(current)
             current = TableInfo("main", name, "view" if kind == "view" else "table")
-        if part == 0:
-            current.row_estimate = estimate if kind != "view" else None
-            current.columns.append({"name": column, "type": typ or "", "nullable": not notnull,
-                                    "default": default, "primaryKey": bool(seq),
-                                    "ordinal": number + 1})
-        else:
-            _add_fk(current, column, ref_table, ref_column, seq == 0)
+        current.columns.append({"name": column, "type": typ or "", "nullable": not notnull,
+                                "default": default, "primaryKey": bool(pk),
+                                "ordinal": cid + 1})
+        if cid == 0:
+            current.row_estimate = estimate
+            current.foreign_keys = _sqlite_keys(keys)
     if current is not None:
-        yield current
+        yield _ordered(current)
+
+
+def _ordered(table: TableInfo) -> TableInfo:
+    table.columns.sort(key=lambda c: c["ordinal"])
+    return table
+
+
+def _sqlite_keys(text: str | None) -> list[dict[str, Any]]:
+    """Foreign keys from the JSON rows (id, seq, table, from, to). SQLite keeps no key names."""
+    keys: list[dict[str, Any]] = []
+    for _, seq, table, column, referred in sorted(json.loads(text or "[]"),
+                                                   key=lambda r: (r[0], r[1])):
+        if seq == 0 or not keys:
+            keys.append({"name": None, "columns": [], "referredSchema": "main",
+                         "referredTable": table, "referredColumns": []})
+        keys[-1]["columns"].append(column)
+        keys[-1]["referredColumns"].append(referred)
+    return keys
 
 
 def _sqlite_views(connection: sqlite3.Connection) -> Iterator[TableInfo]:
@@ -203,19 +222,6 @@ def _sqlite_views(connection: sqlite3.Connection) -> Iterator[TableInfo]:
         view.columns = [{"name": n, "type": t or "", "nullable": not nn, "default": d,
                          "primaryKey": False, "ordinal": cid + 1} for cid, n, t, nn, d in rows]
         yield view
-
-
-def _add_fk(table: TableInfo, column: str, ref_table: str, ref_column: str | None,
-            starts: bool) -> None:
-    """Append one column pair to the table's last foreign key (a new key when `starts`).
-
-    SQLite does not keep foreign key names: `name` is None.
-    """
-    if starts or not table.foreign_keys:
-        table.foreign_keys.append({"name": None, "columns": [], "referredSchema": "main",
-                                   "referredTable": ref_table, "referredColumns": []})
-    table.foreign_keys[-1]["columns"].append(column)
-    table.foreign_keys[-1]["referredColumns"].append(ref_column)
 
 
 # Columns of every table and view of the open file with kind, primary key and estimated size;

@@ -9,7 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
 import psycopg
+from psycopg.types.json import set_json_loads
 
 from ..connect.errors import (
     BAD_CREDENTIALS,
@@ -235,6 +237,7 @@ class Postgres(Dialect):
         conditions, params = schema_conditions("n.nspname", schemas)
         with connection.transaction(), connection.cursor(name="datadock_catalog") as cur:
             connection.execute(f"SET LOCAL statement_timeout = {SYNC_STATEMENT_TIMEOUT_MS}")
+            set_json_loads(orjson.loads, cur)  # megabytes of JSON: parse them fast
             cur.itersize = 2000
             cur.execute(CATALOG_QUERY.format(filters=conditions), params)
             for schema, table, relkind, rows, columns, foreign_keys in cur:
@@ -296,7 +299,8 @@ WHERE c.table_schema NOT IN ('pg_catalog', 'information_schema', 'pg_internal')
 ORDER BY c.table_schema, c.table_name, c.ordinal_position
 """
 
-# A foreign key's columns pair with the referred key's columns by position.
+# A foreign key's columns pair with the referred key's columns by position in that key
+# (position_in_unique_constraint; where a catalog lacks it, by the FK's own order).
 INFORMATION_SCHEMA_FOREIGN_KEYS = """
 SELECT fk.table_schema, fk.table_name, fk.constraint_name, fk.column_name,
        ref.table_schema, ref.table_name, ref.column_name
@@ -306,7 +310,7 @@ JOIN information_schema.key_column_usage fk
 JOIN information_schema.key_column_usage ref
   ON ref.constraint_schema = rc.unique_constraint_schema
  AND ref.constraint_name = rc.unique_constraint_name
- AND ref.ordinal_position = fk.ordinal_position
+ AND ref.ordinal_position = {pairing}
 WHERE fk.table_schema NOT IN ('pg_catalog', 'information_schema', 'pg_internal')
   {filters}
 ORDER BY fk.table_schema, fk.table_name, fk.constraint_name, fk.ordinal_position
@@ -317,16 +321,23 @@ def _information_schema_foreign_keys(connection: psycopg.Connection, schemas: Sc
                                      ) -> dict[tuple[str, str], list[dict[str, Any]]]:
     """Every foreign key of the allowed schemas, by (schema, table)."""
     conditions, params = schema_conditions("fk.table_schema", schemas)
-    keys: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
-    with connection.cursor() as cur:
-        cur.execute(INFORMATION_SCHEMA_FOREIGN_KEYS.format(filters=conditions), params)
-        for schema, table, name, column, ref_schema, ref_table, ref_column in cur:
-            key = keys.setdefault((schema, table), {}).setdefault(name, {
-                "name": name, "columns": [], "referredSchema": ref_schema,
-                "referredTable": ref_table, "referredColumns": []})
-            key["columns"].append(column)
-            key["referredColumns"].append(ref_column)
-    return {table: list(by_name.values()) for table, by_name in keys.items()}
+    for pairing in ("fk.position_in_unique_constraint", "fk.ordinal_position"):
+        keys: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+        try:
+            # A savepoint: a catalog without the column fails this try only.
+            with connection.transaction(), connection.cursor() as cur:
+                cur.execute(INFORMATION_SCHEMA_FOREIGN_KEYS.format(
+                    filters=conditions, pairing=pairing), params)
+                for schema, table, name, column, ref_schema, ref_table, ref_column in cur:
+                    key = keys.setdefault((schema, table), {}).setdefault(name, {
+                        "name": name, "columns": [], "referredSchema": ref_schema,
+                        "referredTable": ref_table, "referredColumns": []})
+                    key["columns"].append(column)
+                    key["referredColumns"].append(ref_column)
+        except psycopg.errors.UndefinedColumn:
+            continue
+        return {table: list(by_name.values()) for table, by_name in keys.items()}
+    return {}
 
 
 class Supabase(Postgres):

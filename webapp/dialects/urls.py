@@ -5,15 +5,14 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from .cloud_urls import parse_cloud_url
 from .fields import FieldInvalid
 
 # URL scheme → dialect; a host name can refine it (a Supabase host is SUPABASE, …).
 SCHEMES = {
     "postgres": "POSTGRES", "postgresql": "POSTGRES", "pgsql": "POSTGRES",
     "redshift": "REDSHIFT", "mysql": "MYSQL", "mariadb": "MARIADB",
-    "sqlserver": "SQL_SERVER", "mssql": "SQL_SERVER", "clickhouse": "CLICKHOUSE",
-    "trino": "TRINO", "oracle": "ORACLE", "snowflake": "SNOWFLAKE",
-}
+}  # the cloud dialects' schemes are in cloud_urls.py
 HOST_HINTS = (
     ("supabase.co", "SUPABASE"), ("supabase.com", "SUPABASE"),
     ("redshift.amazonaws.com", "REDSHIFT"), ("psdb.cloud", "PLANETSCALE"),
@@ -31,6 +30,9 @@ def parse_connection_string(text: str, known: set[str]) -> tuple[str, dict[str, 
     `known` is the set of registered dialect keys: a URL for any other dialect is refused.
     """
     text = text.strip()
+    cloud = parse_cloud_url(text, known)
+    if cloud is not None:
+        return cloud
     try:
         parts = urlsplit(text)
         port = parts.port

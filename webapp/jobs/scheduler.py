@@ -68,9 +68,9 @@ class Pool:
                 self.busy -= 1
             self.done()
 
-    def stop(self) -> None:
-        """Take no more work; running jobs finish in their threads."""
-        self.threads.shutdown(wait=False, cancel_futures=True)
+    def stop(self, wait: bool = False) -> None:
+        """Take no more work; running jobs finish (waited for when `wait`)."""
+        self.threads.shutdown(wait=wait, cancel_futures=True)
 
 
 class Runner:
@@ -117,12 +117,13 @@ class Runner:
         if removed:
             log.info("pruned %s health checks older than %s days", removed, days)
 
-    def stop(self) -> None:
-        """Stop scheduling and take no more work (running jobs finish in their threads)."""
+    def stop(self, wait: bool = False) -> None:
+        """Stop scheduling and take no more work; running jobs finish in their threads (and
+        are waited for when `wait`)."""
         if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+            self.scheduler.shutdown(wait=wait)
         for pool in self.pools:
-            pool.stop()
+            pool.stop(wait)
 
     def wake(self) -> None:
         """Run the tick now instead of at its next interval."""

@@ -6,10 +6,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from datetime import timedelta
-from itertools import islice
 
 from flask import current_app
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 
 from ..connect.errors import ConnectionFailed
 from ..connect.verify import open_connection
@@ -17,6 +16,7 @@ from ..dialects import SchemaFilter, TableInfo, get_dialect
 from ..extensions import db
 from ..models import SchemaSnapshot, SchemaTable, Source, SyncRun, SyncStatus, utcnow
 from ..records import connection_values
+from .batches import read_ahead
 from .claims import SYNC, release, renew
 from .diff import snapshot_diff
 from .runs import RunStatus, prune_runs, queued_run, start_run
@@ -81,19 +81,21 @@ def _sync(source: Source, owner: str) -> None:
 
 
 def _store(snapshot: SchemaSnapshot, tables: Iterator[TableInfo], owner: str) -> None:
-    """Insert the tables a batch at a time; each batch commits (progress shows, SQLite writers
-    are not starved) and renews the lease."""
+    """Insert the tables a batch at a time while the next batch is read (batches.py); each
+    batch commits (progress shows, SQLite writers are not starved) and renews the lease."""
     lease = current_app.config["JOB_LEASE_SECONDS"]
-    while batch := list(islice(tables, BATCH)):
-        db.session.execute(insert(SchemaTable), [
-            {"snapshot_id": snapshot.id, "schema_name": t.schema, "name": t.name,
-             "kind": t.kind, "columns": t.columns, "foreign_keys": t.foreign_keys,
-             "row_estimate": t.row_estimate} for t in batch])
-        snapshot.table_count += len(batch)
-        snapshot.column_count += sum(len(t.columns) for t in batch)
-        if not renew(SYNC, snapshot.source_id, owner, utcnow(), lease):
-            raise LeaseLost
-        db.session.commit()
+    table = SchemaTable.__table__
+    with read_ahead(tables, BATCH) as batches:
+        for batch in batches:
+            db.session.execute(table.insert(), [
+                {"snapshot_id": snapshot.id, "schema_name": t.schema, "name": t.name,
+                 "kind": t.kind, "columns": t.columns, "foreign_keys": t.foreign_keys,
+                 "row_estimate": t.row_estimate} for t in batch])
+            snapshot.table_count += len(batch)
+            snapshot.column_count += sum(len(t.columns) for t in batch)
+            if not renew(SYNC, snapshot.source_id, owner, utcnow(), lease):
+                raise LeaseLost
+            db.session.commit()
 
 
 def _succeeded(source: Source, run: SyncRun, snapshot: SchemaSnapshot) -> None:

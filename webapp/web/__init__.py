@@ -10,6 +10,7 @@ from . import (  # noqa: E402,F401  (routes register on bp)
     api_key_pages,
     audit_pages,
     auth,
+    demo_pages,
     hooks,
     job_pages,
     source_pages,

@@ -28,6 +28,7 @@ from ..accounts import (
 from ..audit import client_address
 from ..models import User
 from . import bp
+from .demo_pages import open_demo
 from .forms import LoginForm, SetupForm
 
 # The session's last-seen time is rewritten at most this often (seconds).
@@ -76,6 +77,8 @@ def setup() -> str | Response:
             form[exc.field].errors = [str(exc)]
         else:
             _start_session(user)
+            if form.demo.data:
+                return open_demo()
             return redirect(url_for("web.sources"))
     return render_template("setup.html", form=form), 200 if request.method == "GET" else 422
 

@@ -42,6 +42,10 @@ class SetupForm(FlaskForm):
         description=f"At least {MIN_PASSWORD} characters.")
     confirm = PasswordField(
         "Confirm password", validators=[DataRequired(), EqualTo("password", "Passwords differ")])
+    demo = BooleanField(
+        "Explore with a demo database",
+        description="Adds a small shop database, generated on this server, with its schema "
+                    "ready to browse. Delete it whenever you like.")
 
 
 def _render_kw(spec: FieldSpec) -> dict[str, Any]:

@@ -76,12 +76,15 @@ def _switched_dialect(dialect: Any, source: Source | None) -> Any:
     has already checked the POST's token.)
     """
     shown = request.form.get("fieldsetDialect")
+    if request.headers.get("HX-Request"):
+        return None  # htmx swapped the fieldset in place already
     if not request.form.get("changeDialect") and (not shown or shown == dialect.key):
         return None
     secret = set(all_secret_names())
     keep = {k: v for k, v in request.form.items()
             if k not in secret and k not in ("csrf_token", "connectionString", "changeDialect",
-                                             "fieldsetDialect")}
+                                             "fieldsetDialect")
+            and not (dialect.field(k) is not None and _another_default(dialect, k, v))}
     form = source_form(dialect, formdata=None, data=keep,
                        saved_secrets=uc.saved_secret_names(source))
     return _form_page(form, source)

@@ -1,0 +1,265 @@
+"""Amazon Athena: an IAM access key checked offline, the AWS SDK (boto3) with deadlines and
+no retries, queries polled under a deadline, one information_schema query per catalog."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from ..connect.errors import ConnectionFailed
+from .base import Dialect, SchemaFilter, TableInfo, Target
+from .bigquery import API_STEPS
+from .cloud import chain, group_tables, import_driver, sql_kind, unexpected, vendor_timeout
+from .fields import FieldInvalid, FieldSpec, password_field
+
+REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
+ACCESS_KEY_ID = re.compile(r"^AKIA[A-Z2-7]{16}$")
+SECRET_KEY = re.compile(r"^[A-Za-z0-9/+]{40}$")
+WORKGROUP = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+CATALOG = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+BUCKET = re.compile(r"^(?!\d+\.\d+\.\d+\.\d+$)(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+SYNC_SECONDS = 300.0
+
+CATALOG_QUERY = """
+SELECT c.table_schema, c.table_name, t.table_type, c.column_name, c.data_type, c.is_nullable,
+       c.column_default, false, c.ordinal_position
+FROM information_schema.columns c
+JOIN information_schema.tables t
+  ON t.table_schema = c.table_schema AND t.table_name = c.table_name
+WHERE c.table_schema <> 'information_schema'
+ORDER BY c.table_schema, c.table_name, c.ordinal_position
+"""
+
+
+def check_region(value: str) -> None:
+    """An AWS region code such as us-east-1."""
+    if not REGION.match(value):
+        raise FieldInvalid("Use an AWS region code, e.g. us-east-1 or eu-west-3")
+
+
+def check_access_key_id(value: str) -> None:
+    """An IAM user's long-term access key ID."""
+    if value.startswith("ASIA"):
+        raise FieldInvalid("Temporary keys (ASIA…) need a session token: use an IAM user's "
+                           "access key (AKIA…)")
+    if not ACCESS_KEY_ID.match(value):
+        raise FieldInvalid("An access key ID is AKIA followed by 16 capital letters and digits")
+
+
+def check_output_location(value: str) -> None:
+    """s3://bucket/optional/prefix/ with a valid bucket name."""
+    match = re.fullmatch(r"s3://([^/]+)(/.*)?", value)
+    if not match:
+        raise FieldInvalid("Use an S3 URL: s3://bucket/prefix/")
+    if not BUCKET.match(match.group(1)):
+        raise FieldInvalid("The bucket name must be 3–63 lowercase letters, digits, dots and "
+                           "dashes, starting and ending with a letter or digit")
+
+
+def check_workgroup(value: str) -> None:
+    """Workgroup names: letters, digits, '.', '_' and '-'."""
+    if not WORKGROUP.match(value):
+        raise FieldInvalid("Use letters, digits, ., _ and - (up to 128)")
+
+
+def check_catalog_name(value: str) -> None:
+    """Data catalog names: letters, digits, '_' and '-'."""
+    if not CATALOG.match(value):
+        raise FieldInvalid("Use letters, digits, _ and -")
+
+
+class QueryFailed(Exception):
+    """An Athena query ended FAILED or CANCELLED; carries Athena's reason (logged only)."""
+
+    def __init__(self, state: str, reason: str, error_type: int | None = None) -> None:
+        super().__init__(f"{state}: {reason}")
+        self.state, self.reason, self.error_type = state, reason, error_type
+
+
+@dataclass
+class AthenaConnection:
+    """An Athena client bound to a workgroup, catalog and result location."""
+
+    client: Any
+    workgroup: str
+    catalog: str
+    output: str | None
+    timeout: float
+    workgroup_output: str | None = None
+
+    def rows(self, sql: str, timeout: float) -> Iterator[tuple]:
+        """Run a query, wait for it under the deadline (stopping it when exceeded), then page
+        through its results (the header row skipped)."""
+        started = time.monotonic()
+        request: dict[str, Any] = {"QueryString": sql, "WorkGroup": self.workgroup,
+                                   "QueryExecutionContext": {"Catalog": self.catalog}}
+        if self.output:
+            request["ResultConfiguration"] = {"OutputLocation": self.output}
+        query_id = self.client.start_query_execution(**request)["QueryExecutionId"]
+        pause = 0.2
+        while True:
+            status = self.client.get_query_execution(
+                QueryExecutionId=query_id)["QueryExecution"]["Status"]
+            state = status["State"]
+            if state == "SUCCEEDED":
+                break
+            if state in ("FAILED", "CANCELLED"):
+                reason = status.get("AthenaError", {})
+                raise QueryFailed(state, status.get("StateChangeReason", ""),
+                                  reason.get("ErrorType"))
+            if time.monotonic() - started > timeout:
+                self.client.stop_query_execution(QueryExecutionId=query_id)
+                raise TimeoutError(f"Athena query still {state} after {timeout:g} s")
+            time.sleep(pause)
+            pause = min(pause * 2, 2.0)
+        pages = self.client.get_paginator("get_query_results").paginate(
+            QueryExecutionId=query_id, PaginationConfig={"PageSize": 1000})
+        first = True
+        for page in pages:
+            for row in page["ResultSet"]["Rows"]:
+                if first:
+                    first = False
+                    continue
+                yield tuple(d.get("VarCharValue") for d in row["Data"])
+
+    def close(self) -> None:
+        """Close the client's connection pool."""
+        close = getattr(self.client, "close", None)
+        if close is not None:
+            close()
+
+
+class Athena(Dialect):
+    """Amazon Athena with an IAM user's access key."""
+
+    key = "ATHENA"
+    label = "Amazon Athena"
+    extra = "athena"
+    steps = API_STEPS
+    driver_steps = ("auth", "database")
+    fields = (
+        FieldSpec(name="athenaRegion", label="AWS region", required=True, default="us-east-1",
+                  max_length=32, checks=(check_region,), placeholder="us-east-1"),
+        FieldSpec(name="athenaAccessKeyId", label="Access key ID", required=True,
+                  max_length=20, checks=(check_access_key_id,),
+                  placeholder="AKIAIOSFODNN7EXAMPLE",
+                  help="An IAM user's access key with Athena, Glue (read) and S3 access to the "
+                       "data and the result location."),
+        password_field(label="Secret access key", max_length=40),
+        FieldSpec(name="athenaWorkgroup", label="Workgroup", default="primary",
+                  max_length=128, checks=(check_workgroup,)),
+        FieldSpec(name="athenaOutputLocation", label="Query result location", max_length=1024,
+                  checks=(check_output_location,), placeholder="s3://my-bucket/athena-results/",
+                  help="Where Athena writes query results (s3://…). Blank uses the "
+                       "workgroup's own setting."),
+        FieldSpec(name="athenaCatalog", label="Data catalog", default="AwsDataCatalog",
+                  max_length=256, checks=(check_catalog_name,)),
+    )
+
+    @property
+    def identity_names(self) -> tuple[str, ...]:
+        """The region and key ID: where the secret key is used."""
+        return ("athenaRegion", "athenaAccessKeyId")
+
+    def uses_tls(self, values: dict[str, Any]) -> bool:
+        """AWS APIs are HTTPS only."""
+        return True
+
+    def load_driver(self) -> None:
+        """boto3 (the AWS SDK), from the `athena` extra."""
+        import_driver("boto3", "botocore.config")
+
+    def check_local(self, values: dict[str, Any]) -> dict[str, str]:
+        """The secret key's shape (never shown back)."""
+        errors = super().check_local(values)
+        secret = values.get("password") or ""
+        if secret and not SECRET_KEY.match(secret):
+            errors.update({"password": "A secret access key is 40 letters, digits, / and +"})
+        return errors
+
+    def connect(self, target: Target) -> AthenaConnection:
+        """Read the workgroup (checks the key, then the workgroup), then the data catalog."""
+        import boto3
+        from botocore.config import Config
+
+        v = target.values
+        config = Config(connect_timeout=target.timeout, read_timeout=target.timeout,
+                        retries={"max_attempts": 1, "mode": "standard"},
+                        user_agent_extra="datadock")
+        session = boto3.session.Session(
+            aws_access_key_id=v["athenaAccessKeyId"], aws_secret_access_key=v["password"],
+            region_name=v["athenaRegion"])
+        client = session.client("athena", config=config)
+        workgroup = client.get_work_group(WorkGroup=v["athenaWorkgroup"])["WorkGroup"]
+        result = workgroup.get("Configuration", {}).get("ResultConfiguration", {})
+        connection = AthenaConnection(client, v["athenaWorkgroup"], v["athenaCatalog"],
+                                      v.get("athenaOutputLocation") or None, target.timeout,
+                                      result.get("OutputLocation"))
+        if not connection.output and not connection.workgroup_output:
+            raise QueryFailed("NO_OUTPUT", "no result location")
+        client.get_data_catalog(Name=v["athenaCatalog"])
+        return connection
+
+    def check_catalog(self, connection: AthenaConnection) -> None:
+        """SELECT 1: writes a result to the result location (checks S3 access)."""
+        list(connection.rows("SELECT 1", connection.timeout))
+
+    def server_version(self, connection: AthenaConnection) -> str:
+        """"Amazon Athena (workgroup primary)"."""
+        return f"Amazon Athena (workgroup {connection.workgroup})"
+
+    def classify(self, exc: BaseException, target: Target) -> ConnectionFailed:
+        """AWS error codes and query failure reasons to fields."""
+        v = target.values
+        error = getattr(exc, "response", {}).get("Error", {}) if hasattr(exc, "response") else {}
+        code, message = error.get("Code", ""), error.get("Message", "")
+        names = {type(e).__name__ for e in chain(exc)}
+        if code in ("UnrecognizedClientException", "InvalidClientTokenId"):
+            return ConnectionFailed("auth", "AWS does not know this access key ID.",
+                                    {"athenaAccessKeyId": "Unknown access key ID"})
+        if code == "InvalidSignatureException" or code == "SignatureDoesNotMatch":
+            return ConnectionFailed("auth", "The secret access key does not match the key ID.",
+                                    {"password": "Incorrect secret access key"})
+        if code == "AccessDeniedException":
+            return ConnectionFailed(
+                "auth", "This IAM user may not use Athena here (athena:GetWorkGroup, "
+                "athena:GetDataCatalog, athena:StartQueryExecution, …).",
+                {"athenaAccessKeyId": "This key may not use Athena"})
+        if code in ("InvalidRequestException", "ResourceNotFoundException", "MetadataException"):
+            if re.search(r"work ?group", message, re.IGNORECASE):
+                return ConnectionFailed(
+                    "database", f"There is no workgroup {v.get('athenaWorkgroup')!r} in "
+                    f"{v.get('athenaRegion')}.", {"athenaWorkgroup": "Workgroup not found"})
+            if re.search(r"catalog", message, re.IGNORECASE):
+                return ConnectionFailed(
+                    "database", f"There is no data catalog {v.get('athenaCatalog')!r} in "
+                    f"{v.get('athenaRegion')}.", {"athenaCatalog": "Data catalog not found"})
+        if isinstance(exc, QueryFailed):
+            if exc.state == "NO_OUTPUT":
+                return ConnectionFailed(
+                    "database", "This workgroup has no query result location: enter one.",
+                    {"athenaOutputLocation": "Enter an s3:// location for query results"})
+            if re.search(r"output|bucket|s3|Access denied", exc.reason, re.IGNORECASE):
+                return ConnectionFailed(
+                    "catalog", "Athena could not write query results to the result location. "
+                    "Check the bucket exists in this region and the key may write to it.",
+                    {"athenaOutputLocation": "Cannot write query results here"})
+        if names & {"ConnectTimeoutError", "ReadTimeoutError", "TimeoutError"}:
+            return vendor_timeout("Amazon Athena", "athenaRegion", target.timeout)
+        if "EndpointConnectionError" in names:
+            return ConnectionFailed(
+                "auth", f"Datadock's server could not reach Athena in {v.get('athenaRegion')}. "
+                "Check the region and the server's internet access.",
+                {"athenaRegion": "Athena is not reachable in this region"})
+        return unexpected(self.label)
+
+    def introspect(self, connection: AthenaConnection, schemas: SchemaFilter | None = None
+                   ) -> Iterator[TableInfo]:
+        """One information_schema query over the catalog, results paged."""
+        yield from group_tables(connection.rows(CATALOG_QUERY, SYNC_SECONDS), schemas, sql_kind)
+
+
+REGISTER = (Athena(),)

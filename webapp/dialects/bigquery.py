@@ -1,0 +1,143 @@
+"""Google BigQuery: a service-account JSON key checked offline, google-cloud-bigquery with
+deadlines, one INFORMATION_SCHEMA query per dataset, Google's errors mapped to fields."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from ..connect.errors import ConnectionFailed
+from .base import Dialect, SchemaFilter, TableInfo, Target
+from .cloud import group_tables, import_driver, sql_kind, unexpected
+from .gcp import (
+    KEY_FIELD,
+    PROJECT_FIELD,
+    PROJECT_ID,
+    classify_google,
+    credentials,
+    key_fields,
+    parse_service_account,
+    project_of,
+)
+
+API_STEPS = ("fields", "driver", "auth", "database", "catalog")
+SCOPES = ["https://www.googleapis.com/auth/bigquery"]
+SYNC_SECONDS = 300.0
+DATASET_ID = re.compile(r"^[A-Za-z0-9_]{1,1024}$")
+
+DATASET_QUERY = """
+SELECT c.table_schema, c.table_name, t.table_type, c.column_name, c.data_type, c.is_nullable,
+       c.column_default, pk.column_name IS NOT NULL, c.ordinal_position
+FROM `{ds}`.INFORMATION_SCHEMA.COLUMNS AS c
+JOIN `{ds}`.INFORMATION_SCHEMA.TABLES AS t
+  ON t.table_schema = c.table_schema AND t.table_name = c.table_name
+LEFT JOIN (
+  SELECT k.table_name, k.column_name
+  FROM `{ds}`.INFORMATION_SCHEMA.KEY_COLUMN_USAGE AS k
+  JOIN `{ds}`.INFORMATION_SCHEMA.TABLE_CONSTRAINTS AS tc
+    ON tc.constraint_name = k.constraint_name AND tc.table_name = k.table_name
+  WHERE tc.constraint_type = 'PRIMARY KEY'
+) AS pk ON pk.table_name = c.table_name AND pk.column_name = c.column_name
+ORDER BY c.table_name, c.ordinal_position
+"""
+
+PROJECT_ERRORS = {
+    r"Not found: Project|Project .* (was )?not found": (
+        "database", PROJECT_FIELD, "Project not found"),
+    r"bigquery\.jobs\.create": (
+        "catalog", KEY_FIELD, "This service account cannot run queries (BigQuery Job User)"),
+}
+
+
+@dataclass
+class BigQueryConnection:
+    """A client bound to one project, and the deadline of the calls made through it."""
+
+    client: Any
+    project: str
+    timeout: float
+
+    def close(self) -> None:
+        """Close the client's HTTP session."""
+        self.client.close()
+
+
+class BigQuery(Dialect):
+    """Google BigQuery with a service account."""
+
+    key = "BIGQUERY"
+    label = "Google BigQuery"
+    extra = "bigquery"
+    steps = API_STEPS
+    driver_steps = ("auth", "database")
+    fields = key_fields("BigQuery (roles BigQuery Data Viewer and BigQuery Job User)")
+
+    @property
+    def identity_names(self) -> tuple[str, ...]:
+        """The project the key is used with."""
+        return (PROJECT_FIELD,)
+
+    def uses_tls(self, values: dict[str, Any]) -> bool:
+        """Google's APIs are HTTPS only."""
+        return True
+
+    def load_driver(self) -> None:
+        """google-cloud-bigquery, from the `bigquery` extra."""
+        import_driver("google.cloud.bigquery", "google.oauth2.service_account",
+                      "google.auth.transport.requests")
+
+    def check_local(self, values: dict[str, Any]) -> dict[str, str]:
+        """The key parses as a service-account key whose private key loads."""
+        _, errors = parse_service_account(values.get(KEY_FIELD))
+        return {**super().check_local(values), **errors}
+
+    def connect(self, target: Target) -> BigQueryConnection:
+        """Get a token with the key (auth), then list one dataset of the project (database)."""
+        from google.cloud import bigquery
+
+        v = target.values
+        project = project_of(v)
+        creds = credentials(v, target.timeout, SCOPES)
+        client = bigquery.Client(project=project, credentials=creds)
+        try:
+            list(client.list_datasets(max_results=1, timeout=target.timeout))
+        except BaseException:
+            client.close()
+            raise
+        return BigQueryConnection(client, project, target.timeout)
+
+    def check_catalog(self, connection: BigQueryConnection) -> None:
+        """A trivial query: the service account may run query jobs (the sync needs them)."""
+        job = connection.client.query("SELECT 1", timeout=connection.timeout)
+        list(job.result(timeout=connection.timeout))
+
+    def server_version(self, connection: BigQueryConnection) -> str:
+        """"Google BigQuery (project my-project)"."""
+        return f"Google BigQuery (project {connection.project})"
+
+    def classify(self, exc: BaseException, target: Target) -> ConnectionFailed:
+        """google-auth and api-core errors to the key or project field."""
+        return classify_google(exc, target.timeout, "BigQuery", PROJECT_ERRORS) or unexpected(
+            self.label)
+
+    def introspect(self, connection: BigQueryConnection, schemas: SchemaFilter | None = None
+                   ) -> Iterator[TableInfo]:
+        """One INFORMATION_SCHEMA query per allowed dataset, results paged."""
+        schemas = schemas or SchemaFilter()
+        client, project = connection.client, connection.project
+        if not PROJECT_ID.match(project):
+            raise ValueError("invalid project id")
+        for item in client.list_datasets(timeout=SYNC_SECONDS):
+            dataset = item.dataset_id
+            if not DATASET_ID.match(dataset) or not schemas.allows(dataset):
+                continue
+            sql = DATASET_QUERY.format(ds=f"{project}.{dataset}")
+            job = client.query(sql, timeout=SYNC_SECONDS)
+            rows = (tuple(r.values()) for r in job.result(timeout=SYNC_SECONDS, page_size=5000))
+            cleaned = (r[:6] + (None if r[6] in (None, "NULL") else r[6],) + r[7:] for r in rows)
+            yield from group_tables(cleaned, schemas, sql_kind)
+
+
+REGISTER = (BigQuery(),)

@@ -1,0 +1,150 @@
+"""ClickHouse (and ClickHouse Cloud): fields, clickhouse-connect over the HTTP interface, one
+system.columns query, error classification by ClickHouse error code."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from ..connect.errors import (
+    BAD_CREDENTIALS,
+    INCORRECT_PORT,
+    NO_DATABASE,
+    ConnectionFailed,
+    timeout_failure,
+)
+from .base import Dialect, SchemaFilter, TableInfo, Target
+from .cloud import chain, chain_text, group_tables, import_driver, unexpected
+from .fields import (
+    database_field,
+    host_field,
+    password_field,
+    port_field,
+    ssh_fields,
+    ssl_field,
+    username_field,
+)
+from .sqlserver import HOST_STEPS
+
+SYNC_QUERY_SECONDS = 300
+
+CATALOG_QUERY = """
+SELECT c.database, c.table, t.engine, c.name, c.type, startsWith(c.type, 'Nullable('),
+       c.default_expression, c.is_in_primary_key, c.position, t.total_rows
+FROM system.columns AS c
+INNER JOIN system.tables AS t ON t.database = c.database AND t.name = c.table
+WHERE c.database NOT IN ('system', 'INFORMATION_SCHEMA', 'information_schema')
+ORDER BY c.database, c.table, c.position
+"""
+
+# ClickHouse error codes (src/Common/ErrorCodes.cpp).
+CREDENTIAL_CODES = {192, 193, 194, 516}  # UNKNOWN_USER, WRONG_PASSWORD, REQUIRED_PASSWORD, AUTH…
+UNKNOWN_DATABASE = 81
+ACCESS_DENIED = 497
+IP_NOT_ALLOWED = 195
+
+
+def engine_kind(engine: Any) -> str:
+    """A table engine as TableInfo's kind."""
+    return {"View": "view", "MaterializedView": "materialized view", "LiveView": "view"
+            }.get(str(engine), "table")
+
+
+class ClickHouse(Dialect):
+    """ClickHouse over its HTTP(S) interface with clickhouse-connect."""
+
+    key = "CLICKHOUSE"
+    label = "ClickHouse"
+    extra = "clickhouse"
+    steps = HOST_STEPS
+    fields = (
+        host_field(placeholder="abc123.us-east-1.aws.clickhouse.cloud"),
+        port_field(8443, help="The HTTP interface: 8443 with SSL (ClickHouse Cloud), "
+                              "8123 without."),
+        database_field(default="default", max_length=255),
+        username_field(default="default", max_length=255),
+        password_field(required=False, max_length=1024),
+        ssl_field(help="HTTPS; the certificate is checked against the host name."),
+        *ssh_fields(),
+    )
+
+    def load_driver(self) -> None:
+        """clickhouse-connect, from the `clickhouse` extra."""
+        import_driver("clickhouse_connect")
+
+    def connect(self, target: Target) -> Any:
+        """A client on the checked address; with SSL the certificate is checked against the
+        host name (server_host_name). The client asks the server its version on creation, so
+        credentials and database are checked here."""
+        import clickhouse_connect
+
+        v = target.values
+        tls = bool(v.get("sslEnabled"))
+        return clickhouse_connect.get_client(
+            host=target.address, port=target.port or v["port"], username=v["username"],
+            password=v.get("password") or "", database=v["databaseName"], secure=tls,
+            server_host_name=v["host"] if tls else None, connect_timeout=target.timeout,
+            send_receive_timeout=target.timeout, query_retries=0,
+            autogenerate_session_id=False, client_name="datadock")
+
+    def check_catalog(self, connection: Any) -> None:
+        """system.columns is what the sync reads."""
+        connection.query("SELECT 1 FROM system.columns LIMIT 1")
+
+    def server_version(self, connection: Any) -> str:
+        """"ClickHouse 24.8.4.13" as the server reported it."""
+        return f"ClickHouse {connection.server_version}"
+
+    def classify(self, exc: BaseException, target: Target) -> ConnectionFailed:
+        """ClickHouse error codes (sent in X-ClickHouse-Exception-Code) and urllib3 causes."""
+        v = target.values
+        host, port = v.get("host", ""), v.get("port")
+        code = getattr(exc, "code", None)
+        text = chain_text(exc)
+        names = {type(e).__name__ for e in chain(exc)}
+        if code in CREDENTIAL_CODES:
+            return ConnectionFailed("auth", "The server rejected the username or password.",
+                                    {"username": BAD_CREDENTIALS, "password": BAD_CREDENTIALS})
+        if code == UNKNOWN_DATABASE:
+            return ConnectionFailed(
+                "database", f"The server has no database named {v.get('databaseName')!r}.",
+                {"databaseName": NO_DATABASE})
+        if code == ACCESS_DENIED:
+            return ConnectionFailed(
+                "database", "This user may not read this database (ACCESS_DENIED).",
+                {"username": "No access to this database"})
+        if code == IP_NOT_ALLOWED:
+            return ConnectionFailed(
+                "auth", "This user may not connect from Datadock's address. Add it to the "
+                "service's IP access list.", {"host": "Datadock's address is not allowed"})
+        if names & {"ReadTimeoutError", "ConnectTimeoutError", "TimeoutError"}:
+            return timeout_failure(host, port, target.timeout)
+        if "Connection refused" in text:
+            return ConnectionFailed(
+                "tcp", f"{host} refused the connection on port {port}: nothing listens there.",
+                {"port": INCORRECT_PORT})
+        if "SSLError" in names or "CERTIFICATE_VERIFY_FAILED" in text:
+            return ConnectionFailed(
+                "tls", "The HTTPS handshake failed: the port may be the plain HTTP one (8123), "
+                "or the certificate is not trusted or not issued for this host name.",
+                {"sslEnabled": "TLS handshake failed"})
+        if names & {"RemoteDisconnected", "ProtocolError", "BadStatusLine"}:
+            return ConnectionFailed(
+                "tls", "The server closed the connection: this port may expect HTTPS "
+                "(turn SSL on) or may not be ClickHouse's HTTP interface.",
+                {"port": "No ClickHouse HTTP interface on this port"})
+        if code is None and "HTTP status" in text:
+            return ConnectionFailed(
+                "connect", f"{host}:{port} answered HTTP, but not like ClickHouse.",
+                {"port": "No ClickHouse HTTP interface on this port"})
+        return unexpected(self.label)
+
+    def introspect(self, connection: Any, schemas: SchemaFilter | None = None
+                   ) -> Iterator[TableInfo]:
+        """One query over system.columns joined to system.tables, streamed in blocks."""
+        settings = {"max_execution_time": SYNC_QUERY_SECONDS}
+        with connection.query_rows_stream(CATALOG_QUERY, settings=settings) as stream:
+            yield from group_tables(stream, schemas, engine_kind)
+
+
+REGISTER = (ClickHouse(),)

@@ -1,0 +1,228 @@
+"""Oracle Database: fields, python-oracledb (thin mode, no Oracle Client), one catalog query,
+error classification.
+
+The thin driver's synchronous connect has no deadline once the TCP connection is up (a listener
+that accepts and never answers hangs it forever; python-oracledb issue 451), so Datadock drives
+its asyncio API from a private event loop and puts every call under `asyncio.wait_for`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+from ..connect.errors import (
+    BAD_CREDENTIALS,
+    HOST_NOT_FOUND,
+    INCORRECT_PORT,
+    NO_DATABASE,
+    ConnectionFailed,
+    timeout_failure,
+)
+from .base import Dialect, SchemaFilter, TableInfo, Target
+from .cloud import chain_text, group_tables, import_driver, in_chain, unexpected
+from .fields import (
+    database_field,
+    host_field,
+    password_field,
+    port_field,
+    ssh_fields,
+    ssl_field,
+    username_field,
+)
+from .sqlserver import HOST_STEPS
+
+log = logging.getLogger(__name__)
+
+SYNC_QUERY_SECONDS = 300.0
+
+CATALOG_QUERY = """
+SELECT c.owner, c.table_name,
+       CASE WHEN mv.mview_name IS NOT NULL THEN 'MATERIALIZED VIEW' ELSE o.object_type END,
+       c.column_name, c.data_type, c.data_length, c.data_precision, c.data_scale, c.nullable,
+       CASE WHEN pk.column_name IS NULL THEN 0 ELSE 1 END, c.column_id, t.num_rows
+FROM all_tab_columns c
+JOIN all_objects o
+  ON o.owner = c.owner AND o.object_name = c.table_name AND o.object_type IN ('TABLE', 'VIEW')
+LEFT JOIN all_mviews mv ON mv.owner = c.owner AND mv.mview_name = c.table_name
+LEFT JOIN all_tables t ON t.owner = c.owner AND t.table_name = c.table_name
+LEFT JOIN (
+  SELECT cc.owner, cc.table_name, cc.column_name
+  FROM all_constraints k
+  JOIN all_cons_columns cc ON cc.owner = k.owner AND cc.constraint_name = k.constraint_name
+  WHERE k.constraint_type = 'P'
+) pk ON pk.owner = c.owner AND pk.table_name = c.table_name AND pk.column_name = c.column_name
+WHERE c.owner IN (SELECT username FROM all_users WHERE oracle_maintained = 'N')
+  AND c.table_name NOT LIKE 'BIN$%'
+ORDER BY c.owner, c.table_name, c.column_id
+"""
+
+
+def oracle_type(base: str, length: Any, precision: Any, scale: Any) -> str:
+    """"VARCHAR2(100)", "NUMBER(10,2)" from all_tab_columns' parts."""
+    if base in ("VARCHAR2", "NVARCHAR2", "CHAR", "NCHAR", "RAW") and length:
+        return f"{base}({int(length)})"
+    if base == "NUMBER" and precision is not None:
+        return f"NUMBER({int(precision)},{int(scale or 0)})"
+    return base
+
+
+def run_on(loop: asyncio.AbstractEventLoop, call: Callable[[], Awaitable[Any]],
+           timeout: float) -> Any:
+    """Run `call()` inside `loop` (the driver needs a running loop to start), cancelled after
+    `timeout` seconds."""
+
+    async def bounded() -> Any:
+        return await asyncio.wait_for(call(), timeout)
+
+    return loop.run_until_complete(bounded())
+
+
+class OracleSession:
+    """An async thin-mode connection driven from synchronous code, each call under a deadline."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, connection: Any, timeout: float) -> None:
+        self.loop = loop
+        self.connection = connection
+        self.timeout = timeout
+
+    def run(self, call: Callable[[], Awaitable[Any]], timeout: float | None = None) -> Any:
+        """Run one driver call on this session's loop, cancelled after the deadline."""
+        return run_on(self.loop, call, timeout or self.timeout)
+
+    def rows(self, sql: str, timeout: float | None = None, batch: int = 5000
+             ) -> Iterator[tuple]:
+        """Stream a query's rows in batches."""
+        cursor = self.connection.cursor()
+        try:
+            self.run(lambda: cursor.execute(sql), timeout)
+            while batch_rows := self.run(lambda: cursor.fetchmany(batch), timeout):
+                yield from batch_rows
+        finally:
+            cursor.close()
+
+    def close(self) -> None:
+        """Close the connection (briefly bounded), then the loop."""
+        try:
+            self.run(self.connection.close, 2.0)
+        except Exception:  # noqa: BLE001 - closing a broken connection may fail
+            log.debug("error while closing an Oracle connection", exc_info=True)
+        finally:
+            self.loop.close()
+
+
+class Oracle(Dialect):
+    """Oracle Database over python-oracledb in thin mode."""
+
+    key = "ORACLE"
+    label = "Oracle"
+    extra = "oracle"
+    steps = HOST_STEPS
+    fields = (
+        host_field(placeholder="oracle.example.com"),
+        port_field(1521, help="Usually 1521 (2484 for TCPS)."),
+        database_field(label="Service name", max_length=128, placeholder="ORCLPDB1",
+                       help="The database service the listener knows, e.g. ORCLPDB1, FREEPDB1 "
+                            "or XEPDB1 (not a SID)."),
+        username_field(max_length=128),
+        password_field(max_length=1024),
+        ssl_field(default=False, help="Connect with TCPS (TLS). The server's certificate must "
+                                      "be signed by a CA this server trusts."),
+        *ssh_fields(),
+    )
+
+    def load_driver(self) -> None:
+        """python-oracledb, from the `oracle` extra."""
+        import_driver("oracledb")
+
+    def connect(self, target: Target) -> OracleSession:
+        """Open an async thin connection under the deadline, to the checked address.
+
+        With TCPS the name is given instead, so the certificate is checked against it.
+        """
+        import oracledb
+
+        v = target.values
+        tls = bool(v.get("sslEnabled"))
+        host = v["host"] if tls and not v.get("sshEnabled") else target.address
+        loop = asyncio.new_event_loop()
+        try:
+            connection = run_on(loop, lambda: oracledb.connect_async(
+                user=v["username"], password=v.get("password") or "", host=host,
+                port=target.port or v["port"], service_name=v["databaseName"],
+                protocol="tcps" if tls else "tcp", tcp_connect_timeout=target.timeout,
+                retry_count=0, program="datadock"), target.timeout)
+        except BaseException:
+            loop.close()
+            raise
+        return OracleSession(loop, connection, target.timeout)
+
+    def check_catalog(self, connection: OracleSession) -> None:
+        """The dictionary views the sync reads."""
+        list(connection.rows("SELECT 1 FROM all_tab_columns WHERE ROWNUM = 1"))
+
+    def server_version(self, connection: OracleSession) -> str:
+        """"Oracle 23.5.0.24.7" from the handshake."""
+        return f"Oracle {connection.connection.version}"
+
+    def classify(self, exc: BaseException, target: Target) -> ConnectionFailed:
+        """python-oracledb's DPY-/ORA- codes to fields."""
+        v = target.values
+        host, port = v.get("host", ""), v.get("port")
+        if in_chain(exc, TimeoutError):
+            return timeout_failure(host, port, target.timeout)
+        error = exc.args[0] if getattr(exc, "args", None) else None
+        code = getattr(error, "full_code", "") or ""
+        text = chain_text(exc)
+        if code == "ORA-01017":
+            return ConnectionFailed("auth", "The server rejected the username or password.",
+                                    {"username": BAD_CREDENTIALS, "password": BAD_CREDENTIALS})
+        if code == "ORA-28000":
+            return ConnectionFailed("auth", "This account is locked.",
+                                    {"username": "This account is locked"})
+        if code == "ORA-28001":
+            return ConnectionFailed("auth", "The password of this account has expired.",
+                                    {"password": "The password has expired"})
+        if code == "ORA-01045":
+            return ConnectionFailed(
+                "auth", "The user lacks the CREATE SESSION privilege.",
+                {"username": "Not allowed to log in (CREATE SESSION)"})
+        if code in ("DPY-6001", "DPY-6003") or "ORA-12514" in text or "ORA-12505" in text:
+            return ConnectionFailed(
+                "database", f"The listener at {host}:{port} does not know the service "
+                f"{v.get('databaseName')!r}. Use the service name (lsnrctl services lists "
+                "them), not a SID.", {"databaseName": NO_DATABASE})
+        if "Connection refused" in text:
+            return ConnectionFailed(
+                "tcp", f"{host} refused the connection on port {port}: nothing listens there.",
+                {"port": INCORRECT_PORT})
+        if "timed out" in text:
+            return timeout_failure(host, port, target.timeout)
+        if "Name or service not known" in text or "nodename nor servname" in text:
+            return ConnectionFailed("dns", f"The host name {host} could not be found.",
+                                    {"host": HOST_NOT_FOUND})
+        if "SSL" in text or "certificate" in text or code == "DPY-6006":
+            return ConnectionFailed(
+                "tls", "The TLS (TCPS) handshake failed: the port may not speak TCPS, or its "
+                "certificate is not trusted or not issued for this host name.",
+                {"sslEnabled": "TLS handshake failed"})
+        if code in ("DPY-4011", "DPY-6000"):
+            return ConnectionFailed(
+                "connect", "The listener closed the connection. Check the port, and whether "
+                "it expects TCPS (turn SSL on) or plain TCP.", {"port": "The listener refused"})
+        return unexpected(self.label)
+
+    def introspect(self, connection: OracleSession, schemas: SchemaFilter | None = None
+                   ) -> Iterator[TableInfo]:
+        """One dictionary query over every user schema, fetched in batches."""
+        rows = ((owner, table, ttype, col, oracle_type(typ, length, prec, scale),
+                 nullable == "Y", None, pk, ordinal, estimate)
+                for (owner, table, ttype, col, typ, length, prec, scale, nullable, pk, ordinal,
+                     estimate) in connection.rows(CATALOG_QUERY, SYNC_QUERY_SECONDS))
+        kinds = {"VIEW": "view", "MATERIALIZED VIEW": "materialized view"}
+        yield from group_tables(rows, schemas, lambda t: kinds.get(t, "table"))
+
+
+REGISTER = (Oracle(),)

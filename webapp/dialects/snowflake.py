@@ -1,0 +1,237 @@
+"""Snowflake: password or key-pair authentication (the key checked offline), the official
+connector with a login deadline, one information_schema query plus SHOW PRIMARY KEYS."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from ..connect.errors import BAD_CREDENTIALS, NO_DATABASE, ConnectionFailed
+from .base import Dialect, SchemaFilter, TableInfo, Target
+from .bigquery import API_STEPS
+from .cloud import (
+    chain_text,
+    group_tables,
+    import_driver,
+    load_pem_key,
+    sql_kind,
+    unexpected,
+    vendor_timeout,
+    whole_seconds,
+)
+from .fields import FieldInvalid, FieldSpec, database_field, password_field, username_field
+
+ACCOUNT = "snowflakeAccountId"
+KEY = "snowflakePrivateKey"
+KEY_PHRASE = "snowflakePrivateKeyPassphrase"
+# orgname-accountname (or orgname_accountname), or a legacy locator with region and cloud.
+ACCOUNT_ID = re.compile(r"^[A-Za-z][A-Za-z0-9]*[-_][A-Za-z0-9_]+$"
+                        r"|^[A-Za-z]{2,}[0-9]+(\.[a-z0-9-]+){0,2}$")
+IDENTIFIER = re.compile(r'^([A-Za-z_][A-Za-z0-9_$]*|"[^"]+")$')
+SYNC_SECONDS = 300
+
+CATALOG_QUERY = """
+SELECT c.table_schema, c.table_name, t.table_type, c.column_name, c.data_type, c.is_nullable,
+       c.column_default, c.ordinal_position, t.row_count
+FROM information_schema.columns c
+JOIN information_schema.tables t
+  ON t.table_schema = c.table_schema AND t.table_name = c.table_name
+WHERE c.table_schema <> 'INFORMATION_SCHEMA'
+ORDER BY c.table_schema, c.table_name, c.ordinal_position
+"""
+
+# Snowflake's login error numbers.
+BAD_LOGIN = {390100, 390101, 390102}
+BAD_JWT = {390144, 394304}
+NOT_FOUND = 390201
+ROLE_NOT_GRANTED = 390189
+IP_BLOCKED = 390422
+PASSWORD_EXPIRED = {390106, 390114}
+TIMEOUT_STATES = {"HYT00", "HYT01"}
+
+
+def check_account(value: str) -> None:
+    """The account identifier, not a URL."""
+    if ".snowflakecomputing.com" in value.lower() or "/" in value:
+        raise FieldInvalid("Enter the account identifier only, without "
+                           ".snowflakecomputing.com (e.g. myorg-myaccount)")
+    if not ACCOUNT_ID.match(value):
+        raise FieldInvalid("Use orgname-accountname (e.g. myorg-myaccount) or a locator "
+                           "with its region (e.g. xy12345.us-east-2.aws)")
+
+
+def check_identifier(value: str) -> None:
+    """A Snowflake object name: unquoted letters, digits, _ and $, or "quoted"."""
+    if not IDENTIFIER.match(value):
+        raise FieldInvalid('Use letters, digits, _ and $ (or a "quoted" name)')
+
+
+class Snowflake(Dialect):
+    """Snowflake with a password or an RSA key pair."""
+
+    key = "SNOWFLAKE"
+    label = "Snowflake"
+    extra = "snowflake"
+    steps = API_STEPS
+    driver_steps = ("auth", "database")
+    fields = (
+        FieldSpec(name=ACCOUNT, label="Account identifier", required=True, max_length=255,
+                  placeholder="myorg-myaccount", checks=(check_account,),
+                  help="Admin → Accounts, or the part of your Snowflake URL before "
+                       ".snowflakecomputing.com."),
+        username_field(max_length=255),
+        password_field(required=False, max_length=1024,
+                       help="Leave blank to authenticate with a private key instead."),
+        FieldSpec(name=KEY, label="Private key", kind="textarea", secret=True,
+                  max_length=16384, placeholder="-----BEGIN PRIVATE KEY-----",
+                  help="For key-pair authentication: the PEM RSA private key whose public key "
+                       "is set on the user (ALTER USER … SET RSA_PUBLIC_KEY)."),
+        password_field(name=KEY_PHRASE, label="Private key passphrase", required=False,
+                       help="Only for an encrypted private key."),
+        database_field(max_length=255, checks=(check_identifier,), placeholder="ANALYTICS"),
+        FieldSpec(name="snowflakeWarehouse", label="Warehouse", max_length=255,
+                  checks=(check_identifier,), placeholder="COMPUTE_WH",
+                  help="Runs the catalog query; blank uses the user's default warehouse."),
+        FieldSpec(name="snowflakeRole", label="Role", max_length=255,
+                  checks=(check_identifier,), placeholder="ANALYST",
+                  help="Blank uses the user's default role."),
+    )
+
+    @property
+    def identity_names(self) -> tuple[str, ...]:
+        """The account and database: where the password or key is sent."""
+        return (ACCOUNT, "databaseName")
+
+    def uses_tls(self, values: dict[str, Any]) -> bool:
+        """Snowflake is HTTPS only."""
+        return True
+
+    def load_driver(self) -> None:
+        """snowflake-connector-python, from the `snowflake` extra."""
+        import_driver("snowflake.connector")
+
+    def check_local(self, values: dict[str, Any]) -> dict[str, str]:
+        """A password or a key; the key loads (with its passphrase) and is RSA."""
+        from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+
+        errors = super().check_local(values)
+        if not values.get(KEY):
+            if not values.get("password"):
+                errors.update({"password": "Enter the password or paste a private key"})
+            return errors
+        key, key_errors = load_pem_key(values[KEY], values.get(KEY_PHRASE), KEY, KEY_PHRASE)
+        errors.update(key_errors)
+        if key is not None and not isinstance(key, RSAPrivateKey):
+            errors[KEY] = "Snowflake key-pair authentication needs an RSA key"
+        return errors
+
+    def connect(self, target: Target) -> Any:
+        """Log in (the login checks credentials, database, warehouse and role at once)."""
+        import snowflake.connector
+
+        v = target.values
+        seconds = whole_seconds(target.timeout)
+        auth: dict[str, Any] = {"password": v.get("password")}
+        if v.get(KEY):
+            key, _ = load_pem_key(v[KEY], v.get(KEY_PHRASE), KEY, KEY_PHRASE)
+            auth = {"private_key": key, "authenticator": "SNOWFLAKE_JWT"}
+        return snowflake.connector.connect(
+            account=v[ACCOUNT], user=v["username"], database=v["databaseName"],
+            warehouse=v.get("snowflakeWarehouse") or None, role=v.get("snowflakeRole") or None,
+            login_timeout=seconds, request_timeout=seconds, retry_max_attempts=1,
+            application="Datadock", enable_server_session_keep_alive_auto_detection=False,
+            **auth)
+
+    def check_catalog(self, connection: Any) -> None:
+        """The database's information_schema, which the sync reads."""
+        cursor = connection.cursor()
+        try:
+            cursor.execute("SELECT 1 FROM information_schema.columns LIMIT 1")
+            cursor.fetchall()
+        finally:
+            cursor.close()
+
+    def server_version(self, connection: Any) -> str:
+        """"Snowflake 8.39.2" from CURRENT_VERSION()."""
+        cursor = connection.cursor()
+        try:
+            cursor.execute("SELECT CURRENT_VERSION()")
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+        return f"Snowflake {row[0] if row else 'unknown'}"
+
+    def classify(self, exc: BaseException, target: Target) -> ConnectionFailed:
+        """Snowflake's login error numbers (errno) and SQL states to fields."""
+        v = target.values
+        errno = getattr(exc, "errno", None)
+        state = getattr(exc, "sqlstate", None)
+        text = chain_text(exc)
+        with_key = bool(v.get(KEY))
+        if errno in BAD_LOGIN:
+            if with_key:
+                return ConnectionFailed("auth", "Snowflake rejected the user or its key.",
+                                        {"username": BAD_CREDENTIALS, KEY: "Key not accepted"})
+            return ConnectionFailed("auth", "Snowflake rejected the username or password.",
+                                    {"username": BAD_CREDENTIALS, "password": BAD_CREDENTIALS})
+        if errno in BAD_JWT:
+            return ConnectionFailed(
+                "auth", "Snowflake did not accept this key for this user: set its public key "
+                "on the user (ALTER USER … SET RSA_PUBLIC_KEY = '…').",
+                {KEY: "This key is not registered for this user"})
+        if errno in PASSWORD_EXPIRED:
+            return ConnectionFailed("auth", "The user's password has expired or is locked.",
+                                    {"password": "The password has expired"})
+        if errno == ROLE_NOT_GRANTED:
+            return ConnectionFailed(
+                "auth", f"The role {v.get('snowflakeRole')!r} is not granted to this user.",
+                {"snowflakeRole": "This role is not granted to the user"})
+        if errno == NOT_FOUND:
+            what = re.search(r"requested (\w+) does not exist", text)
+            field, noun = {"warehouse": ("snowflakeWarehouse", "Warehouse"),
+                           "role": ("snowflakeRole", "Role")}.get(
+                (what.group(1) if what else "database").lower(), ("databaseName", "Database"))
+            message = NO_DATABASE if field == "databaseName" else f"{noun} does not exist"
+            return ConnectionFailed(
+                "database", f"{message}, or this user's role may not use it.", {field: message})
+        if errno == IP_BLOCKED:
+            return ConnectionFailed(
+                "auth", "The account's network policy does not allow Datadock's address. Add "
+                "it to the policy's allowed IP list.",
+                {ACCOUNT: "Datadock's address is not allowed by the network policy"})
+        if state in TIMEOUT_STATES or "timed out" in text:
+            return vendor_timeout("Snowflake", ACCOUNT, target.timeout)
+        if "lookup address" in text or "name resolution" in text or re.search(
+                r"\b(403|404)\b", text):
+            return ConnectionFailed(
+                "auth", f"There is no Snowflake account {v.get(ACCOUNT)!r}. Check the account "
+                "identifier (orgname-accountname).", {ACCOUNT: "Account not found"})
+        return unexpected(self.label)
+
+    def introspect(self, connection: Any, schemas: SchemaFilter | None = None
+                   ) -> Iterator[TableInfo]:
+        """SHOW PRIMARY KEYS IN DATABASE, then one information_schema query, fetched in
+        batches."""
+        cursor = connection.cursor()
+        try:
+            cursor.execute(f"ALTER SESSION SET STATEMENT_TIMEOUT_IN_SECONDS = {SYNC_SECONDS}")
+            cursor.execute("SHOW PRIMARY KEYS IN DATABASE")
+            names = [d[0] for d in cursor.description]
+            at = {n: names.index(n) for n in ("schema_name", "table_name", "column_name")}
+            keys = {(r[at["schema_name"]], r[at["table_name"]], r[at["column_name"]])
+                    for r in cursor.fetchall()}
+            cursor.execute(CATALOG_QUERY)
+
+            def rows() -> Iterator[tuple]:
+                while batch := cursor.fetchmany(5000):
+                    for s, t, tt, c, typ, nullable, default, ordinal, estimate in batch:
+                        yield (s, t, tt, c, typ, nullable, default, (s, t, c) in keys, ordinal,
+                               estimate)
+
+            yield from group_tables(rows(), schemas, sql_kind)
+        finally:
+            cursor.close()
+
+
+REGISTER = (Snowflake(),)

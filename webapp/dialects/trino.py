@@ -1,0 +1,185 @@
+"""Trino (and Starburst): fields, the trino client over HTTP(S) pinned to the checked address,
+one information_schema query for the chosen catalog, error classification."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from ..connect.errors import BAD_CREDENTIALS, INCORRECT_PORT, ConnectionFailed, timeout_failure
+from .base import Dialect, SchemaFilter, TableInfo, Target
+from .cloud import chain, chain_text, group_tables, import_driver, sql_kind, unexpected
+from .fields import (
+    database_field,
+    host_field,
+    password_field,
+    port_field,
+    ssh_fields,
+    ssl_field,
+    username_field,
+)
+from .sqlserver import HOST_STEPS
+
+PROBE_QUERY = "SELECT schema_name FROM information_schema.schemata LIMIT 1"
+CATALOG_QUERY = """
+SELECT c.table_schema, c.table_name, t.table_type, c.column_name, c.data_type, c.is_nullable,
+       c.column_default, false, c.ordinal_position
+FROM information_schema.columns c
+JOIN information_schema.tables t
+  ON t.table_schema = c.table_schema AND t.table_name = c.table_name
+WHERE c.table_schema <> 'information_schema'
+ORDER BY c.table_schema, c.table_name, c.ordinal_position
+"""
+
+
+def pinned_session(host: str, address: str, port: int, tls: bool) -> Any:
+    """A requests session whose every request goes to `address`:`port`.
+
+    The Host header, TLS server name and certificate check use `host`; a request the server
+    points anywhere else (a nextUri on another host) is refused, so the server cannot steer
+    Datadock to an address the egress policy did not check.
+    """
+    import requests
+    from requests.adapters import HTTPAdapter
+
+    netloc_address = f"[{address}]" if ":" in address else address
+    names = {host.lower(), address.lower(), netloc_address.lower()}
+
+    class PinnedAdapter(HTTPAdapter):
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            if tls:
+                kwargs.update(server_hostname=host, assert_hostname=host)
+            super().init_poolmanager(*args, **kwargs)
+
+        def send(self, request: Any, **kwargs: Any) -> Any:
+            parts = urlsplit(request.url)
+            if (parts.hostname or "").lower() not in names or (parts.port or port) != port:
+                raise requests.exceptions.InvalidURL(
+                    "the server pointed to another host; not followed")
+            request.url = urlunsplit(parts._replace(netloc=f"{netloc_address}:{port}"))
+            request.headers["Host"] = f"{host}:{port}"
+            return super().send(request, **kwargs)
+
+    session = requests.Session()
+    session.trust_env = False  # no proxy or .netrc from the server's environment
+    adapter = PinnedAdapter(max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+class Trino(Dialect):
+    """Trino over its HTTP protocol with the official `trino` client."""
+
+    key = "TRINO"
+    label = "Trino"
+    extra = "trino"
+    steps = HOST_STEPS
+    fields = (
+        host_field(placeholder="trino.example.com"),
+        port_field(443, help="443 with SSL; 8080 for a plain HTTP coordinator."),
+        database_field(label="Catalog", max_length=255, placeholder="hive",
+                       help="The catalog to sync (SHOW CATALOGS lists them)."),
+        username_field(max_length=255),
+        password_field(required=False, help="Leave blank when the coordinator has no "
+                                            "password authentication. Needs SSL."),
+        ssl_field(help="HTTPS; required to send a password."),
+        *ssh_fields(),
+    )
+
+    def load_driver(self) -> None:
+        """The trino client, from the `trino` extra."""
+        import_driver("trino.dbapi", "trino.auth", "requests")
+
+    def check_local(self, values: dict[str, Any]) -> dict[str, str]:
+        """Trino refuses to send a password over plain HTTP, and so does Datadock."""
+        errors = super().check_local(values)
+        if values.get("password") and not values.get("sslEnabled"):
+            errors["sslEnabled"] = "Turn SSL on to send a password"
+        return errors
+
+    def connect(self, target: Target) -> Any:
+        """A connection pinned to the checked address, then one probe query: the client is
+        lazy, and the probe is what checks credentials and the catalog."""
+        import trino.auth
+        import trino.dbapi
+
+        v = target.values
+        tls = bool(v.get("sslEnabled"))
+        port = int(target.port or v["port"])
+        address = target.address or v["host"]
+        connection = trino.dbapi.connect(
+            host=f"[{address}]" if ":" in address else address, port=port,
+            user=v["username"], catalog=v["databaseName"],
+            http_scheme="https" if tls else "http", source="datadock",
+            auth=trino.auth.BasicAuthentication(v["username"], v["password"])
+            if v.get("password") else None,
+            http_session=pinned_session(v["host"], address, port, tls),
+            request_timeout=target.timeout, max_attempts=1)
+        try:
+            cursor = connection.cursor()
+            cursor.execute(PROBE_QUERY)
+            cursor.fetchall()
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+
+    def server_version(self, connection: Any) -> str:
+        """"Trino 450" from version()."""
+        cursor = connection.cursor()
+        cursor.execute("SELECT version()")
+        row = cursor.fetchone()
+        return f"Trino {row[0] if row else 'unknown'}"
+
+    def classify(self, exc: BaseException, target: Target) -> ConnectionFailed:
+        """The client's exceptions and the requests errors they wrap, to fields."""
+        v = target.values
+        host, port = v.get("host", ""), v.get("port")
+        names = {type(e).__name__ for e in chain(exc)}
+        text = chain_text(exc)
+        error_name = getattr(exc, "error_name", None)
+        if names & {"ConnectTimeout", "ReadTimeout", "Timeout", "ReadTimeoutError"}:
+            return timeout_failure(host, port, target.timeout)
+        if "error 401" in text or "TrinoAuthError" in names:
+            return ConnectionFailed("auth", "The coordinator rejected the username or password.",
+                                    {"username": BAD_CREDENTIALS, "password": BAD_CREDENTIALS})
+        if error_name == "CATALOG_NOT_FOUND":
+            return ConnectionFailed(
+                "database", f"Trino has no catalog named {v.get('databaseName')!r}.",
+                {"databaseName": "Catalog does not exist"})
+        if error_name in ("PERMISSION_DENIED", "ACCESS_DENIED"):
+            return ConnectionFailed(
+                "database", "This user may not read this catalog.",
+                {"username": "No access to this catalog"})
+        if "SSLError" in names:
+            return ConnectionFailed(
+                "tls", "The HTTPS handshake failed: the coordinator may serve plain HTTP (turn "
+                "SSL off), or its certificate is not trusted or not issued for this host name.",
+                {"sslEnabled": "TLS handshake failed"})
+        if "Connection refused" in text:
+            return ConnectionFailed(
+                "tcp", f"{host} refused the connection on port {port}: nothing listens there.",
+                {"port": INCORRECT_PORT})
+        if names & {"HttpError", "Http502Error", "Http503Error", "Http504Error",
+                    "JSONDecodeError", "ConnectionError"}:
+            return ConnectionFailed(
+                "connect", f"{host}:{port} did not answer like a Trino coordinator. Check the "
+                "port and whether it expects HTTPS.", {"port": "No Trino coordinator here"})
+        return unexpected(self.label)
+
+    def introspect(self, connection: Any, schemas: SchemaFilter | None = None
+                   ) -> Iterator[TableInfo]:
+        """One information_schema query over the catalog, fetched in batches."""
+        cursor = connection.cursor()
+        cursor.execute(CATALOG_QUERY)
+
+        def rows() -> Iterator[tuple]:
+            while batch := cursor.fetchmany(5000):
+                yield from batch
+
+        yield from group_tables(rows(), schemas, sql_kind)
+
+
+REGISTER = (Trino(),)

@@ -1,0 +1,36 @@
+"""Explore with a demo database: from the setup page or the empty sources list."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+
+from flask import flash, redirect, url_for
+from werkzeug.wrappers import Response
+
+from .. import sources as uc
+from ..connect.errors import ConnectionFailed
+from ..demo import create_demo_source
+from . import bp
+from .access import admin_required, current_org
+
+log = logging.getLogger(__name__)
+
+
+def open_demo() -> Response:
+    """Create (or find) the organization's demo source and go to its page."""
+    try:
+        source = create_demo_source(current_org())
+    except (OSError, sqlite3.Error, uc.SourceError, ConnectionFailed):
+        log.exception("the demo database could not be created")
+        flash("The demo database could not be created; Datadock's server log says why.")
+        return redirect(url_for("web.sources"))
+    flash("This is the demo database. Its schema is read now and shows in a few seconds.")
+    return redirect(url_for("web.source_detail", source_id=source.id))
+
+
+@bp.route("/sources/demo", methods=["POST"])
+@admin_required
+def add_demo_source() -> Response:
+    """Add the demo source (or open it, if the organization has one)."""
+    return open_demo()
