@@ -37,6 +37,17 @@ def app(tmp_path, monkeypatch) -> Iterator[Flask]:
         db.engine.dispose()
 
 
+@pytest.fixture(scope="module")
+def quick_app(tmp_path_factory) -> Iterator[Flask]:
+    """One app per test module for tests that read and write no stored row (validation,
+    verify): an empty in-memory store, no migrations, so they start in milliseconds."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DATADOCK_INSTANCE_PATH", str(tmp_path_factory.mktemp("instance")))
+        patch.delenv("DATABASE_URL", raising=False)
+        yield create_app({"TESTING": True, "SCHEDULER_ENABLED": False, "VERIFY_TIMEOUT": 3.0,
+                          "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     """A browser-like client with no account yet."""

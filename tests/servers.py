@@ -487,6 +487,12 @@ class MariaDbServer:
     ca_cert_path: Path | None
     log_path: Path
     process: subprocess.Popen
+    # With TLS: `x509_user` (password `password`) must also present a client certificate signed
+    # by the client CA; its PEM certificate and key, and a key that does not belong to it.
+    x509_user: str = "datadock_x509"
+    client_cert: str = ""
+    client_key: str = ""
+    stranger_key: str = ""
 
     def admin(self, database: str | None = None):
         """A root connection over the Unix socket (autocommit)."""
@@ -527,12 +533,16 @@ def throwaway_mariadb(base_dir: Path, *, tls: bool = False) -> Iterator[MariaDbS
             "--innodb-buffer-pool-size=32M", "--innodb-flush-log-at-trx-commit=0",
             "--max-connections=200"]
     ca_path = None
+    client: dict[str, str] = {}
     if tls:
         ca_path, cert, key = _certificates(base_dir)
-        args += [f"--ssl-cert={cert}", f"--ssl-key={key}", "--require-secure-transport=ON"]
+        client_ca, client = _client_certificates(base_dir)
+        args += [f"--ssl-cert={cert}", f"--ssl-key={key}", f"--ssl-ca={client_ca}",
+                 "--require-secure-transport=ON"]
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     server = MariaDbServer("127.0.0.1", port, "datadock_test", "correct-horse-battery", "appdb",
-                           "datadock_wide", "wide-open-sesame", sock, ca_path, log_path, process)
+                           "datadock_wide", "wide-open-sesame", sock, ca_path, log_path, process,
+                           **client)
     try:
         _wait_mariadb(server)
         with contextlib.closing(server.admin()) as conn, conn.cursor() as cur:
@@ -548,9 +558,43 @@ def throwaway_mariadb(base_dir: Path, *, tls: bool = False) -> Iterator[MariaDbS
             cur.execute(f"CREATE USER '{server.wide_user}'@'%' "
                         f"IDENTIFIED BY '{server.wide_password}'")
             cur.execute(f"GRANT SELECT ON *.* TO '{server.wide_user}'@'%'")
+            if tls:
+                cur.execute(f"CREATE USER '{server.x509_user}'@'%' IDENTIFIED BY "
+                            f"'{server.password}' REQUIRE X509")
+                cur.execute(f"GRANT ALL ON appdb.* TO '{server.x509_user}'@'%'")
         yield server
     finally:
         server.stop()
+
+
+def _client_certificates(folder: Path) -> tuple[Path, dict[str, str]]:
+    """A client CA (its certificate is written to `folder`), a client certificate and key it
+    signed, and a stray key, as PEM texts a user would paste."""
+    now = dt.datetime.now(dt.UTC)
+
+    def pem_key(key: ec.EllipticCurvePrivateKey) -> str:
+        return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                 serialization.NoEncryption()).decode()
+
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Datadock test client CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
+          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+          .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=30))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "datadock")]))
+            .issuer_name(ca_name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=30)).sign(ca_key, hashes.SHA256()))
+    ca_path = folder / "client-ca.crt"
+    ca_path.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    return ca_path, {
+        "client_cert": cert.public_bytes(serialization.Encoding.PEM).decode(),
+        "client_key": pem_key(key),
+        "stranger_key": pem_key(ec.generate_private_key(ec.SECP256R1()))}
 
 
 def _wait_mariadb(server: MariaDbServer) -> None:

@@ -210,3 +210,34 @@ def test_update_checks_names_and_keeps_the_stored_source_on_failure(app, api: Ap
     kept = api.get(f"/{source_id}").get_json()["data"]
     assert kept["displayName"] == "Warehouse" and kept["description"] is None
     assert kept["host"] == "db.invalid"
+
+
+def test_unset_flags_forget_only_the_named_secret(app, api: Api):
+    """The API's unset* flags reach the use-case: the named stored secret is dropped, the
+    others are kept (here an SSH tunnel with a password and a key)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    from webapp import sources as uc
+    from webapp.records import vault
+
+    private_key = ed25519.Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
+        serialization.NoEncryption()).decode()
+    with app.app_context():
+        source = Source(organization_id=api.org_id, display_name="Tunnelled", dialect="POSTGRES",
+                        host="db.invalid", port=5432, database_name="app", username="reader",
+                        ssl_enabled=False,
+                        settings={"sshEnabled": True, "sshHost": "bastion.invalid",
+                                  "sshPort": 22, "sshUsername": "tunnel"},
+                        secrets_blob=vault().encrypt({"password": "db-pass",
+                                                      "sshPassword": "ssh-pass",
+                                                      "sshPrivateKey": private_key}))
+        db.session.add(source)
+        db.session.commit()
+        merged = {"dialect": "POSTGRES", "displayName": "Tunnelled", **uc.public_values(source)}
+        kept = uc.clean_input(merged, existing=source).values
+        assert (kept["sshPassword"], kept["sshPrivateKey"]) == ("ssh-pass", private_key)
+        forgot = uc.clean_input(merged, existing=source, unset={"sshPassword"}).values
+        assert forgot["sshPassword"] is None and forgot["sshPrivateKey"] == private_key
+        assert forgot["password"] == "db-pass"

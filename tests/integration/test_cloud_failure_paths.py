@@ -60,25 +60,26 @@ def statuses(error: ConnectionFailed) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("dialect", sorted(HOSTED))
-def test_a_name_that_does_not_exist_is_host_not_found(app, dialect):
-    error, _ = failure(app, raw(dialect, host="warehouse.example.invalid"))
+def test_a_name_that_does_not_exist_is_host_not_found(quick_app, dialect):
+    error, _ = failure(quick_app, raw(dialect, host="warehouse.example.invalid"))
     assert error.field_errors == {"host": "Host not found"}
     assert statuses(error)["dns"] == "failed"
 
 
 @pytest.mark.parametrize("dialect", sorted(HOSTED))
-def test_a_refused_port_is_incorrect_port(app, dialect):
-    error, _ = failure(app, raw(dialect, port=free_port()))
+def test_a_refused_port_is_incorrect_port(quick_app, dialect):
+    error, _ = failure(quick_app, raw(dialect, port=free_port()))
     assert error.field_errors == {"port": "Incorrect port"}
     steps = statuses(error)
     assert steps["dns"] == "ok" and steps["tcp"] == "failed"
 
 
 @pytest.mark.parametrize("dialect", sorted(HOSTED))
-def test_a_silent_server_costs_one_deadline_and_names_the_firewall(app, dialect, silent_port):
+def test_a_silent_server_costs_one_deadline_and_names_the_firewall(quick_app, dialect,
+                                                                   silent_port):
     """The real driver against a listener that accepts and never answers: its own deadline
     (or Datadock's around it) holds, and the error is the host's, with the firewall hint."""
-    error, elapsed = failure(app, raw(dialect, port=silent_port))
+    error, elapsed = failure(quick_app, raw(dialect, port=silent_port))
     steps = statuses(error)
     assert steps["tcp"] == "ok"
     assert "firewall" in error.detail and "outbound address" in error.detail
@@ -101,16 +102,16 @@ def clickhouse_error(code: int, name: str):
     (516, "AUTHENTICATION_FAILED", "password", "Incorrect username or password"),
     (81, "UNKNOWN_DATABASE", "databaseName", "Database does not exist"),
 ])
-def test_clickhouse_http_errors_reach_the_right_field(app, code, name, field, message):
+def test_clickhouse_http_errors_reach_the_right_field(quick_app, code, name, field, message):
     with http_standin(clickhouse_error(code, name)) as standin:
-        error, _ = failure(app, raw("CLICKHOUSE", port=standin.port))
+        error, _ = failure(quick_app, raw("CLICKHOUSE", port=standin.port))
     assert error.field_errors[field] == message
     assert "Code:" not in error.detail  # the server's text stays in the log
 
 
-def test_trino_401_is_a_bad_login_and_the_request_is_pinned(app):
+def test_trino_401_is_a_bad_login_and_the_request_is_pinned(quick_app):
     with http_standin(lambda m, p, b: (401, {"WWW-Authenticate": "Basic"}, b"")) as standin:
-        error, _ = failure(app, raw("TRINO", host="localhost", port=standin.port))
+        error, _ = failure(quick_app, raw("TRINO", host="localhost", port=standin.port))
     assert error.field_errors == {"username": "Incorrect username or password",
                                   "password": "Incorrect username or password"}
     first = standin.requests[0]
@@ -119,22 +120,22 @@ def test_trino_401_is_a_bad_login_and_the_request_is_pinned(app):
     assert first["headers"]["X-Trino-Catalog"] == "hive"
 
 
-def test_trino_unknown_catalog(app):
+def test_trino_unknown_catalog(quick_app):
     error_body = {"id": "q1", "infoUri": "http://x/q1", "stats": {"state": "FAILED"},
                   "error": {"message": "line 1:15: Catalog 'nope' not found", "errorCode": 44,
                             "errorName": "CATALOG_NOT_FOUND", "errorType": "USER_ERROR"}}
     with http_standin(lambda m, p, b: json_reply(200, error_body)) as standin:
-        error, _ = failure(app, raw("TRINO", port=standin.port, databaseName="nope"))
+        error, _ = failure(quick_app, raw("TRINO", port=standin.port, databaseName="nope"))
     assert error.field_errors == {"databaseName": "Catalog does not exist"}
     assert statuses(error)["database"] == "failed"
 
 
-def test_trino_refuses_to_follow_the_server_to_another_host(app):
+def test_trino_refuses_to_follow_the_server_to_another_host(quick_app):
     """A coordinator answering with a nextUri on another host is not followed there."""
     redirect = {"id": "q1", "infoUri": "x", "nextUri": "http://169.254.169.254/v1/statement/x",
                 "stats": {"state": "QUEUED"}}
     with http_standin(lambda m, p, b: json_reply(200, redirect)) as standin:
-        error, _ = failure(app, raw("TRINO", port=standin.port))
+        error, _ = failure(quick_app, raw("TRINO", port=standin.port))
     assert len(standin.requests) == 1  # the second request never left
     assert error.step in ("auth", "database", "connect", "tls")
 
@@ -160,13 +161,16 @@ def test_pinned_session_checks_the_certificate_against_the_name():
                 wrong.get(f"https://db.example.test:{standin.port}/", timeout=5)
 
 
-def posthog_answer(project_status: int = 200):
+def posthog_answer(project_status: int = 200, query_status: int = 200):
     def answer(method, path, body):
         if path == "/api/projects/12345/" and method == "GET":
             if project_status != 200:
                 return json_reply(project_status, {"type": "authentication_error",
                                                    "code": "not_authenticated"})
             return json_reply(200, {"id": 12345, "name": "Web app"})
+        if path == "/api/projects/12345/query/" and query_status != 200:
+            return json_reply(query_status, {"type": "authentication_error",
+                                             "code": "permission_denied"})
         if path == "/api/projects/12345/query/":
             kind = __import__("json").loads(body)["query"]["kind"]
             if kind == "HogQLQuery":
@@ -186,14 +190,24 @@ def posthog_answer(project_status: int = 200):
     (403, "password", "This key has no access to this project"),
     (404, "posthogProjectId", "Project not found"),
 ])
-def test_posthog_api_statuses(app, status, field, message):
+def test_posthog_api_statuses(quick_app, status, field, message):
     with http_standin(posthog_answer(status)) as standin:
-        error, _ = failure(app, raw("POSTHOG", port=standin.port))
+        error, _ = failure(quick_app, raw("POSTHOG", port=standin.port))
     assert error.field_errors == {field: message}
     assert standin.requests[0]["headers"]["Authorization"] == "Bearer phx_abc"
 
 
-def test_posthog_verify_and_introspect_against_the_stand_in(app):
+def test_posthog_key_without_query_scope_fails_at_the_catalog_step(quick_app):
+    """check_catalog's own field error passes through verify (not the generic catalog one)."""
+    with http_standin(posthog_answer(query_status=403)) as standin:
+        error, _ = failure(quick_app, raw("POSTHOG", port=standin.port))
+    assert error.field_errors == {"password": "This key lacks the query:read scope"}
+    steps = statuses(error)
+    assert steps["auth"] == steps["database"] == "ok" and steps["catalog"] == "failed"
+
+
+def test_posthog_verify_and_introspect_against_the_stand_in(quick_app):
+    app = quick_app
     with http_standin(posthog_answer()) as standin, app.app_context():
         app.config["VERIFY_TIMEOUT"] = TIMEOUT
         result = uc.verify_input(raw("POSTHOG", port=standin.port))
@@ -207,13 +221,13 @@ def test_posthog_verify_and_introspect_against_the_stand_in(app):
         ("data_warehouse", "stripe_charges", ["id"])]
 
 
-def test_posthog_untrusted_certificate_is_a_host_error(app):
+def test_posthog_untrusted_certificate_is_a_host_error(quick_app):
     from tests.servers import _certificates
 
     with server_dir("phtls") as folder:
         _, cert, key = _certificates(folder)
         with http_standin(posthog_answer(), tls=(cert, key)) as standin:
-            error, _ = failure(app, raw("POSTHOG", host="localhost", port=standin.port,
+            error, _ = failure(quick_app, raw("POSTHOG", host="localhost", port=standin.port,
                                         sslEnabled=True))
     assert error.field_errors == {"host": "Certificate not trusted"}
     assert statuses(error)["tls"] == "failed"
@@ -246,12 +260,12 @@ def test_snowflake_login_errors(code, message, field, shown):
     dialect = get_dialect("SNOWFLAKE")
     values = {"snowflakeAccountId": "acme-test", "username": "u", "password": "p",
               "databaseName": "ANALYTICS"}
-    with http_standin(snowflake_login(code, message)) as standin:
-        with pytest.raises(snowflake.connector.Error) as caught:
-            snowflake.connector.connect(
-                account="acme-test", user="u", password="p", host="127.0.0.1",
-                port=standin.port, protocol="http", login_timeout=3, retry_max_attempts=1,
-                enable_server_session_keep_alive_auto_detection=False)
+    with http_standin(snowflake_login(code, message)) as standin, \
+            pytest.raises(snowflake.connector.Error) as caught:
+        snowflake.connector.connect(
+            account="acme-test", user="u", password="p", host="127.0.0.1",
+            port=standin.port, protocol="http", login_timeout=3, retry_max_attempts=1,
+            enable_server_session_keep_alive_auto_detection=False)
     failure_ = dialect.classify(caught.value, Target(values, None, TIMEOUT))
     assert failure_.field_errors[field] == shown
     assert message not in failure_.detail

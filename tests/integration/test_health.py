@@ -96,9 +96,10 @@ def test_health_claims_are_exclusive_and_leases_expire(app, admin, pg):
 
 
 def test_silent_hosts_do_not_delay_other_checks_or_syncs(app, admin, pg, silent_port):
-    """The real scheduler: 6 silent sources and 3 healthy ones, 4 health workers. The healthy
-    checks and a sync requested meanwhile finish while the silent checks still wait."""
-    app.config.update(SCHEDULER_TICK_SECONDS=0.2, HEALTH_WORKERS=4, VERIFY_TIMEOUT=3.0)
+    """The real scheduler: 6 silent sources due first, 3 healthy ones, 8 health workers. The
+    silent checks hold 6 workers for a timeout each; the healthy checks and a sync requested
+    meanwhile finish while they still wait."""
+    app.config.update(SCHEDULER_TICK_SECONDS=0.2, HEALTH_WORKERS=8, VERIFY_TIMEOUT=3.0)
     with app.app_context():
         silent, healthy = [], []
         for i in range(6):
@@ -108,7 +109,9 @@ def test_silent_hosts_do_not_delay_other_checks_or_syncs(app, admin, pg, silent_
             source.next_health_at = utcnow() - timedelta(minutes=10)
             silent.append(source.id)
         for i in range(3):
-            healthy.append(add_source(pg, pg.database, displayName=f"Healthy {i}").id)
+            source = add_source(pg, pg.database, displayName=f"Healthy {i}")
+            source.next_health_at = utcnow() - timedelta(minutes=5)
+            healthy.append(source.id)
         for source_id in silent + healthy:  # the first syncs were queued by the saves
             db.session.get(Source, source_id).next_sync_at = None
         db.session.commit()

@@ -152,6 +152,27 @@ def test_the_certificate_is_checked_against_the_name_the_user_typed(mariadb_tls)
     assert "db.example.test" in error.detail
 
 
+def test_a_pasted_client_certificate_is_presented(app, mariadb_tls):
+    server = mariadb_tls
+    raw = tls_values(server, username=server.x509_user, sslClientCertificate=server.client_cert,
+                     sslClientKey=server.client_key)
+    with app.app_context():
+        assert uc.verify_input(raw).server_version.startswith("MariaDB")
+    # Without it the server refuses the login (MariaDB does not say why).
+    error = failure(app, tls_values(server, username=server.x509_user))
+    assert error.field_errors == {"username": BAD_LOGIN, "password": BAD_LOGIN}
+
+
+def test_a_client_key_of_another_certificate_is_named(app, mariadb_tls):
+    server = mariadb_tls
+    error = failure(app, tls_values(server, username=server.x509_user,
+                                    sslClientCertificate=server.client_cert,
+                                    sslClientKey=server.stranger_key))
+    assert error.field_errors == {
+        "sslClientKey": "This key does not match the client certificate"}
+    assert server.stranger_key not in error.detail
+
+
 def test_planetscale_defaults_to_verified_tls(app, mariadb_tls):
     dialect = get_dialect("PLANETSCALE")
     assert dialect.field("sslEnabled").default is True

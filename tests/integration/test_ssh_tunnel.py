@@ -12,13 +12,16 @@ import re
 import threading
 import time
 
+import paramiko
+import psycopg
 import pytest
+from sshtunnel import SSHTunnelForwarder
 
 from tests.integration.test_sources_postgres import org, sync_once, tables_of
 from tests.integration.test_verify_postgres import BAD_LOGIN, failure, values
 from tests.servers import KEY_PASSPHRASE, free_port, silent_listener
 from webapp import sources as uc
-from webapp.connect.tunnel import UNREADABLE_KEY
+from webapp.connect.tunnel import UNREADABLE_KEY, open_tunnel
 from webapp.extensions import db
 from webapp.models import Source
 
@@ -60,11 +63,15 @@ def accepted_logins(sshd) -> int:
 
 
 def tunnel_threads() -> set[threading.Thread]:
-    """Threads a tunnel starts: paramiko's transport, sshtunnel's server and its handlers."""
-    return {t for t in threading.enumerate()
-            if t.name.startswith("Srv-") or type(t).__module__.startswith(("paramiko",
-                                                                           "sshtunnel"))
-            or "process_request_thread" in t.name}
+    """Threads a tunnel starts: paramiko's transport, sshtunnel's server and its handlers
+    (told apart from other tests' threads by the object whose method they run)."""
+    found = set()
+    for thread in threading.enumerate():
+        owner = getattr(getattr(thread, "_target", None), "__self__", None)
+        if (isinstance(thread, paramiko.Transport) or isinstance(owner, SSHTunnelForwarder)
+                or type(owner).__module__ == "sshtunnel"):
+            found.add(thread)
+    return found
 
 
 def settled_tunnel_threads(seconds: float = 5.0) -> set[threading.Thread]:
@@ -87,6 +94,24 @@ def test_password_login_verifies_through_the_tunnel(app, pg, sshd):
                      "auth": "ok", "database": "ok", "catalog": "ok"}
     assert accepted_logins(sshd) == before + 1  # the connection really went through sshd
     assert f"Accepted password for {sshd.user}" in sshd.log_path.read_text()
+    assert settled_tunnel_threads() == set()
+
+
+def test_a_tunnels_threads_end_when_it_closes(pg, sshd):
+    assert settled_tunnel_threads() == set()
+    raw = {"sshHost": sshd.host, "sshPort": sshd.port, "sshUsername": sshd.user,
+           "sshPassword": sshd.password}
+    tunnel = open_tunnel(raw, "127.0.0.1", pg.host, pg.port, 5.0)
+    try:
+        with psycopg.connect(host="127.0.0.1", port=tunnel.local_port, dbname=pg.database,
+                             user=pg.user, password=pg.password, connect_timeout=5) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+            running = tunnel_threads()
+            assert any(isinstance(t, paramiko.Transport) for t in running)  # the session
+            assert any(t.name.startswith("Srv-") for t in running)  # the forwarder
+            assert len(running) >= 3  # and the handler of this connection
+    finally:
+        tunnel.close()
     assert settled_tunnel_threads() == set()
 
 

@@ -187,6 +187,8 @@ def _catalog(dialect: Dialect, connection: Any) -> str:
     try:
         dialect.check_catalog(connection)
         return dialect.server_version(connection)
+    except ConnectionFailed:
+        raise  # a dialect that knows which of its fields is at fault (e.g. Athena's S3 location)
     except Exception as exc:  # noqa: BLE001 - any failure here means the catalog is unreadable
         log.info("reading the catalog of a %s source failed: %s", dialect.key, exc)
         raise ConnectionFailed(

@@ -12,7 +12,15 @@ from typing import Any
 from ..connect.errors import ConnectionFailed
 from .base import Dialect, SchemaFilter, TableInfo, Target
 from .bigquery import API_STEPS
-from .cloud import chain, group_tables, import_driver, sql_kind, unexpected, vendor_timeout
+from .cloud import (
+    catalog_failure,
+    chain,
+    group_tables,
+    import_driver,
+    sql_kind,
+    unexpected,
+    vendor_timeout,
+)
 from .fields import FieldInvalid, FieldSpec, password_field
 
 REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
@@ -205,7 +213,14 @@ class Athena(Dialect):
 
     def check_catalog(self, connection: AthenaConnection) -> None:
         """SELECT 1: writes a result to the result location (checks S3 access)."""
-        list(connection.rows("SELECT 1", connection.timeout))
+        try:
+            list(connection.rows("SELECT 1", connection.timeout))
+        except Exception as exc:  # noqa: BLE001 - classified, raw text stays in the log
+            values = {"athenaWorkgroup": connection.workgroup,
+                      "athenaCatalog": connection.catalog}
+            failure = self.classify(exc, Target(values, None, connection.timeout))
+            raise catalog_failure(failure, "athenaAccessKeyId", "This key cannot run "
+                                  "queries here (athena:StartQueryExecution)") from exc
 
     def server_version(self, connection: AthenaConnection) -> str:
         """"Amazon Athena (workgroup primary)"."""

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..connect.errors import ConnectionFailed
 from .base import Dialect, SchemaFilter, TableInfo, Target
-from .cloud import group_tables, import_driver, sql_kind, unexpected
+from .cloud import catalog_failure, group_tables, import_driver, sql_kind, unexpected
 from .gcp import (
     KEY_FIELD,
     PROJECT_FIELD,
@@ -110,8 +110,13 @@ class BigQuery(Dialect):
 
     def check_catalog(self, connection: BigQueryConnection) -> None:
         """A trivial query: the service account may run query jobs (the sync needs them)."""
-        job = connection.client.query("SELECT 1", timeout=connection.timeout)
-        list(job.result(timeout=connection.timeout))
+        try:
+            job = connection.client.query("SELECT 1", timeout=connection.timeout)
+            list(job.result(timeout=connection.timeout))
+        except Exception as exc:  # noqa: BLE001 - classified, raw text stays in the log
+            failure = classify_google(exc, connection.timeout, "BigQuery", PROJECT_ERRORS)
+            raise catalog_failure(failure, KEY_FIELD, "This service account cannot run "
+                                  "queries (BigQuery Job User)") from exc
 
     def server_version(self, connection: BigQueryConnection) -> str:
         """"Google BigQuery (project my-project)"."""

@@ -75,6 +75,17 @@ def unexpected(label: str) -> ConnectionFailed:
         "The server log has the details.", {})
 
 
+def catalog_failure(failure: ConnectionFailed | None, field: str, message: str
+                    ) -> ConnectionFailed:
+    """A failure of check_catalog on the dialect's own field (verify lets it through as is):
+    the classified one when it names a field, else `message` on `field`."""
+    if failure is None or not failure.field_errors:
+        failure = ConnectionFailed("catalog", f"Connected, but {message[0].lower()}"
+                                   f"{message[1:]}.", {field: message})
+    failure.step = "catalog"
+    return failure
+
+
 def run_bounded(action: Callable[[], T], timeout: float,
                 discard: Callable[[T], None] | None = None) -> T:
     """Run `action` in a daemon thread and wait at most `timeout` seconds for it.

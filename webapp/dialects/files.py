@@ -145,32 +145,27 @@ class SQLite(FileDialect):
 
     def introspect(self, connection: sqlite3.Connection, schemas: SchemaFilter | None = None
                    ) -> Iterator[TableInfo]:
-        """One query over sqlite_schema joined with the table-info and foreign-key pragmas.
+        """sqlite_schema joined with the table-info and foreign-key pragmas: one streamed query
+        for the tables, one for the views.
 
-        A view over a dropped table makes that query fail as a whole: then tables are read in
-        one query and views one by one, a broken view keeping no columns.
+        A view over a dropped table makes the views' query fail: views are then read one by
+        one, a broken view keeping no columns.
         """
         if schemas is not None and not schemas.allows("main"):
             return
         has_stats = connection.execute(
             "SELECT 1 FROM sqlite_schema WHERE name = 'sqlite_stat1'").fetchone() is not None
-        estimate = SQLITE_ESTIMATE if has_stats else "NULL"
-        try:  # SQLite sorts before the first row: a broken view fails here, before any yield
-            cursor = connection.execute(SQLITE_QUERY.format(types="'table', 'view'",
-                                                            estimate=estimate))
-            first = cursor.fetchmany(BATCH)
+        query = SQLITE_QUERY.format(types="{types}",
+                                    estimate=SQLITE_ESTIMATE if has_stats else "NULL")
+        yield from _sqlite_merge(_batches(connection.execute(query.format(types="'table'"))))
+        try:
+            views = connection.execute(query.format(types="'view'")).fetchall()
         except sqlite3.OperationalError as exc:
-            log.info("SQLite catalog query failed (%s); reading views one by one", exc)
-            yield from _sqlite_merge(_batches(connection.execute(
-                SQLITE_QUERY.format(types="'table'", estimate=estimate))))
+            log.info("SQLite views cannot be read in one query (%s); reading them one by one",
+                     exc)
             yield from _sqlite_views(connection)
             return
-        yield from _sqlite_merge(_chain(first, cursor))
-
-
-def _chain(first: list[tuple], cursor: Any) -> Iterator[tuple]:
-    yield from first
-    yield from _batches(cursor)
+        yield from _sqlite_merge(views)
 
 
 def _sqlite_merge(rows: Iterable[tuple]) -> Iterator[TableInfo]:

@@ -31,6 +31,7 @@ from ..connect.errors import (
 from .base import Dialect, SchemaFilter, TableInfo, Target
 from .fields import (
     SSL_MODES,
+    FieldSpec,
     database_field,
     host_field,
     password_field,
@@ -51,17 +52,18 @@ KINDS = {"BASE TABLE": "table", "SYSTEM VERSIONED": "table", "VIEW": "view"}
 # MySQL error numbers (client 2xxx, server 1xxx/3xxx).
 ACCESS_DENIED, NO_DB_ACCESS, UNKNOWN_DB, HOST_NOT_ALLOWED = 1045, 1044, 1049, 1130
 TOO_MANY_CONNECTIONS, INSECURE_TRANSPORT = 1040, 3159
-CANNOT_CONNECT, SSL_ERROR, LOST_CONNECTION = 2003, 2026, 2013
+CANNOT_CONNECT, SSL_ERROR = 2003, 2026
 
 
-def mysql_tls_fields() -> tuple:
+def mysql_tls_fields() -> tuple[FieldSpec, ...]:
     """The shared TLS fields, with the modes PyMySQL can honour (no prefer/allow)."""
     modes = tuple(m for m in SSL_MODES if m[0] in ("require", "verify-ca", "verify-full"))
     return tuple(dataclasses.replace(f, choices=modes) if f.name == "sslMode" else f
                  for f in tls_fields())
 
 
-def _with_default(specs: tuple, name: str, default: Any) -> tuple:
+def _with_default(specs: tuple[FieldSpec, ...], name: str, default: Any
+                  ) -> tuple[FieldSpec, ...]:
     return tuple(dataclasses.replace(f, default=default) if f.name == name else f for f in specs)
 
 
@@ -108,7 +110,13 @@ def tls_context(values: dict[str, Any]) -> ssl.SSLContext:
             for path, name in ((cert, "sslClientCertificate"), (key, "sslClientKey")):
                 path.touch(mode=0o600)
                 path.write_text(values[name])
-            context.load_cert_chain(str(cert), str(key))
+            try:
+                context.load_cert_chain(str(cert), str(key))
+            except ssl.SSLError:
+                raise ConnectionFailed(
+                    "tls", "The pasted client key does not belong to the client certificate.",
+                    {"sslClientKey": "This key does not match the client certificate"}
+                ) from None
     return context
 
 
@@ -117,7 +125,6 @@ class MySQL(Dialect):
 
     key = "MYSQL"
     label = "MySQL"
-    default_port = 3306
     fields = (
         host_field(),
         port_field(3306),
@@ -152,11 +159,14 @@ class MySQL(Dialect):
             raise
         return connection
 
-    def _connection(self, target: Target, tls: bool, seconds: float
+    def _connection(self, target: Target, tls: bool, seconds: float, probe: bool = False
                     ) -> pymysql.connections.Connection:
         v = target.values
         seconds = max(seconds, 0.1)
-        options: dict[str, Any] = {"ssl": tls_context(v)} if tls else {"ssl_disabled": True}
+        options: dict[str, Any] = {"ssl_disabled": True}
+        if tls:  # the probe only asks whether the server takes the login over TLS at all
+            options = {"ssl": tls_context(
+                {"host": v.get("host"), "sslMode": "require"} if probe else v)}
         return pymysql.connections.Connection(
             host=target.address,
             port=target.port or v["port"],
@@ -179,7 +189,7 @@ class MySQL(Dialect):
     def _tls_login_works(self, target: Target, seconds: float) -> bool:
         if seconds <= 0.1:
             return False
-        probe = self._connection(target, True, seconds)
+        probe = self._connection(target, True, seconds, probe=True)
         try:
             probe.connect()
         except Exception as exc:  # noqa: BLE001 - any failure: the probe tells nothing

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..connect.errors import INCORRECT_PORT, ConnectionFailed, timeout_failure
 from .base import Dialect, SchemaFilter, TableInfo, Target
-from .cloud import chain, column, unexpected
+from .cloud import catalog_failure, chain, column, unexpected
 from .fields import FieldInvalid, FieldSpec, host_field, password_field, port_field, ssl_field
 
 SYNC_SECONDS = 300.0
@@ -159,7 +159,11 @@ class PostHog(Dialect):
 
     def check_catalog(self, connection: PostHogClient) -> None:
         """A trivial HogQL query: the key has query:read."""
-        connection.query({"kind": "HogQLQuery", "query": "SELECT 1"})
+        try:
+            connection.query({"kind": "HogQLQuery", "query": "SELECT 1"})
+        except PostHogError as exc:
+            raise catalog_failure(None, "password", "This key lacks the query:read scope"
+                                  ) from exc
 
     def server_version(self, connection: PostHogClient) -> str:
         """"PostHog (project Web app)"."""

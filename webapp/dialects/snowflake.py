@@ -11,6 +11,7 @@ from ..connect.errors import BAD_CREDENTIALS, NO_DATABASE, ConnectionFailed
 from .base import Dialect, SchemaFilter, TableInfo, Target
 from .bigquery import API_STEPS
 from .cloud import (
+    catalog_failure,
     chain_text,
     group_tables,
     import_driver,
@@ -49,6 +50,7 @@ ROLE_NOT_GRANTED = 390189
 IP_BLOCKED = 390422
 PASSWORD_EXPIRED = {390106, 390114}
 TIMEOUT_STATES = {"HYT00", "HYT01"}
+NO_WAREHOUSE = 606  # "No active warehouse selected in the current session"
 
 
 def check_account(value: str) -> None:
@@ -149,6 +151,12 @@ class Snowflake(Dialect):
         try:
             cursor.execute("SELECT 1 FROM information_schema.columns LIMIT 1")
             cursor.fetchall()
+        except Exception as exc:  # noqa: BLE001 - classified, raw text stays in the log
+            if getattr(exc, "errno", None) == NO_WAREHOUSE:
+                raise catalog_failure(None, "snowflakeWarehouse", "Choose a warehouse this "
+                                      "role may use (none is active)") from exc
+            raise catalog_failure(None, "snowflakeRole", "This role cannot read the "
+                                  "database's information_schema") from exc
         finally:
             cursor.close()
 

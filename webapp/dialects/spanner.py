@@ -11,7 +11,7 @@ from typing import Any
 from ..connect.errors import NO_DATABASE, ConnectionFailed
 from .base import Dialect, SchemaFilter, TableInfo, Target
 from .bigquery import API_STEPS
-from .cloud import group_tables, import_driver, sql_kind, unexpected
+from .cloud import catalog_failure, group_tables, import_driver, sql_kind, unexpected
 from .fields import FieldInvalid, FieldSpec, database_field
 from .gcp import (
     KEY_FIELD,
@@ -135,8 +135,13 @@ class Spanner(Dialect):
 
     def check_catalog(self, connection: SpannerConnection) -> None:
         """INFORMATION_SCHEMA is readable."""
-        list(connection.rows("SELECT 1 FROM INFORMATION_SCHEMA.COLUMNS LIMIT 1",
-                             connection.timeout))
+        try:
+            list(connection.rows("SELECT 1 FROM INFORMATION_SCHEMA.COLUMNS LIMIT 1",
+                                 connection.timeout))
+        except Exception as exc:  # noqa: BLE001 - classified, raw text stays in the log
+            failure = classify_google(exc, connection.timeout, "Spanner", SPANNER_ERRORS)
+            raise catalog_failure(failure, KEY_FIELD, "This service account cannot read "
+                                  "INFORMATION_SCHEMA") from exc
 
     def server_version(self, connection: SpannerConnection) -> str:
         """"Google Cloud Spanner (database name)"."""

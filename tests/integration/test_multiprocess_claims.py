@@ -1,0 +1,113 @@
+"""Three worker processes (`python -m webapp.jobs.worker`) share one PostgreSQL store with 300
+due sources: every source is synced exactly once, and the work is spread over the processes.
+
+The store is a fresh database on the throwaway PostgreSQL, migrated with `flask db upgrade`;
+the 300 sources point at that same server's test database (a real, cheap catalog to read)."""
+
+from __future__ import annotations
+
+import collections
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+from cryptography.fernet import Fernet
+
+from tests.integration.jobs_helpers import fresh_database
+from webapp.vault import Vault
+
+SOURCES = 300
+WORKERS = 3
+
+
+def _env(pg, store: str, instance: Path, keys: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DATADOCK_")}
+    env.update({
+        "DATABASE_URL": f"postgresql://{pg.user}:{pg.password}@{pg.host}:{pg.port}/{store}",
+        "SECRET_KEY": "multiprocess-test-secret-key", "DATADOCK_ENCRYPTION_KEYS": keys,
+        "DATADOCK_INSTANCE_PATH": str(instance), "DATADOCK_TICK_SECONDS": "0.2",
+        "DATADOCK_WORKERS": "4", "DATADOCK_HEALTH_INTERVAL": "0", "DATADOCK_LOG_LEVEL": "INFO",
+        "DATADOCK_LOG_FORMAT": "text"})
+    return env
+
+
+def _insert_sources(pg, store: str, keys: str) -> None:
+    blob = Vault([keys]).encrypt({"password": pg.password})
+    with psycopg.connect(host=pg.host, port=pg.port, user=pg.user, password=pg.password,
+                         dbname=store) as conn:
+        org = conn.execute("INSERT INTO organizations (name, created_at) VALUES ('Acme', now())"
+                           " RETURNING id").fetchone()[0]
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO sources (organization_id, display_name, dialect, host, port,"
+                " database_name, username, ssl_enabled, settings, secrets_blob, is_demo,"
+                " created_at, updated_at, last_sync_status, has_completed_first_sync,"
+                " sync_failures, next_sync_at, mutating_queries_enabled, include_schemas)"
+                " VALUES (%s, %s, 'POSTGRES', %s, %s, %s, %s, false, '{}', %s, false, now(),"
+                " now(), 'PENDING', false, 0, now() at time zone 'utc', false, 'public')",
+                [(org, f"Source {i:03d}", pg.host, pg.port, pg.database, pg.user, blob)
+                 for i in range(SOURCES)])
+
+
+def _count(pg, store: str, sql: str) -> int:
+    with psycopg.connect(host=pg.host, port=pg.port, user=pg.user, password=pg.password,
+                         dbname=store) as conn:
+        return conn.execute(sql).fetchone()[0]
+
+
+def test_three_processes_sync_each_of_300_sources_exactly_once(pg, tmp_path):
+    store = fresh_database(pg, "store")
+    keys = Fernet.generate_key().decode()
+    env = _env(pg, store, tmp_path / "instance", keys)
+    subprocess.run([sys.executable, "-m", "flask", "--app", "webapp", "db", "upgrade"],
+                   env=env, check=True, capture_output=True, timeout=120)
+    _insert_sources(pg, store, keys)
+
+    logs = [tmp_path / f"worker-{i}.log" for i in range(WORKERS)]
+    workers = [subprocess.Popen([sys.executable, "-m", "webapp.jobs.worker"], env=env,
+                                stdout=subprocess.DEVNULL, stderr=log.open("w"))
+               for log in logs]
+    started = time.monotonic()
+    try:
+        deadline = started + 240
+        while _count(pg, store, "SELECT count(*) FROM sources WHERE last_sync_status "
+                                "IN ('SUCCESS', 'FAILED')") < SOURCES:
+            assert time.monotonic() < deadline, "the workers did not sync every source"
+            assert all(w.poll() is None for w in workers), "a worker died"
+            time.sleep(0.25)
+        took = time.monotonic() - started
+        time.sleep(1.0)  # anything run twice would show by now
+    finally:
+        for worker in workers:
+            worker.send_signal(signal.SIGTERM)
+        for worker in workers:
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+
+    assert _count(pg, store, "SELECT count(*) FROM sources WHERE last_sync_status = "
+                             "'SUCCESS'") == SOURCES
+    runs = _count(pg, store, "SELECT count(*) FROM sync_runs")
+    per_source = _count(pg, store, "SELECT count(DISTINCT source_id) FROM sync_runs "
+                                   "WHERE status = 'SUCCESS'")
+    most = _count(pg, store, "SELECT coalesce(max(n), 0) FROM (SELECT count(*) n FROM "
+                             "sync_runs GROUP BY source_id) runs")
+    assert (runs, per_source, most) == (SOURCES, SOURCES, 1)
+    assert _count(pg, store, "SELECT count(*) FROM sources WHERE sync_lease_owner IS NOT NULL"
+                  " OR current_snapshot_id IS NULL") == 0
+
+    synced_by: dict[int, list[int]] = collections.defaultdict(list)
+    for number, log in enumerate(logs):
+        for source_id in re.findall(r"synced source (\d+):", log.read_text()):
+            synced_by[int(source_id)].append(number)
+    assert len(synced_by) == SOURCES and all(len(w) == 1 for w in synced_by.values())
+    share = collections.Counter(w[0] for w in synced_by.values())
+    print(f"\n{SOURCES} syncs by {WORKERS} processes in {took:.1f} s; per process: "
+          f"{sorted(share.values(), reverse=True)}")
+    assert len(share) >= 2, f"only one process did any work: {share}"
