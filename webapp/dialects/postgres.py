@@ -237,6 +237,10 @@ class Postgres(Dialect):
         conditions, params = schema_conditions("n.nspname", schemas)
         with connection.transaction(), connection.cursor(name="datadock_catalog") as cur:
             connection.execute(f"SET LOCAL statement_timeout = {SYNC_STATEMENT_TIMEOUT_MS}")
+            # JIT compiles for longer than this query runs (on by default since PostgreSQL 12;
+            # servers before 11 have no such setting).
+            connection.execute("SELECT set_config('jit', 'off', true) FROM (SELECT "
+                               "current_setting('jit', true) AS jit) s WHERE s.jit IS NOT NULL")
             set_json_loads(orjson.loads, cur)  # megabytes of JSON: parse them fast
             cur.itersize = 2000
             cur.execute(CATALOG_QUERY.format(filters=conditions), params)
