@@ -559,6 +559,11 @@ def test_snowflake_network_errors(rsa_key):
         "address information: Name or service not known", errno=250001, sqlstate="08001")
     assert classified("SNOWFLAKE", unknown, rsa_key).field_errors == {
         "snowflakeAccountId": "Account not found"}
+    no_dns = snowflake.connector.DatabaseError(
+        "Failed to login: HTTP request failed after retries: login request. failed to lookup "
+        "address information: Temporary failure in name resolution", errno=250001)
+    failure = classified("SNOWFLAKE", no_dns, rsa_key)
+    assert failure.field_errors == {} and "DNS resolver" in failure.detail
     blocked = snowflake.connector.DatabaseError(
         "Incoming request with IP 203.0.113.7 is not allowed to access Snowflake.",
         errno=390422, sqlstate="08001")

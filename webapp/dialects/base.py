@@ -139,8 +139,8 @@ class Dialect(ABC):
     @property
     def identity_names(self) -> tuple[str, ...]:
         """Fields that say where secrets are sent: changing one means secrets are asked again."""
-        return tuple(n for n in ("host", "port", "databaseName", "sshHost", "sshPort")
-                     if self.field(n))
+        return tuple(n for n in ("host", "port", "databaseName", "sshHost", "sshPort",
+                                 "sshHostKey") if self.field(n))
 
     def field(self, name: str) -> FieldSpec | None:
         """The declaration of field `name`, if this dialect has it."""

@@ -90,8 +90,8 @@ class MotherDuck(Dialect):
         if re.search(r"extension|download", text, re.IGNORECASE):
             return ConnectionFailed(
                 "auth", "DuckDB could not load its MotherDuck extension: Datadock's server "
-                "needs HTTPS access to extensions.duckdb.org once (or the extension installed "
-                "in advance).", {})
+                "needs access to extensions.duckdb.org once (or the extension installed in "
+                "advance with INSTALL motherduck).", {})
         if type(exc).__name__ in ("IOException", "HTTPException", "ConnectionException"):
             return ConnectionFailed(
                 "auth", "Datadock's server could not reach MotherDuck. Check its internet "

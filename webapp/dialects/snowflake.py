@@ -210,6 +210,10 @@ class Snowflake(Dialect):
                 {ACCOUNT: "Datadock's address is not allowed by the network policy"})
         if state in TIMEOUT_STATES or "timed out" in text:
             return vendor_timeout("Snowflake", ACCOUNT, target.timeout)
+        if "Temporary failure in name resolution" in text:
+            return ConnectionFailed(
+                "auth", "Datadock's server could not look up Snowflake's address: its DNS "
+                "resolver did not answer. Check the server's internet access.", {})
         if "lookup address" in text or "name resolution" in text or re.search(
                 r"\b(403|404)\b", text):
             return ConnectionFailed(

@@ -34,7 +34,9 @@ PRUNE_BATCH = 5000
 
 
 def run_health(source_id: int, owner: str) -> None:
-    """Check the source if `owner` holds its health lease; record the result, free the lease."""
+    """Check the source if `owner` holds its health lease; record the result and free the
+    lease in one transaction (or free it alone when the check could not run)."""
+    recorded = False
     try:
         source = db.session.get(Source, source_id)
         if source is None or source.health_lease_owner != owner:
@@ -45,9 +47,11 @@ def run_health(source_id: int, owner: str) -> None:
         healthy, latency_ms, error = _check(dialect, values,
                                             current_app.config["VERIFY_TIMEOUT"])
         _record(source_id, owner, healthy, latency_ms, error)
+        recorded = True
     finally:
         db.session.rollback()
-        release(HEALTH, source_id, owner)
+        if not recorded:
+            release(HEALTH, source_id, owner)
 
 
 def _check(dialect: Any, values: dict[str, Any], timeout: float
@@ -76,13 +80,15 @@ def _ms(started: float) -> int:
 
 def _record(source_id: int, owner: str, healthy: bool, latency_ms: int,
             error: str | None) -> None:
-    """The check's row and the source's health fields, in one transaction, if still ours."""
+    """The check's row, the source's health fields and the lease's release, in one
+    transaction, if the lease is still ours."""
     now = utcnow()
     interval = current_app.config["HEALTH_INTERVAL"]
     fields: dict[str, Any] = {
         "last_health_status": (HealthStatus.HEALTHY if healthy else HealthStatus.UNHEALTHY).value,
         "last_health_check_attempt_at": now,
         "next_health_at": now + timedelta(seconds=interval * (1 + random.random() * JITTER)),
+        "health_lease_owner": None, "health_lease_until": None,
     }
     if healthy:
         fields["last_healthy_at"] = now
