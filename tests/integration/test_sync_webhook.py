@@ -131,10 +131,9 @@ def test_webhook_is_rate_limited_per_source(app, admin, pg):
 
 
 def test_tokens_in_urls_are_redacted_from_access_logs():
-    record = logging.LogRecord("werkzeug", logging.INFO, __file__, 1,
-                               '%s - - "%s" %s', ("127.0.0.1",
-                                                  "POST /hooks/sources/7/sync/s3cr3t-T0ken HTTP/1.1",
-                                                  "202"), None)
+    line = "POST /hooks/sources/7/sync/s3cr3t-T0ken HTTP/1.1"
+    record = logging.LogRecord("werkzeug", logging.INFO, __file__, 1, '%s - - "%s" %s',
+                               ("127.0.0.1", line, "202"), None)
     assert RedactHookTokens().filter(record)
     assert record.getMessage() == (
         '127.0.0.1 - - "POST /hooks/sources/7/sync/[redacted] HTTP/1.1" 202')

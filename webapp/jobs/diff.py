@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import String, and_, cast, exists, func, select
+from sqlalchemy import String, and_, cast, exists, select
 from sqlalchemy.orm import aliased
 
 from ..extensions import db
@@ -96,8 +96,3 @@ def _column_changes(changes: _Changes, schema: str, table: str, before: list[dic
             changes.add("columnsRemoved", {"schema": schema, "table": table, "column": name,
                                            "type": column.get("type")})
 
-
-def table_count(snapshot_id: int) -> int:
-    """How many tables a snapshot holds."""
-    return db.session.scalar(select(func.count()).select_from(SchemaTable)
-                             .where(SchemaTable.snapshot_id == snapshot_id)) or 0
