@@ -53,7 +53,6 @@ class FileDialect(Dialect):
 
     steps = ("fields", "file", "database", "catalog")
     driver_steps = ("file", "database")
-    engine: str
 
     def uses_tls(self, values: dict[str, Any]) -> bool:
         """A file has no transport to encrypt."""
@@ -97,7 +96,6 @@ class SQLite(FileDialect):
 
     key = "SQLITE"
     label = "SQLite"
-    engine = "SQLite"
     fields = (file_field("sales/orders.sqlite"),)
 
     def open_file(self, path: Path, timeout: float) -> sqlite3.Connection:
@@ -252,7 +250,6 @@ class DuckDB(FileDialect):
 
     key = "DUCKDB"
     label = "DuckDB"
-    engine = "DuckDB"
     fields = (file_field("analytics/warehouse.duckdb"),)
 
     def open_file(self, path: Path, timeout: float) -> Any:
