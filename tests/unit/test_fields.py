@@ -80,3 +80,10 @@ def test_text_limits_and_control_characters():
 def test_secrets_keep_their_exact_bytes():
     assert PG.field("password").clean("  spaced  ") == "  spaced  "
     assert PG.field("username").clean("  alice ") == "alice"
+
+
+def test_an_omitted_value_takes_the_default_but_a_cleared_one_is_required():
+    port = get_dialect("MYSQL").field("port")
+    assert port.clean(None) == 3306
+    with pytest.raises(FieldInvalid, match="Port is required"):
+        port.clean("  ")

@@ -41,7 +41,13 @@ class FieldSpec:
     choices: tuple[tuple[str, str], ...] = ()
 
     def clean(self, raw: Any) -> Any:
-        """Return the typed value of `raw`, or raise FieldInvalid with a message for the user."""
+        """Return the typed value of `raw`, or raise FieldInvalid with a message for the user.
+
+        An omitted value (None: a JSON field left out, a URL without a port) takes the default;
+        a value cleared in the form ("") of a required field is an error.
+        """
+        if raw is None and self.default is not None:
+            return self.default
         if raw is None or (isinstance(raw, str) and raw.strip() == "" and self.kind != "boolean"):
             if self.required:
                 raise FieldInvalid(f"{self.label} is required")
