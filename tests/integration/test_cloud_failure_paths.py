@@ -90,6 +90,24 @@ def test_a_silent_server_costs_one_deadline_and_names_the_firewall(quick_app, di
     assert elapsed < 2 * TIMEOUT + 1.5
 
 
+def test_oracle_deadline_holds_with_an_event_loop_running_in_the_caller(quick_app, silent_port):
+    """Oracle's asyncio driver runs on its own loop thread, so a caller that already runs a
+    loop in its thread (an async worker, Playwright's sync API) does not break it."""
+    import asyncio
+    import threading
+
+    outcome = {}
+
+    async def caller():
+        outcome["error"], _ = failure(quick_app, raw("ORACLE", port=silent_port))
+
+    # A thread of its own: the test runner's thread may already run a loop (Playwright's).
+    thread = threading.Thread(target=lambda: asyncio.run(caller()))
+    thread.start()
+    thread.join(timeout=30)
+    assert "did not answer" in outcome["error"].field_errors["host"]
+
+
 # --- Real drivers, stand-in servers that answer like the vendor's -------------------------------
 
 def clickhouse_error(code: int, name: str):
@@ -147,7 +165,7 @@ def test_pinned_session_checks_the_certificate_against_the_name():
     from tests.servers import _certificates
     from webapp.dialects.trino import pinned_session
 
-    with server_dir("tls") as folder:
+    with server_dir("pintls") as folder:
         ca, cert, key = _certificates(folder)
         ok = lambda m, p, b: json_reply(200, {"ok": True})  # noqa: E731
         with http_standin(ok, tls=(cert, key)) as standin:

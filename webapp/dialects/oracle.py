@@ -3,13 +3,15 @@ error classification.
 
 The thin driver's synchronous connect has no deadline once the TCP connection is up (a listener
 that accepts and never answers hangs it forever; python-oracledb issue 451), so Datadock drives
-its asyncio API from a private event loop and puts every call under `asyncio.wait_for`.
+its asyncio API on a private event loop in its own thread (so a loop already running in the
+caller's thread does not matter) and puts every call under `asyncio.wait_for`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
@@ -69,28 +71,43 @@ def oracle_type(base: str, length: Any, precision: Any, scale: Any) -> str:
     return base
 
 
-def run_on(loop: asyncio.AbstractEventLoop, call: Callable[[], Awaitable[Any]],
-           timeout: float) -> Any:
-    """Run `call()` inside `loop` (the driver needs a running loop to start), cancelled after
-    `timeout` seconds."""
+class LoopThread:
+    """An event loop running in its own daemon thread; calls are submitted to it."""
 
-    async def bounded() -> Any:
-        return await asyncio.wait_for(call(), timeout)
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True,
+                                       name="datadock-oracle")
+        self.thread.start()
 
-    return loop.run_until_complete(bounded())
+    def run(self, call: Callable[[], Awaitable[Any]], timeout: float) -> Any:
+        """Run `call()` on the loop (the driver needs a running loop), cancelled after
+        `timeout` seconds; waits for the result in the calling thread."""
+
+        async def bounded() -> Any:
+            return await asyncio.wait_for(call(), timeout)
+
+        return asyncio.run_coroutine_threadsafe(bounded(), self.loop).result(timeout + 5)
+
+    def stop(self) -> None:
+        """Stop the loop and its thread."""
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=2)
+        if not self.thread.is_alive():
+            self.loop.close()
 
 
 class OracleSession:
     """An async thin-mode connection driven from synchronous code, each call under a deadline."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, connection: Any, timeout: float) -> None:
+    def __init__(self, loop: LoopThread, connection: Any, timeout: float) -> None:
         self.loop = loop
         self.connection = connection
         self.timeout = timeout
 
     def run(self, call: Callable[[], Awaitable[Any]], timeout: float | None = None) -> Any:
         """Run one driver call on this session's loop, cancelled after the deadline."""
-        return run_on(self.loop, call, timeout or self.timeout)
+        return self.loop.run(call, timeout or self.timeout)
 
     def rows(self, sql: str, timeout: float | None = None, batch: int = 5000
              ) -> Iterator[tuple]:
@@ -110,7 +127,7 @@ class OracleSession:
         except Exception:  # noqa: BLE001 - closing a broken connection may fail
             log.debug("error while closing an Oracle connection", exc_info=True)
         finally:
-            self.loop.close()
+            self.loop.stop()
 
 
 class Oracle(Dialect):
@@ -147,15 +164,15 @@ class Oracle(Dialect):
         v = target.values
         tls = bool(v.get("sslEnabled"))
         host = v["host"] if tls and not v.get("sshEnabled") else target.address
-        loop = asyncio.new_event_loop()
+        loop = LoopThread()
         try:
-            connection = run_on(loop, lambda: oracledb.connect_async(
+            connection = loop.run(lambda: oracledb.connect_async(
                 user=v["username"], password=v.get("password") or "", host=host,
                 port=target.port or v["port"], service_name=v["databaseName"],
                 protocol="tcps" if tls else "tcp", tcp_connect_timeout=target.timeout,
                 retry_count=0, program="datadock"), target.timeout)
         except BaseException:
-            loop.close()
+            loop.stop()
             raise
         return OracleSession(loop, connection, target.timeout)
 

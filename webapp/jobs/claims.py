@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute
 
 from ..extensions import db
@@ -30,6 +30,9 @@ class JobKind:
     until: InstrumentedAttribute
     # A source that never had this job is due at once (health) or only when asked (sync).
     null_is_due: bool = False
+    # Claimed first among due sources: those this is true of (health: the unhealthy ones, so
+    # hosts that may time out start waiting early and overlap the quick checks).
+    first: Any = None
 
     def due(self, now: datetime) -> Any:
         """The SQL condition: due, and no live lease."""
@@ -41,17 +44,21 @@ class JobKind:
 
 SYNC = JobKind("sync", Source.next_sync_at, Source.sync_lease_owner, Source.sync_lease_until)
 HEALTH = JobKind("health", Source.next_health_at, Source.health_lease_owner,
-                 Source.health_lease_until, null_is_due=True)
+                 Source.health_lease_until, null_is_due=True,
+                 first=Source.last_health_status == "UNHEALTHY")
 
 
 def claim_due(kind: JobKind, owner: str, now: datetime, lease_seconds: float,
               limit: int) -> list[int]:
-    """Lease up to `limit` due sources to `owner`, most overdue first; returns the ids won."""
+    """Lease up to `limit` due sources to `owner`, returning the ids won: `kind.first` ones
+    first, then the most overdue."""
     if limit <= 0:
         return []
     until = now + timedelta(seconds=lease_seconds)
-    order = kind.next_at.asc().nulls_first() if kind.null_is_due else kind.next_at.asc()
-    candidates = select(Source.id).where(kind.due(now)).order_by(order).limit(limit)
+    order = [kind.next_at.asc().nulls_first() if kind.null_is_due else kind.next_at.asc()]
+    if kind.first is not None:
+        order.insert(0, case((kind.first, 0), else_=1))
+    candidates = select(Source.id).where(kind.due(now)).order_by(*order).limit(limit)
     store = db.engine.dialect.name
     if store == "postgresql":
         candidates = candidates.with_for_update(skip_locked=True)

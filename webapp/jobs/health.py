@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select
 
 from ..connect.errors import ConnectionFailed
 from ..connect.verify import open_connection
@@ -92,11 +92,12 @@ def _record(source_id: int, owner: str, healthy: bool, latency_ms: int,
     }
     if healthy:
         fields["last_healthy_at"] = now
+    sources, checks = Source.__table__, HealthCheck.__table__  # Core: no ORM work per check
     updated = db.session.execute(
-        update(Source).where(Source.id == source_id, Source.health_lease_owner == owner)
-        .values(fields).execution_options(synchronize_session=False))
+        sources.update().where(sources.c.id == source_id,
+                               sources.c.health_lease_owner == owner).values(fields))
     if updated.rowcount == 1:
-        db.session.execute(insert(HealthCheck).values(
+        db.session.execute(checks.insert().values(
             source_id=source_id, checked_at=now, healthy=healthy, latency_ms=latency_ms,
             error_message=error))
     db.session.commit()

@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -36,11 +37,16 @@ OWNER = f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 class Pool:
-    """A fixed number of worker threads for one kind of job, and how many are busy."""
+    """A fixed number of worker threads for one kind of job, and how many are busy.
+
+    Between full ticks, finished jobs wake the tick to refill the pool `batch` workers at a
+    time, so a sweep of a thousand short checks costs a few dozen claims, not a thousand.
+    """
 
     def __init__(self, kind: JobKind, workers: int, job: Callable[[int, str], None],
-                 app: Flask, done: Callable[[], None]) -> None:
+                 app: Flask, done: Callable[[str], None]) -> None:
         self.kind, self.workers, self.job, self.app, self.done = kind, workers, job, app, done
+        self.batch = max(1, workers // 8)
         self.busy = 0
         self.lock = threading.Lock()
         self.threads = ThreadPoolExecutor(workers, thread_name_prefix=f"datadock-{kind.name}")
@@ -66,7 +72,7 @@ class Pool:
         finally:
             with self.lock:
                 self.busy -= 1
-            self.done()
+            self.done(self.kind.name)
 
     def stop(self, wait: bool = False) -> None:
         """Take no more work; running jobs finish (waited for when `wait`)."""
@@ -78,6 +84,9 @@ class Runner:
 
     def __init__(self, app: Flask) -> None:
         self.app = app
+        self.lock = threading.Lock()
+        self.pending: set[str] = set()  # kinds woken since the last tick
+        self.full_at = 0.0  # when the next tick claims for every pool, whatever is free
         self.pools = [Pool(SYNC, max(1, int(app.config["SCHEDULER_WORKERS"])), run_sync, app,
                            self.wake)]
         if app.config["HEALTH_INTERVAL"] > 0:
@@ -101,12 +110,19 @@ class Runner:
         return self.pools[0].workers
 
     def tick(self) -> None:
-        """For each kind, claim as many due jobs as there are free workers, and submit them."""
+        """Claim as many due jobs as there are free workers, and submit them: for every pool
+        once per interval, in between for the pools woken that have a batch of free workers."""
         lease = self.app.config["JOB_LEASE_SECONDS"]
+        now = time.monotonic()
+        with self.lock:
+            full = now >= self.full_at
+            if full:
+                self.full_at = now + self.app.config["SCHEDULER_TICK_SECONDS"]
+            woken, self.pending = self.pending, set()
         with self.app.app_context():
             for pool in self.pools:
                 free = pool.free()
-                if free > 0:
+                if (full and free > 0) or (pool.kind.name in woken and free >= pool.batch):
                     pool.submit(claim_due(pool.kind, OWNER, utcnow(), lease, free))
 
     def prune(self) -> None:
@@ -125,8 +141,10 @@ class Runner:
         for pool in self.pools:
             pool.stop(wait)
 
-    def wake(self) -> None:
-        """Run the tick now instead of at its next interval."""
+    def wake(self, kind: str | None = None) -> None:
+        """Run the tick now instead of at its next interval, for one kind of job or all."""
+        with self.lock:
+            self.pending.update([kind] if kind else [p.kind.name for p in self.pools])
         try:
             self.scheduler.modify_job(TICK_JOB, next_run_time=datetime.now().astimezone())
         except Exception:  # noqa: BLE001 - shutting down, or the job is being replaced

@@ -54,5 +54,7 @@ def uptime_chart(uptime: Uptime) -> dict:
         bars.append(Bar(round(i * step + GAP / 2, 2), round(step - GAP, 2),
                         round(LATENCY_BOTTOM - height, 2), round(height, 2),
                         FILLS[bucket.state], bucket.state, _title(bucket)))
-    return {"width": WIDTH, "height": HEIGHT, "bars": bars, "scale_ms": scale,
+    minutes = round((uptime.end - uptime.start).total_seconds() / 60 / count)
+    per = f"{minutes} minutes" if minutes < 120 else f"{round(minutes / 60)} hours"
+    return {"width": WIDTH, "height": HEIGHT, "bars": bars, "scale_ms": scale, "per": per,
             "strip_y": STRIP_Y, "strip_height": STRIP_H, "latency_fill": LATENCY_FILL}
