@@ -209,7 +209,7 @@ class SyncRun(db.Model):
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
-    # RUNNING, SUCCESS or FAILED.
+    # QUEUED (requested, not started), RUNNING, SUCCESS or FAILED (jobs/runs.py).
     status: Mapped[str] = mapped_column(String(16), default="RUNNING")
     trigger: Mapped[str] = mapped_column(String(16), default="schedule")
     error_message: Mapped[str | None] = mapped_column(Text)

@@ -45,7 +45,7 @@ def _wait_for(predicate, seconds: float, what: str) -> None:
         db.session.expire_all()
 
 
-def test_a_killed_sync_is_taken_over_after_its_lease_expires(app, admin, pg):
+def test_a_killed_sync_is_taken_over_after_its_lease_expires(app, admin, pg, tmp_path):
     proxy = GatedProxy(pg.port)
     doomed = None
     try:
@@ -53,8 +53,10 @@ def test_a_killed_sync_is_taken_over_after_its_lease_expires(app, admin, pg):
             source = add_source(pg, pg.database, port=proxy.port)
             source_id = source.id
         proxy.close_gate()
+        # Killed mid-connect, it leaves its temporary files behind: keep them in tmp_path.
         doomed = subprocess.Popen([sys.executable, "-c", DOOMED], cwd=os.getcwd(),
-                                  env=os.environ.copy(), stdout=subprocess.PIPE,
+                                  env={**os.environ, "TMPDIR": str(tmp_path)},
+                                  stdout=subprocess.PIPE,
                                   stderr=subprocess.DEVNULL, text=True)
         assert doomed.stdout.readline().strip() == f"claimed [{source_id}]"
         with app.app_context():

@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import TypeVar
 
@@ -22,12 +22,13 @@ class _Failed:
 
 
 @contextlib.contextmanager
-def read_ahead(items: Iterator[T], size: int, depth: int = 2) -> Iterator[Iterator[list[T]]]:
+def read_ahead(items: Iterable[T], size: int, depth: int = 2) -> Iterator[Iterator[list[T]]]:
     """Yield an iterator of lists of up to `size` items, filled by a reader thread.
 
     The reader's exceptions are raised in the caller. Leaving the block early stops the reader
     and closes `items` (in the reader's thread, which is the only one that ever touched it).
     """
+    items = iter(items)  # a dialect may hand back a list
     waiting: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
 

@@ -24,7 +24,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
 from ..models import utcnow
-from .claims import HEALTH, SYNC, JobKind, claim_due
+from .claims import HEALTH, SYNC, JobKind, claim_due, release
 from .health import prune_health, run_health
 from .sync import run_sync
 
@@ -61,7 +61,12 @@ class Pool:
         with self.lock:
             self.busy += len(source_ids)
         for source_id in source_ids:
-            self.threads.submit(self._run, source_id)
+            try:
+                self.threads.submit(self._run, source_id)
+            except RuntimeError:  # shutting down: give the claim back at once
+                with self.lock:
+                    self.busy -= 1
+                release(self.kind, source_id, OWNER)
 
     def _run(self, source_id: int) -> None:
         try:
