@@ -45,3 +45,23 @@ def timeout_failure(host: str, port: int | None, seconds: float, outbound: str |
         ),
         field_errors={field: f"{host} did not answer within {seconds:g} s"},
     )
+
+
+def port_refused(host: str, port: int | None, field: str = "port") -> ConnectionFailed:
+    """Nothing listens on the port (the TCP connection was refused)."""
+    return ConnectionFailed(
+        "tcp", f"{host} refused the connection on port {port}: nothing listens there.",
+        {field: INCORRECT_PORT})
+
+
+def bad_credentials() -> ConnectionFailed:
+    """The server rejected the login (a wrong password and an unknown user look the same)."""
+    return ConnectionFailed("auth", "The server rejected the username or password.",
+                            {"username": BAD_CREDENTIALS, "password": BAD_CREDENTIALS})
+
+
+def unknown_database(name: str | None, more: str = "") -> ConnectionFailed:
+    """The server has no database of that name (`more` adds a sentence of the engine's own)."""
+    detail = f"The server has no database named {name!r}." + (f" {more}" if more else "")
+    return ConnectionFailed("database", detail, {"databaseName": NO_DATABASE})
+

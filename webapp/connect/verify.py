@@ -20,7 +20,7 @@ from flask import current_app, has_app_context
 from ..dialects import Dialect, Target
 from ..dialects.base import DriverMissing
 from .egress import resolve
-from .errors import INCORRECT_PORT, ConnectionFailed, timeout_failure
+from .errors import ConnectionFailed, port_refused, timeout_failure
 from .ladder import Ladder
 
 log = logging.getLogger(__name__)
@@ -67,9 +67,7 @@ def _probe_tcp(address: str, port: int, host: str, timeout: float, port_field: s
         raise timeout_failure(host, port, round(timeout, 1), _outbound(), host_field,
                               behind) from None
     except ConnectionRefusedError:
-        raise ConnectionFailed(
-            "tcp", f"{host} refused the connection on port {port}: nothing listens there.",
-            {port_field: INCORRECT_PORT}) from None
+        raise port_refused(host, port, port_field) from None
     except OSError as exc:
         if exc.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH):
             raise ConnectionFailed(

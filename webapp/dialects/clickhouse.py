@@ -7,11 +7,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..connect.errors import (
-    BAD_CREDENTIALS,
-    INCORRECT_PORT,
-    NO_DATABASE,
     ConnectionFailed,
+    bad_credentials,
+    port_refused,
     timeout_failure,
+    unknown_database,
 )
 from .base import Dialect, SchemaFilter, TableInfo, Target
 from .cloud import chain, chain_text, group_tables, import_driver, unexpected
@@ -103,12 +103,9 @@ class ClickHouse(Dialect):
         text = chain_text(exc)
         names = {type(e).__name__ for e in chain(exc)}
         if code in CREDENTIAL_CODES:
-            return ConnectionFailed("auth", "The server rejected the username or password.",
-                                    {"username": BAD_CREDENTIALS, "password": BAD_CREDENTIALS})
+            return bad_credentials()
         if code == UNKNOWN_DATABASE:
-            return ConnectionFailed(
-                "database", f"The server has no database named {v.get('databaseName')!r}.",
-                {"databaseName": NO_DATABASE})
+            return unknown_database(v.get("databaseName"))
         if code == ACCESS_DENIED:
             return ConnectionFailed(
                 "database", "This user may not read this database (ACCESS_DENIED).",
@@ -120,9 +117,7 @@ class ClickHouse(Dialect):
         if names & {"ReadTimeoutError", "ConnectTimeoutError", "TimeoutError"}:
             return timeout_failure(host, port, target.timeout)
         if "Connection refused" in text:
-            return ConnectionFailed(
-                "tcp", f"{host} refused the connection on port {port}: nothing listens there.",
-                {"port": INCORRECT_PORT})
+            return port_refused(host, port)
         if "SSLError" in names or "CERTIFICATE_VERIFY_FAILED" in text:
             return ConnectionFailed(
                 "tls", "The HTTPS handshake failed: the port may be the plain HTTP one (8123), "

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from ..connect.errors import INCORRECT_PORT, ConnectionFailed, timeout_failure
+from ..connect.errors import ConnectionFailed, port_refused, timeout_failure
 from .base import Dialect, SchemaFilter, TableInfo, Target
 from .cloud import chain, chain_text, column, import_driver, sql_kind, unexpected
 from .fields import FieldInvalid, FieldSpec, database_field, host_field, password_field, port_field
@@ -126,8 +126,7 @@ class Databricks(Dialect):
                 "tls", "The HTTPS handshake with the workspace failed.",
                 {"host": "TLS handshake failed"})
         if "Connection refused" in text:
-            return ConnectionFailed("tcp", f"{host} refused the connection on port {port}.",
-                                    {"port": INCORRECT_PORT})
+            return port_refused(host, port)
         return unexpected(self.label)
 
     def introspect(self, connection: Any, schemas: SchemaFilter | None = None

@@ -22,11 +22,12 @@ import pymysql.cursors
 from pymysql.constants import CLIENT
 
 from ..connect.errors import (
-    BAD_CREDENTIALS,
-    INCORRECT_PORT,
     NO_DATABASE,
     ConnectionFailed,
+    bad_credentials,
+    port_refused,
     timeout_failure,
+    unknown_database,
 )
 from .base import Dialect, SchemaFilter, TableInfo, Target
 from .fields import (
@@ -220,13 +221,9 @@ class MySQL(Dialect):
         if isinstance(exc, TimeoutError) or "timed out" in text:
             return timeout_failure(host, port, target.timeout)
         if code == ACCESS_DENIED:
-            return ConnectionFailed(
-                "auth", "The server rejected the username or password.",
-                {"username": BAD_CREDENTIALS, "password": BAD_CREDENTIALS})
+            return bad_credentials()
         if code == UNKNOWN_DB:
-            return ConnectionFailed(
-                "database", f"The server has no database named {v.get('databaseName')!r}.",
-                {"databaseName": NO_DATABASE})
+            return unknown_database(v.get("databaseName"))
         if code == NO_DB_ACCESS:
             return ConnectionFailed(
                 "database", f"The user may not use a database named {v.get('databaseName')!r} "
@@ -250,9 +247,7 @@ class MySQL(Dialect):
             return ConnectionFailed("tls", "The TLS handshake with the server failed.",
                                     {"sslEnabled": "TLS handshake failed"})
         if code == CANNOT_CONNECT and "refused" in text:
-            return ConnectionFailed(
-                "tcp", f"{host} refused the connection on port {port}: nothing listens there.",
-                {"port": INCORRECT_PORT})
+            return port_refused(host, port)
         if code == TOO_MANY_CONNECTIONS:
             return ConnectionFailed("auth", "The server has too many connections open; try "
                                     "again later or raise its max_connections.", {})

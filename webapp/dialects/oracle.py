@@ -16,11 +16,11 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from ..connect.errors import (
-    BAD_CREDENTIALS,
     HOST_NOT_FOUND,
-    INCORRECT_PORT,
     NO_DATABASE,
     ConnectionFailed,
+    bad_credentials,
+    port_refused,
     timeout_failure,
 )
 from .base import Dialect, SchemaFilter, TableInfo, Target
@@ -194,8 +194,7 @@ class Oracle(Dialect):
         code = getattr(error, "full_code", "") or ""
         text = chain_text(exc)
         if code == "ORA-01017":
-            return ConnectionFailed("auth", "The server rejected the username or password.",
-                                    {"username": BAD_CREDENTIALS, "password": BAD_CREDENTIALS})
+            return bad_credentials()
         if code == "ORA-28000":
             return ConnectionFailed("auth", "This account is locked.",
                                     {"username": "This account is locked"})
@@ -212,9 +211,7 @@ class Oracle(Dialect):
                 f"{v.get('databaseName')!r}. Use the service name (lsnrctl services lists "
                 "them), not a SID.", {"databaseName": NO_DATABASE})
         if "Connection refused" in text:
-            return ConnectionFailed(
-                "tcp", f"{host} refused the connection on port {port}: nothing listens there.",
-                {"port": INCORRECT_PORT})
+            return port_refused(host, port)
         if "timed out" in text:
             return timeout_failure(host, port, target.timeout)
         if "Name or service not known" in text or "nodename nor servname" in text:

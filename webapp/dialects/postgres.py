@@ -14,12 +14,12 @@ import psycopg
 from psycopg.types.json import set_json_loads
 
 from ..connect.errors import (
-    BAD_CREDENTIALS,
     HOST_NOT_FOUND,
-    INCORRECT_PORT,
-    NO_DATABASE,
     ConnectionFailed,
+    bad_credentials,
+    port_refused,
     timeout_failure,
+    unknown_database,
 )
 from .base import Dialect, SchemaFilter, TableInfo, Target
 from .fields import (
@@ -175,19 +175,13 @@ class Postgres(Dialect):
             return ConnectionFailed("dns", f"The host name {host} could not be found.",
                                     {"host": HOST_NOT_FOUND})
         if "Connection refused" in text:
-            return ConnectionFailed(
-                "tcp", f"{host} refused the connection on port {port}: nothing listens there.",
-                {"port": INCORRECT_PORT})
+            return port_refused(host, port)
         if "password authentication failed" in text or (
             "role" in text and "does not exist" in text
         ):
-            return ConnectionFailed(
-                "auth", "The server rejected the username or password.",
-                {"username": BAD_CREDENTIALS, "password": BAD_CREDENTIALS})
+            return bad_credentials()
         if "database" in text and "does not exist" in text:
-            return ConnectionFailed(
-                "database", f"The server has no database named {v.get('databaseName')!r}.",
-                {"databaseName": NO_DATABASE})
+            return unknown_database(v.get("databaseName"))
         if "does not support SSL" in text:
             return ConnectionFailed(
                 "tls", "The server does not support SSL. Turn SSL off to connect without it.",

@@ -11,7 +11,7 @@ import ssl
 from collections.abc import Iterator
 from typing import Any
 
-from ..connect.errors import INCORRECT_PORT, ConnectionFailed, timeout_failure
+from ..connect.errors import ConnectionFailed, port_refused, timeout_failure
 from .base import Dialect, SchemaFilter, TableInfo, Target
 from .cloud import catalog_failure, chain, column, unexpected
 from .fields import FieldInvalid, FieldSpec, host_field, password_field, port_field, ssl_field
@@ -201,8 +201,7 @@ class PostHog(Dialect):
                 "tls", "The HTTPS handshake failed: the port may serve plain HTTP.",
                 {"sslEnabled": "TLS handshake failed"})
         if isinstance(exc, ConnectionRefusedError):
-            return ConnectionFailed("tcp", f"{host} refused the connection on port {port}.",
-                                    {"port": INCORRECT_PORT})
+            return port_refused(host, port)
         if isinstance(exc, http.client.HTTPException | ConnectionError):
             return ConnectionFailed(
                 "connect", f"{host}:{port} closed the connection or did not answer HTTP.",

@@ -10,10 +10,10 @@ from typing import Any
 from ..connect.errors import (
     BAD_CREDENTIALS,
     HOST_NOT_FOUND,
-    INCORRECT_PORT,
-    NO_DATABASE,
     ConnectionFailed,
+    port_refused,
     timeout_failure,
+    unknown_database,
 )
 from .base import Dialect, SchemaFilter, TableInfo, Target
 from .cloud import chain_text, group_tables, import_driver, sql_kind, unexpected, whole_seconds
@@ -154,9 +154,7 @@ class SqlServer(Dialect):
             return ConnectionFailed("auth", "The server rejected the login name or password.",
                                     {"username": BAD_CREDENTIALS, "password": BAD_CREDENTIALS})
         if 4060 in numbers or "Cannot open database" in text:
-            return ConnectionFailed(
-                "database", f"The server has no database named {v.get('databaseName')!r}, or "
-                "this login may not open it.", {"databaseName": NO_DATABASE})
+            return unknown_database(v.get("databaseName"), "Or this login may not open it.")
         if 18488 in numbers or "must be changed" in text:
             return ConnectionFailed("auth", "The password of this login has expired.",
                                     {"password": "The password must be changed"})
@@ -171,9 +169,7 @@ class SqlServer(Dialect):
         if 20003 in numbers or "timed out" in text:
             return timeout_failure(host, port, target.timeout)
         if "Connection refused" in text:
-            return ConnectionFailed(
-                "tcp", f"{host} refused the connection on port {port}: nothing listens there.",
-                {"port": INCORRECT_PORT})
+            return port_refused(host, port)
         if "Name or service not known" in text or "Unknown host" in text:
             return ConnectionFailed("dns", f"The host name {host} could not be found.",
                                     {"host": HOST_NOT_FOUND})

@@ -7,7 +7,12 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from ..connect.errors import BAD_CREDENTIALS, INCORRECT_PORT, ConnectionFailed, timeout_failure
+from ..connect.errors import (
+    BAD_CREDENTIALS,
+    ConnectionFailed,
+    port_refused,
+    timeout_failure,
+)
 from .base import Dialect, SchemaFilter, TableInfo, Target
 from .cloud import chain, chain_text, group_tables, import_driver, sql_kind, unexpected
 from .fields import (
@@ -159,9 +164,7 @@ class Trino(Dialect):
                 "SSL off), or its certificate is not trusted or not issued for this host name.",
                 {"sslEnabled": "TLS handshake failed"})
         if "Connection refused" in text:
-            return ConnectionFailed(
-                "tcp", f"{host} refused the connection on port {port}: nothing listens there.",
-                {"port": INCORRECT_PORT})
+            return port_refused(host, port)
         if names & {"HttpError", "Http502Error", "Http503Error", "Http504Error",
                     "JSONDecodeError", "ConnectionError"}:
             return ConnectionFailed(
