@@ -73,3 +73,12 @@ def test_paste_endpoint_fills_fields_but_never_the_password(admin):
     assert '<option selected value="SUPABASE">' in html and 'hx-swap-oob="true"' in html
     assert "Its password is used unless you type another." in html
     assert "hunter2-secret" not in html
+
+
+def test_libpq_options_that_read_server_files_are_not_taken_from_a_url():
+    dialect, values = parse_connection_string(
+        "postgresql://u:p@db.example.com/app?sslmode=require&sslrootcert=/etc/passwd"
+        "&sslkey=/root/.ssh/id_rsa&passfile=/etc/shadow&service=prod&options=-c%20x%3Dy", KNOWN)
+    assert dialect == "POSTGRES"
+    assert values == {"host": "db.example.com", "username": "u", "password": "p",
+                      "databaseName": "app", "sslEnabled": True, "sslMode": "require"}
