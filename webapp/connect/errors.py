@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 HOST_NOT_FOUND = "Host not found"
 INCORRECT_PORT = "Incorrect port"
@@ -64,4 +65,23 @@ def unknown_database(name: str | None, more: str = "") -> ConnectionFailed:
     """The server has no database of that name (`more` adds a sentence of the engine's own)."""
     detail = f"The server has no database named {name!r}." + (f" {more}" if more else "")
     return ConnectionFailed("database", detail, {"databaseName": NO_DATABASE})
+
+
+def secret_texts(values: Mapping[str, Any], names: Iterable[str]) -> list[str]:
+    """The secret values to keep out of logs: each whole value, and each line of a multi-line
+    one (a pasted key) long enough to be worth hiding."""
+    texts: list[str] = []
+    for name in names:
+        value = str(values.get(name) or "")
+        if value:
+            texts.append(value)
+            texts += [line for line in value.splitlines() if len(line.strip()) > 8]
+    return texts
+
+
+def redact(text: str, secrets: Iterable[str], limit: int = 300) -> str:
+    """A raw library error for the server log: every secret replaced by ***, cut to `limit`."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text[:limit]
 

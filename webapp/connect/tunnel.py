@@ -33,7 +33,7 @@ from flask import current_app, has_app_context
 from paramiko.common import OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
 from sshtunnel import SSHTunnelForwarder
 
-from .errors import HOST_NOT_FOUND, ConnectionFailed, timeout_failure
+from .errors import HOST_NOT_FOUND, ConnectionFailed, redact, secret_texts, timeout_failure
 from .host_keys import HostKeyPin, PinInvalid, fingerprint, parse_pin
 
 log = logging.getLogger(__name__)
@@ -124,11 +124,8 @@ class _Attempt:
 
     def log(self, stage: str, exc: BaseException) -> None:
         """The raw library error, for the server log only, with secret values removed."""
-        text = str(exc)
-        for secret in self.secrets:
-            text = text.replace(secret, "***")
         log.info("SSH tunnel via %s:%s failed at %s: %s: %s", self.host, self.port, stage,
-                 type(exc).__name__, text[:300])
+                 type(exc).__name__, redact(str(exc), self.secrets))
 
 
 def open_tunnel(values: dict[str, Any], ssh_address: str, db_host: str, db_port: int,
@@ -138,10 +135,8 @@ def open_tunnel(values: dict[str, Any], ssh_address: str, db_host: str, db_port:
 
     Raises ConnectionFailed (step "ssh") naming the field at fault; nothing stays open then.
     """
-    secrets = [str(values[n]) for n in SECRET_NAMES if values.get(n)]
-    secrets += [line for line in str(values.get("sshPrivateKey") or "").splitlines()
-                if len(line.strip()) > 8]
-    attempt = _Attempt(values, time.monotonic() + timeout, round(timeout, 1), secrets)
+    attempt = _Attempt(values, time.monotonic() + timeout, round(timeout, 1),
+                       secret_texts(values, SECRET_NAMES))
     key = load_private_key(values, attempt) if values.get("sshPrivateKey") else None
     try:
         pin = parse_pin(values["sshHostKey"]) if values.get("sshHostKey") else None

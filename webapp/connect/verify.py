@@ -20,7 +20,7 @@ from flask import current_app, has_app_context
 from ..dialects import Dialect, Target
 from ..dialects.base import DriverMissing
 from .egress import resolve
-from .errors import ConnectionFailed, port_refused, timeout_failure
+from .errors import ConnectionFailed, port_refused, redact, secret_texts, timeout_failure
 from .ladder import Ladder
 
 log = logging.getLogger(__name__)
@@ -145,9 +145,10 @@ def _driver_connect(dialect: Dialect, target: Target, ladder: Ladder) -> Any:
                                       target.values.get("port"), ladder.timeout, _outbound())
             applicable = [n for n in group if n != "tls" or tls_applies]
             failure.step = applicable[0] if applicable else "database"
-        # Raw driver text stays in the server log; drivers do not echo passwords.
-        log.info("connect to %s source failed at step %s: %s: %s",
-                 dialect.key, failure.step, type(exc).__name__, exc)
+        # Raw driver text stays in the server log, with any secret value it echoes removed.
+        log.info("connect to %s source failed at step %s: %s: %s", dialect.key, failure.step,
+                 type(exc).__name__,
+                 redact(str(exc), secret_texts(target.values, dialect.secret_names)))
         ms = int((time.monotonic() - began) * 1000)
         failed_at = failure.step if failure.step in group else (group[-1] if group else None)
         for name in group:
@@ -174,21 +175,22 @@ def verify(dialect: Dialect, values: dict[str, Any], timeout: float,
     ladder.mark("fields", "ok", fields_ms)
     opened = open_connection(dialect, values, timeout, ladder)
     try:
-        version = ladder.run("catalog", lambda: _catalog(dialect, opened.connection))
+        version = ladder.run("catalog", lambda: _catalog(dialect, opened.connection, values))
     finally:
         opened.close()
     elapsed = int((time.monotonic() - ladder.started) * 1000) + fields_ms
     return VerifyResult(version, elapsed, [s.as_dict() for s in ladder.steps])
 
 
-def _catalog(dialect: Dialect, connection: Any) -> str:
+def _catalog(dialect: Dialect, connection: Any, values: dict[str, Any]) -> str:
     try:
         dialect.check_catalog(connection)
         return dialect.server_version(connection)
     except ConnectionFailed:
         raise  # a dialect that knows which of its fields is at fault (e.g. Athena's S3 location)
     except Exception as exc:  # noqa: BLE001 - any failure here means the catalog is unreadable
-        log.info("reading the catalog of a %s source failed: %s", dialect.key, exc)
+        log.info("reading the catalog of a %s source failed: %s", dialect.key,
+                 redact(str(exc), secret_texts(values, dialect.secret_names)))
         raise ConnectionFailed(
             "catalog", "Connected, but this user cannot read the database's catalog "
             "(information_schema). Grant it read access to the schemas to sync.",
