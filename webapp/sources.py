@@ -157,8 +157,8 @@ def clean_input(raw: Mapping[str, Any], existing: Source | None = None, *,
             values[spec.name] = stored[spec.name]
         elif stored.get(spec.name) and spec.name not in unset and moved:
             errors[spec.name] = (
-                f"Enter the {spec.label.lower()} again: the host, port, database or SSH host "
-                "changed, so the saved one is not sent there"
+                f"Enter the {spec.label.lower()} again: the host, port, database or SSH "
+                "settings changed, so the saved one is not sent there"
             )
         else:
             values[spec.name] = _clean(spec, raw_value, errors)
@@ -252,7 +252,7 @@ def create_source(org: Organization, raw: Mapping[str, Any], *, demo: bool = Fal
     if org.trial_started_at is None:
         org.trial_started_at = utcnow()
     db.session.add(source)
-    _commit_or_duplicate(data.display_name)
+    _flush_or_duplicate(data.display_name)  # the id is known; the audit event commits with it
     audit.record(org.id, "source.created", target_type="source", target_id=source.id,
                  target_name=source.display_name,
                  details={"dialect": source.dialect, **({"demo": True} if demo else {})})
@@ -281,7 +281,8 @@ def update_source(source: Source, raw: Mapping[str, Any], unset: Collection[str]
     changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
     audit.record(org.id, "source.updated", target_type="source", target_id=source.id,
                  target_name=data.display_name, details={"changed": changed})
-    _commit_or_duplicate(data.display_name)
+    _flush_or_duplicate(data.display_name)
+    db.session.commit()
     request_sync(source, trigger="update")
     return source
 
@@ -292,9 +293,10 @@ def _audited_values(source: Source) -> dict[str, Any]:
             **public_values(source), **vault().decrypt(source.secrets_blob)}
 
 
-def _commit_or_duplicate(name: str) -> None:
+def _flush_or_duplicate(name: str) -> None:
+    """Write the pending changes (not yet committed); a name taken meanwhile is DuplicateName."""
     try:
-        db.session.commit()
+        db.session.flush()
     except IntegrityError:
         db.session.rollback()
         raise DuplicateName(f"A data source named {name!r} already exists.",
