@@ -3,12 +3,11 @@ with a test-CA certificate that refuses unencrypted connections), on loopback on
 
 from __future__ import annotations
 
-import time
-
 import pymysql
 import pytest
 
 from tests.integration.test_sources_postgres import org, sync_once, tables_of
+from tests.integration.test_verify_postgres import failure
 from tests.servers import free_port
 from webapp import sources as uc
 from webapp.connect.errors import ConnectionFailed
@@ -32,15 +31,6 @@ def tls_values(server, **changes):
     return values(server, sslEnabled=True, sslMode="verify-full",
                   sslCustomCertificatesEnabled=True,
                   sslRootCertificate=server.ca_cert_path.read_text(), **changes)
-
-
-def failure(app, raw) -> ConnectionFailed:
-    with app.app_context():
-        started = time.monotonic()
-        with pytest.raises(ConnectionFailed) as caught:
-            uc.verify_input(raw)
-        print(f"verify failed at {caught.value.step} in {time.monotonic() - started:.3f} s")
-    return caught.value
 
 
 def statuses(error: ConnectionFailed) -> dict[str, str]:

@@ -80,11 +80,7 @@ def _switched_dialect(dialect: Any, source: Source | None) -> Any:
         return None  # htmx swapped the fieldset in place already
     if not request.form.get("changeDialect") and (not shown or shown == dialect.key):
         return None
-    secret = set(all_secret_names())
-    keep = {k: v for k, v in request.form.items()
-            if k not in secret and k not in ("csrf_token", "connectionString", "changeDialect",
-                                             "fieldsetDialect")
-            and not (dialect.field(k) is not None and _another_default(dialect, k, v))}
+    keep = _carried_over(dialect, request.form.items(), dialect_fields_only=False)
     form = source_form(dialect, formdata=None, data=keep,
                        saved_secrets=uc.saved_secret_names(source))
     return _form_page(form, source)
@@ -150,11 +146,27 @@ def verify_source(source_id: int | None = None) -> Any:
 def dialect_fieldset() -> str:
     """The chosen dialect's fields, keeping values typed in fields it shares (never secrets)."""
     dialect = _dialect_from_request("POSTGRES")
-    typed = {k: v for k, v in request.args.items()
-             if k not in all_secret_names() and dialect.field(k) is not None
-             and not _another_default(dialect, k, v)}
+    typed = _carried_over(dialect, request.args.items(), dialect_fields_only=True)
     form = source_form(dialect, formdata=None, data=typed or None)
     return render_template("partials/dialect_fields.html", form=form, dialect=dialect)
+
+
+# Form inputs that never carry over to another dialect's form.
+_NOT_CARRIED = {"csrf_token", "connectionString", "changeDialect", "fieldsetDialect"}
+
+
+def _carried_over(dialect: Any, items: Any, *, dialect_fields_only: bool) -> dict[str, Any]:
+    """What was typed before a dialect switch that `dialect`'s form keeps: never a secret or
+    the connection string, and not a value that is only another dialect's default."""
+    secret = set(all_secret_names())
+    kept = {}
+    for name, value in items:
+        spec = dialect.field(name)
+        if name in secret or name in _NOT_CARRIED or (spec is None and dialect_fields_only):
+            continue
+        if spec is None or not _another_default(dialect, name, value):
+            kept[name] = value
+    return kept
 
 
 def _another_default(dialect: Any, name: str, value: str) -> bool:
