@@ -28,6 +28,8 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
+# Sent in production only (DATADOCK_ENV=production): browsers then refuse plain HTTP for a year.
+HSTS = "max-age=31536000; includeSubDomains"
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
@@ -54,8 +56,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from . import api, models, web
 
     @login_manager.user_loader
-    def load_user(user_id: str) -> models.User | None:
-        return db.session.get(models.User, int(user_id))
+    def load_user(session_id: str) -> models.User | None:
+        from .accounts import user_for_session  # refuses an ended session generation
+        return user_for_session(session_id)
 
     request_ids.init_app(app)
     app.register_blueprint(web.bp)
@@ -81,6 +84,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     def security_headers(response: Response) -> Response:
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        if app.config.get("DATADOCK_PRODUCTION"):
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
         return response
 
     if _serving():

@@ -1,16 +1,19 @@
-"""Use-cases for organizations and their members: setup, create admin, authenticate,
-and login throttling."""
+"""Use-cases for organizations and their members: first-run setup, create admin,
+authenticate, login throttling, and ending a user's sessions (logout, password or role change,
+removal)."""
 
 from __future__ import annotations
 
+import hmac
 import math
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .extensions import db
-from .models import Membership, Organization, Role, User
+from .models import Installation, Membership, Organization, Role, User, new_session_generation
 from .ratelimit import hit
 
 MIN_PASSWORD = 12
@@ -26,26 +29,125 @@ class AccountError(ValueError):
         self.field = field
 
 
+class AlreadySetUp(Exception):
+    """First-run setup was already done (perhaps a moment ago, by a simultaneous request)."""
+
+    def __init__(self) -> None:
+        super().__init__("Datadock is already set up.")
+
+
 def has_users() -> bool:
     """Whether setup has been done."""
     return bool(db.session.scalar(select(func.count()).select_from(User)))
 
 
-def create_admin(org_name: str, email: str, password: str) -> User:
-    """Create an organization (or reuse one of that name) with an admin account."""
-    email = email.strip().lower()
+def _is_claimed() -> bool:
+    return db.session.get(Installation, 1, populate_existing=True) is not None
+
+
+def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
         raise AccountError("password", f"Use at least {MIN_PASSWORD} characters")
-    if db.session.scalar(select(User).where(User.email == email)) is not None:
-        raise AccountError("email", "An account with this email already exists")
+
+
+def _add_admin(org_name: str, email: str, password_hash: str) -> User:
+    """Add (not commit) an organization, or reuse one of that name, and its admin."""
     org = db.session.scalar(select(Organization).where(Organization.name == org_name.strip()))
     if org is None:
         org = Organization(name=org_name.strip())
         db.session.add(org)
-    user = User(email=email, password_hash=generate_password_hash(password))
+    user = User(email=email, password_hash=password_hash)
     db.session.add_all([user, Membership(user=user, organization=org, role=Role.ADMIN.value)])
+    return user
+
+
+def set_up(org_name: str, email: str, password: str) -> User:
+    """First-run setup: the first organization and its admin, exactly once.
+
+    The transaction claims the single `installation` row before anything else; of several
+    simultaneous setups, the store lets one claim it and the others raise AlreadySetUp.
+    """
+    _check_password(password)
+    if has_users() or _is_claimed():
+        raise AlreadySetUp
+    password_hash = generate_password_hash(password)  # slow: before the write transaction
+    try:
+        db.session.add(Installation(id=1))
+        db.session.flush()  # the claim: a second one waits for the first, then fails
+        user = _add_admin(org_name, email.strip().lower(), password_hash)
+        db.session.commit()
+    except (IntegrityError, OperationalError):
+        db.session.rollback()
+        if _is_claimed():
+            raise AlreadySetUp from None
+        raise
+    return user
+
+
+def create_admin(org_name: str, email: str, password: str) -> User:
+    """Create an organization (or reuse one of that name) with an admin account (CLI)."""
+    email = email.strip().lower()
+    _check_password(password)
+    if db.session.scalar(select(User).where(User.email == email)) is not None:
+        raise AccountError("email", "An account with this email already exists")
+    user = _add_admin(org_name, email, generate_password_hash(password))
     db.session.commit()
     return user
+
+
+# --- sessions ------------------------------------------------------------------------------
+
+def user_for_session(session_id: str) -> User | None:
+    """The user a session (or remember cookie) id "<user id>:<generation>" belongs to, or None
+    when the user is gone or the generation has been replaced since the session began."""
+    user_id, _, generation = session_id.partition(":")
+    if not user_id.isdigit() or not generation:
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not hmac.compare_digest(user.session_generation, generation):
+        return None
+    return user
+
+
+def _new_generation(user: User) -> None:
+    user.session_generation = new_session_generation()
+
+
+def end_sessions(user: User) -> None:
+    """End every session of the user, in every browser, at once (logout does this)."""
+    _new_generation(user)
+    db.session.commit()
+
+
+def change_password(user: User, password: str) -> None:
+    """Set a new password; every session of the user ends."""
+    _check_password(password)
+    user.password_hash = generate_password_hash(password)
+    _new_generation(user)
+    db.session.commit()
+
+
+def change_role(user: User, organization_id: int, role: str) -> None:
+    """Change the user's role in the organization; every session of the user ends."""
+    if role not in {r.value for r in Role}:
+        raise AccountError("role", f"Choose one of: {', '.join(r.value for r in Role)}")
+    row = db.session.scalar(select(Membership).where(
+        Membership.user_id == user.id, Membership.organization_id == organization_id))
+    if row is None:
+        raise AccountError("role", "This user is not a member of the organization")
+    row.role = role
+    _new_generation(user)
+    db.session.commit()
+
+
+def remove_user(user: User) -> None:
+    """Delete the account and its memberships; its sessions end with it."""
+    user_id = user.id
+    db.session.execute(delete(Membership).where(Membership.user_id == user_id))
+    db.session.execute(delete(User).where(User.id == user_id))
+    db.session.commit()
+    if user in db.session:
+        db.session.expunge(user)
 
 
 class LoginThrottled(Exception):

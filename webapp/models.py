@@ -4,6 +4,7 @@ the audit log and throttle counters."""
 from __future__ import annotations
 
 import enum
+import secrets
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,6 +12,7 @@ from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
     BigInteger,
+    CheckConstraint,
     ForeignKey,
     Index,
     LargeBinary,
@@ -65,6 +67,11 @@ class Organization(db.Model):
     memberships: Mapped[list[Membership]] = relationship(back_populates="organization")
 
 
+def new_session_generation() -> str:
+    """A fresh session generation for a user."""
+    return secrets.token_hex(16)
+
+
 class User(UserMixin, db.Model):
     """A person who logs in with email and a hashed password."""
 
@@ -74,8 +81,25 @@ class User(UserMixin, db.Model):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Every session carries this; replacing it (accounts.end_sessions) ends them all at once.
+    # Random rather than a counter, so a reused user id never revives an old cookie.
+    session_generation: Mapped[str] = mapped_column(String(32), default=new_session_generation)
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="user")
+
+    def get_id(self) -> str:
+        """Flask-Login's id for sessions (and remember cookies): user id and generation."""
+        return f"{self.id}:{self.session_generation}"
+
+
+class Installation(db.Model):
+    """The one row first-run setup claims in its own transaction: setup happens exactly once."""
+
+    __tablename__ = "installation"
+    __table_args__ = (CheckConstraint("id = 1", name="ck_installation_singleton"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    set_up_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Membership(db.Model):
