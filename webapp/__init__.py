@@ -16,7 +16,14 @@ from .config import load_config
 from .extensions import csrf, db, login_manager, migrate
 from .vault import Vault
 
-ROOT = Path(__file__).resolve().parent.parent
+_PACKAGE = Path(__file__).resolve().parent
+_BUNDLED = _PACKAGE / "_resources"
+_FROM_WHEEL = _BUNDLED.is_dir()
+# templates/, static/, migrations/: inside the package when installed from a wheel (the build
+# maps them in: scripts/build_resources.py), else at the checkout's top level.
+RESOURCES = _BUNDLED if _FROM_WHEEL else _PACKAGE.parent
+# The checkout; for an installed wheel, the working directory (the default instance/ goes there).
+ROOT = Path.cwd() if _FROM_WHEEL else _PACKAGE.parent
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -35,8 +42,8 @@ HSTS = "max-age=31536000; includeSubDomains"
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Build the app: config, extensions, pages, commands, and the in-process scheduler."""
     instance = os.environ.get("DATADOCK_INSTANCE_PATH") or str(ROOT / "instance")
-    app = Flask(__name__, instance_path=instance, template_folder=str(ROOT / "templates"),
-                static_folder=str(ROOT / "static"))
+    app = Flask(__name__, instance_path=instance, template_folder=str(RESOURCES / "templates"),
+                static_folder=str(RESOURCES / "static"))
     logs.configure_from_env()
     app.config.update(load_config(app.instance_path))
     app.config.update(overrides or {})
@@ -47,7 +54,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.extensions["datadock_vault"] = Vault(app.config["DATADOCK_ENCRYPTION_KEYS"])
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    migrate.init_app(app, db, directory=str(RESOURCES / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "web.login"
