@@ -13,8 +13,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from . import audit, ratelimit
+from .connect import verify_pool
 from .connect.errors import ConnectionFailed
 from .connect.verify import VerifyResult, verify
+from .connect.verify_pool import VerifyBusy
 from .dialects import DIALECTS, Dialect, FieldInvalid, FieldSpec, get_dialect
 from .dialects.urls import parse_connection_string
 from .extensions import db
@@ -182,15 +184,15 @@ def verify_input(raw: Mapping[str, Any], existing: Source | None = None,
                  ) -> VerifyResult:
     """Validate, then walk the verify ladder. Stores nothing but an audit event.
 
-    Raises ValidationFailed or ConnectionFailed (with the ladder's steps). The audit event goes
+    Raises ValidationFailed, VerifyBusy (no verify slot free: nothing tried, nothing audited)
+    or ConnectionFailed (with the ladder's steps). The audit event and the verify slot belong
     to `org`, else the existing source's organization, else the requester's.
     """
     started = time.monotonic()
     data = clean_input(raw, existing, name_required=name_required)
     fields_ms = int((time.monotonic() - started) * 1000)
     try:
-        result = verify(data.dialect, data.values, current_app.config["VERIFY_TIMEOUT"],
-                        fields_ms)
+        result = _verify_in_slot(_verify_org_id(org, existing), data, fields_ms)
     except ConnectionFailed as failure:
         _audit_verify(org, existing, data, {"result": "failure", "step": failure.step,
                                             "fields": sorted(failure.field_errors)})
@@ -199,10 +201,22 @@ def verify_input(raw: Mapping[str, Any], existing: Source | None = None,
     return result
 
 
+def _verify_in_slot(org_id: int | None, data: SourceInput, fields_ms: int = 0) -> VerifyResult:
+    """Walk the ladder in one of the process's verify slots (connect/verify_pool.py): a verify
+    and the verify a save makes share them. Raises VerifyBusy when none is free."""
+    timeout = current_app.config["VERIFY_TIMEOUT"]
+    return verify_pool.run(org_id, timeout,
+                           lambda: verify(data.dialect, data.values, timeout, fields_ms))
+
+
+def _verify_org_id(org: Organization | None, existing: Source | None) -> int | None:
+    return (org.id if org is not None else existing.organization_id if existing is not None
+            else audit.request_organization_id())
+
+
 def _audit_verify(org: Organization | None, existing: Source | None, data: SourceInput,
                   details: dict[str, Any]) -> None:
-    org_id = (org.id if org is not None else existing.organization_id if existing is not None
-              else audit.request_organization_id())
+    org_id = _verify_org_id(org, existing)
     if org_id is None:
         return
     audit.record(org_id, "source.verified", target_type="source",
@@ -246,7 +260,7 @@ def create_source(org: Organization, raw: Mapping[str, Any], *, demo: bool = Fal
     """
     data = clean_input(raw)
     _check_name(org, data.display_name)
-    verify(data.dialect, data.values, current_app.config["VERIFY_TIMEOUT"])
+    _verify_in_slot(org.id, data)
     source = Source(organization_id=org.id, is_demo=demo)
     _apply(source, data)
     if org.trial_started_at is None:
@@ -274,7 +288,7 @@ def update_source(source: Source, raw: Mapping[str, Any], unset: Collection[str]
     org = db.session.get(Organization, source.organization_id)
     assert org is not None
     _check_name(org, data.display_name, exclude_id=source.id)
-    verify(data.dialect, data.values, current_app.config["VERIFY_TIMEOUT"])
+    _verify_in_slot(org.id, data)
     before = _audited_values(source)
     _apply(source, data)
     after = _audited_values(source)
@@ -471,7 +485,7 @@ def webhook_sync(source_id: int, token: str | None) -> tuple[Source, SyncRun]:
     return source, request_sync(source, trigger="webhook")
 
 
-__all__ = ["ConnectionFailed", "DuplicateName", "SourceError", "ValidationFailed",
+__all__ = ["ConnectionFailed", "DuplicateName", "SourceError", "ValidationFailed", "VerifyBusy",
            "clean_input", "create_source", "delete_source", "get_source", "list_sources",
            "get_source_by_name", "list_sources_page",
            "public_values", "request_sync", "saved_secret_names", "snapshot_tables",

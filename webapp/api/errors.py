@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 
 from .. import sources as uc
 from ..connect.errors import ConnectionFailed
+from ..connect.verify_pool import VerifyBusy
 from ..extensions import db
 from . import bp
 
@@ -80,6 +81,15 @@ def _connection_failed(exc: ConnectionFailed) -> Response:
     db.session.rollback()
     extra = {"steps": exc.steps} if exc.steps else {}
     return error_response(exc.status, exc.title, exc.detail, exc.field_errors, **extra)
+
+
+@bp.errorhandler(VerifyBusy)
+def _verify_busy(exc: VerifyBusy) -> Response:
+    """Every verify slot (the process's or the organization's) is taken: 429, try again."""
+    db.session.rollback()
+    return error_response(exc.status, exc.title, exc.detail,
+                          headers={"Retry-After": str(exc.retry_after_seconds)},
+                          retryAfterMs=exc.retry_after_ms)
 
 
 @bp.errorhandler(HTTPException)

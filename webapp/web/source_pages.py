@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 
 from .. import sources as uc
 from ..connect.errors import ConnectionFailed
+from ..connect.verify_pool import VerifyBusy
 from ..dialects import DIALECTS, all_secret_names, get_dialect
 from ..jobs.sync import sync_progress
 from ..models import Source
@@ -48,18 +49,27 @@ def _form_page(form: Any, source: Source | None, status: int = 200, **result: An
         dialect=get_dialect(form.dialect.data), **result), status
 
 
-def _result(form: Any, *, ok: Any = None, error: uc.SourceError | ConnectionFailed | None = None,
+_Refusal = uc.SourceError | ConnectionFailed | VerifyBusy
+
+
+def _result(form: Any, *, ok: Any = None, error: _Refusal | None = None,
             source: Source | None = None, status: int = 200) -> Any:
-    """The verify/save outcome: an htmx partial (banner + errors out of band) or a whole page."""
+    """The verify/save outcome: an htmx partial (banner + errors out of band) or a whole page.
+
+    No free verify slot (VerifyBusy) is 429 with Retry-After for a whole page; htmx gets the
+    partial (htmx swaps only 2xx), also with Retry-After. The form keeps what was typed."""
     field_errors = error.field_errors if error is not None else {}
+    busy = {"Retry-After": str(error.retry_after_seconds)} if isinstance(
+        error, VerifyBusy) else {}
     if request.headers.get("HX-Request"):
         # Every field's error slot is swapped, so errors of an earlier try are cleared.
         return render_template("partials/verify_result.html", ok=ok, error=error,
                                field_errors=field_errors,
                                oob_names=[*form.common_names, "dialect", "connectionString",
-                                          *form.spec_names])
+                                          *form.spec_names]), 200, busy
     apply_errors(form, field_errors)
-    return _form_page(form, source, status, ok=ok, error=error)
+    page, status = _form_page(form, source, 429 if busy else status, ok=ok, error=error)
+    return page, status, busy
 
 
 def _dialect_from_request(default: str) -> Any:
@@ -102,7 +112,7 @@ def new_source() -> Any:
         abort(400)
     try:
         source = uc.create_source(current_org(), form_values(form))
-    except (uc.SourceError, ConnectionFailed) as exc:
+    except (uc.SourceError, ConnectionFailed, VerifyBusy) as exc:
         return _result(form, error=exc, status=422)
     return _saved(source, "Saved. The first schema sync has started.")
 
@@ -136,7 +146,7 @@ def verify_source(source_id: int | None = None) -> Any:
         abort(400)
     try:
         result = uc.verify_input(form_values(form), existing=source, org=current_org())
-    except (uc.SourceError, ConnectionFailed) as exc:
+    except (uc.SourceError, ConnectionFailed, VerifyBusy) as exc:
         return _result(form, error=exc, source=source, status=422)
     return _result(form, ok=result, source=source)
 
@@ -259,7 +269,7 @@ def edit_source(source_id: int) -> Any:
         abort(400)
     try:
         uc.update_source(source, form_values(form))
-    except (uc.SourceError, ConnectionFailed) as exc:
+    except (uc.SourceError, ConnectionFailed, VerifyBusy) as exc:
         return _result(form, error=exc, source=source, status=422)
     return _saved(source, "Saved. The schema is being synced again.")
 
