@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +11,10 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
 from . import cli, logs, request_ids
-from .config import load_config
+from .config import ConfigError, check_store, flask_config
 from .extensions import csrf, db, login_manager, migrate
-from .vault import Vault
+from .settings import load_settings
+from .vault import Vault, VaultError
 
 _PACKAGE = Path(__file__).resolve().parent
 _BUNDLED = _PACKAGE / "_resources"
@@ -40,12 +40,25 @@ HSTS = "max-age=31536000; includeSubDomains"
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
-    """Build the app: config, extensions, pages, commands, and the in-process scheduler."""
-    instance = os.environ.get("DATADOCK_INSTANCE_PATH") or str(ROOT / "instance")
+    """Build the app (`overrides`: Flask config keys, applied over the settings). A bad
+    configuration stops `flask` commands, gunicorn and the worker with one line that names the
+    variable (cli.refuse_to_start); anywhere else ConfigError is raised."""
+    try:
+        return _create_app(overrides)
+    except (ConfigError, VaultError) as exc:
+        cli.refuse_to_start(exc)
+        raise
+
+
+def _create_app(overrides: dict[str, Any] | None) -> Flask:
+    """Config, extensions, pages, commands, and the in-process scheduler."""
+    settings = load_settings()  # the environment, read once
+    instance = str(settings.instance_path or ROOT / "instance")
     app = Flask(__name__, instance_path=instance, template_folder=str(RESOURCES / "templates"),
                 static_folder=str(RESOURCES / "static"))
-    logs.configure_from_env()
-    app.config.update(load_config(app.instance_path))
+    logs.configure(settings.log_level, settings.log_kind)
+    app.config.update(flask_config(settings, app.instance_path))
+    app.extensions["datadock_settings"] = settings
     app.config.update(overrides or {})
     if app.config.get("TRUSTED_PROXIES"):
         # Behind N proxies, the client's address and scheme are what the proxies forwarded.
@@ -54,6 +67,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.extensions["datadock_vault"] = Vault(app.config["DATADOCK_ENCRYPTION_KEYS"])
 
     db.init_app(app)
+    check_store(app)  # an unreachable store stops the start with one line
     migrate.init_app(app, db, directory=str(RESOURCES / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     login_manager.init_app(app)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
@@ -44,6 +46,26 @@ def rotate_keys_command() -> None:
     result = rotate_all(vault)
     click.echo(f"Re-encrypted the secrets of {result.rotated} data sources with the newest key; "
                f"{result.current} were already on it ({result.total} in all).")
+
+
+def start_failure(exc: BaseException) -> str:
+    """The one line a process that refuses to start prints."""
+    return f"Datadock cannot start: {exc}"
+
+
+def refuse_to_start(exc: BaseException) -> None:
+    """Stop an entry point on a configuration error with one line, no traceback: inside a
+    `flask` command (run, db upgrade, …) as a click error (exit 1); under gunicorn with its
+    "App failed to load" code, which halts the master instead of respawning the worker (exit
+    4). Elsewhere it returns and the caller raises (`python -m webapp.jobs.worker` prints the
+    line itself and exits 2)."""
+    if click.get_current_context(silent=True) is not None:
+        raise click.ClickException(start_failure(exc)) from None
+    if "gunicorn.arbiter" in sys.modules:
+        from gunicorn.arbiter import Arbiter
+
+        print(start_failure(exc), file=sys.stderr, flush=True)
+        raise SystemExit(Arbiter.APP_LOAD_ERROR)
 
 
 def register(app: Flask) -> None:

@@ -1,65 +1,28 @@
-"""Configuration from environment variables, with development keys generated into instance/."""
+"""The Flask config built from the typed settings (settings.py), development keys generated
+into instance/, and the start-up check that the store answers."""
 
 from __future__ import annotations
 
-import ipaddress
 import logging
-import os
 import secrets
 from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet
+from flask import Flask
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from .extensions import json_text
+from .settings import ConfigError, Settings, load_settings, split_list, warn_unknown_variables
+
+__all__ = ["ConfigError", "check_store", "flask_config", "load_config"]
 
 log = logging.getLogger(__name__)
 
-
-class ConfigError(RuntimeError):
-    """Raised at start-up when the configuration cannot give a working app."""
-
-
-def _env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
-
-
-def _cidrs(name: str) -> list[str]:
-    raw = os.environ.get(name, "")
-    networks = [n.strip() for n in raw.split(",") if n.strip()]
-    for network in networks:
-        try:
-            ipaddress.ip_network(network, strict=False)
-        except ValueError as exc:
-            raise ConfigError(f"{name}: {network!r} is not a network (e.g. 10.0.0.0/8)") from exc
-    return networks
-
-
-def _env_rate(name: str, default: str) -> tuple[int, int]:
-    """A rate such as "120/minute" as (limit, window seconds)."""
-    from .ratelimit import parse_rate
-
-    try:
-        return parse_rate(os.environ.get(name) or default)
-    except ValueError as exc:
-        raise ConfigError(f"{name}: {exc}") from exc
-
-
-def _database_url(instance: Path) -> str:
-    url = os.environ.get("DATABASE_URL", "").strip()
-    if not url:
-        return f"sqlite:///{instance / 'datadock.sqlite3'}"
-    # Heroku-style URLs name the scheme "postgres"; SQLAlchemy wants a driver too.
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
-    return url
+# Seconds a PostgreSQL store may take to accept a connection (start-up check, every request).
+STORE_CONNECT_TIMEOUT = 10
 
 
 def _dev_secret(instance: Path, filename: str, make: Any, env_name: str) -> str:
@@ -77,30 +40,38 @@ def _dev_secret(instance: Path, filename: str, make: Any, env_name: str) -> str:
     return value
 
 
-def load_config(instance_path: str) -> dict[str, Any]:
-    """Build the Flask config dict from the environment."""
+def _secret(value: Any) -> str:
+    return value.get_secret_value().strip() if value is not None else ""
+
+
+def _rate(text: str) -> tuple[int, int]:
+    from .ratelimit import parse_rate
+
+    return parse_rate(text)
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    options: dict[str, Any] = {"pool_pre_ping": True, "json_serializer": json_text}
+    if url.startswith("postgresql"):
+        options["connect_args"] = {"connect_timeout": STORE_CONNECT_TIMEOUT}
+    return options
+
+
+def flask_config(settings: Settings, instance_path: str) -> dict[str, Any]:
+    """The Flask config keys (the names the code reads) for `settings`."""
     instance = Path(instance_path)
     instance.mkdir(parents=True, exist_ok=True)
-    production = os.environ.get("DATADOCK_ENV", "development").lower() == "production"
-
-    secret_key = os.environ.get("SECRET_KEY", "").strip()
-    keys = os.environ.get("DATADOCK_ENCRYPTION_KEYS", "").strip()
-    if production and (not secret_key or not keys):
-        raise ConfigError(
-            "DATADOCK_ENV=production needs SECRET_KEY and DATADOCK_ENCRYPTION_KEYS to be set"
-        )
-    if not secret_key:
-        secret_key = _dev_secret(
-            instance, "secret_key", lambda: secrets.token_urlsafe(48), "SECRET_KEY"
-        )
-    if not keys:
-        keys = _dev_secret(
-            instance, "encryption_keys",
-            lambda: Fernet.generate_key().decode(), "DATADOCK_ENCRYPTION_KEYS",
-        )
+    warn_unknown_variables()
+    production = settings.production
+    secret_key = _secret(settings.secret_key) or _dev_secret(
+        instance, "secret_key", lambda: secrets.token_urlsafe(48), "SECRET_KEY")
+    keys = _secret(settings.encryption_keys) or _dev_secret(
+        instance, "encryption_keys", lambda: Fernet.generate_key().decode(),
+        "DATADOCK_ENCRYPTION_KEYS")
+    store = _secret(settings.database_url) or f"sqlite:///{instance / 'datadock.sqlite3'}"
 
     # SQLite and DuckDB sources open files from inside this folder only.
-    data_dir = Path(os.environ.get("DATADOCK_DATA_DIR") or instance / "data").resolve()
+    data_dir = (settings.data_dir or instance / "data").resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
 
     return {
@@ -108,13 +79,13 @@ def load_config(instance_path: str) -> dict[str, Any]:
         "DATA_DIR": str(data_dir),
         # Networks Datadock refuses to connect to, on top of link-local/metadata/multicast, and
         # networks it allows even so (comma-separated CIDRs).
-        "EGRESS_BLOCK": _cidrs("DATADOCK_EGRESS_BLOCK"),
-        "EGRESS_ALLOW": _cidrs("DATADOCK_EGRESS_ALLOW"),
+        "EGRESS_BLOCK": split_list(settings.egress_block),
+        "EGRESS_ALLOW": split_list(settings.egress_allow),
         # Shown in timeout errors so users know what to allow in their firewall.
-        "OUTBOUND_ADDRESS": os.environ.get("DATADOCK_OUTBOUND_ADDRESS") or None,
-        "DATADOCK_ENCRYPTION_KEYS": [k.strip() for k in keys.split(",") if k.strip()],
-        "SQLALCHEMY_DATABASE_URI": _database_url(instance),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "json_serializer": json_text},
+        "OUTBOUND_ADDRESS": settings.outbound_address or None,
+        "DATADOCK_ENCRYPTION_KEYS": split_list(keys),
+        "SQLALCHEMY_DATABASE_URI": store,
+        "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(store),
         "DATADOCK_PRODUCTION": production,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -122,28 +93,79 @@ def load_config(instance_path: str) -> dict[str, Any]:
         "REMEMBER_COOKIE_SECURE": production,
         "WTF_CSRF_TIME_LIMIT": None,
         # Seconds one verify may take in all (DNS, TCP, login, first query).
-        "VERIFY_TIMEOUT": _env_float("DATADOCK_VERIFY_TIMEOUT", 10.0),
+        "VERIFY_TIMEOUT": settings.verify_timeout,
+        # Verifies run at once per process, and per organization.
+        "VERIFY_CONCURRENCY": settings.verify_concurrency,
+        "VERIFY_CONCURRENCY_PER_ORG": settings.verify_concurrency_per_org,
         # Seconds between scheduled schema syncs of one source.
-        "SYNC_INTERVAL": _env_float("DATADOCK_SYNC_INTERVAL", 3600.0),
-        # Seconds a claimed job may run before another process may take it over.
-        "JOB_LEASE_SECONDS": _env_float("DATADOCK_JOB_LEASE_SECONDS", 300.0),
-        "SCHEDULER_ENABLED": os.environ.get("DATADOCK_SCHEDULER", "on").lower() != "off",
-        "SCHEDULER_TICK_SECONDS": _env_float("DATADOCK_TICK_SECONDS", 5.0),
-        "SCHEDULER_WORKERS": int(_env_float("DATADOCK_WORKERS", 4)),
+        "SYNC_INTERVAL": settings.sync_interval,
+        # Seconds a claimed job is leased; its process renews the lease every heartbeat.
+        "JOB_LEASE_SECONDS": settings.job_lease_seconds,
+        "JOB_HEARTBEAT_SECONDS": settings.job_heartbeat_seconds,
+        "SCHEDULER_ENABLED": settings.scheduler,
+        "SCHEDULER_TICK_SECONDS": settings.tick_seconds,
+        "SCHEDULER_WORKERS": settings.workers,
         # Seconds between health checks of one source (0: no health checks in this process).
-        "HEALTH_INTERVAL": _env_float("DATADOCK_HEALTH_INTERVAL", 300.0),
+        "HEALTH_INTERVAL": settings.health_interval,
         # Health checks run at once per process: they mostly wait on the network, so many.
-        "HEALTH_WORKERS": int(_env_float("DATADOCK_HEALTH_WORKERS", 128)),
-        # Days of health history kept (older checks are pruned hourly).
-        "HEALTH_RETENTION_DAYS": _env_float("DATADOCK_HEALTH_RETENTION_DAYS", 30.0),
+        "HEALTH_WORKERS": settings.health_workers,
+        # Days of health history kept.
+        "HEALTH_RETENTION_DAYS": settings.health_retention_days,
+        # Seconds between prunes of old health checks and spent rate-limit counters.
+        "PRUNE_INTERVAL": settings.prune_interval,
         # Requests one API key (or, without a valid key, one address) may make per window.
-        "API_RATE_LIMIT": _env_rate("DATADOCK_API_RATE_LIMIT", "120/minute"),
+        "API_RATE_LIMIT": _rate(settings.api_rate_limit),
         # Login attempts per account and per address (every attempt counts, right or wrong).
-        "LOGIN_RATE_LIMIT": _env_rate("DATADOCK_LOGIN_RATE_LIMIT", "10/15 minutes"),
-        "LOGIN_ADDRESS_RATE_LIMIT": _env_rate("DATADOCK_LOGIN_ADDRESS_RATE_LIMIT",
-                                              "50/15 minutes"),
-        # A logged-in session ends after this many minutes without a request.
-        "SESSION_IDLE_MINUTES": _env_float("DATADOCK_SESSION_IDLE_MINUTES", 60.0),
+        "LOGIN_RATE_LIMIT": _rate(settings.login_rate_limit),
+        "LOGIN_ADDRESS_RATE_LIMIT": _rate(settings.login_address_rate_limit),
+        # A logged-in session ends after this many minutes without a request, and this many
+        # hours after the login whatever happens.
+        "SESSION_IDLE_MINUTES": settings.session_idle_minutes,
+        "SESSION_MAX_HOURS": settings.session_max_hours,
         # Proxies in front of Datadock whose X-Forwarded-For/-Proto to trust (0: none).
-        "TRUSTED_PROXIES": int(_env_float("DATADOCK_TRUSTED_PROXIES", 0)),
+        "TRUSTED_PROXIES": settings.trusted_proxies,
     }
+
+
+def load_config(instance_path: str) -> dict[str, Any]:
+    """Build the Flask config dict from the environment."""
+    return flask_config(load_settings(), instance_path)
+
+
+def _store_failure(exc: BaseException, timeout: int) -> str:
+    """Why the store refused, in words that hold no secret (the driver's text is not shown)."""
+    raw = str(getattr(exc, "orig", exc)).lower()
+    for needle, reason in (
+        ("refused", "connection refused: is the server running and listening there?"),
+        ("timeout", f"no answer within {timeout} s"),
+        ("timed out", f"no answer within {timeout} s"),
+        ("password authentication failed", "the server refused the user name or password"),
+        ("does not exist", "the database (or the user) does not exist on that server"),
+        ("resolve host", "the host name does not resolve"),
+        ("translate host name", "the host name does not resolve"),
+        ("unable to open database file", "the SQLite file cannot be opened or created"),
+    ):
+        if needle in raw:
+            return reason
+    return (f"{type(getattr(exc, 'orig', exc)).__name__} (DATADOCK_LOG_LEVEL=DEBUG logs the "
+            "driver's message)")
+
+
+def check_store(app: Flask) -> None:
+    """Connect to the store once; ConfigError naming DATABASE_URL when it does not answer."""
+    from .extensions import db
+
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() == "sqlite":
+        folder = Path(url.database).expanduser().parent if url.database else None
+        if folder is not None and not folder.is_dir():
+            raise ConfigError(f"DATABASE_URL: the SQLite store's folder {folder} does not exist")
+        return
+    where = f"{url.host or 'localhost'}:{url.port or 5432}"
+    try:
+        with app.app_context(), db.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except SQLAlchemyError as exc:
+        log.debug("store check failed", exc_info=True)
+        raise ConfigError(f"DATABASE_URL: cannot reach the store at {where}: "
+                          f"{_store_failure(exc, STORE_CONNECT_TIMEOUT)}") from None

@@ -12,8 +12,10 @@ from __future__ import annotations
 import math
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
@@ -94,3 +96,20 @@ def purge(before: datetime) -> int:
         result = connection.execute(delete(ThrottleCounter.__table__).where(
             ThrottleCounter.__table__.c.window_start < before))
     return int(result.rowcount or 0)
+
+
+# Config keys of the configured rates; any other limit in the code (the webhook's 30/minute)
+# has a window of at most this many seconds. A new limit with a longer window must be one of
+# the configured rates, or the scheduled purge would cut its windows short.
+RATE_KEYS = ("API_RATE_LIMIT", "LOGIN_RATE_LIMIT", "LOGIN_ADDRESS_RATE_LIMIT")
+LONGEST_FIXED_WINDOW = 3600
+
+
+def purge_spent(config: Mapping[str, Any], now: datetime) -> int:
+    """Delete the counters of windows that ended (run on a schedule by jobs/scheduler.py).
+
+    A window that started more than the longest window ago has ended whatever its scope, so
+    the counters of addresses and keys that never came back go; `hit` already drops a key's
+    older windows when it comes back."""
+    longest = max([LONGEST_FIXED_WINDOW] + [int(config[k][1]) for k in RATE_KEYS if k in config])
+    return purge(now - timedelta(seconds=longest))

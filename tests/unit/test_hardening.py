@@ -102,6 +102,7 @@ def session_cookie(response) -> str:
 def test_production_session_cookie_is_secure_httponly_and_lax(tmp_path, monkeypatch):
     monkeypatch.setenv("DATADOCK_INSTANCE_PATH", str(tmp_path / "instance"))
     monkeypatch.setenv("DATADOCK_ENV", "production")
+    monkeypatch.setenv("DATADOCK_ALLOW_SQLITE_IN_PRODUCTION", "true")  # the test's own store
     monkeypatch.setenv("SECRET_KEY", "a production secret key for the test")
     monkeypatch.setenv("DATADOCK_ENCRYPTION_KEYS", Fernet.generate_key().decode())
     application = create_app({"SCHEDULER_ENABLED": False})

@@ -4,7 +4,10 @@ A source carries one lease per kind of job (sync, health): `next_*_at` says when
 due, `*_lease_owner`/`*_lease_until` who holds it and until when. A claim is one conditional
 UPDATE … RETURNING over a `FOR UPDATE SKIP LOCKED` subquery on PostgreSQL (SQLite serialises
 writers, so the same statement is atomic there); only the process whose UPDATE matched the row
-runs the job. A lease that is not released (the process died) expires and the job is due again.
+runs the job. A lease is short (DATADOCK_JOB_LEASE_SECONDS, 30 s): while the job runs, its
+process renews it every DATADOCK_JOB_HEARTBEAT_SECONDS (`heartbeat`, from the scheduler), so a
+long sync keeps it and a process killed mid-job leaves one that expires within the lease, and
+the job is due again.
 """
 
 from __future__ import annotations
@@ -90,6 +93,20 @@ def renew(kind: JobKind, source_id: int, owner: str, now: datetime,
         .values({kind.until: now + timedelta(seconds=lease_seconds)})
         .execution_options(synchronize_session=False))
     return result.rowcount == 1
+
+
+def heartbeat(kind: JobKind, source_ids: list[int], owner: str, now: datetime,
+              lease_seconds: float) -> int:
+    """Extend `owner`'s leases on the sources whose jobs it is running (one UPDATE, its own
+    commit); a lease already lost stays lost. Returns how many were renewed."""
+    if not source_ids:
+        return 0
+    result = db.session.execute(
+        update(Source).where(Source.id.in_(source_ids), kind.owner == owner)
+        .values({kind.until: now + timedelta(seconds=lease_seconds)})
+        .execution_options(synchronize_session=False))
+    db.session.commit()
+    return int(result.rowcount or 0)
 
 
 def release(kind: JobKind, source_id: int, owner: str) -> None:

@@ -1,5 +1,6 @@
 """APScheduler in-process: a short tick claims due work through the store and hands it to a
-worker pool per kind of job; an hourly job prunes old health history.
+worker pool per kind of job; a heartbeat thread renews the leases of the jobs running here;
+a prune job (hourly by default) drops old health history and spent rate-limit counters.
 
 Syncs and health checks have separate pools: a sync is CPU- and store-heavy (a few workers),
 a health check mostly waits on the network (many workers), so a hundred silent hosts tie up
@@ -23,8 +24,10 @@ from apscheduler.executors.pool import ThreadPoolExecutor as SchedulerThreads
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
+from ..extensions import db
 from ..models import utcnow
-from .claims import HEALTH, SYNC, JobKind, claim_due, release
+from ..ratelimit import purge_spent
+from .claims import HEALTH, SYNC, JobKind, claim_due, heartbeat, release
 from .health import prune_health, run_health
 from .sync import run_sync
 
@@ -32,7 +35,6 @@ log = logging.getLogger(__name__)
 
 TICK_JOB = "tick"
 PRUNE_JOB = "prune"
-PRUNE_EVERY = timedelta(hours=1)
 OWNER = f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
@@ -48,6 +50,7 @@ class Pool:
         self.kind, self.workers, self.job, self.app, self.done = kind, workers, job, app, done
         self.batch = max(1, workers // 8)
         self.busy = 0
+        self.running: set[int] = set()  # source ids whose jobs run here (their leases renewed)
         self.lock = threading.Lock()
         self.threads = ThreadPoolExecutor(workers, thread_name_prefix=f"datadock-{kind.name}")
 
@@ -56,16 +59,23 @@ class Pool:
         with self.lock:
             return self.workers - self.busy
 
+    def held(self) -> list[int]:
+        """The sources whose jobs run in this pool now."""
+        with self.lock:
+            return sorted(self.running)
+
     def submit(self, source_ids: list[int]) -> None:
         """Run the job for each claimed source."""
         with self.lock:
             self.busy += len(source_ids)
+            self.running.update(source_ids)
         for source_id in source_ids:
             try:
                 self.threads.submit(self._run, source_id)
             except RuntimeError:  # shutting down: give the claim back at once
                 with self.lock:
                     self.busy -= 1
+                    self.running.discard(source_id)
                 release(self.kind, source_id, OWNER)
 
     def _run(self, source_id: int) -> None:
@@ -77,6 +87,7 @@ class Pool:
         finally:
             with self.lock:
                 self.busy -= 1
+                self.running.discard(source_id)
             self.done(self.kind.name)
 
     def stop(self, wait: bool = False) -> None:
@@ -85,11 +96,15 @@ class Pool:
 
 
 class Runner:
-    """One app's scheduler: the tick (one thread), the prune job and the worker pools."""
+    """One app's scheduler: the tick (one thread), the prune job, the worker pools and the
+    heartbeat thread."""
 
     def __init__(self, app: Flask) -> None:
         self.app = app
         self.lock = threading.Lock()
+        self.stopped = threading.Event()
+        self.heartbeats = threading.Thread(target=self._heartbeats, daemon=True,
+                                           name="datadock-heartbeat")
         self.pending: set[str] = set()  # kinds woken since the last tick
         self.full_at = 0.0  # when the next tick claims for every pool, whatever is free
         self.pools = [Pool(SYNC, max(1, int(app.config["SCHEDULER_WORKERS"])), run_sync, app,
@@ -105,9 +120,9 @@ class Runner:
         now = datetime.now().astimezone()
         self.scheduler.add_job(self.tick, "interval", id=TICK_JOB, next_run_time=now,
                                seconds=app.config["SCHEDULER_TICK_SECONDS"])
-        self.scheduler.add_job(self.prune, "interval", id=PRUNE_JOB,
-                               seconds=PRUNE_EVERY.total_seconds(),
-                               next_run_time=now + timedelta(minutes=1))
+        prune_every = app.config["PRUNE_INTERVAL"]
+        self.scheduler.add_job(self.prune, "interval", id=PRUNE_JOB, seconds=prune_every,
+                               next_run_time=now + timedelta(seconds=min(60.0, prune_every)))
 
     @property
     def workers(self) -> int:
@@ -131,16 +146,49 @@ class Runner:
                     pool.submit(claim_due(pool.kind, OWNER, utcnow(), lease, free))
 
     def prune(self) -> None:
-        """Delete health checks older than the retention period."""
+        """Delete health checks older than the retention period, and the rate-limit counters
+        of windows that ended."""
         days = self.app.config["HEALTH_RETENTION_DAYS"]
         with self.app.app_context():
             removed = prune_health(utcnow() - timedelta(days=days))
+            counters = purge_spent(self.app.config, utcnow())
         if removed:
             log.info("pruned %s health checks older than %s days", removed, days)
+        if counters:
+            log.info("purged %s spent rate-limit counters", counters)
+
+    def renew_leases(self) -> int:
+        """Extend the leases of every job running in this process; how many were renewed."""
+        lease = self.app.config["JOB_LEASE_SECONDS"]
+        renewed = 0
+        with self.app.app_context():
+            for pool in self.pools:
+                renewed += heartbeat(pool.kind, pool.held(), OWNER, utcnow(), lease)
+        return renewed
+
+    def _heartbeats(self) -> None:
+        """Every JOB_HEARTBEAT_SECONDS, renew the leases; after a stop, go on while jobs still
+        run here (they finish with their leases). A failed beat is logged and tried again at
+        the next one: a lease outlasts a missed beat or two."""
+        every = self.app.config["JOB_HEARTBEAT_SECONDS"]
+        while True:
+            if self.stopped.is_set():
+                time.sleep(every)
+            else:
+                self.stopped.wait(every)
+            if self.stopped.is_set() and not any(pool.held() for pool in self.pools):
+                return
+            try:
+                self.renew_leases()
+            except Exception:
+                log.exception("could not renew the job leases")
+                with self.app.app_context():
+                    db.session.rollback()
 
     def stop(self, wait: bool = False) -> None:
         """Stop scheduling and take no more work; running jobs finish in their threads (and
         are waited for when `wait`)."""
+        self.stopped.set()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=wait)
         for pool in self.pools:
@@ -163,6 +211,7 @@ def start(app: Flask) -> Runner:
         runner = Runner(app)
         app.extensions["datadock_runner"] = runner
         runner.scheduler.start()
+        runner.heartbeats.start()
         atexit.register(runner.stop)
         log.info("scheduler started as %s: %s", OWNER,
                  ", ".join(f"{p.workers} {p.kind.name} workers" for p in runner.pools))

@@ -18,12 +18,18 @@ log = logging.getLogger("webapp.jobs.worker")
 
 def main() -> int:
     """Start the app's scheduler and wait for a signal."""
-    from .. import create_app
+    from .. import cli, create_app
+    from ..config import ConfigError
+    from ..vault import VaultError
 
-    app = create_app()
+    try:
+        app = create_app()
+    except (ConfigError, VaultError) as exc:
+        print(cli.start_failure(exc), file=sys.stderr, flush=True)
+        return 2
     runner = app.extensions.get("datadock_runner")
     if runner is None:
-        log.error("DATADOCK_SCHEDULER=off: this worker has nothing to run")
+        log.error("the scheduler is off (DATADOCK_SCHEDULER): this worker has nothing to run")
         return 2
     stopped = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
