@@ -17,11 +17,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from . import sources as uc
 from .extensions import db
 from .models import Organization, Source
+from .names import name_key
 
 # Where the file goes, relative to the data folder (DATADOCK_DATA_DIR): the SQLITE dialect's
 # `databaseName` is a path relative to that folder.
@@ -133,10 +134,10 @@ def demo_source(org: Organization) -> Source | None:
 
 
 def _free_name(org: Organization) -> str:
-    taken = {n.lower() for n in db.session.scalars(
-        select(func.lower(Source.display_name)).where(Source.organization_id == org.id))}
+    taken = set(db.session.scalars(
+        select(Source.name_key).where(Source.organization_id == org.id)))
     name, n = DEMO_NAME, 2
-    while name.lower() in taken:
+    while name_key(name) in taken:
         name, n = f"{DEMO_NAME} ({n})", n + 1
     return name
 

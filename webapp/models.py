@@ -21,9 +21,11 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.engine.interfaces import ExecutionContext
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .extensions import db
+from .names import name_key
 
 
 def utcnow() -> datetime:
@@ -119,12 +121,19 @@ class Membership(db.Model):
     organization: Mapped[Organization] = relationship(back_populates="memberships")
 
 
+def _name_key_default(context: ExecutionContext) -> str | None:
+    """The key of an inserted row's display name, for inserts that bypass the ORM object."""
+    name = context.get_current_parameters().get("display_name")
+    return name_key(name) if name is not None else None
+
+
 class Source(db.Model):
     """A connected database: public fields, an encrypted blob of secrets, and its lifecycle."""
 
     __tablename__ = "sources"
     __table_args__ = (
-        UniqueConstraint("organization_id", "display_name", name="uq_sources_org_name"),
+        # Names are unique by their key (webapp/names.py), not by their exact spelling.
+        Index("uq_sources_org_name_key", "organization_id", "name_key", unique=True),
         UniqueConstraint("webhook_token_hash", name="uq_sources_webhook_token"),
         Index("ix_sources_due", "next_sync_at"),
         Index("ix_sources_health_due", "next_health_at"),
@@ -135,6 +144,8 @@ class Source(db.Model):
         ForeignKey("organizations.id", ondelete="CASCADE"), index=True
     )
     display_name: Mapped[str] = mapped_column(String(120))
+    # What names are compared by: set whenever display_name is (ORM) or inserted (Core).
+    name_key: Mapped[str] = mapped_column(String(400), default=_name_key_default)
     description: Mapped[str | None] = mapped_column(Text)
     dialect: Mapped[str] = mapped_column(String(32))
     # Public connection fields shared by most dialects live in columns; the rest in `settings`.
@@ -184,6 +195,11 @@ class Source(db.Model):
     mutating_queries_enabled: Mapped[bool] = mapped_column(default=False)
     # A per-source webhook that triggers a sync: only a hash of its token is kept.
     webhook_token_hash: Mapped[str | None] = mapped_column(String(128))
+
+    @validates("display_name")
+    def _keep_name_key(self, _attribute: str, value: str) -> str:
+        self.name_key = name_key(value) if value is not None else None  # type: ignore[assignment]
+        return value
 
 
 class SchemaSnapshot(db.Model):

@@ -35,7 +35,9 @@ from .connect.errors import ConnectionFailed
 from .dialects import get_dialect
 from .extensions import db
 from .models import Organization, Source
+from .names import NOT_TEXT, name_key
 from .records import connection_values, public_values
+from .safe_parse import InputRefused, describe_path, invalid_text, load_yaml
 from .source_fields import source_field_values
 from .source_inputs import CONNECTION_TYPES, split_for_dialect
 
@@ -76,15 +78,23 @@ def substitute(value: Any, env: Mapping[str, str], where: str, missing: list[str
 def load(path: Path, env: Mapping[str, str]) -> tuple[str | None, list[dict[str, Any]]]:
     """Read and check the file; returns its organization (if named) and its entries."""
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = load_yaml(_read_text(path))
     except OSError as exc:
         raise ProvisionError(f"{path}: cannot read it ({exc.strerror})") from None
+    except InputRefused as exc:
+        raise ProvisionError(f"{path}: {exc}") from None
+    except yaml.reader.ReaderError as exc:
+        raise ProvisionError(f"{path}: character #x{exc.character:04x} is not allowed in "
+                             f"YAML (position {exc.position})") from None
     except yaml.YAMLError as exc:
         # The problem and its place only: the offending line may hold a secret.
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise ProvisionError(f"{path}: {problem}{where}") from None
+    for where, _ in invalid_text(document):
+        raise ProvisionError(f"{path}: {describe_path(where)} {NOT_TEXT} (a \\u escape of a "
+                             "lone surrogate?)")
     if not isinstance(document, dict) or not isinstance(document.get("sources"), list):
         raise ProvisionError(f"{path}: expected a mapping with a `sources:` list")
     unknown = sorted(set(document) - {"organization", "sources"})
@@ -97,12 +107,26 @@ def load(path: Path, env: Mapping[str, str]) -> tuple[str | None, list[dict[str,
     for index, entry in enumerate(entries):
         if not isinstance(entry, dict) or not entry.get("displayName"):
             raise ProvisionError(f"{path}: sources[{index}] needs a displayName")
-    names = [str(e["displayName"]).strip().lower() for e in entries]
-    twice = sorted({n for n in names if names.count(n) > 1})
+    # Names that differ only by case, width or Unicode form are the same name (webapp/names.py).
+    keys = [name_key(str(e["displayName"])) for e in entries]
+    twice = sorted({str(e["displayName"]).strip() for e, key in zip(entries, keys, strict=True)
+                    if keys.count(key) > 1})
     if twice:
         raise ProvisionError(f"{path}: displayName used twice: {', '.join(twice)}")
     org = document.get("organization")
     return (str(org) if org is not None else None), entries
+
+
+def _read_text(path: Path) -> str:
+    """The file as UTF-8 text; a byte that is not UTF-8 is reported by line and column."""
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ProvisionError(f"{path}: not UTF-8 text (line {line}, byte {column} of the "
+                             "line)") from None
 
 
 def find_organization(ref: str | None) -> Organization:

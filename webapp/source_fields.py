@@ -11,6 +11,7 @@ from typing import Any
 
 from .dialects.fields import FieldInvalid, FieldSpec
 from .models import Source
+from .names import name_problem, text_problem
 
 _PATTERN = re.compile(r"^[A-Za-z0-9_$*?.\- ]+$")
 
@@ -23,13 +24,28 @@ def check_schema_patterns(value: str | None) -> None:
                 f"{pattern!r} is not a schema pattern: use names, * and ?, separated by commas")
 
 
+def check_display_name(value: str) -> None:
+    """Valid, visible text (webapp/names.py): no control, format or zero-width characters."""
+    problem = name_problem(value)
+    if problem:
+        raise FieldInvalid(problem)
+
+
+def check_description(value: str) -> None:
+    """Text that can be stored (no lone surrogates)."""
+    problem = text_problem(value, "Description")
+    if problem:
+        raise FieldInvalid(problem)
+
+
 DISPLAY_NAME = FieldSpec(name="displayName", label="Display name", required=True,
-                         max_length=120, placeholder="Production database")
+                         max_length=120, placeholder="Production database",
+                         checks=(check_display_name,))
 
 SOURCE_FIELDS: tuple[FieldSpec, ...] = (
     DISPLAY_NAME,
     FieldSpec(name="description", label="Description", kind="textarea", max_length=2000,
-              help="What this database holds, for your team."),
+              checks=(check_description,), help="What this database holds, for your team."),
     FieldSpec(name="includeSchemas", label="Schemas to sync", max_length=2000,
               placeholder="public, analytics_*", checks=(check_schema_patterns,),
               help="Comma-separated names or patterns (* and ?). Blank syncs every schema."),

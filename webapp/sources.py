@@ -31,6 +31,7 @@ from .models import (
     SyncStatus,
     utcnow,
 )
+from .names import name_key
 from .records import COLUMNS, public_values, vault
 from .source_fields import DISPLAY_NAME, SOURCE_COLUMNS, SOURCE_FIELDS, source_field_values
 
@@ -227,13 +228,22 @@ def _audit_verify(org: Organization | None, existing: Source | None, data: Sourc
 
 
 def _check_name(org: Organization, name: str, exclude_id: int | None = None) -> None:
-    query = select(func.count()).select_from(Source).where(
-        Source.organization_id == org.id, func.lower(Source.display_name) == name.lower())
+    """DuplicateName when another source of `org` has the same name key (webapp/names.py)."""
+    query = select(Source.display_name).where(
+        Source.organization_id == org.id, Source.name_key == name_key(name))
     if exclude_id is not None:
         query = query.where(Source.id != exclude_id)
-    if db.session.scalar(query):
-        raise DuplicateName(f"A data source named {name!r} already exists.",
-                            {"displayName": "This name is already used"})
+    taken = db.session.scalar(query.limit(1))
+    if taken is not None:
+        raise _duplicate(name, taken)
+
+
+def _duplicate(name: str, taken: str | None = None) -> DuplicateName:
+    same = "" if taken is None or taken == name else (
+        f" as {taken!r} (names are compared ignoring case, letter width and how accents "
+        "are encoded)")
+    return DuplicateName(f"A data source named {name!r} already exists{same}.",
+                         {"displayName": "This name is already used"})
 
 
 def _apply(source: Source, data: SourceInput) -> None:
@@ -313,8 +323,7 @@ def _flush_or_duplicate(name: str) -> None:
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
-        raise DuplicateName(f"A data source named {name!r} already exists.",
-                            {"displayName": "This name is already used"}) from None
+        raise _duplicate(name) from None
 
 
 def delete_source(source: Source) -> None:
@@ -334,10 +343,10 @@ def delete_source(source: Source) -> None:
 
 
 def list_sources(org: Organization) -> list[Source]:
-    """The organization's sources, by name."""
+    """The organization's sources, by name (their name keys: case and width ignored)."""
     return list(db.session.scalars(
         select(Source).where(Source.organization_id == org.id)
-        .order_by(func.lower(Source.display_name))))
+        .order_by(Source.name_key, Source.id)))
 
 
 def list_sources_page(org: Organization, limit: int, before_id: int | None = None
@@ -352,10 +361,10 @@ def list_sources_page(org: Organization, limit: int, before_id: int | None = Non
 
 
 def get_source_by_name(org: Organization, name: str) -> Source | None:
-    """The organization's source with this display name (case-insensitive), or None."""
+    """The organization's source with this display name, compared by name key (case, width,
+    Unicode form and invisible characters ignored), or None."""
     return db.session.scalar(select(Source).where(
-        Source.organization_id == org.id,
-        func.lower(Source.display_name) == name.strip().lower()).limit(1))
+        Source.organization_id == org.id, Source.name_key == name_key(name)).limit(1))
 
 
 def get_source(org: Organization, source_id: int) -> Source | None:

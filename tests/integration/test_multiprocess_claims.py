@@ -2,7 +2,8 @@
 due sources: every source is synced exactly once, and the work is spread over the processes.
 
 The store is a fresh database on the throwaway PostgreSQL, migrated with `flask db upgrade`;
-the 300 sources point at that same server's test database (a real, cheap catalog to read)."""
+the 300 sources point at another throwaway server's test database (a real, cheap catalog to
+read): Datadock refuses its own store's server as a source."""
 
 from __future__ import annotations
 
@@ -36,21 +37,22 @@ def _env(pg, store: str, instance: Path, keys: str) -> dict[str, str]:
     return env
 
 
-def _insert_sources(pg, store: str, keys: str) -> None:
-    blob = Vault([keys]).encrypt({"password": pg.password})
+def _insert_sources(pg, store: str, keys: str, source_pg) -> None:
+    blob = Vault([keys]).encrypt({"password": source_pg.password})
     with psycopg.connect(host=pg.host, port=pg.port, user=pg.user, password=pg.password,
                          dbname=store) as conn:
         org = conn.execute("INSERT INTO organizations (name, created_at) VALUES ('Acme', now())"
                            " RETURNING id").fetchone()[0]
         with conn.cursor() as cur:
             cur.executemany(
-                "INSERT INTO sources (organization_id, display_name, dialect, host, port,"
-                " database_name, username, ssl_enabled, settings, secrets_blob, is_demo,"
+                "INSERT INTO sources (organization_id, display_name, name_key, dialect, host,"
+                " port, database_name, username, ssl_enabled, settings, secrets_blob, is_demo,"
                 " created_at, updated_at, last_sync_status, has_completed_first_sync,"
                 " sync_failures, next_sync_at, mutating_queries_enabled, include_schemas)"
-                " VALUES (%s, %s, 'POSTGRES', %s, %s, %s, %s, false, '{}', %s, false, now(),"
+                " VALUES (%s, %s, %s, 'POSTGRES', %s, %s, %s, %s, false, '{}', %s, false, now(),"
                 " now(), 'PENDING', false, 0, now() at time zone 'utc', false, 'public')",
-                [(org, f"Source {i:03d}", pg.host, pg.port, pg.database, pg.user, blob)
+                [(org, f"Source {i:03d}", f"source {i:03d}", source_pg.host, source_pg.port,
+                  source_pg.database, source_pg.user, blob)
                  for i in range(SOURCES)])
 
 
@@ -60,13 +62,13 @@ def _count(pg, store: str, sql: str) -> int:
         return conn.execute(sql).fetchone()[0]
 
 
-def test_three_processes_sync_each_of_300_sources_exactly_once(pg, tmp_path):
+def test_three_processes_sync_each_of_300_sources_exactly_once(pg, pg_nossl, tmp_path):
     store = fresh_database(pg, "store")
     keys = Fernet.generate_key().decode()
     env = _env(pg, store, tmp_path / "instance", keys)
     subprocess.run([sys.executable, "-m", "flask", "--app", "webapp", "db", "upgrade"],
                    env=env, check=True, capture_output=True, timeout=120)
-    _insert_sources(pg, store, keys)
+    _insert_sources(pg, store, keys, pg_nossl)
 
     logs = [tmp_path / f"worker-{i}.log" for i in range(WORKERS)]
     workers = [subprocess.Popen([sys.executable, "-m", "webapp.jobs.worker"], env=env,

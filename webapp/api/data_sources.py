@@ -8,7 +8,6 @@ contract's `type` and unset flags), then calls the use-case; the use-case's own 
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +19,8 @@ from .. import sources as uc
 from ..dialects import DIALECTS, Dialect, get_dialect
 from ..extensions import db
 from ..models import Organization, Source
+from ..names import NOT_TEXT
+from ..safe_parse import InputRefused, invalid_text, load_json
 from ..source_inputs import (
     CONNECTION_TYPES,
     check_json_types,
@@ -62,13 +63,27 @@ def _body() -> dict[str, Any]:
     if len(raw) > MAX_BODY_BYTES:
         raise ApiError(413, "PayloadTooLarge", f"Send at most {MAX_BODY_BYTES} bytes.")
     try:
-        body = json.loads(raw or b"null", parse_constant=_no_constant)
+        body = load_json(raw or b"null", parse_constant=_no_constant)
+    except InputRefused as exc:
+        raise ApiError(400, "InvalidJson", str(exc)) from None
     except ValueError:
         body = None
     if not isinstance(body, dict):
         raise ApiError(400, "InvalidJson", "The body must be a JSON object, e.g. "
                        '{"type": "direct", "dialect": "POSTGRES", "displayName": "…"}.')
+    _refuse_invalid_text(body)
     return body
+
+
+def _refuse_invalid_text(body: dict[str, Any]) -> None:
+    """Lone surrogates ("\\udc00") anywhere in the body: 400 on the fields that hold them."""
+    errors: dict[str, str] = {}
+    for path, is_key in invalid_text(body):
+        if is_key:
+            raise ApiError(400, "InvalidJson", f"A key of the body {NOT_TEXT}.")
+        errors.setdefault(str(path[0]), NOT_TEXT[0].upper() + NOT_TEXT[1:])
+    if errors:
+        raise invalid(errors)
 
 
 def _no_constant(name: str) -> Any:

@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 from ..connect.errors import ConnectionFailed
+from ..safe_parse import InputRefused, load_json
 from .cloud import chain, chain_text, vendor_timeout
 from .fields import FieldInvalid, FieldSpec
 
@@ -51,7 +52,9 @@ def parse_service_account(text: str | None) -> tuple[dict[str, Any] | None, dict
         return None, {KEY_FIELD: message}
 
     try:
-        info = json.loads(text or "")
+        info = load_json(text or "")  # nesting-limited: a pasted value may be anything
+    except InputRefused:
+        return bad("This is not a service account key file (nested too deeply)")
     except ValueError:
         return bad("This is not JSON: paste the whole key file, from { to }")
     if not isinstance(info, dict):

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..connect.errors import ConnectionFailed, port_refused, timeout_failure
+from ..safe_parse import load_json
 from .base import Dialect, SchemaFilter, TableInfo, Target
 from .cloud import catalog_failure, chain, column, unexpected
 from .fields import FieldInvalid, FieldSpec, host_field, password_field, port_field, ssl_field
@@ -92,8 +93,8 @@ class PostHogClient:
         if len(data) > MAX_RESPONSE_BYTES:
             raise PostHogError(response.status, "response_too_large")
         try:
-            decoded = json.loads(data) if data else None
-        except ValueError:
+            decoded = load_json(data) if data else None
+        except ValueError:  # also InputRefused: nested too deeply
             raise PostHogError(response.status, "not_json") from None
         if not 200 <= response.status < 300:
             code = decoded.get("code") if isinstance(decoded, dict) else None
