@@ -2,8 +2,9 @@
 
 A user names a file by its path relative to the data folder (DATADOCK_DATA_DIR). Absolute
 paths and `..` are refused outright; the path is then resolved with every symlink followed, and
-the real path must still lie inside the folder and be a regular, readable file. Drivers are
-given that resolved absolute path only, never the text the user typed.
+the real path must still lie inside the folder, must not be one of Datadock's own files (the
+store, its -wal/-shm, the instance folder: store_guard.py) and must be a regular, readable
+file. Drivers are given that resolved absolute path only, never the text the user typed.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path, PurePosixPath
 from flask import current_app, has_app_context
 
 from .errors import ConnectionFailed
+from .store_guard import refuse_own_file
 
 OUTSIDE = "Use a path inside the data folder"
 NOT_FOUND = "File not found in the data folder"
@@ -57,6 +59,7 @@ def resolve_data_file(relative: str, folder: Path | None = None) -> Path:
     if not real.is_relative_to(root):
         raise _refused(f"{relative!r} leads outside the data folder (through a symbolic link). "
                        "Only files inside the data folder can be opened.")
+    refuse_own_file(real, root, relative, FIELD)
     if not real.exists():
         raise ConnectionFailed("file", f"There is no file {relative!r} in the data folder "
                                "(DATADOCK_DATA_DIR). Check the path and its letter case.",

@@ -19,9 +19,9 @@ from flask import current_app, has_app_context
 
 from ..dialects import Dialect, Target
 from ..dialects.base import DriverMissing
-from .egress import resolve
 from .errors import ConnectionFailed, port_refused, redact, secret_texts, timeout_failure
 from .ladder import Ladder
+from .store_guard import resolve_bastion, resolve_target
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +82,7 @@ def _tunnel(values: dict[str, Any], ladder: Ladder) -> tuple[Any, Target]:
     from .tunnel import open_tunnel
 
     ssh_host, ssh_port = values["sshHost"], int(values.get("sshPort") or 22)
-    ssh_address = ladder.run("dns", lambda: resolve(ssh_host, ssh_port, ladder.remaining(),
-                                                    host_field="sshHost"))
+    ssh_address = ladder.run("dns", lambda: resolve_bastion(values, ladder.remaining()))
     ladder.run("tcp", lambda: _probe_tcp(ssh_address, ssh_port, ssh_host, ladder.remaining(),
                                          "sshPort", "sshHost"))
     tunnel = ladder.run("ssh", lambda: open_tunnel(
@@ -104,7 +103,7 @@ def open_connection(dialect: Dialect, values: dict[str, Any], timeout: float,
             tunnel, target = _tunnel(values, ladder)
         elif "dns" in names:
             host, port = values["host"], int(values["port"])
-            address = ladder.run("dns", lambda: resolve(host, port, ladder.remaining()))
+            address = ladder.run("dns", lambda: resolve_target(host, port, ladder.remaining()))
             ladder.run("tcp", lambda: _probe_tcp(address, port, host, ladder.remaining()))
             if "ssh" in names:
                 ladder.mark("ssh", "skipped")

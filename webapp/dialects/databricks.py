@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..connect.errors import ConnectionFailed, port_refused, timeout_failure
+from ..connect.pinning import Pin, PinnedClient, pin_refusal, pinned, unchecked_connection
+from ..connect.store_guard import connection_guard
 from .base import Dialect, SchemaFilter, TableInfo, Target
 from .cloud import chain, chain_text, column, import_driver, sql_kind, unexpected
 from .fields import FieldInvalid, FieldSpec, database_field, host_field, password_field, port_field
@@ -61,20 +63,26 @@ class Databricks(Dialect):
         import_driver("databricks.sql", "databricks.sql.client")
 
     def connect(self, target: Target) -> Any:
-        """Open a session by host name (the vendor's TLS certificate names it); retries are
-        bounded by the deadline, telemetry is off."""
+        """Open a session by host name (the vendor's TLS certificate names it), pinned to the
+        checked address: every connection the connector opens, now or for a later query, goes
+        there (connect/pinning.py). Retries are bounded by the deadline; telemetry and cloud
+        fetch (result downloads from other hosts) are off."""
         from databricks import sql
 
         v = target.values
-        connection = sql.connect(
-            server_hostname=v["host"], http_path=v["databricksHttpPath"],
-            access_token=v["password"], catalog=v.get("databaseName") or None,
-            _port=int(target.port or v["port"]), _socket_timeout=target.timeout,
-            _retry_stop_after_attempts_count=1,
-            _retry_stop_after_attempts_duration=target.timeout,
-            enable_telemetry=False, user_agent_entry="datadock")
-        connection._datadock_catalog = v.get("databaseName") or None  # read by introspect
-        return connection
+        port = int(target.port or v["port"])
+        pin = Pin(v["host"], str(target.address), port, guard=connection_guard())
+        with pinned(pin):
+            connection = sql.connect(
+                server_hostname=v["host"], http_path=v["databricksHttpPath"],
+                access_token=v["password"], catalog=v.get("databaseName") or None,
+                _port=port, _socket_timeout=target.timeout,
+                _retry_stop_after_attempts_count=1,
+                _retry_stop_after_attempts_duration=target.timeout,
+                enable_telemetry=False, use_cloud_fetch=False, user_agent_entry="datadock")
+        client = PinnedClient(connection, pin)
+        client._datadock_catalog = v.get("databaseName") or None  # read by introspect
+        return client
 
     def check_catalog(self, connection: Any) -> None:
         """The metadata call the sync makes, limited to one schema listing."""
@@ -107,6 +115,9 @@ class Databricks(Dialect):
         nested = [a for a in getattr(exc, "args", ()) if isinstance(a, BaseException)]
         names = {type(e).__name__ for x in (exc, *nested) for e in chain(x)}
         text = " | ".join(chain_text(x) for x in (exc, *nested))
+        refused = pin_refusal(exc)
+        if refused is not None:
+            return unchecked_connection(host, refused)
         if http_code in (401, 403) or "Invalid access token" in text:
             return ConnectionFailed("auth", "Databricks rejected the access token.",
                                     {"password": WRONG_TOKEN_MESSAGE})

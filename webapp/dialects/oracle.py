@@ -4,7 +4,11 @@ error classification.
 The thin driver's synchronous connect has no deadline once the TCP connection is up (a listener
 that accepts and never answers hangs it forever; python-oracledb issue 451), so Datadock drives
 its asyncio API on a private event loop in its own thread (so a loop already running in the
-caller's thread does not matter) and puts every call under `asyncio.wait_for`.
+caller's thread does not matter) and puts every call under `asyncio.wait_for`. That loop is
+pinned (connect/pinning.py): over TCPS the driver is given the host name (for the certificate
+check) and looks it up again itself, so every TCP connection it opens is checked before it is
+made: the name goes to the checked address, an address of the driver's own look-up or of a
+listener redirect must pass the egress policy and the store check, another name is refused.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from ..connect.errors import (
     port_refused,
     timeout_failure,
 )
+from ..connect.pinning import Pin, PinnedLoop, pin_refusal, unchecked_connection
+from ..connect.store_guard import connection_guard
 from .base import Dialect, SchemaFilter, TableInfo, Target
 from .cloud import chain_text, group_tables, import_driver, in_chain, unexpected
 from .fields import (
@@ -74,8 +80,8 @@ def oracle_type(base: str, length: Any, precision: Any, scale: Any) -> str:
 class LoopThread:
     """An event loop running in its own daemon thread; calls are submitted to it."""
 
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
+    def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        self.loop = loop or asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True,
                                        name="datadock-oracle")
         self.thread.start()
@@ -157,18 +163,24 @@ class Oracle(Dialect):
     def connect(self, target: Target) -> OracleSession:
         """Open an async thin connection under the deadline, to the checked address.
 
-        With TCPS the name is given instead, so the certificate is checked against it.
+        With TCPS the name is given instead, so the certificate is checked against it; the
+        pinned loop keeps every connection on addresses Datadock checked. Through an SSH
+        tunnel only the tunnel's local end is reachable.
         """
         import oracledb
 
         v = target.values
         tls = bool(v.get("sslEnabled"))
-        host = v["host"] if tls and not v.get("sshEnabled") else target.address
-        loop = LoopThread()
+        tunnel = bool(v.get("sshEnabled"))
+        host = v["host"] if tls and not tunnel else str(target.address)
+        port = int(target.port or v["port"])
+        pin = Pin(host, str(target.address), port, any_port=not tunnel,
+                  guard=None if tunnel else connection_guard())
+        loop = LoopThread(PinnedLoop(pin))
         try:
             connection = loop.run(lambda: oracledb.connect_async(
                 user=v["username"], password=v.get("password") or "", host=host,
-                port=target.port or v["port"], service_name=v["databaseName"],
+                port=port, service_name=v["databaseName"],
                 protocol="tcps" if tls else "tcp", tcp_connect_timeout=target.timeout,
                 retry_count=0, program="datadock"), target.timeout)
         except BaseException:
@@ -188,6 +200,9 @@ class Oracle(Dialect):
         """python-oracledb's DPY-/ORA- codes to fields."""
         v = target.values
         host, port = v.get("host", ""), v.get("port")
+        refused = pin_refusal(exc)
+        if refused is not None:
+            return unchecked_connection(host, refused)
         if in_chain(exc, TimeoutError):
             return timeout_failure(host, port, target.timeout)
         error = exc.args[0] if getattr(exc, "args", None) else None
