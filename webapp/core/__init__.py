@@ -1,0 +1,1 @@
+"""The neutral core: types every layer may import; it imports nothing of the app."""
