@@ -237,6 +237,8 @@ class SchemaTable(db.Model):
     # [{"name", "columns": [...], "referredSchema", "referredTable", "referredColumns": [...]}]
     foreign_keys: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     row_estimate: Mapped[int | None] = mapped_column(BigInteger)
+    # Digest of the columns' names and types (jobs/diff.py); NULL for rows stored before it.
+    columns_hash: Mapped[str | None] = mapped_column(String(32))
 
 
 class SyncRun(db.Model):

@@ -39,10 +39,30 @@ KINDS = {"r": "table", "p": "table", "v": "view", "m": "materialized view", "f":
 
 SYNC_STATEMENT_TIMEOUT_MS = 300_000  # a sync's catalog read may take longer than a verify
 
-# One catalog query, one row per table, ordered by schema and name. The server builds each
-# table's columns and foreign keys as JSON in the shape TableInfo stores, so the client parses
-# one JSON value per table instead of handling a row per column. {filters} takes the schema
-# patterns (SchemaFilter) as parameters.
+# The catalog in two flat queries. The first reads every foreign key of the allowed schemas (a
+# row per key, its column pairs aggregated), held by table oid; the second streams one row per
+# table, ordered by schema and name, with its columns as JSON in the shape TableInfo stores, so
+# the client parses one JSON value per table instead of handling a row per column; the table's
+# foreign keys are merged in from the first. {filters} takes the schema patterns (SchemaFilter)
+# as parameters.
+FOREIGN_KEYS_QUERY = """
+SELECT fk.conrelid, fk.conname, fn.nspname, fc.relname,
+       array_agg(a.attname ORDER BY k.i), array_agg(ra.attname ORDER BY k.i)
+FROM pg_catalog.pg_constraint fk
+JOIN pg_catalog.pg_class c ON c.oid = fk.conrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_catalog.pg_class fc ON fc.oid = fk.confrelid
+JOIN pg_catalog.pg_namespace fn ON fn.oid = fc.relnamespace
+CROSS JOIN LATERAL unnest(fk.conkey, fk.confkey) WITH ORDINALITY k(num, refnum, i)
+JOIN pg_catalog.pg_attribute a ON a.attrelid = fk.conrelid AND a.attnum = k.num
+JOIN pg_catalog.pg_attribute ra ON ra.attrelid = fk.confrelid AND ra.attnum = k.refnum
+WHERE fk.contype = 'f'
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  {filters}
+GROUP BY fk.oid, fk.conrelid, fk.conname, fn.nspname, fc.relname
+ORDER BY fk.conrelid, fk.conname
+"""
+
 CATALOG_QUERY = """
 SELECT n.nspname, c.relname, c.relkind,
        CASE WHEN c.relkind IN ('r', 'm', 'f') AND c.reltuples >= 0
@@ -57,23 +77,7 @@ SELECT n.nspname, c.relname, c.relkind,
           FROM pg_catalog.pg_attribute a
           LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
          WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
-       (SELECT json_agg(json_build_object(
-                 'name', fk.conname,
-                 'columns', ARRAY(SELECT ca.attname FROM unnest(fk.conkey) WITH ORDINALITY k(num, i)
-                                  JOIN pg_catalog.pg_attribute ca
-                                    ON ca.attrelid = fk.conrelid AND ca.attnum = k.num
-                                  ORDER BY k.i),
-                 'referredSchema', fn.nspname,
-                 'referredTable', fc.relname,
-                 'referredColumns', ARRAY(SELECT ra.attname
-                                          FROM unnest(fk.confkey) WITH ORDINALITY k(num, i)
-                                          JOIN pg_catalog.pg_attribute ra
-                                            ON ra.attrelid = fk.confrelid AND ra.attnum = k.num
-                                          ORDER BY k.i)) ORDER BY fk.conname)
-          FROM pg_catalog.pg_constraint fk
-          JOIN pg_catalog.pg_class fc ON fc.oid = fk.confrelid
-          JOIN pg_catalog.pg_namespace fn ON fn.oid = fc.relnamespace
-         WHERE fk.conrelid = c.oid AND fk.contype = 'f')
+       c.oid
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_catalog.pg_constraint pk ON pk.conrelid = c.oid AND pk.contype = 'p'
@@ -226,22 +230,39 @@ class Postgres(Dialect):
 
     def introspect(self, connection: psycopg.Connection, schemas: SchemaFilter | None = None
                    ) -> Iterator[TableInfo]:
-        """Stream one catalog query through a server-side cursor, a table per row."""
+        """Read the foreign keys (one flat query), then stream the tables through a server-side
+        cursor, a table per row, each with its keys merged in."""
         schemas = schemas or SchemaFilter()
         conditions, params = schema_conditions("n.nspname", schemas)
-        with connection.transaction(), connection.cursor(name="datadock_catalog") as cur:
+        with connection.transaction():
             connection.execute(f"SET LOCAL statement_timeout = {SYNC_STATEMENT_TIMEOUT_MS}")
             # JIT compiles for longer than this query runs (on by default since PostgreSQL 12;
             # servers before 11 have no such setting).
             connection.execute("SELECT set_config('jit', 'off', true) FROM (SELECT "
                                "current_setting('jit', true) AS jit) s WHERE s.jit IS NOT NULL")
-            set_json_loads(orjson.loads, cur)  # megabytes of JSON: parse them fast
-            cur.itersize = 2000
-            cur.execute(CATALOG_QUERY.format(filters=conditions), params)
-            for schema, table, relkind, rows, columns, foreign_keys in cur:
-                if schemas.allows(schema):
-                    yield TableInfo(schema, table, KINDS.get(relkind, "table"), columns or [],
-                                    foreign_keys or [], rows)
+            foreign_keys = _foreign_keys(connection, conditions, params)
+            with connection.cursor(name="datadock_catalog") as cur:
+                set_json_loads(orjson.loads, cur)  # megabytes of JSON: parse them fast
+                cur.itersize = 2000
+                cur.execute(CATALOG_QUERY.format(filters=conditions), params)
+                for schema, table, relkind, rows, columns, oid in cur:
+                    keys = foreign_keys.pop(oid, [])
+                    if schemas.allows(schema):
+                        yield TableInfo(schema, table, KINDS.get(relkind, "table"),
+                                        columns or [], keys, rows)
+
+
+def _foreign_keys(connection: psycopg.Connection, conditions: str, params: dict[str, Any]
+                  ) -> dict[int, list[dict[str, Any]]]:
+    """Every foreign key of the allowed schemas, by the oid of its table, ordered by name."""
+    keys: dict[int, list[dict[str, Any]]] = {}
+    with connection.cursor() as cur:
+        cur.execute(FOREIGN_KEYS_QUERY.format(filters=conditions), params)
+        for oid, name, ref_schema, ref_table, columns, ref_columns in cur:
+            keys.setdefault(oid, []).append({
+                "name": name, "columns": columns, "referredSchema": ref_schema,
+                "referredTable": ref_table, "referredColumns": ref_columns})
+    return keys
 
 
 def _certificate_files(values: dict[str, Any], folder: Path) -> dict[str, str]:

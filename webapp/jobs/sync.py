@@ -18,7 +18,7 @@ from ..models import SchemaSnapshot, SchemaTable, Source, SyncRun, SyncStatus, u
 from ..records import connection_values
 from .batches import read_ahead
 from .claims import SYNC, release, renew
-from .diff import snapshot_diff
+from .diff import columns_hash, snapshot_diff
 from .runs import RunStatus, prune_runs, queued_run, start_run
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,8 @@ def _store(snapshot: SchemaSnapshot, tables: Iterator[TableInfo], owner: str) ->
             db.session.execute(table.insert(), [
                 {"snapshot_id": snapshot.id, "schema_name": t.schema, "name": t.name,
                  "kind": t.kind, "columns": t.columns, "foreign_keys": t.foreign_keys,
-                 "row_estimate": t.row_estimate} for t in batch])
+                 "row_estimate": t.row_estimate, "columns_hash": columns_hash(t.columns)}
+                for t in batch])
             snapshot.table_count += len(batch)
             snapshot.column_count += sum(len(t.columns) for t in batch)
             if not renew(SYNC, snapshot.source_id, owner, utcnow(), lease):
