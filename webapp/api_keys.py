@@ -17,10 +17,12 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from . import audit
-from .dialects.fields import FieldInvalid, FieldSpec
+from .core.fields import FieldInvalid, FieldSpec
 from .extensions import db
 from .models import ApiKey, Organization, User, utcnow
 
+# Where the JSON API these keys open is served (its blueprint's prefix, the keys page's URLs).
+API_PATH = "/api/public"
 KEY_PREFIX = "ddk_"
 SHOWN_PREFIX_LENGTH = 12
 # last_used_at is written at most this often per key, so reads do not each cost a write.

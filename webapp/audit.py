@@ -14,7 +14,7 @@ from flask import g, has_request_context, request
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from .connect.ladder import LABELS
+from .core.steps import LABELS
 from .extensions import db
 from .models import ApiKey, AuditEvent, Membership, User
 

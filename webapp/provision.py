@@ -31,7 +31,6 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
 from . import sources as uc
-from .connect.errors import ConnectionFailed
 from .dialects import get_dialect
 from .extensions import db
 from .models import Organization, Source
@@ -170,7 +169,7 @@ def _unchanged(source: Source, raw: dict[str, Any]) -> bool:
     return stored == wanted
 
 
-def _reason(exc: uc.SourceError | ConnectionFailed) -> str:
+def _reason(exc: uc.Refusal) -> str:
     fields = "; ".join(f"{k}: {v}" for k, v in sorted(exc.field_errors.items()))
     return f"{exc.title}: {exc.detail}" + (f" ({fields})" if fields else "")
 
@@ -197,8 +196,7 @@ def apply(org: Organization, entries: list[dict[str, Any]], dry_run: bool = Fals
             else:
                 uc.update_source(existing, raw)
                 outcomes.append(Outcome(name, "updated"))
-        except (uc.SourceError, ConnectionFailed) as exc:
-            db.session.rollback()
+        except uc.Refusal as exc:  # the command rolled itself back; the next entry goes on
             outcomes.append(Outcome(name, "failed", _reason(exc)))
     return outcomes
 

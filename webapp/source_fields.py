@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .dialects.fields import FieldInvalid, FieldSpec
+from .core.fields import FieldInvalid, FieldSpec
 from .models import Source
 from .names import name_problem, text_problem
 

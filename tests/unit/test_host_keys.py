@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from webapp.connect.host_keys import PinInvalid, parse_pin
+from webapp.core.host_keys import PinInvalid, parse_pin
 from webapp.dialects import FieldInvalid, get_dialect
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from webapp.connect.pinning import Pin, PinRefused, pin_refusal
 from webapp.connect.store_guard import connection_guard
+from webapp.dialects.pinning import Pin, PinRefused, pin_refusal
 
 
 def test_the_name_goes_to_the_checked_address_and_other_names_are_refused(quick_app):

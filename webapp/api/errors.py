@@ -1,5 +1,8 @@
 """The API's one error shape, {"error": {"title", "detail", "fieldErrors", …}}, and the
-handlers that turn every refusal and failure into it (a 500 never shows internals)."""
+handlers that turn every refusal and failure into it (a 500 never shows internals).
+
+Use-cases roll their own transaction back when they refuse or fail, and the request's session
+ends with the request, so nothing here touches the store."""
 
 from __future__ import annotations
 
@@ -10,10 +13,7 @@ from flask import jsonify
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from .. import sources as uc
-from ..connect.errors import ConnectionFailed
-from ..connect.verify_pool import VerifyBusy
-from ..extensions import db
+from ..core.refusal import Refusal
 from . import bp
 
 log = logging.getLogger(__name__)
@@ -70,26 +70,14 @@ def _api_error(exc: ApiError) -> Response:
                           **exc.extra)
 
 
-@bp.errorhandler(uc.SourceError)
-def _source_error(exc: uc.SourceError) -> Response:
-    db.session.rollback()
-    return error_response(exc.status, exc.title, exc.detail, exc.field_errors)
-
-
-@bp.errorhandler(ConnectionFailed)
-def _connection_failed(exc: ConnectionFailed) -> Response:
-    db.session.rollback()
-    extra = {"steps": exc.steps} if exc.steps else {}
-    return error_response(exc.status, exc.title, exc.detail, exc.field_errors, **extra)
-
-
-@bp.errorhandler(VerifyBusy)
-def _verify_busy(exc: VerifyBusy) -> Response:
-    """Every verify slot (the process's or the organization's) is taken: 429, try again."""
-    db.session.rollback()
-    return error_response(exc.status, exc.title, exc.detail,
-                          headers={"Retry-After": str(exc.retry_after_seconds)},
-                          retryAfterMs=exc.retry_after_ms)
+@bp.errorhandler(Refusal)
+def _refusal(exc: Refusal) -> Response:
+    """Every refusal of a use-case (ValidationError, DuplicateName, ConnectionFailed with its
+    steps, RateLimitExceeded with Retry-After when no verify slot is free) in the one shape."""
+    response = jsonify(exc.body())
+    response.status_code = exc.status
+    response.headers.update(exc.headers())
+    return response
 
 
 @bp.errorhandler(HTTPException)
@@ -106,7 +94,6 @@ def _http_error(exc: HTTPException) -> Response:
 def _unexpected(exc: Exception) -> Response:
     """Log the traceback here, answer without it."""
     log.exception("unhandled error in the API")
-    db.session.rollback()
     return error_response(500, "InternalServerError",
                           "Something went wrong on Datadock's side. The error was logged; "
                           "quote the X-Request-Id header when you report it.")

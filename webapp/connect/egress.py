@@ -17,13 +17,14 @@ from dataclasses import dataclass
 
 from flask import current_app, has_app_context
 
-from .errors import HOST_NOT_FOUND, ConnectionFailed
+from ..core.addresses import literal
+from ..core.failures import HOST_NOT_FOUND, NOT_ALLOWED
+from ..core.refusal import ConnectionFailed
 
 log = logging.getLogger(__name__)
 
 IP = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-NOT_ALLOWED = "This address is not allowed"
 
 
 def _nets(*names: str) -> tuple[Network, ...]:
@@ -156,14 +157,6 @@ def _is_reserved_name(host: str) -> bool:
     """RFC 6761: names under .invalid never exist, so no query is sent for them."""
     name = host.rstrip(".").lower()
     return name == "invalid" or name.endswith(".invalid")
-
-
-def literal(host: str) -> IP | None:
-    """`host` as an IP address when it is one (brackets and an IPv6 zone allowed)."""
-    try:
-        return ipaddress.ip_address(host.strip().strip("[]").split("%")[0])
-    except ValueError:
-        return None
 
 
 def lookup(host: str, port: int, timeout: float, host_field: str = "host") -> list[IP]:

@@ -14,10 +14,11 @@ from pathlib import Path, PurePosixPath
 
 from flask import current_app, has_app_context
 
-from .errors import ConnectionFailed
+from ..core.failures import OUTSIDE_DATA_FOLDER
+from ..core.refusal import ConnectionFailed
 from .store_guard import refuse_own_file
 
-OUTSIDE = "Use a path inside the data folder"
+OUTSIDE = OUTSIDE_DATA_FOLDER
 NOT_FOUND = "File not found in the data folder"
 FIELD = "databaseName"
 

@@ -7,22 +7,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TypeVar
 
-from .errors import ConnectionFailed
+from ..core.refusal import ConnectionFailed
+from ..core.steps import LABELS
 
 T = TypeVar("T")
-
-LABELS = {
-    "fields": "Fields",
-    "driver": "Driver installed",
-    "file": "File",
-    "dns": "DNS",
-    "tcp": "TCP",
-    "ssh": "SSH tunnel",
-    "tls": "TLS",
-    "auth": "Authentication",
-    "database": "Database",
-    "catalog": "Can read the catalog",
-}
 
 
 @dataclass
@@ -64,8 +52,8 @@ class Ladder:
             result = action()
         except ConnectionFailed as failure:
             step.ms = int((time.monotonic() - began) * 1000)
-            self.fail(failure)
-            raise
+            raise self.fail(failure).with_traceback(failure.__traceback__) \
+                from failure.__cause__
         step.status, step.ms = "ok", int((time.monotonic() - began) * 1000)
         return result
 
@@ -74,8 +62,9 @@ class Ladder:
         step = self.step(name)
         step.status, step.ms, step.detail = status, ms, detail
 
-    def fail(self, failure: ConnectionFailed) -> None:
-        """Mark the failure's step failed (or the first pending one) and attach the steps."""
+    def fail(self, failure: ConnectionFailed) -> ConnectionFailed:
+        """Mark the failure's step failed (or the first pending one); returns the failure
+        carrying the steps (a refusal is immutable: the copy is what to raise)."""
         names = [s.name for s in self.steps]
         name = failure.step if failure.step in names else next(
             (s.name for s in self.steps if s.status == "not_run"), names[-1])
@@ -84,4 +73,4 @@ class Ladder:
         step = self.step(name)
         step.status, step.detail = "failed", failure.detail
         # Steps before the failing one that a single driver call covered did succeed.
-        failure.steps = [s.as_dict() for s in self.steps]
+        return failure.with_steps([s.as_dict() for s in self.steps])

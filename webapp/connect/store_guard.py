@@ -25,8 +25,8 @@ from flask import current_app, has_app_context
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from ..core.refusal import ConnectionFailed
 from .egress import IP, literal, lookup, plain, policy, resolve
-from .errors import ConnectionFailed
 
 log = logging.getLogger(__name__)
 

@@ -33,8 +33,9 @@ from flask import current_app, has_app_context
 from paramiko.common import OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
 from sshtunnel import SSHTunnelForwarder
 
-from .errors import HOST_NOT_FOUND, ConnectionFailed, redact, secret_texts, timeout_failure
-from .host_keys import HostKeyPin, PinInvalid, fingerprint, parse_pin
+from ..core.failures import HOST_NOT_FOUND, redact, secret_texts, timeout_failure
+from ..core.host_keys import HostKeyPin, PinInvalid, fingerprint, parse_pin
+from ..core.refusal import ConnectionFailed
 
 log = logging.getLogger(__name__)
 
@@ -117,10 +118,8 @@ class _Attempt:
         return time.monotonic() >= self.deadline - 0.05
 
     def timeout(self) -> ConnectionFailed:
-        failure = timeout_failure(self.host, self.port, self.seconds, _outbound(), "sshHost",
-                                  behind="the SSH server")
-        failure.step = "ssh"
-        return failure
+        return timeout_failure(self.host, self.port, self.seconds, _outbound(), "sshHost",
+                               behind="the SSH server").at_step("ssh")
 
     def log(self, stage: str, exc: BaseException) -> None:
         """The raw library error, for the server log only, with secret values removed."""

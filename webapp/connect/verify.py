@@ -17,11 +17,13 @@ from typing import Any
 
 from flask import current_app, has_app_context
 
+from ..core.failures import port_refused, redact, secret_texts, timeout_failure
+from ..core.refusal import ConnectionFailed
 from ..dialects import Dialect, Target
 from ..dialects.base import DriverMissing
-from .errors import ConnectionFailed, port_refused, redact, secret_texts, timeout_failure
 from .ladder import Ladder
 from .store_guard import resolve_bastion, resolve_target
+from .targets import target_for
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +89,7 @@ def _tunnel(values: dict[str, Any], ladder: Ladder) -> tuple[Any, Target]:
                                          "sshPort", "sshHost"))
     tunnel = ladder.run("ssh", lambda: open_tunnel(
         values, ssh_address, values["host"], int(values["port"]), ladder.remaining()))
-    return tunnel, Target(values, "127.0.0.1", ladder.remaining(), tunnel.local_port)
+    return tunnel, target_for(values, "127.0.0.1", ladder.remaining(), tunnel.local_port)
 
 
 def open_connection(dialect: Dialect, values: dict[str, Any], timeout: float,
@@ -107,15 +109,16 @@ def open_connection(dialect: Dialect, values: dict[str, Any], timeout: float,
             ladder.run("tcp", lambda: _probe_tcp(address, port, host, ladder.remaining()))
             if "ssh" in names:
                 ladder.mark("ssh", "skipped")
-            target = Target(values, address, ladder.remaining(), port)
+            target = target_for(values, address, ladder.remaining(), port)
         else:
-            target = Target(values, None, ladder.remaining(), None)
+            target = target_for(values, None, ladder.remaining(), None)
         connection = _driver_connect(dialect, target, ladder)
     except ConnectionFailed as failure:
-        if not failure.steps:
-            ladder.fail(failure)
         if tunnel is not None:
             tunnel.close()
+        if not failure.steps:
+            raise ladder.fail(failure).with_traceback(failure.__traceback__) \
+                from failure.__cause__
         raise
     return Opened(connection, tunnel)
 
@@ -140,10 +143,10 @@ def _driver_connect(dialect: Dialect, target: Target, ladder: Ladder) -> Any:
         failure = exc if isinstance(exc, ConnectionFailed) else dialect.classify(
             exc, Target(target.values, target.address, ladder.timeout, target.port))
         if failure.step == "timeout":
-            failure = timeout_failure(target.values.get("host", dialect.label),
-                                      target.values.get("port"), ladder.timeout, _outbound())
             applicable = [n for n in group if n != "tls" or tls_applies]
-            failure.step = applicable[0] if applicable else "database"
+            failure = timeout_failure(target.values.get("host", dialect.label),
+                                      target.values.get("port"), ladder.timeout, _outbound()
+                                      ).at_step(applicable[0] if applicable else "database")
         # Raw driver text stays in the server log, with any secret value it echoes removed.
         log.info("connect to %s source failed at step %s: %s: %s", dialect.key, failure.step,
                  type(exc).__name__,
@@ -155,10 +158,9 @@ def _driver_connect(dialect: Dialect, target: Target, ladder: Ladder) -> Any:
                 break
             ladder.mark(name, "ok" if name != "tls" or tls_applies else "skipped")
         if failed_at is not None:
-            failure.step = failed_at
+            failure = failure.at_step(failed_at)
             ladder.step(failed_at).ms = ms
-        ladder.fail(failure)
-        raise failure from None
+        raise ladder.fail(failure) from None
     ms = int((time.monotonic() - began) * 1000)
     for name in group:
         status = "skipped" if name == "tls" and not tls_applies else "ok"

@@ -23,12 +23,12 @@ from collections.abc import Callable, Hashable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar
+from typing import Any, TypeVar
 
 from flask import Flask, current_app
 
 from .. import request_ids
-from .errors import ConnectionFailed
+from ..core.refusal import ConnectionFailed, VerifyBusy
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -40,26 +40,6 @@ GRACE_SECONDS = 2.0
 _EXTENSION = "datadock_verify_slots"
 _create_lock = threading.Lock()
 ALL: Hashable = object()  # in_flight() of every organization
-
-
-class VerifyBusy(Exception):
-    """No verify slot is free (the process's or the organization's); nothing was tried."""
-
-    title: ClassVar[str] = "RateLimitExceeded"
-    status: ClassVar[int] = 429
-    steps: ClassVar[list[dict]] = []
-
-    def __init__(self, detail: str, retry_after_ms: int, in_flight: int) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.retry_after_ms = retry_after_ms
-        self.in_flight = in_flight
-        self.field_errors: dict[str, str] = {}
-
-    @property
-    def retry_after_seconds(self) -> int:
-        """`retry_after_ms` rounded up to whole seconds, for a Retry-After header."""
-        return max(1, math.ceil(self.retry_after_ms / 1000))
 
 
 @dataclass(frozen=True)

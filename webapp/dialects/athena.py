@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ..connect.errors import ConnectionFailed
+from ..core.refusal import ConnectionFailed
 from .base import Dialect, SchemaFilter, TableInfo, Target
 from .bigquery import API_STEPS
 from .cloud import (

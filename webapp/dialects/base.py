@@ -5,12 +5,25 @@ from __future__ import annotations
 import fnmatch
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from ..connect.errors import ConnectionFailed
+from ..core.refusal import ConnectionFailed
 from .fields import FieldSpec, check_ssh
+from .pinning import Guard
+
+
+def no_guard() -> Guard | None:
+    """Without connect/'s policy a pinned driver reaches the checked address only."""
+    return None
+
+
+def no_data_folder(relative: str) -> Path:
+    """Without connect/'s file policy no data file is opened."""
+    raise ConnectionFailed("file", "No data folder policy was given for this connection.",
+                           {"databaseName": "No data folder is configured"})
 
 
 @dataclass(frozen=True)
@@ -19,12 +32,18 @@ class Target:
 
     `address`/`port` are what to open a socket to (a tunnel's local end when SSH is on);
     `values["host"]` stays the name the user gave (for TLS server-name checks and messages).
+    connect/ hands over its policies so that dialects never import it: `connection_guard()`
+    builds the egress and store check for addresses a name-taking driver resolves itself
+    (dialects/pinning.py), `resolve_data_file(relative)` is a data-folder file's checked real
+    path (or ConnectionFailed, step "file").
     """
 
     values: dict[str, Any]
     address: str | None
     timeout: float
     port: int | None = None
+    connection_guard: Callable[[], Guard | None] = no_guard
+    resolve_data_file: Callable[[str], Path] = no_data_folder
 
 
 @dataclass

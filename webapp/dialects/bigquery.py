@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ..connect.errors import ConnectionFailed
+from ..core.refusal import ConnectionFailed
 from .base import Dialect, SchemaFilter, TableInfo, Target
 from .cloud import catalog_failure, group_tables, import_driver, sql_kind, unexpected
 from .gcp import (

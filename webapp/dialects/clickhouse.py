@@ -6,13 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ..connect.errors import (
-    ConnectionFailed,
-    bad_credentials,
-    port_refused,
-    timeout_failure,
-    unknown_database,
-)
+from ..core.failures import bad_credentials, port_refused, timeout_failure, unknown_database
+from ..core.refusal import ConnectionFailed
 from .base import Dialect, SchemaFilter, TableInfo, Target
 from .cloud import chain, chain_text, group_tables, import_driver, unexpected
 from .fields import (

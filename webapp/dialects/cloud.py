@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
-from ..connect.errors import ConnectionFailed
+from ..core.refusal import ConnectionFailed
 from .base import DriverMissing, SchemaFilter, TableInfo
 
 log = logging.getLogger(__name__)
@@ -82,8 +82,7 @@ def catalog_failure(failure: ConnectionFailed | None, field: str, message: str
     if failure is None or not failure.field_errors:
         failure = ConnectionFailed("catalog", f"Connected, but {message[0].lower()}"
                                    f"{message[1:]}.", {field: message})
-    failure.step = "catalog"
-    return failure
+    return failure.at_step("catalog")
 
 
 def run_bounded(action: Callable[[], T], timeout: float,

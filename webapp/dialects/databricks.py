@@ -7,12 +7,12 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from ..connect.errors import ConnectionFailed, port_refused, timeout_failure
-from ..connect.pinning import Pin, PinnedClient, pin_refusal, pinned, unchecked_connection
-from ..connect.store_guard import connection_guard
+from ..core.failures import port_refused, timeout_failure
+from ..core.refusal import ConnectionFailed
 from .base import Dialect, SchemaFilter, TableInfo, Target
 from .cloud import chain, chain_text, column, import_driver, sql_kind, unexpected
 from .fields import FieldInvalid, FieldSpec, database_field, host_field, password_field, port_field
+from .pinning import Pin, PinnedClient, pin_refusal, pinned, unchecked_connection
 
 HTTP_PATH = re.compile(
     r"^/?(sql/1\.0/(warehouses|endpoints)/[0-9a-f]{8,32}"
@@ -65,13 +65,13 @@ class Databricks(Dialect):
     def connect(self, target: Target) -> Any:
         """Open a session by host name (the vendor's TLS certificate names it), pinned to the
         checked address: every connection the connector opens, now or for a later query, goes
-        there (connect/pinning.py). Retries are bounded by the deadline; telemetry and cloud
+        there (dialects/pinning.py). Retries are bounded by the deadline; telemetry and cloud
         fetch (result downloads from other hosts) are off."""
         from databricks import sql
 
         v = target.values
         port = int(target.port or v["port"])
-        pin = Pin(v["host"], str(target.address), port, guard=connection_guard())
+        pin = Pin(v["host"], str(target.address), port, guard=target.connection_guard())
         with pinned(pin):
             connection = sql.connect(
                 server_hostname=v["host"], http_path=v["databricksHttpPath"],

@@ -1,9 +1,10 @@
 """SQLite and DuckDB: database files read from inside the data folder, opened read-only.
 
 No network, no secrets. The file is named relative to the data folder (connect/files.py holds
-the policy); the driver only ever sees the resolved real path. SQLite opens with `mode=ro`,
-no ATTACH, `query_only` and an untrusted schema; DuckDB opens `read_only` with external access
-off, so no SQL on that connection can read another file or load an extension.
+the policy and hands it over in the Target); the driver only ever sees the resolved real
+path. SQLite opens with `mode=ro`, no ATTACH, `query_only` and an untrusted schema; DuckDB
+opens `read_only` with external access off, so no SQL on that connection can read another
+file or load an extension.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ..connect.errors import ConnectionFailed
-from ..connect.files import OUTSIDE, resolve_data_file
+from ..core.failures import OUTSIDE_DATA_FOLDER as OUTSIDE
+from ..core.refusal import ConnectionFailed
 from .base import Dialect, SchemaFilter, TableInfo, Target
 from .fields import FieldInvalid, FieldSpec
 
@@ -59,8 +60,9 @@ class FileDialect(Dialect):
         return False
 
     def connect(self, target: Target) -> Any:
-        """Check the path against the data folder's policy, then open the real path."""
-        return self.open_file(resolve_data_file(target.values[FIELD]), target.timeout)
+        """Check the path against the data folder's policy (connect/files.py, handed over in
+        the target), then open the real path."""
+        return self.open_file(target.resolve_data_file(target.values[FIELD]), target.timeout)
 
     def open_file(self, path: Path, timeout: float) -> Any:
         """Open `path` (already checked) read-only; driver exceptions propagate."""

@@ -7,7 +7,7 @@ import json
 import re
 from typing import Any
 
-from ..connect.errors import ConnectionFailed
+from ..core.refusal import ConnectionFailed
 from ..safe_parse import InputRefused, load_json
 from .cloud import chain, chain_text, vendor_timeout
 from .fields import FieldInvalid, FieldSpec

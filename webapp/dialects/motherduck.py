@@ -7,7 +7,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from ..connect.errors import NO_DATABASE, ConnectionFailed
+from ..core.failures import NO_DATABASE
+from ..core.refusal import ConnectionFailed
 from .base import Dialect, SchemaFilter, TableInfo, Target
 from .cloud import chain_text, group_tables, run_bounded, sql_kind, unexpected, vendor_timeout
 from .fields import FieldInvalid, database_field, password_field

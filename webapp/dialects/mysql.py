@@ -21,14 +21,14 @@ import pymysql
 import pymysql.cursors
 from pymysql.constants import CLIENT
 
-from ..connect.errors import (
+from ..core.failures import (
     NO_DATABASE,
-    ConnectionFailed,
     bad_credentials,
     port_refused,
     timeout_failure,
     unknown_database,
 )
+from ..core.refusal import ConnectionFailed
 from .base import Dialect, SchemaFilter, TableInfo, Target
 from .fields import (
     SSL_MODES,

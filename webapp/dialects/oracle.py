@@ -5,7 +5,7 @@ The thin driver's synchronous connect has no deadline once the TCP connection is
 that accepts and never answers hangs it forever; python-oracledb issue 451), so Datadock drives
 its asyncio API on a private event loop in its own thread (so a loop already running in the
 caller's thread does not matter) and puts every call under `asyncio.wait_for`. That loop is
-pinned (connect/pinning.py): over TCPS the driver is given the host name (for the certificate
+pinned (dialects/pinning.py): over TCPS the driver is given the host name (for the certificate
 check) and looks it up again itself, so every TCP connection it opens is checked before it is
 made: the name goes to the checked address, an address of the driver's own look-up or of a
 listener redirect must pass the egress policy and the store check, another name is refused.
@@ -19,16 +19,14 @@ import threading
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
-from ..connect.errors import (
+from ..core.failures import (
     HOST_NOT_FOUND,
     NO_DATABASE,
-    ConnectionFailed,
     bad_credentials,
     port_refused,
     timeout_failure,
 )
-from ..connect.pinning import Pin, PinnedLoop, pin_refusal, unchecked_connection
-from ..connect.store_guard import connection_guard
+from ..core.refusal import ConnectionFailed
 from .base import Dialect, SchemaFilter, TableInfo, Target
 from .cloud import chain_text, group_tables, import_driver, in_chain, unexpected
 from .fields import (
@@ -40,6 +38,7 @@ from .fields import (
     ssl_field,
     username_field,
 )
+from .pinning import Pin, PinnedLoop, pin_refusal, unchecked_connection
 from .sqlserver import HOST_STEPS
 
 log = logging.getLogger(__name__)
@@ -175,7 +174,7 @@ class Oracle(Dialect):
         host = v["host"] if tls and not tunnel else str(target.address)
         port = int(target.port or v["port"])
         pin = Pin(host, str(target.address), port, any_port=not tunnel,
-                  guard=None if tunnel else connection_guard())
+                  guard=None if tunnel else target.connection_guard())
         loop = LoopThread(PinnedLoop(pin))
         try:
             connection = loop.run(lambda: oracledb.connect_async(

@@ -13,14 +13,14 @@ import orjson
 import psycopg
 from psycopg.types.json import set_json_loads
 
-from ..connect.errors import (
+from ..core.failures import (
     HOST_NOT_FOUND,
-    ConnectionFailed,
     bad_credentials,
     port_refused,
     timeout_failure,
     unknown_database,
 )
+from ..core.refusal import ConnectionFailed
 from .base import Dialect, SchemaFilter, TableInfo, Target
 from .fields import (
     database_field,

@@ -11,7 +11,8 @@ import ssl
 from collections.abc import Iterator
 from typing import Any
 
-from ..connect.errors import ConnectionFailed, port_refused, timeout_failure
+from ..core.failures import port_refused, timeout_failure
+from ..core.refusal import ConnectionFailed
 from ..safe_parse import load_json
 from .base import Dialect, SchemaFilter, TableInfo, Target
 from .cloud import catalog_failure, chain, column, unexpected

@@ -7,7 +7,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from ..connect.errors import BAD_CREDENTIALS, NO_DATABASE, ConnectionFailed
+from ..core.failures import BAD_CREDENTIALS, NO_DATABASE
+from ..core.refusal import ConnectionFailed
 from .base import Dialect, SchemaFilter, TableInfo, Target
 from .bigquery import API_STEPS
 from .cloud import (

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ..connect.errors import NO_DATABASE, ConnectionFailed
+from ..core.failures import NO_DATABASE
+from ..core.refusal import ConnectionFailed
 from .base import Dialect, SchemaFilter, TableInfo, Target
 from .bigquery import API_STEPS
 from .cloud import catalog_failure, group_tables, import_driver, sql_kind, unexpected

@@ -7,14 +7,14 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from ..connect.errors import (
+from ..core.failures import (
     BAD_CREDENTIALS,
     HOST_NOT_FOUND,
-    ConnectionFailed,
     port_refused,
     timeout_failure,
     unknown_database,
 )
+from ..core.refusal import ConnectionFailed
 from .base import Dialect, SchemaFilter, TableInfo, Target
 from .cloud import chain_text, group_tables, import_driver, sql_kind, unexpected, whole_seconds
 from .fields import (

@@ -7,12 +7,8 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from ..connect.errors import (
-    BAD_CREDENTIALS,
-    ConnectionFailed,
-    port_refused,
-    timeout_failure,
-)
+from ..core.failures import BAD_CREDENTIALS, port_refused, timeout_failure
+from ..core.refusal import ConnectionFailed
 from .base import Dialect, SchemaFilter, TableInfo, Target
 from .cloud import chain, chain_text, group_tables, import_driver, sql_kind, unexpected
 from .fields import (

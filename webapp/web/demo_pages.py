@@ -9,8 +9,6 @@ from flask import flash, redirect, url_for
 from werkzeug.wrappers import Response
 
 from .. import sources as uc
-from ..connect.errors import ConnectionFailed
-from ..connect.verify_pool import VerifyBusy
 from ..demo import create_demo_source
 from . import bp
 from .access import admin_required, current_org
@@ -22,10 +20,10 @@ def open_demo() -> Response:
     """Create (or find) the organization's demo source and go to its page."""
     try:
         source = create_demo_source(current_org())
-    except VerifyBusy as exc:  # every verify slot is taken: the demo's verify too
+    except uc.VerifyBusy as exc:  # every verify slot is taken: the demo's verify too
         flash(exc.detail)
         return redirect(url_for("web.sources"))
-    except (OSError, sqlite3.Error, uc.SourceError, ConnectionFailed):
+    except (OSError, sqlite3.Error, uc.Refusal):
         log.exception("the demo database could not be created")
         flash("The demo database could not be created; Datadock's server log says why.")
         return redirect(url_for("web.sources"))

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
 from flask import jsonify, request
-from werkzeug.wrappers import Response
 
 from .. import sources as uc
-from ..api.errors import error_response
 from ..extensions import csrf
 from . import bp
 
@@ -40,17 +39,12 @@ for _name in ("werkzeug", "gunicorn.access"):
 @bp.route("/hooks/sources/<int:source_id>/sync", methods=["POST"])
 @bp.route("/hooks/sources/<int:source_id>/sync/<token>", methods=["POST"])
 @csrf.exempt
-def webhook_sync(source_id: int, token: str | None = None) -> Response:
+def webhook_sync(source_id: int, token: str | None = None) -> Any:
     """Queue a sync; 202 with the queued run, 401 for a wrong token, 429 when called too often."""
     try:
         source, run = uc.webhook_sync(source_id, token or request.headers.get(HEADER_NAME))
-    except uc.WebhookThrottled as exc:
-        seconds = max(1, -(-exc.retry_after_ms // 1000))
-        return error_response(exc.status, exc.title, exc.detail,
-                              headers={"Retry-After": str(seconds)},
-                              retryAfterMs=exc.retry_after_ms)
-    except uc.WebhookRefused as exc:
-        return error_response(exc.status, exc.title, exc.detail)
+    except uc.Refusal as exc:  # WebhookRefused, WebhookThrottled: the one error shape
+        return jsonify(exc.body()), exc.status, exc.headers()
     response = jsonify(data={"sourceId": source.id, "syncRunId": run.id, "status": run.status,
                              "lastSyncStatus": source.last_sync_status})
     response.status_code = 202

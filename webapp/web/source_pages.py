@@ -8,8 +8,6 @@ from flask import abort, flash, make_response, redirect, render_template, reques
 from werkzeug.wrappers import Response
 
 from .. import sources as uc
-from ..connect.errors import ConnectionFailed
-from ..connect.verify_pool import VerifyBusy
 from ..dialects import DIALECTS, all_secret_names, get_dialect
 from ..jobs.sync import sync_progress
 from ..models import Source
@@ -49,18 +47,14 @@ def _form_page(form: Any, source: Source | None, status: int = 200, **result: An
         dialect=get_dialect(form.dialect.data), **result), status
 
 
-_Refusal = uc.SourceError | ConnectionFailed | VerifyBusy
-
-
-def _result(form: Any, *, ok: Any = None, error: _Refusal | None = None,
+def _result(form: Any, *, ok: Any = None, error: uc.Refusal | None = None,
             source: Source | None = None, status: int = 200) -> Any:
     """The verify/save outcome: an htmx partial (banner + errors out of band) or a whole page.
 
     No free verify slot (VerifyBusy) is 429 with Retry-After for a whole page; htmx gets the
     partial (htmx swaps only 2xx), also with Retry-After. The form keeps what was typed."""
     field_errors = error.field_errors if error is not None else {}
-    busy = {"Retry-After": str(error.retry_after_seconds)} if isinstance(
-        error, VerifyBusy) else {}
+    busy = error.headers() if isinstance(error, uc.VerifyBusy) else {}
     if request.headers.get("HX-Request"):
         # Every field's error slot is swapped, so errors of an earlier try are cleared.
         return render_template("partials/verify_result.html", ok=ok, error=error,
@@ -112,7 +106,7 @@ def new_source() -> Any:
         abort(400)
     try:
         source = uc.create_source(current_org(), form_values(form))
-    except (uc.SourceError, ConnectionFailed, VerifyBusy) as exc:
+    except uc.Refusal as exc:
         return _result(form, error=exc, status=422)
     return _saved(source, "Saved. The first schema sync has started.")
 
@@ -146,7 +140,7 @@ def verify_source(source_id: int | None = None) -> Any:
         abort(400)
     try:
         result = uc.verify_input(form_values(form), existing=source, org=current_org())
-    except (uc.SourceError, ConnectionFailed, VerifyBusy) as exc:
+    except uc.Refusal as exc:
         return _result(form, error=exc, source=source, status=422)
     return _result(form, ok=result, source=source)
 
@@ -269,7 +263,7 @@ def edit_source(source_id: int) -> Any:
         abort(400)
     try:
         uc.update_source(source, form_values(form))
-    except (uc.SourceError, ConnectionFailed, VerifyBusy) as exc:
+    except uc.Refusal as exc:
         return _result(form, error=exc, source=source, status=422)
     return _saved(source, "Saved. The schema is being synced again.")
 

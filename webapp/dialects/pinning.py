@@ -7,6 +7,9 @@ get through. A `Pin` sees every TCP connection the driver opens: the name goes t
 address, an address the driver resolved itself is checked again (policy and store) before
 anything is sent, and any other host name is refused. The name is still what the driver uses
 for TLS (server name, certificate check) and HTTP Host headers.
+
+The mechanism lives here, beside the drivers it wraps; the policy (which addresses may be
+connected to) is connect/'s, handed over in `Target.connection_guard` (see dialects/base.py).
 """
 
 from __future__ import annotations
@@ -19,8 +22,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .egress import NOT_ALLOWED, literal
-from .errors import ConnectionFailed
+from ..core.addresses import literal
+from ..core.failures import NOT_ALLOWED
+from ..core.refusal import ConnectionFailed
 
 
 class PinRefused(OSError):
@@ -63,7 +67,7 @@ class Pin:
     """`host`:`port` (the name the driver is given) goes to `address`, the checked address.
 
     A driver that looks the name up itself connects to IP addresses: each must pass `guard`
-    (the egress policy and the store check, store_guard.connection_guard), so a name that
+    (the egress policy and the store check: Target.connection_guard), so a name that
     answers differently the second time cannot lead anywhere refused, while a round-robin
     name's other allowed addresses still work. Other host names are refused. `any_port` lets
     the checked host be reached on another port too (an Oracle listener handing the session

@@ -1,6 +1,7 @@
 """SSH host-key pins: parse what a user pastes (a known_hosts line or a SHA256 fingerprint).
 
-No network and no SSH library here: the form's field check and the tunnel share this parser.
+No network and no SSH library here: the form's field check (dialects) and the tunnel (connect)
+share this parser.
 """
 
 from __future__ import annotations
