@@ -1,34 +1,41 @@
 """The OpenAPI 3.1 document of the public API, generated on each request from the declarations.
 
-Request and response properties come from every registered dialect's FieldSpecs (kind → JSON
-type, limits, choices; secret → writeOnly and never in a response), from SOURCE_FIELDS and from
-the lifecycle columns; nothing lists a field's rules a second time. Where two dialects declare
-the same name differently, the property admits both (the dialect's own rules are checked by the
-server and reported in `fieldErrors`); `x-dialects` says per dialect which fields it takes and
-requires.
+Requests: per registered dialect and operation one schema (`CreateDataSource_SNOWFLAKE`,
+`VerifyDataSource_SNOWFLAKE`, `UpdateDataSource_SNOWFLAKE`) with `dialect: {const: …}`, the
+source fields, that dialect's own fields with their own rules (kind → JSON type, limits,
+choices, default; secret → writeOnly) and what it requires. The create and verify bodies are
+`oneOf` those with a `dialect` discriminator; the PATCH body is `anyOf` them (see
+`update_body`). Response: `DataSource` follows from the one declaration of the object
+(`source_inputs.source_response_fields()`) that api/serialize.py builds the JSON from; a
+secret is never in it. Nothing lists a field's rules a second time.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import copy
+from dataclasses import replace
+from typing import Any, Literal
 
-from .dialects import DIALECTS, FieldSpec
-from .models import HealthStatus, SyncStatus
-from .source_fields import SOURCE_FIELDS
+from .dialects import DIALECTS, Dialect, FieldSpec
+from .models import HealthStatus
+from .source_fields import DISPLAY_NAME, SOURCE_FIELDS
 from .source_inputs import (
     CONNECTION_TYPES,
-    CONTRACT_REQUEST_FIELDS,
-    LIFECYCLE_FIELDS,
-    dialect_specs,
-    response_connection_fields,
-    secret_names,
-    unset_flags,
+    ResponseField,
+    source_response_fields,
+    unset_flag,
 )
 
 API_VERSION = "1.0.0"
 PREFIX = "/api/public"
-_STRING_KINDS = {"text", "password", "textarea", "select"}
 _REF = "#/components/"
+_TYPES = {"integer": "integer", "boolean": "boolean"}  # every other kind is a string
+_ONE_LINE = "^[^\\x00-\\x1f\\x7f]*$"
+Mode = Literal["create", "verify", "update"]
+BODIES: dict[Mode, str] = {"create": "CreateDataSource", "verify": "VerifyDataSource",
+                           "update": "UpdateDataSource"}
+_REQUIRED: dict[Mode, list[str]] = {"create": ["type", "dialect", "displayName"],
+                                    "verify": ["dialect"], "update": []}
 
 
 def _ref(kind: str, name: str) -> dict[str, str]:
@@ -46,109 +53,192 @@ def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def field_schema(name: str, specs: list[FieldSpec], *, request: bool, nullable: bool = True
-                 ) -> dict[str, Any]:
-    """The JSON Schema of one field name, merged over the dialects that declare it."""
-    if not specs:
-        schema: dict[str, Any] = {"type": "string"}
-        if name in secret_names():
-            schema["writeOnly"] = True
-        return _nullable(schema) if nullable else schema
-    kinds = {s.kind for s in specs}
-    types = [t for t, match in (("string", kinds & _STRING_KINDS), ("integer", "integer" in kinds),
-                                ("boolean", "boolean" in kinds)) if match]
-    schema = {"type": types[0] if len(types) == 1 else types}
-    first = specs[0]
-    schema["description"] = first.label + (f". {first.help}" if first.help else "")
-    if request:
-        strings = [s for s in specs if s.kind in _STRING_KINDS]
-        if strings and all(s.kind == "select" for s in strings) and len(types) == 1:
-            schema["enum"] = sorted({value for s in strings for value, _ in s.choices})
-        elif strings:
-            schema["maxLength"] = max(s.max_length for s in strings)
-            if any(s.required for s in strings) and not nullable:
-                schema["minLength"] = 1
-        integers = [s for s in specs if s.kind == "integer"]
-        if integers and all(s.min_value is not None for s in integers):
-            schema["minimum"] = min(s.min_value for s in integers)  # type: ignore[type-var]
-        if integers and all(s.max_value is not None for s in integers):
-            schema["maximum"] = max(s.max_value for s in integers)  # type: ignore[type-var]
-        defaults = {repr(s.default) for s in specs}
-        if len(defaults) == 1 and first.default is not None:
-            schema["default"] = first.default
-        if any(s.secret for s in specs):
-            schema["writeOnly"] = True
-    return _nullable(schema) if nullable else schema
+def _describe(spec: FieldSpec) -> str:
+    return spec.label + (f". {spec.help}" if spec.help else "")
 
 
-def _source_field(spec: FieldSpec, *, request: bool, nullable: bool = True) -> dict[str, Any]:
-    return field_schema(spec.name, [spec], request=request, nullable=nullable)
+def dialect_schema_name(mode: Mode, key: str) -> str:
+    """The component name of one dialect's body: CreateDataSource_SNOWFLAKE."""
+    return f"{BODIES[mode]}_{key}"
 
 
-def _request_properties(*, required_name: bool) -> dict[str, Any]:
-    specs = dialect_specs()
+# Requests: one schema per dialect and operation.
+
+def strict(spec: FieldSpec, mode: Mode) -> bool:
+    """Whether the server refuses null and blank for this field in this operation: required,
+    no default to fall back on, not behind a switch, and not a secret of a PATCH (a blank
+    secret keeps the saved one)."""
+    if not spec.required or spec.default is not None or spec.required_if:
+        return False
+    return not (mode == "update" and spec.secret)
+
+
+def request_field(spec: FieldSpec, mode: Mode) -> dict[str, Any]:
+    """One field's JSON Schema in a request body, from its declaration alone.
+
+    Null means "left out" (the field's default applies), except where `strict` says the
+    server refuses it.
+    """
+    schema: dict[str, Any] = {"type": _TYPES.get(spec.kind, "string"),
+                              "description": _describe(spec)}
+    if spec.kind == "select":
+        schema["enum"] = [value for value, _ in spec.choices]
+    elif schema["type"] == "string":
+        schema["maxLength"] = spec.max_length
+        if spec.kind != "textarea":  # one line: FieldSpec.clean refuses control characters
+            schema["pattern"] = _ONE_LINE
+    if spec.kind == "integer":
+        if spec.min_value is not None:
+            schema["minimum"] = spec.min_value
+        if spec.max_value is not None:
+            schema["maximum"] = spec.max_value
+    if spec.default is not None:
+        schema["default"] = spec.default
+    if spec.secret:
+        schema["writeOnly"] = True
+    if not strict(spec, mode):
+        return _nullable(schema)
+    if schema["type"] == "string" and spec.kind != "select":
+        schema["minLength"] = 1
+    return schema
+
+
+def _source_specs(mode: Mode) -> tuple[FieldSpec, ...]:
+    """SOURCE_FIELDS as a request of `mode` takes them (a verify needs no display name)."""
+    if mode != "verify":
+        return SOURCE_FIELDS
+    return tuple(replace(s, required=False) if s is DISPLAY_NAME else s for s in SOURCE_FIELDS)
+
+
+def _connection_string() -> dict[str, Any]:
+    return _nullable({
+        "type": "string", "maxLength": 4096, "writeOnly": True,
+        "description": "A connection URL (postgresql://…): fills the fields left out; its "
+                       "dialect wins over `dialect`."})
+
+
+def _switched(dialect: Dialect, mode: Mode) -> list[dict[str, Any]]:
+    """`if switch is on then its fields are required`, per switch (sshEnabled → sshHost, …)."""
+    fields: dict[str, list[FieldSpec]] = {}
+    for spec in dialect.fields:
+        if spec.required_if and spec.required and spec.default is None:
+            fields.setdefault(spec.required_if, []).append(spec)
+    return [{"if": {"properties": {switch: {"const": True}}, "required": [switch]},
+             "then": {"required": [s.name for s in specs],
+                      "properties": {s.name: request_field(replace(s, required_if=None), mode)
+                                     for s in specs}}}
+            for switch, specs in fields.items()]
+
+
+def dialect_request_schema(dialect: Dialect, mode: Mode) -> dict[str, Any]:
+    """The body of `mode` for one dialect: its fields only, its own `required` list.
+
+    A create or verify needs the dialect's required fields, or a `connectionString` that
+    fills them (`anyOf`); a field behind a switch (sshHost behind sshEnabled) is required
+    when the switch is on. A PATCH requires nothing and may forget saved secrets (unset*).
+    """
     props: dict[str, Any] = {
         "type": {"type": "string", "enum": list(CONNECTION_TYPES),
                  "description": "Connection type: only direct database connections."},
-        "dialect": {"type": "string", "enum": list(DIALECTS),
-                    "description": "Database dialect/type."},
+        "dialect": {"type": "string", "const": dialect.key, "description": dialect.label},
     }
-    for spec in SOURCE_FIELDS:
-        props[spec.name] = _source_field(
-            spec, request=True, nullable=not (required_name and spec.required))
-    for name in [*specs, *CONTRACT_REQUEST_FIELDS]:
-        props.setdefault(name, field_schema(name, specs.get(name, []), request=True))
-    props["connectionString"] = _nullable({
-        "type": "string", "maxLength": 4096, "writeOnly": True,
-        "description": "A connection URL (postgresql://…): fills the fields left out; "
-                       "its dialect wins."})
-    return props
+    for spec in (*_source_specs(mode), *dialect.fields):
+        props.setdefault(spec.name, request_field(spec, mode))
+    props["connectionString"] = _connection_string()
+    verb = {"create": "Create", "verify": "Verify", "update": "Update"}[mode]
+    schema: dict[str, Any] = {"type": "object", "title": f"{verb} a {dialect.label} source",
+                              "properties": props, "additionalProperties": False}
+    if _REQUIRED[mode]:
+        schema["required"] = list(_REQUIRED[mode])
+    if mode == "update":
+        for spec in dialect.fields:
+            if spec.secret:
+                props[unset_flag(spec.name)] = {
+                    "type": ["boolean", "null"],
+                    "description": f"Forget the stored {spec.label.lower()} ({spec.name})."}
+        schema["description"] = "Only the fields sent change; the others keep their values."
+        return schema
+    needed = [spec.name for spec in dialect.fields if strict(spec, mode)]
+    schema["description"] = (f"{dialect.label} requires {', '.join(needed)} (or a "
+                             "connectionString that fills them)." if needed else
+                             f"{dialect.label} requires no connection field.")
+    if needed:
+        schema["anyOf"] = [
+            {"title": "The fields", "required": needed},
+            {"title": "A connection string", "required": ["connectionString"],
+             "properties": {"connectionString": {"type": "string", "minLength": 1}}}]
+    switched = _switched(dialect, mode)
+    if switched:
+        schema["allOf"] = switched
+    return schema
 
 
-def _dialect_notes() -> dict[str, Any]:
-    return {key: {"label": d.label,
-                  "fields": [f.name for f in d.fields],
-                  "required": [f.name for f in d.fields if f.required and not f.required_if],
-                  "secrets": list(d.secret_names)}
-            for key, d in DIALECTS.items()}
+def discriminated_body(mode: Mode) -> dict[str, Any]:
+    """The create or verify body: exactly one dialect's schema, chosen by `dialect`."""
+    names = {key: dialect_schema_name(mode, key) for key in DIALECTS}
+    return {"oneOf": [_ref("schemas", name) for name in names.values()],
+            "discriminator": {"propertyName": "dialect",
+                              "mapping": {key: f"{_REF}schemas/{name}"
+                                          for key, name in names.items()}},
+            "description": "One dialect's fields, chosen by `dialect` (see each "
+                           f"{BODIES[mode]}_<DIALECT>)."}
+
+
+def update_body() -> dict[str, Any]:
+    """The PATCH body: `anyOf` the dialects' update schemas, without a discriminator.
+
+    A PATCH sends only what changes, so `dialect` is optional: left out, the stored source's
+    dialect applies, which no schema can see. A discriminator would make `dialect` required,
+    and `oneOf` would refuse a body every dialect accepts (`{"displayName": "x"}`). With
+    `anyOf`, a body that sends `dialect` (to keep or change it) must fit that dialect's
+    schema (its `const`), and one that does not must fit some dialect; whether it fits the
+    stored one is checked by the server (400 ValidationError with `fieldErrors`).
+    """
+    return {"anyOf": [_ref("schemas", dialect_schema_name("update", key)) for key in DIALECTS],
+            "description": "The fields to change, of the source's dialect (the stored one, or "
+                           "`dialect` when sent). Secrets left out are kept; unset* flags "
+                           "forget them."}
+
+
+def request_schemas() -> dict[str, Any]:
+    """Every dialect's create, verify and update schema, and the three bodies."""
+    schemas: dict[str, Any] = {}
+    for mode in BODIES:
+        for key, dialect in DIALECTS.items():
+            schemas[dialect_schema_name(mode, key)] = dialect_request_schema(dialect, mode)
+    schemas[BODIES["create"]] = discriminated_body("create")
+    schemas[BODIES["verify"]] = discriminated_body("verify")
+    schemas[BODIES["update"]] = update_body()
+    return schemas
+
+
+# Responses.
+
+def response_property(field: ResponseField) -> dict[str, Any]:
+    """One property of `DataSource`: its stated schema, or the JSON type its FieldSpecs give
+    (every type a dialect declares for the name)."""
+    if field.schema is not None:
+        return copy.deepcopy(dict(field.schema))
+    if not field.specs:
+        schema: dict[str, Any] = {"type": "string"}
+    else:
+        types = sorted({_TYPES.get(s.kind, "string") for s in field.specs})
+        schema = {"type": types[0] if len(types) == 1 else types,
+                  "description": _describe(field.specs[0])}
+    return _nullable(schema) if field.nullable else schema
+
+
+def data_source_schema() -> dict[str, Any]:
+    """The data source object of every answer, from `source_response_fields()`."""
+    props = {field.name: response_property(field) for field in source_response_fields()}
+    return {"type": "object", "required": list(props), "properties": props,
+            "additionalProperties": False,
+            "description": "A data source. Secret fields are never returned; a connection "
+                           "field the source's dialect does not have is null."}
 
 
 def _schemas() -> dict[str, Any]:
-    specs = dialect_specs()
-    create = _request_properties(required_name=True)
-    verify = _request_properties(required_name=False)
-    update = _request_properties(required_name=False)
-    for flag, secret in unset_flags().items():
-        update[flag] = {"type": ["boolean", "null"],
-                        "description": f"Forget the stored {secret}."}
-    source: dict[str, Any] = {
-        "id": {"type": "string"},
-        "displayName": {"type": "string"},
-        "description": {"type": ["string", "null"]},
-        "dialect": {"type": "string"},
-    }
-    for name in response_connection_fields():
-        source[name] = field_schema(name, specs.get(name, []), request=False)
-    for spec in SOURCE_FIELDS:
-        source.setdefault(spec.name, _source_field(spec, request=False))
     moment = {"type": ["string", "null"], "format": "date-time"}
-    lifecycle = {
-        "lastSuccessfulSyncAt": moment,
-        "lastSyncStatus": {"type": "string", "enum": [s.value for s in SyncStatus]},
-        "lastSyncAttemptAt": moment,
-        "hasCompletedFirstSync": {"type": "boolean"},
-        "syncErrorMessage": {"type": ["string", "null"]},
-        "lastHealthyAt": moment,
-        "lastHealthStatus": {"type": ["string", "null"],
-                             "enum": [*(s.value for s in HealthStatus), None]},
-        "lastHealthCheckAttemptAt": moment,
-        "isDemo": {"type": "boolean"},
-        "isBasedashWarehouse": {"type": "boolean", "const": False},
-        "mutatingQueriesEnabled": {"type": "boolean"},
-        "createdAt": {"type": "string", "format": "date-time"},
-        "updatedAt": {"type": "string", "format": "date-time"},
-    }
-    source.update({name: lifecycle[name] for name in LIFECYCLE_FIELDS})
     step = {"type": "object", "required": ["name", "label", "status"], "properties": {
         "name": {"type": "string"}, "label": {"type": "string"},
         "status": {"type": "string", "enum": ["ok", "failed", "skipped", "not_run"]},
@@ -158,16 +248,8 @@ def _schemas() -> dict[str, Any]:
                        "description": "Pass as `cursor` to read the next page."},
         "hasMore": {"type": "boolean"}}}
     return {
-        "DataSource": {"type": "object", "required": list(source), "properties": source,
-                       "additionalProperties": False,
-                       "description": "A data source. Secret fields are never returned."},
-        "DataSourceCreate": {"type": "object", "properties": create,
-                             "required": ["type", "dialect", "displayName"],
-                             "additionalProperties": False, "x-dialects": _dialect_notes()},
-        "DataSourceVerify": {"type": "object", "properties": verify, "required": ["dialect"],
-                             "additionalProperties": False},
-        "DataSourceUpdate": {"type": "object", "properties": update,
-                             "additionalProperties": False},
+        "DataSource": data_source_schema(),
+        **request_schemas(),
         "VerifyStep": step,
         "VerifyResult": {"type": "object", "required": ["success"], "properties": {
             "success": {"type": "boolean", "const": True},
@@ -292,14 +374,14 @@ def _paths() -> dict[str, Any]:
                 "its first schema sync in the background and the organization's trial if it "
                 "never had one.",
                 {**_ok("Data source created", source, "201", ("Location",)),
-                 **_errors("400", "404")}, body="DataSourceCreate"),
+                 **_errors("400", "404")}, body=BODIES["create"]),
         },
         many + "/verify": {"post": _operation(
             "verifyDataSource", "Verify data source credentials",
             "Connects once with the given fields and stores nothing. A failure is 400 "
             "ConnectionFailed with an error per field and the verify steps.",
             {**_ok("Credentials verified", _data(_ref("schemas", "VerifyResult"))),
-             **_errors("400", "404")}, body="DataSourceVerify")},
+             **_errors("400", "404")}, body=BODIES["verify"])},
         one: {
             "get": _operation("getDataSource", "Get a data source", "One data source.",
                               {**_ok("The data source", source), **_errors("400", "404")},
@@ -309,7 +391,7 @@ def _paths() -> dict[str, Any]:
                 "Changes the fields sent; the others keep their values. Secrets left out are "
                 "kept (unset* flags forget them). Verifies again and resyncs.",
                 {**_ok("Data source updated", source), **_errors("400", "404")},
-                body="DataSourceUpdate", params=one_params),
+                body=BODIES["update"], params=one_params),
             "delete": _operation(
                 "deleteDataSource", "Delete a data source",
                 "Removes the source, its secrets, its schema snapshots and its history.",

@@ -5,15 +5,22 @@ the API's vocabulary; nothing here repeats a field's rules. The Basedash contrac
 are kept as names only: which fields every answer carries (null where the source's dialect has
 no such field) and which request fields a client may send whatever the dialect (its examples
 send every field for every dialect).
+
+The data source object of every answer is declared once, as `source_response_fields()`: each
+`ResponseField` says how it is read and what its JSON Schema is; api/serialize.py builds the
+JSON from it and openapi.py the `DataSource` schema, so the two cannot drift.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from .dialects import DIALECTS, Dialect, FieldSpec
-from .source_fields import SOURCE_FIELDS
+from .models import HealthStatus, Source, SyncStatus
+from .source_fields import DISPLAY_NAME, SOURCE_FIELDS
 
 # Connection fields that every data source answer carries (Basedash "data" object).
 CONTRACT_RESPONSE_FIELDS = (
@@ -35,13 +42,6 @@ CONTRACT_REQUEST_FIELDS = (
 )
 CONTRACT_SECRETS = ("password", "snowflakePrivateKey", "snowflakePrivateKeyPassphrase",
                     "bigQueryJsonKey", "sshPassword", "sshPrivateKey", "sshPrivateKeyPassphrase")
-
-# Lifecycle fields of every answer, in the contract's order (values come from Source columns).
-LIFECYCLE_FIELDS = (
-    "lastSuccessfulSyncAt", "lastSyncStatus", "lastSyncAttemptAt", "hasCompletedFirstSync",
-    "syncErrorMessage", "lastHealthyAt", "lastHealthStatus", "lastHealthCheckAttemptAt",
-    "isDemo", "isBasedashWarehouse", "mutatingQueriesEnabled", "createdAt", "updatedAt",
-)
 
 # Names besides the fields: the connection type, the dialect, a pasted connection URL.
 CONTROL_FIELDS = ("type", "dialect", "connectionString")
@@ -99,21 +99,25 @@ def split_for_dialect(raw: Mapping[str, Any], dialect: Dialect | None
     """Keep the names `dialect` uses; refuse unknown names and set values it has no field for.
 
     Returns (the input to hand to the use-cases, errors per field). Unset flags, `type` and
-    unknown-dialect input are left to the caller.
+    unknown-dialect input are left to the caller. A whole number written as a JSON float
+    (5432.0) is an integer, as JSON Schema (and so the OpenAPI document) says.
     """
     errors: dict[str, str] = {}
     kept: dict[str, Any] = {}
     known = known_names()
-    own = {spec.name for spec in dialect.fields} if dialect is not None else set(dialect_specs())
-    common = {spec.name for spec in SOURCE_FIELDS}
+    specs = [*SOURCE_FIELDS, *(dialect.fields if dialect is not None
+                               else (s for group in dialect_specs().values() for s in group))]
+    own = {spec.name for spec in specs}
+    integers = {spec.name for spec in specs if spec.kind == "integer"}
     flags = unset_flags()
     for name, value in raw.items():
         if name not in known:
             errors[name] = "Unknown field"
         elif name in ("type", *flags):
             continue
-        elif name in own or name in common or name in ("dialect", "connectionString"):
-            kept[name] = value
+        elif name in own or name in ("dialect", "connectionString"):
+            whole = name in integers and isinstance(value, float) and value.is_integer()
+            kept[name] = int(value) if whole else value
         elif not _inert(name, value):
             label = dialect.label if dialect is not None else "this dialect"
             errors[name] = f"Not a field of {label}"
@@ -141,3 +145,111 @@ def check_json_types(raw: Mapping[str, Any], dialect: Dialect | None) -> dict[st
         if raw.get(name) is not None and not isinstance(raw[name], str):
             errors[name] = "Must be text"
     return errors
+
+
+def iso(moment: datetime | None) -> str | None:
+    """A stored naive-UTC time as RFC 3339 with a Z (2023-11-07T05:31:56.000Z)."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
+
+
+# How a property is read: from the source row and its public values by API name (public
+# connection values and SOURCE_FIELDS values; secrets are never among them).
+Getter = Callable[[Source, Mapping[str, Any]], Any]
+
+
+@dataclass(frozen=True)
+class ResponseField:
+    """One property of the data source object: its name, how it is read, its JSON Schema.
+
+    A connection or source field's schema follows from its FieldSpecs (`specs`, one per
+    dialect that declares the name; `nullable` where a source may have no value); any other
+    property states its `schema`.
+    """
+
+    name: str
+    get: Getter
+    schema: Mapping[str, Any] | None = None
+    specs: tuple[FieldSpec, ...] = ()
+    nullable: bool = True
+
+
+def _value(name: str) -> Getter:
+    return lambda _source, values: values.get(name)
+
+
+def _at(column: str) -> Getter:
+    return lambda source, _values: iso(getattr(source, column))
+
+
+def _flag(column: str) -> Getter:
+    return lambda source, _values: bool(getattr(source, column))
+
+
+_MOMENT = {"type": ["string", "null"], "format": "date-time"}
+_STAMP = {"type": "string", "format": "date-time"}
+_BOOLEAN = {"type": "boolean"}
+
+# The lifecycle of every answer, in the contract's order (values come from Source columns).
+LIFECYCLE: tuple[ResponseField, ...] = (
+    ResponseField("lastSuccessfulSyncAt", _at("last_successful_sync_at"), _MOMENT),
+    ResponseField("lastSyncStatus",
+                  lambda s, _: s.last_sync_status or SyncStatus.NEVER_SYNCED.value,
+                  {"type": "string", "enum": [s.value for s in SyncStatus]}),
+    ResponseField("lastSyncAttemptAt", _at("last_sync_attempt_at"), _MOMENT),
+    ResponseField("hasCompletedFirstSync", _flag("has_completed_first_sync"), _BOOLEAN),
+    ResponseField("syncErrorMessage", lambda s, _: s.sync_error_message,
+                  {"type": ["string", "null"]}),
+    ResponseField("lastHealthyAt", _at("last_healthy_at"), _MOMENT),
+    ResponseField("lastHealthStatus", lambda s, _: s.last_health_status,
+                  {"type": ["string", "null"], "enum": [*(s.value for s in HealthStatus), None]}),
+    ResponseField("lastHealthCheckAttemptAt", _at("last_health_check_attempt_at"), _MOMENT),
+    ResponseField("isDemo", _flag("is_demo"), _BOOLEAN),
+    ResponseField("isBasedashWarehouse", lambda _s, _v: False,
+                  {"type": "boolean", "const": False}),
+    ResponseField("mutatingQueriesEnabled", _flag("mutating_queries_enabled"), _BOOLEAN),
+    ResponseField("createdAt", _at("created_at"), _STAMP),
+    ResponseField("updatedAt", _at("updated_at"), _STAMP),
+)
+
+
+# The registry's state (dialect key → identity of its fields) → the fields built for it, and
+# the field tuples themselves, kept so no identity is reused while it is cached.
+_built: dict[tuple[tuple[str, int], ...], tuple[tuple[ResponseField, ...], list[Any]]] = {}
+
+
+def source_response_fields() -> tuple[ResponseField, ...]:
+    """Every property of the data source object, in order: identity, connection fields (the
+    contract's, then every other public field of the registry; null where the source's dialect
+    has none), the other SOURCE_FIELDS, the lifecycle. No secret is ever read.
+
+    Built once per state of the registry (a dialect added, a dialect's fields replaced)."""
+    state = tuple((key, id(dialect.fields)) for key, dialect in DIALECTS.items())
+    cached = _built.get(state)
+    if cached is None:
+        _built.clear()
+        cached = _built[state] = (_response_fields(), [d.fields for d in DIALECTS.values()])
+    return cached[0]
+
+
+def _response_fields() -> tuple[ResponseField, ...]:
+    specs = dialect_specs()
+    hidden = set(secret_names())
+    common = {spec.name: spec for spec in SOURCE_FIELDS}
+    head = (
+        ResponseField("id", lambda s, _: str(s.id), {"type": "string"}),
+        ResponseField(DISPLAY_NAME.name, _value(DISPLAY_NAME.name), specs=(DISPLAY_NAME,),
+                      nullable=False),
+        ResponseField("description", _value("description"), specs=(common["description"],)),
+        ResponseField("dialect", lambda s, _: s.dialect,
+                      {"type": "string", "description": "Database dialect/type."}),
+    )
+    taken = {field.name for field in head}
+    connection = tuple(
+        ResponseField(name, lambda _s, _v: None, {"type": "null"}) if name in hidden
+        else ResponseField(name, _value(name), specs=tuple(specs.get(name, ())))
+        for name in response_connection_fields() if name not in common)
+    rest = tuple(ResponseField(spec.name, _value(spec.name), specs=(spec,))
+                 for spec in SOURCE_FIELDS if spec.name not in taken)
+    return (*head, *connection, *rest, *LIFECYCLE)

@@ -1,58 +1,27 @@
 """What the API answers with: one function per kind of object, used by every endpoint.
 
-`source_data` is the Basedash data source object: the source-level fields, every public
-connection field of the registry (null where the source's dialect has none), and the
-lifecycle. Secret fields are never read here.
+`source_data` is the Basedash data source object, built from its one declaration
+(`source_inputs.source_response_fields()`, which openapi.py turns into the `DataSource`
+schema): the source-level fields, every public connection field of the registry (null where
+the source's dialect has none) and the lifecycle. Secret fields are never read here.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from ..models import HealthCheck, HealthStatus, SchemaTable, Source, SyncRun, SyncStatus
+from ..models import HealthCheck, HealthStatus, SchemaTable, Source, SyncRun
 from ..records import public_values
 from ..source_fields import source_field_values
-from ..source_inputs import response_connection_fields, secret_names
+from ..source_inputs import iso, source_response_fields
 
-
-def iso(moment: datetime | None) -> str | None:
-    """A stored naive-UTC time as RFC 3339 with a Z (2023-11-07T05:31:56.000Z)."""
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
+__all__ = ["health_data", "iso", "source_data", "sync_run_data", "table_data"]
 
 
 def source_data(source: Source) -> dict[str, Any]:
     """The data source object of every answer (create, get, list, update, sync)."""
-    public = public_values(source)
-    hidden = set(secret_names())
-    common = source_field_values(source)
-    data: dict[str, Any] = {
-        "id": str(source.id),
-        "displayName": common.pop("displayName"),
-        "description": common.pop("description"),
-        "dialect": source.dialect,
-    }
-    for name in response_connection_fields():
-        data[name] = None if name in hidden else public.get(name)
-    data.update(common)
-    data.update({
-        "lastSuccessfulSyncAt": iso(source.last_successful_sync_at),
-        "lastSyncStatus": source.last_sync_status or SyncStatus.NEVER_SYNCED.value,
-        "lastSyncAttemptAt": iso(source.last_sync_attempt_at),
-        "hasCompletedFirstSync": bool(source.has_completed_first_sync),
-        "syncErrorMessage": source.sync_error_message,
-        "lastHealthyAt": iso(source.last_healthy_at),
-        "lastHealthStatus": source.last_health_status,
-        "lastHealthCheckAttemptAt": iso(source.last_health_check_attempt_at),
-        "isDemo": bool(source.is_demo),
-        "isBasedashWarehouse": False,
-        "mutatingQueriesEnabled": bool(source.mutating_queries_enabled),
-        "createdAt": iso(source.created_at),
-        "updatedAt": iso(source.updated_at),
-    })
-    return data
+    values = {**public_values(source), **source_field_values(source)}
+    return {field.name: field.get(source, values) for field in source_response_fields()}
 
 
 def table_data(table: SchemaTable) -> dict[str, Any]:
