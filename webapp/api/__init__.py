@@ -2,14 +2,14 @@
 
 Bearer API keys only (no cookies, so no CSRF), one error shape, rate limits per key, an OpenAPI
 document generated from the field declarations. Every route calls the use-cases in
-webapp/sources.py; nothing here talks to a driver or repeats a field rule.
+webapp/sources/; nothing here talks to a driver, the ORM session or repeats a field rule.
 """
 
 from __future__ import annotations
 
 from flask import Blueprint
 
-PREFIX = "/api/public"
+from ..api_keys import API_PATH as PREFIX
 
 bp = Blueprint("api", __name__, url_prefix=PREFIX)
 

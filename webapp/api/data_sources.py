@@ -2,23 +2,22 @@
 sync history.
 
 Each one checks the JSON it gets (names the API knows, JSON types of the declared kinds, the
-contract's `type` and unset flags), then calls the use-case; the use-case's own errors
-(ValidationFailed, DuplicateName, ConnectionFailed) become the error shape in errors.py.
+contract's `type` and unset flags), then calls the use-case (webapp/sources/); its refusals
+(ValidationFailed, DuplicateName, ConnectionFailed, VerifyBusy) become the error shape in
+errors.py.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import g, jsonify, request, url_for
 from werkzeug.wrappers import Response
 
 from .. import sources as uc
 from ..dialects import DIALECTS, Dialect, get_dialect
-from ..extensions import db
-from ..models import Organization, Source
 from ..names import NOT_TEXT
 from ..safe_parse import InputRefused, invalid_text, load_json
 from ..source_inputs import (
@@ -31,6 +30,9 @@ from . import bp
 from .errors import ApiError, invalid, not_found
 from .serialize import health_data, source_data, sync_run_data, table_data
 
+if TYPE_CHECKING:
+    from ..models import Organization, Source
+
 DATA_SOURCES = "/organizations/<org_id>/data-sources"
 ONE = DATA_SOURCES + "/<source_id>"
 MAX_BODY_BYTES = 1 << 20
@@ -42,7 +44,7 @@ def _org(org_id: str) -> Organization:
     key = g.api_key
     if not _ID.match(org_id) or int(org_id) != key.organization_id:
         raise not_found()
-    org = db.session.get(Organization, key.organization_id)
+    org = uc.get_organization(key.organization_id)
     if org is None:
         raise not_found()
     return org

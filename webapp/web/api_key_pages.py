@@ -12,7 +12,6 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from .. import api_keys
-from ..api import PREFIX
 from . import bp
 from .access import admin_required, current_org
 
@@ -35,7 +34,7 @@ def _page(form: NewKeyForm, new_key: str | None = None, status: int = 200) -> An
     response = render_template(
         "api_keys/list.html", form=form, keys=api_keys.list_keys(org), new_key=new_key,
         revoke_form=RevokeForm(), org=org, api_base=url_for("web.index", _external=True)
-        .rstrip("/") + PREFIX)
+        .rstrip("/") + api_keys.API_PATH)
     # A page holding a new key must not be kept by the browser or a proxy.
     return response, status, {"Cache-Control": "no-store"}
 

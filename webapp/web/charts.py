@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..jobs.health import Bucket, Uptime
+from ..sources import Bucket, Uptime
 
 WIDTH, HEIGHT = 600, 84
 LATENCY_TOP, LATENCY_BOTTOM = 4, 62  # the latency bars' band

@@ -20,7 +20,8 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from ..accounts import MIN_PASSWORD
-from ..dialects import DIALECTS, Dialect, FieldSpec
+from ..core.fields import FieldSpec
+from ..dialects import DIALECTS, Dialect
 from ..source_fields import SOURCE_FIELDS
 
 

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from .. import sources as uc
 from ..dialects import DIALECTS, all_secret_names, get_dialect
-from ..jobs.sync import sync_progress
-from ..models import Source
 from ..source_fields import source_field_values
 from . import bp
 from .access import admin_required, current_org, is_admin, member_required
 from .forms import apply_errors, form_values, source_form
-from .job_pages import job_context
+from .source_view import detail_page, schema_panel, source_or_404
 
-PAGE_SIZE = 100
+if TYPE_CHECKING:
+    from ..models import Source
 
 
 @bp.route("/")
@@ -32,13 +31,6 @@ def sources() -> str:
     """Every source of the organization with its dialect, host and sync state."""
     return render_template("sources/list.html", sources=uc.list_sources(current_org()),
                            dialects=DIALECTS, is_admin=is_admin())
-
-
-def _source_or_404(source_id: int) -> Source:
-    source = uc.get_source(current_org(), source_id)
-    if source is None:
-        abort(404)
-    return source
 
 
 def _form_page(form: Any, source: Source | None, status: int = 200, **result: Any) -> Any:
@@ -130,7 +122,7 @@ def _go(target: str) -> Response:
 @admin_required
 def verify_source(source_id: int | None = None) -> Any:
     """Verify the form's values; stores nothing. Returns the result partial."""
-    source = _source_or_404(source_id) if source_id is not None else None
+    source = source_or_404(source_id) if source_id is not None else None
     dialect = _dialect_from_request(source.dialect if source else "POSTGRES")
     switched = _switched_dialect(dialect, source)
     if switched is not None:
@@ -212,42 +204,23 @@ def parse_connection_string() -> Any:
 @member_required
 def source_detail(source_id: int) -> str:
     """A source's fields, sync state and schema, sync history, health and webhook."""
-    return detail_page(_source_or_404(source_id))
-
-
-def detail_page(source: Source, **extra: Any) -> str:
-    """The source page; `extra` goes to its job sections (e.g. a webhook token shown once)."""
-    return render_template("sources/detail.html", source=source, is_admin=is_admin(),
-                           dialect=get_dialect(source.dialect),
-                           public=uc.public_values(source), **_panel(source),
-                           **job_context(source, **extra))
-
-
-def _panel(source: Source) -> dict[str, Any]:
-    search = request.args.get("q", "").strip()[:200]
-    try:
-        page = max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        page = 1
-    tables, total = uc.snapshot_tables(source, search, PAGE_SIZE, (page - 1) * PAGE_SIZE)
-    return {"tables": tables, "total": total, "search": search, "page": page,
-            "pages": max(1, -(-total // PAGE_SIZE)), "progress": sync_progress(source)}
+    return detail_page(source_or_404(source_id))
 
 
 @bp.route("/sources/<int:source_id>/sync-panel")
 @member_required
 def sync_panel(source_id: int) -> str:
     """The sync status and schema; polls itself while the sync is PENDING."""
-    source = _source_or_404(source_id)
+    source = source_or_404(source_id)
     return render_template("partials/sync_panel.html", source=source, is_admin=is_admin(),
-                           **_panel(source))
+                           **schema_panel(source))
 
 
 @bp.route("/sources/<int:source_id>/edit", methods=["GET", "POST"])
 @admin_required
 def edit_source(source_id: int) -> Any:
     """Edit: secrets show as saved, blank keeps them (unless host, port or database moved)."""
-    source = _source_or_404(source_id)
+    source = source_or_404(source_id)
     saved = uc.saved_secret_names(source)
     if request.method == "GET":
         dialect = get_dialect(source.dialect)
@@ -272,7 +245,7 @@ def edit_source(source_id: int) -> Any:
 @admin_required
 def sync_now(source_id: int) -> Response:
     """Queue a schema sync now."""
-    source = _source_or_404(source_id)
+    source = source_or_404(source_id)
     uc.request_sync(source)
     flash("Schema sync started.")
     return redirect(url_for("web.source_detail", source_id=source.id))
@@ -286,7 +259,7 @@ def delete_source(source_id: int) -> Any:
     With JavaScript the page asks with hx-confirm and posts; without, the Delete button GETs
     this confirmation page, whose form posts.
     """
-    source = _source_or_404(source_id)
+    source = source_or_404(source_id)
     if request.method == "GET":
         return render_template("sources/delete.html", source=source)
     name = source.display_name

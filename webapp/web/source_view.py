@@ -1,0 +1,68 @@
+"""The source page and what its sections share: the source (or 404), the schema panel, the
+job sections (sync history, health, webhook). Pages call use-cases only (webapp/sources/)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from flask import abort, render_template, request, url_for
+
+from .. import sources as uc
+from ..dialects import get_dialect
+from .access import current_org, is_admin
+from .charts import uptime_chart
+
+if TYPE_CHECKING:
+    from ..models import Source
+
+PAGE_SIZE = 100  # tables per page of the schema panel
+HISTORY_PAGE = 10  # sync runs per page of the history
+
+
+def source_or_404(source_id: int) -> Source:
+    """The organization's source, or 404 (also for another organization's source)."""
+    source = uc.get_source(current_org(), source_id)
+    if source is None:
+        abort(404)
+    return source
+
+
+def _int_arg(name: str) -> int:
+    try:
+        return max(1, int(request.args.get(name, "1")))
+    except ValueError:
+        return 1
+
+
+def schema_panel(source: Source) -> dict[str, Any]:
+    """The sync state and a page of the last good snapshot's tables (`?q=` filters them)."""
+    search = request.args.get("q", "").strip()[:200]
+    page = _int_arg("page")
+    tables, total = uc.snapshot_tables(source, search, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+    return {"tables": tables, "total": total, "search": search, "page": page,
+            "pages": max(1, -(-total // PAGE_SIZE)), "progress": uc.sync_progress(source)}
+
+
+def job_context(source: Source, **extra: Any) -> dict[str, Any]:
+    """What the source page's history, health and webhook sections show (`?history=N` and
+    `?window=24h|7d|30d` pick the page and the window); `extra` overrides."""
+    page = _int_arg("history")
+    runs, total = uc.sync_history(source, HISTORY_PAGE, (page - 1) * HISTORY_PAGE)
+    uptime = uc.health_uptime(source, request.args.get("window", "24h"))
+    last = (uc.health_history(source, since=source.last_health_check_attempt_at, limit=1)
+            if source.last_health_check_attempt_at else [])
+    return {"runs": runs, "runs_total": total, "history_page": page,
+            "max_listed": uc.MAX_LISTED, "history_pages": max(1, -(-total // HISTORY_PAGE)),
+            "uptime": uptime, "chart": uptime_chart(uptime), "now_utc": uc.utcnow(),
+            "last_check": last[-1] if last else None,
+            "webhook_token": None, "webhook_set": bool(source.webhook_token_hash),
+            "webhook_url": url_for("web.webhook_sync", source_id=source.id, _external=True),
+            **extra}
+
+
+def detail_page(source: Source, **extra: Any) -> str:
+    """The source page; `extra` goes to its job sections (e.g. a webhook token shown once)."""
+    return render_template("sources/detail.html", source=source, is_admin=is_admin(),
+                           dialect=get_dialect(source.dialect),
+                           public=uc.public_values(source), **schema_panel(source),
+                           **job_context(source, **extra))
