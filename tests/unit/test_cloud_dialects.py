@@ -507,14 +507,12 @@ def test_google_errors_bigquery_and_spanner(rsa_key):
 def test_bigquery_catalog_step_names_the_missing_role():
     from google.api_core import exceptions as api
 
-    from webapp.dialects.bigquery import PROJECT_ERRORS
     from webapp.dialects.cloud import catalog_failure
-    from webapp.dialects.gcp import classify_google
 
     denied = api.from_http_status(403, "Access Denied: Project acme: User does not have "
                                        "bigquery.jobs.create permission in project acme.")
-    failure = catalog_failure(classify_google(denied, 2.0, "BigQuery", PROJECT_ERRORS),
-                              "bigQueryJsonKey", "unused")
+    classified = get_dialect("BIGQUERY").classify(denied, Target({}, None, 2.0))
+    failure = catalog_failure(classified, "bigQueryJsonKey", "unused")
     assert failure.step == "catalog"
     assert failure.field_errors == {
         "bigQueryJsonKey": "This service account cannot run queries (BigQuery Job User)"}
@@ -539,6 +537,12 @@ def test_athena_errors(rsa_key):
                       ).field_errors == {"athenaWorkgroup": "Workgroup not found"}
     slow = ConnectTimeoutError(endpoint_url="https://athena.eu-west-1.amazonaws.com")
     assert "athenaRegion" in classified("ATHENA", slow, rsa_key).field_errors
+    # botocore's read timeout carries response=None: still a timeout, not a crash.
+    from botocore.exceptions import ReadTimeoutError
+
+    silent = ReadTimeoutError(endpoint_url="https://athena.eu-west-1.amazonaws.com")
+    assert classified("ATHENA", silent, rsa_key).field_errors == {
+        "athenaRegion": "Amazon Athena did not answer within 2 s"}
 
 
 def test_athena_query_failures_point_at_the_result_location(rsa_key):

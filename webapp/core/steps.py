@@ -21,7 +21,13 @@ HOST_STEPS = ("fields", "dns", "tcp", "ssh", "tls", "auth", "database", "catalog
 # Engines reached over TCP through an optional driver (SQL Server, Oracle, ClickHouse, …).
 DRIVER_HOST_STEPS = ("fields", "driver", "dns", "tcp", "ssh", "tls", "auth", "database",
                      "catalog")
-# Vendor APIs with no user host (BigQuery, Spanner, Athena, Snowflake, MotherDuck).
+# Vendor APIs with no user host (BigQuery, Spanner, Athena, Snowflake; MotherDuck, whose
+# driver is always installed, walks it without the driver step).
 API_STEPS = ("fields", "driver", "auth", "database", "catalog")
 # Files in the data folder (SQLite, DuckDB).
 FILE_STEPS = ("fields", "file", "database", "catalog")
+
+
+def without(steps: tuple[str, ...], *names: str) -> tuple[str, ...]:
+    """A ladder with some rungs left out (e.g. no SSH tunnel for an HTTPS API)."""
+    return tuple(s for s in steps if s not in names)

@@ -8,20 +8,14 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import SplitResult
 
-from ..core.refusal import ConnectionFailed
+from ..core.steps import API_STEPS
 from .base import Dialect, SchemaFilter, TableInfo, Target
-from .bigquery import API_STEPS
-from .cloud import (
-    catalog_failure,
-    chain,
-    group_tables,
-    import_driver,
-    sql_kind,
-    unexpected,
-    vendor_timeout,
-)
+from .cloud import catalog_failure, group_tables, sql_kind
+from .errors_table import ErrorRule, Failure, vendor_timeout
 from .fields import FieldInvalid, FieldSpec, password_field
+from .urls import UrlForm
 
 REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
 ACCESS_KEY_ID = re.compile(r"^AKIA[A-Z2-7]{16}$")
@@ -140,14 +134,70 @@ class AthenaConnection:
             close()
 
 
+_NAMED_NOT_FOUND = ("InvalidRequestException", "ResourceNotFoundException", "MetadataException")
+# AWS error codes (and Athena's query states), with AWS's or the query's message as the text.
+ERRORS = (
+    ErrorRule(Failure("auth", "AWS does not know this access key ID.",
+                      {"athenaAccessKeyId": "Unknown access key ID"}),
+              code=("UnrecognizedClientException", "InvalidClientTokenId")),
+    ErrorRule(Failure("auth", "The secret access key does not match the key ID.",
+                      {"password": "Incorrect secret access key"}),
+              code=("InvalidSignatureException", "SignatureDoesNotMatch")),
+    ErrorRule(Failure("auth", "This IAM user may not use Athena here (athena:GetWorkGroup, "
+                      "athena:GetDataCatalog, athena:StartQueryExecution, …).",
+                      {"athenaAccessKeyId": "This key may not use Athena"}),
+              code="AccessDeniedException"),
+    ErrorRule(Failure("database", "There is no workgroup {athenaWorkgroup!r} in {athenaRegion}.",
+                      {"athenaWorkgroup": "Workgroup not found"}),
+              code=_NAMED_NOT_FOUND, also="(?i)work ?group"),
+    ErrorRule(Failure("database", "There is no data catalog {athenaCatalog!r} in "
+                      "{athenaRegion}.", {"athenaCatalog": "Data catalog not found"}),
+              code=_NAMED_NOT_FOUND, also="(?i)catalog"),
+    ErrorRule(Failure("database", "This workgroup has no query result location: enter one.",
+                      {"athenaOutputLocation": "Enter an s3:// location for query results"}),
+              code="NO_OUTPUT"),
+    ErrorRule(Failure("catalog", "Athena could not write query results to the result location. "
+                      "Check the bucket exists in this region and the key may write to it.",
+                      {"athenaOutputLocation": "Cannot write query results here"}),
+              types=(QueryFailed,), also="(?i)output|bucket|s3|Access denied"),
+    ErrorRule(vendor_timeout("Amazon Athena", "athenaRegion"),
+              chain=("ConnectTimeoutError", "ReadTimeoutError", "TimeoutError")),
+    ErrorRule(Failure("auth", "Datadock's server could not reach Athena in {athenaRegion}. "
+                      "Check the region and the server's internet access.",
+                      {"athenaRegion": "Athena is not reachable in this region"}),
+              chain=("EndpointConnectionError",)),
+)
+
+
+def _aws_error(exc: BaseException) -> dict[str, Any]:
+    response = getattr(exc, "response", None)  # botocore's timeouts carry response=None
+    error = response.get("Error") if isinstance(response, dict) else None
+    return error if isinstance(error, dict) else {}
+
+
+def _region_of_host(parts: SplitResult, options: dict[str, str]) -> dict[str, Any]:
+    """athena.REGION.amazonaws.com names the region."""
+    region = re.match(r"athena\.([a-z0-9-]+)\.amazonaws\.com", parts.hostname or "")
+    return {"athenaRegion": region.group(1)} if region else {}
+
+
 class Athena(Dialect):
     """Amazon Athena with an IAM user's access key."""
 
     key = "ATHENA"
     label = "Amazon Athena"
     extra = "athena"
+    driver_modules = ("boto3", "botocore.config")
     steps = API_STEPS
     driver_steps = ("auth", "database")
+    errors = ERRORS
+    # awsathena+rest://KEY:SECRET@athena.REGION.amazonaws.com:443/schema?s3_staging_dir=…
+    url_schemes = ("awsathena", "athena")
+    url_form = UrlForm(host=None, port=None, username="athenaAccessKeyId", path=None,
+                       more=_region_of_host,
+                       options={"s3_staging_dir": "athenaOutputLocation",
+                                "work_group": "athenaWorkgroup",
+                                "catalog_name": "athenaCatalog", "region_name": "athenaRegion"})
     fields = (
         FieldSpec(name="athenaRegion", label="AWS region", required=True, default="us-east-1",
                   max_length=32, checks=(check_region,), placeholder="us-east-1"),
@@ -175,10 +225,6 @@ class Athena(Dialect):
     def uses_tls(self, values: dict[str, Any]) -> bool:
         """AWS APIs are HTTPS only."""
         return True
-
-    def load_driver(self) -> None:
-        """boto3 (the AWS SDK), from the `athena` extra."""
-        import_driver("boto3", "botocore.config")
 
     def check_local(self, values: dict[str, Any]) -> dict[str, str]:
         """The secret key's shape (never shown back)."""
@@ -226,50 +272,18 @@ class Athena(Dialect):
         """"Amazon Athena (workgroup primary)"."""
         return f"Amazon Athena (workgroup {connection.workgroup})"
 
-    def classify(self, exc: BaseException, target: Target) -> ConnectionFailed:
-        """AWS error codes and query failure reasons to fields."""
-        v = target.values
-        error = getattr(exc, "response", {}).get("Error", {}) if hasattr(exc, "response") else {}
-        code, message = error.get("Code", ""), error.get("Message", "")
-        names = {type(e).__name__ for e in chain(exc)}
-        if code in ("UnrecognizedClientException", "InvalidClientTokenId"):
-            return ConnectionFailed("auth", "AWS does not know this access key ID.",
-                                    {"athenaAccessKeyId": "Unknown access key ID"})
-        if code == "InvalidSignatureException" or code == "SignatureDoesNotMatch":
-            return ConnectionFailed("auth", "The secret access key does not match the key ID.",
-                                    {"password": "Incorrect secret access key"})
-        if code == "AccessDeniedException":
-            return ConnectionFailed(
-                "auth", "This IAM user may not use Athena here (athena:GetWorkGroup, "
-                "athena:GetDataCatalog, athena:StartQueryExecution, …).",
-                {"athenaAccessKeyId": "This key may not use Athena"})
-        if code in ("InvalidRequestException", "ResourceNotFoundException", "MetadataException"):
-            if re.search(r"work ?group", message, re.IGNORECASE):
-                return ConnectionFailed(
-                    "database", f"There is no workgroup {v.get('athenaWorkgroup')!r} in "
-                    f"{v.get('athenaRegion')}.", {"athenaWorkgroup": "Workgroup not found"})
-            if re.search(r"catalog", message, re.IGNORECASE):
-                return ConnectionFailed(
-                    "database", f"There is no data catalog {v.get('athenaCatalog')!r} in "
-                    f"{v.get('athenaRegion')}.", {"athenaCatalog": "Data catalog not found"})
+    def error_codes(self, exc: BaseException) -> tuple[Any, ...]:
+        """AWS's error code, or the state of a failed query."""
         if isinstance(exc, QueryFailed):
-            if exc.state == "NO_OUTPUT":
-                return ConnectionFailed(
-                    "database", "This workgroup has no query result location: enter one.",
-                    {"athenaOutputLocation": "Enter an s3:// location for query results"})
-            if re.search(r"output|bucket|s3|Access denied", exc.reason, re.IGNORECASE):
-                return ConnectionFailed(
-                    "catalog", "Athena could not write query results to the result location. "
-                    "Check the bucket exists in this region and the key may write to it.",
-                    {"athenaOutputLocation": "Cannot write query results here"})
-        if names & {"ConnectTimeoutError", "ReadTimeoutError", "TimeoutError"}:
-            return vendor_timeout("Amazon Athena", "athenaRegion", target.timeout)
-        if "EndpointConnectionError" in names:
-            return ConnectionFailed(
-                "auth", f"Datadock's server could not reach Athena in {v.get('athenaRegion')}. "
-                "Check the region and the server's internet access.",
-                {"athenaRegion": "Athena is not reachable in this region"})
-        return unexpected(self.label)
+            return (exc.state,)
+        code = _aws_error(exc).get("Code")
+        return (code,) if code else ()
+
+    def error_text(self, exc: BaseException) -> str:
+        """AWS's error message, or Athena's reason for a failed query."""
+        if isinstance(exc, QueryFailed):
+            return exc.reason
+        return str(_aws_error(exc).get("Message", ""))
 
     def introspect(self, connection: AthenaConnection, schemas: SchemaFilter | None = None
                    ) -> Iterator[TableInfo]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import importlib
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
@@ -11,8 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from ..core.refusal import ConnectionFailed
+from ..core.steps import HOST_STEPS
+from .errors_table import UNRECOGNISED, ErrorRule, Facts, Failure, chain, first_failure
 from .fields import FieldSpec, check_ssh
 from .pinning import Guard
+from .urls import UrlForm
 
 
 def no_guard() -> Guard | None:
@@ -102,21 +106,51 @@ class DriverMissing(Exception):
     """The dialect's optional driver is not installed."""
 
 
+def import_driver(*modules: str) -> list[Any]:
+    """Import the driver's modules, or raise DriverMissing (the extra is not installed)."""
+    loaded = []
+    for name in modules:
+        try:
+            loaded.append(importlib.import_module(name))
+        except ImportError as exc:  # includes sys.modules[name] = None
+            raise DriverMissing(name) from exc
+    return loaded
+
+
 class Dialect(ABC):
-    """An engine family's declaration; adding a dialect is one module that subclasses this."""
+    """An engine family's declaration; adding a dialect is one module that subclasses this
+    and one line in the registry (dialects/__init__.py): see docs/ARCHITECTURE.md."""
 
     key: str
     label: str
     fields: tuple[FieldSpec, ...]
-    # The ladder's rungs this dialect walks through, in order (see connect/ladder.py).
-    steps: tuple[str, ...] = ("fields", "dns", "tcp", "ssh", "tls", "auth", "database", "catalog")
+    # The ladder's rungs this dialect walks through, in order (core/steps.py).
+    steps: tuple[str, ...] = HOST_STEPS
     # Steps one driver call covers together: on its failure, the earlier ones did succeed.
     driver_steps: tuple[str, ...] = ("tls", "auth", "database")
-    # The pip extra that installs the driver, for dialects whose driver is optional.
+    # An optional driver: the modules the "driver" step imports, and the pip extra with them.
+    driver_modules: tuple[str, ...] = ()
     extra: str | None = None
+    # The error table (errors_table.py): the first rule that matches decides, else `fallback`.
+    errors: tuple[ErrorRule, ...] = ()
+    fallback: Failure = UNRECOGNISED
+    # Pasted connection strings: the URL schemes this dialect reads (without `jdbc:` or a
+    # `+driver` suffix) and how (`url_form`, or an override of read_url). A dialect sharing
+    # its family's schemes claims a URL by its host name's ending (`url_hosts`).
+    url_schemes: tuple[str, ...] = ()
+    url_hosts: tuple[str, ...] = ()
+    url_form: UrlForm | None = None
 
-    def load_driver(self) -> None:  # noqa: B027 - optional hook, most drivers are installed
-        """Import the driver; raise DriverMissing when it is not installed."""
+    def load_driver(self) -> None:
+        """Import `driver_modules`; raise DriverMissing when one is not installed."""
+        import_driver(*self.driver_modules)
+
+    def read_url(self, text: str) -> dict[str, Any]:
+        """Field values from a connection string of one of `url_schemes` (FieldInvalid when it
+        cannot be read)."""
+        if self.url_form is None:
+            raise NotImplementedError(f"{self.key} reads no connection strings")
+        return self.url_form.read(text)
 
     def check_local(self, values: dict[str, Any]) -> dict[str, str]:
         """Checks that need no network (key formats, URLs); returns errors per field.
@@ -173,9 +207,26 @@ class Dialect(ABC):
     def server_version(self, connection: Any) -> str:
         """A short human description of the server's version."""
 
-    @abstractmethod
     def classify(self, exc: BaseException, target: Target) -> ConnectionFailed:
-        """Turn a driver exception into a failure with field errors and no raw driver text."""
+        """Turn a driver exception into a failure with field errors and no raw driver text:
+        the first rule of `errors` that matches, else `fallback`."""
+        facts = Facts(exc, self.error_text(exc), tuple(self.error_codes(exc)),
+                      tuple(self.error_chain(exc)), target.values, target.timeout, self.label,
+                      self.secret_names)
+        return first_failure(self.errors, facts) or self.fallback(facts)
+
+    def error_text(self, exc: BaseException) -> str:
+        """The text the error table's patterns search: the message (drivers that wrap their
+        causes read the whole chain)."""
+        return str(exc)
+
+    def error_codes(self, exc: BaseException) -> tuple[Any, ...]:
+        """The codes the driver put on the error (error numbers, SQL states, HTTP statuses)."""
+        return ()
+
+    def error_chain(self, exc: BaseException) -> tuple[BaseException, ...]:
+        """The exceptions a rule's `chain` looks through."""
+        return tuple(chain(exc))
 
     @abstractmethod
     def introspect(self, connection: Any, schemas: SchemaFilter | None = None

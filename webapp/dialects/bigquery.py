@@ -8,21 +8,23 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ..core.refusal import ConnectionFailed
+from ..core.steps import API_STEPS
 from .base import Dialect, SchemaFilter, TableInfo, Target
-from .cloud import catalog_failure, group_tables, import_driver, sql_kind, unexpected
+from .cloud import catalog_failure, group_tables, sql_kind
+from .errors_table import chain_text
 from .gcp import (
     KEY_FIELD,
     PROJECT_FIELD,
     PROJECT_ID,
-    classify_google,
     credentials,
+    google_rules,
     key_fields,
     parse_service_account,
+    product_rule,
     project_of,
 )
+from .urls import UrlForm
 
-API_STEPS = ("fields", "driver", "auth", "database", "catalog")
 SCOPES = ["https://www.googleapis.com/auth/bigquery"]
 SYNC_SECONDS = 300.0
 DATASET_ID = re.compile(r"^[A-Za-z0-9_]{1,1024}$")
@@ -43,12 +45,13 @@ LEFT JOIN (
 ORDER BY c.table_name, c.ordinal_position
 """
 
-PROJECT_ERRORS = {
-    r"Not found: Project|Project .* (was )?not found": (
-        "database", PROJECT_FIELD, "Project not found"),
-    r"bigquery\.jobs\.create": (
-        "catalog", KEY_FIELD, "This service account cannot run queries (BigQuery Job User)"),
-}
+ERRORS = google_rules(
+    "BigQuery",
+    product_rule(r"Not found: Project|Project .* (was )?not found", "database", PROJECT_FIELD,
+                 "Project not found"),
+    product_rule(r"bigquery\.jobs\.create", "catalog", KEY_FIELD,
+                 "This service account cannot run queries (BigQuery Job User)"),
+)
 
 
 @dataclass
@@ -70,9 +73,17 @@ class BigQuery(Dialect):
     key = "BIGQUERY"
     label = "Google BigQuery"
     extra = "bigquery"
+    driver_modules = ("google.cloud.bigquery", "google.oauth2.service_account",
+                      "google.auth.transport.requests")
     steps = API_STEPS
     driver_steps = ("auth", "database")
     fields = key_fields("BigQuery (roles BigQuery Data Viewer and BigQuery Job User)")
+    errors = ERRORS
+    error_text = staticmethod(chain_text)
+    # bigquery://project-id[/dataset]
+    url_schemes = ("bigquery",)
+    url_form = UrlForm(host=PROJECT_FIELD, port=None, username=None, password=None, path=None,
+                       invalid="Paste bigquery://project-id")
 
     @property
     def identity_names(self) -> tuple[str, ...]:
@@ -82,11 +93,6 @@ class BigQuery(Dialect):
     def uses_tls(self, values: dict[str, Any]) -> bool:
         """Google's APIs are HTTPS only."""
         return True
-
-    def load_driver(self) -> None:
-        """google-cloud-bigquery, from the `bigquery` extra."""
-        import_driver("google.cloud.bigquery", "google.oauth2.service_account",
-                      "google.auth.transport.requests")
 
     def check_local(self, values: dict[str, Any]) -> dict[str, str]:
         """The key parses as a service-account key whose private key loads."""
@@ -114,18 +120,13 @@ class BigQuery(Dialect):
             job = connection.client.query("SELECT 1", timeout=connection.timeout)
             list(job.result(timeout=connection.timeout))
         except Exception as exc:  # noqa: BLE001 - classified, raw text stays in the log
-            failure = classify_google(exc, connection.timeout, "BigQuery", PROJECT_ERRORS)
+            failure = self.classify(exc, Target({}, None, connection.timeout))
             raise catalog_failure(failure, KEY_FIELD, "This service account cannot run "
                                   "queries (BigQuery Job User)") from exc
 
     def server_version(self, connection: BigQueryConnection) -> str:
         """"Google BigQuery (project my-project)"."""
         return f"Google BigQuery (project {connection.project})"
-
-    def classify(self, exc: BaseException, target: Target) -> ConnectionFailed:
-        """google-auth and api-core errors to the key or project field."""
-        return classify_google(exc, target.timeout, "BigQuery", PROJECT_ERRORS) or unexpected(
-            self.label)
 
     def introspect(self, connection: BigQueryConnection, schemas: SchemaFilter | None = None
                    ) -> Iterator[TableInfo]:

@@ -5,11 +5,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import SplitResult
 
-from ..core.failures import bad_credentials, port_refused, timeout_failure, unknown_database
-from ..core.refusal import ConnectionFailed
+from ..core.steps import DRIVER_HOST_STEPS
 from .base import Dialect, SchemaFilter, TableInfo, Target
-from .cloud import chain, chain_text, group_tables, import_driver, unexpected
+from .cloud import group_tables
+from .errors_table import (
+    BAD_LOGIN,
+    NO_SUCH_DATABASE,
+    REFUSED,
+    ErrorRule,
+    Failure,
+    chain_text,
+    timed_out,
+)
 from .fields import (
     database_field,
     host_field,
@@ -19,7 +28,7 @@ from .fields import (
     ssl_field,
     username_field,
 )
-from .sqlserver import HOST_STEPS
+from .urls import TRUE, UrlForm
 
 SYNC_QUERY_SECONDS = 300
 
@@ -37,6 +46,43 @@ CREDENTIAL_CODES = {192, 193, 194, 516}  # UNKNOWN_USER, WRONG_PASSWORD, REQUIRE
 UNKNOWN_DATABASE = 81
 ACCESS_DENIED = 497
 IP_NOT_ALLOWED = 195
+NO_HTTP_INTERFACE = {"port": "No ClickHouse HTTP interface on this port"}
+
+# ClickHouse's error code (sent in X-ClickHouse-Exception-Code), then urllib3's causes.
+ERRORS = (
+    ErrorRule(BAD_LOGIN, code=CREDENTIAL_CODES),
+    ErrorRule(NO_SUCH_DATABASE, code=UNKNOWN_DATABASE),
+    ErrorRule(Failure("database", "This user may not read this database (ACCESS_DENIED).",
+                      {"username": "No access to this database"}), code=ACCESS_DENIED),
+    ErrorRule(Failure("auth", "This user may not connect from Datadock's address. Add it to the "
+                      "service's IP access list.", {"host": "Datadock's address is not allowed"}),
+              code=IP_NOT_ALLOWED),
+    ErrorRule(timed_out, chain=("ReadTimeoutError", "ConnectTimeoutError", "TimeoutError")),
+    REFUSED,
+    ErrorRule(Failure("tls", "The HTTPS handshake failed: the port may be the plain HTTP one "
+                      "(8123), or the certificate is not trusted or not issued for this host "
+                      "name.", {"sslEnabled": "TLS handshake failed"}),
+              chain=("SSLError",), text="CERTIFICATE_VERIFY_FAILED"),
+    ErrorRule(Failure("tls", "The server closed the connection: this port may expect HTTPS "
+                      "(turn SSL on) or may not be ClickHouse's HTTP interface.",
+                      NO_HTTP_INTERFACE),
+              chain=("RemoteDisconnected", "ProtocolError", "BadStatusLine")),
+    ErrorRule(Failure("connect", "{host}:{port} answered HTTP, but not like ClickHouse.",
+                      NO_HTTP_INTERFACE),
+              text="HTTP status", when=lambda facts: not facts.codes),
+)
+
+
+def _secure(parts: SplitResult, options: dict[str, str]) -> dict[str, Any]:
+    """secure=…, else clickhouses:// or +https, else the plain HTTP and native ports."""
+    scheme = parts.scheme.lower()
+    if "secure" in options:
+        return {"sslEnabled": options["secure"].lower() in TRUE}
+    if scheme.startswith("clickhouses") or scheme.endswith("+https"):
+        return {"sslEnabled": True}
+    if parts.port in (8123, 9000):
+        return {"sslEnabled": False}
+    return {}
 
 
 def engine_kind(engine: Any) -> str:
@@ -51,7 +97,13 @@ class ClickHouse(Dialect):
     key = "CLICKHOUSE"
     label = "ClickHouse"
     extra = "clickhouse"
-    steps = HOST_STEPS
+    driver_modules = ("clickhouse_connect",)
+    steps = DRIVER_HOST_STEPS
+    errors = ERRORS
+    error_text = staticmethod(chain_text)
+    # clickhouse://u:p@host:8443/db?secure=true (clickhouses:// is secure)
+    url_schemes = ("clickhouse", "clickhouses", "clickhousedb")
+    url_form = UrlForm(more=_secure)
     fields = (
         host_field(placeholder="abc123.us-east-1.aws.clickhouse.cloud"),
         port_field(8443, help="The HTTP interface: 8443 with SSL (ClickHouse Cloud), "
@@ -62,10 +114,6 @@ class ClickHouse(Dialect):
         ssl_field(help="HTTPS; the certificate is checked against the host name."),
         *ssh_fields(),
     )
-
-    def load_driver(self) -> None:
-        """clickhouse-connect, from the `clickhouse` extra."""
-        import_driver("clickhouse_connect")
 
     def connect(self, target: Target) -> Any:
         """A client on the checked address; with SSL the certificate is checked against the
@@ -90,44 +138,10 @@ class ClickHouse(Dialect):
         """"ClickHouse 24.8.4.13" as the server reported it."""
         return f"ClickHouse {connection.server_version}"
 
-    def classify(self, exc: BaseException, target: Target) -> ConnectionFailed:
-        """ClickHouse error codes (sent in X-ClickHouse-Exception-Code) and urllib3 causes."""
-        v = target.values
-        host, port = v.get("host", ""), v.get("port")
+    def error_codes(self, exc: BaseException) -> tuple[Any, ...]:
+        """ClickHouse's error code, when the server sent one."""
         code = getattr(exc, "code", None)
-        text = chain_text(exc)
-        names = {type(e).__name__ for e in chain(exc)}
-        if code in CREDENTIAL_CODES:
-            return bad_credentials()
-        if code == UNKNOWN_DATABASE:
-            return unknown_database(v.get("databaseName"))
-        if code == ACCESS_DENIED:
-            return ConnectionFailed(
-                "database", "This user may not read this database (ACCESS_DENIED).",
-                {"username": "No access to this database"})
-        if code == IP_NOT_ALLOWED:
-            return ConnectionFailed(
-                "auth", "This user may not connect from Datadock's address. Add it to the "
-                "service's IP access list.", {"host": "Datadock's address is not allowed"})
-        if names & {"ReadTimeoutError", "ConnectTimeoutError", "TimeoutError"}:
-            return timeout_failure(host, port, target.timeout)
-        if "Connection refused" in text:
-            return port_refused(host, port)
-        if "SSLError" in names or "CERTIFICATE_VERIFY_FAILED" in text:
-            return ConnectionFailed(
-                "tls", "The HTTPS handshake failed: the port may be the plain HTTP one (8123), "
-                "or the certificate is not trusted or not issued for this host name.",
-                {"sslEnabled": "TLS handshake failed"})
-        if names & {"RemoteDisconnected", "ProtocolError", "BadStatusLine"}:
-            return ConnectionFailed(
-                "tls", "The server closed the connection: this port may expect HTTPS "
-                "(turn SSL on) or may not be ClickHouse's HTTP interface.",
-                {"port": "No ClickHouse HTTP interface on this port"})
-        if code is None and "HTTP status" in text:
-            return ConnectionFailed(
-                "connect", f"{host}:{port} answered HTTP, but not like ClickHouse.",
-                {"port": "No ClickHouse HTTP interface on this port"})
-        return unexpected(self.label)
+        return () if code is None else (code,)
 
     def introspect(self, connection: Any, schemas: SchemaFilter | None = None
                    ) -> Iterator[TableInfo]:

@@ -1,9 +1,8 @@
-"""Helpers shared by the cloud and optional-driver dialects: lazy driver imports, deadlines,
-exception chains, grouping catalog rows into tables, and key checks that need no network."""
+"""Helpers shared by the cloud and optional-driver dialects: deadlines, grouping catalog rows
+into tables, and key checks that need no network."""
 
 from __future__ import annotations
 
-import importlib
 import logging
 import math
 import threading
@@ -11,68 +10,16 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 from ..core.refusal import ConnectionFailed
-from .base import DriverMissing, SchemaFilter, TableInfo
+from .base import SchemaFilter, TableInfo
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 
-def import_driver(*modules: str) -> list[Any]:
-    """Import the driver's modules, or raise DriverMissing (the extra is not installed)."""
-    loaded = []
-    for name in modules:
-        try:
-            loaded.append(importlib.import_module(name))
-        except ImportError as exc:  # includes sys.modules[name] = None
-            raise DriverMissing(name) from exc
-    return loaded
-
-
 def whole_seconds(timeout: float, floor: int = 1) -> int:
     """A deadline for drivers that take whole seconds: rounded, never below `floor`."""
     return max(floor, math.floor(timeout + 0.5))
-
-
-def chain(exc: BaseException) -> Iterator[BaseException]:
-    """The exception and every exception it was raised from or while handling."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        current = current.__cause__ or current.__context__
-
-
-def chain_text(exc: BaseException) -> str:
-    """All messages of the chain, for matching only (raw driver text is never shown)."""
-    return " | ".join(f"{type(e).__name__}: {e}" for e in chain(exc))
-
-
-def in_chain(exc: BaseException, *types: type[BaseException]) -> bool:
-    """Whether any exception of the chain is one of `types`."""
-    return any(isinstance(e, types) for e in chain(exc))
-
-
-def vendor_timeout(service: str, field: str, seconds: float) -> ConnectionFailed:
-    """A timeout talking to a vendor's API (no host of the user's to blame).
-
-    The step is "auth" (the first thing the API call does), not "timeout", so the field is
-    the one that names the service (account, key, region) rather than a host field.
-    """
-    return ConnectionFailed(
-        "auth",
-        f"Timed out after {seconds:g} s waiting for {service} to answer. Check that Datadock's "
-        "server can reach the internet over HTTPS (a proxy or firewall may block it), and allow "
-        "Datadock's outbound address in the service's network policy if it has one.",
-        {field: f"{service} did not answer within {seconds:g} s"})
-
-
-def unexpected(label: str) -> ConnectionFailed:
-    """An error no rule recognised: a generic message, the raw text stays in the server log."""
-    return ConnectionFailed(
-        "connect", f"{label} refused the connection with an error Datadock does not recognise. "
-        "The server log has the details.", {})
 
 
 def catalog_failure(failure: ConnectionFailed | None, field: str, message: str

@@ -7,17 +7,46 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from ..core.failures import port_refused, timeout_failure
-from ..core.refusal import ConnectionFailed
+from ..core.steps import DRIVER_HOST_STEPS, without
 from .base import Dialect, SchemaFilter, TableInfo, Target
-from .cloud import chain, chain_text, column, import_driver, sql_kind, unexpected
+from .cloud import column, sql_kind
+from .errors_table import (
+    PINNED_ELSEWHERE,
+    REFUSED,
+    ErrorRule,
+    Failure,
+    chain,
+    chain_text,
+    timed_out,
+)
 from .fields import FieldInvalid, FieldSpec, database_field, host_field, password_field, port_field
-from .pinning import Pin, PinnedClient, pin_refusal, pinned, unchecked_connection
+from .pinning import Pin, PinnedClient, pinned
+from .urls import UrlForm
 
 HTTP_PATH = re.compile(
     r"^/?(sql/1\.0/(warehouses|endpoints)/[0-9a-f]{8,32}"
     r"|sql/protocolv1/o/\d+/[0-9]{4}-[0-9]{6}-[a-z0-9]{8})$")
 WRONG_TOKEN_MESSAGE = "Incorrect access token"  # noqa: S105 - a message
+
+# The HTTP status in the request's context, then the connector's error classes.
+ERRORS = (
+    PINNED_ELSEWHERE,
+    ErrorRule(Failure("auth", "Databricks rejected the access token.",
+                      {"password": WRONG_TOKEN_MESSAGE}),
+              code=(401, 403), text="Invalid access token"),
+    ErrorRule(Failure("database", "This workspace has no warehouse or cluster at this HTTP "
+                      "path.", {"databricksHttpPath": "No warehouse or cluster at this path"}),
+              code=404),
+    ErrorRule(Failure("database", "The workspace has no catalog named {databaseName!r}, or the "
+                      "token may not use it.", {"databaseName": "Catalog does not exist"}),
+              text=r"NO_SUCH_CATALOG|CATALOG_NOT_FOUND|Catalog '.*' (was )?not found"),
+    ErrorRule(timed_out, chain=("MaxRetryDurationError", "ReadTimeoutError",
+                                "ConnectTimeoutError", "TimeoutError", "timeout")),
+    ErrorRule(Failure("tls", "The HTTPS handshake with the workspace failed.",
+                      {"host": "TLS handshake failed"}),
+              chain=("SSLError",), text="CERTIFICATE_VERIFY_FAILED"),
+    REFUSED,
+)
 
 
 def check_http_path(value: str) -> None:
@@ -33,7 +62,15 @@ class Databricks(Dialect):
     key = "DATABRICKS"
     label = "Databricks"
     extra = "databricks"
-    steps = ("fields", "driver", "dns", "tcp", "tls", "auth", "database", "catalog")
+    # Its client module pulls in pandas: imported by the driver step, so the connect's
+    # deadline is not spent importing.
+    driver_modules = ("databricks.sql", "databricks.sql.client")
+    steps = without(DRIVER_HOST_STEPS, "ssh")
+    errors = ERRORS
+    # databricks://token:dapi…@host:443?http_path=/sql/1.0/warehouses/…&catalog=main
+    url_schemes = ("databricks",)
+    url_form = UrlForm(username=None,  # always the word "token"
+                       options={"http_path": "databricksHttpPath", "catalog": "databaseName"})
     fields = (
         host_field(label="Server hostname", placeholder="dbc-a1b2c3d4-e5f6.cloud.databricks.com",
                    help="From the warehouse's Connection details, without https://."),
@@ -56,11 +93,6 @@ class Databricks(Dialect):
     def uses_tls(self, values: dict[str, Any]) -> bool:
         """Always HTTPS."""
         return True
-
-    def load_driver(self) -> None:
-        """databricks-sql-connector, from the `databricks` extra (its client module pulls in
-        pandas: imported here so the connect's deadline is not spent importing)."""
-        import_driver("databricks.sql", "databricks.sql.client")
 
     def connect(self, target: Target) -> Any:
         """Open a session by host name (the vendor's TLS certificate names it), pinned to the
@@ -105,40 +137,19 @@ class Databricks(Dialect):
             cursor.close()
         return f"Databricks SQL {row[0]}" if row and row[0] else "Databricks"
 
-    def classify(self, exc: BaseException, target: Target) -> ConnectionFailed:
-        """HTTP codes from the request context, then the connector's error classes."""
-        v = target.values
-        host, port = v.get("host", ""), v.get("port")
+    def error_codes(self, exc: BaseException) -> tuple[Any, ...]:
+        """The HTTP status the connector put in the error's context."""
         context = getattr(exc, "context", None) or {}
-        http_code = context.get("http-code") if isinstance(context, dict) else None
-        # RequestError carries the underlying error as an argument, not as its cause.
-        nested = [a for a in getattr(exc, "args", ()) if isinstance(a, BaseException)]
-        names = {type(e).__name__ for x in (exc, *nested) for e in chain(x)}
-        text = " | ".join(chain_text(x) for x in (exc, *nested))
-        refused = pin_refusal(exc)
-        if refused is not None:
-            return unchecked_connection(host, refused)
-        if http_code in (401, 403) or "Invalid access token" in text:
-            return ConnectionFailed("auth", "Databricks rejected the access token.",
-                                    {"password": WRONG_TOKEN_MESSAGE})
-        if http_code == 404:
-            return ConnectionFailed(
-                "database", "This workspace has no warehouse or cluster at this HTTP path.",
-                {"databricksHttpPath": "No warehouse or cluster at this path"})
-        if re.search(r"NO_SUCH_CATALOG|CATALOG_NOT_FOUND|Catalog '.*' (was )?not found", text):
-            return ConnectionFailed(
-                "database", f"The workspace has no catalog named {v.get('databaseName')!r}, "
-                "or the token may not use it.", {"databaseName": "Catalog does not exist"})
-        if names & {"MaxRetryDurationError", "ReadTimeoutError", "ConnectTimeoutError",
-                    "TimeoutError", "timeout"}:
-            return timeout_failure(host, port, target.timeout)
-        if "SSLError" in names or "CERTIFICATE_VERIFY_FAILED" in text:
-            return ConnectionFailed(
-                "tls", "The HTTPS handshake with the workspace failed.",
-                {"host": "TLS handshake failed"})
-        if "Connection refused" in text:
-            return port_refused(host, port)
-        return unexpected(self.label)
+        return (context.get("http-code"),) if isinstance(context, dict) else ()
+
+    def error_chain(self, exc: BaseException) -> tuple[BaseException, ...]:
+        """The chain, and that of the underlying error a RequestError carries as an argument
+        (not as its cause)."""
+        return tuple(e for x in (exc, *_nested(exc)) for e in chain(x))
+
+    def error_text(self, exc: BaseException) -> str:
+        """Every message of both chains."""
+        return " | ".join(chain_text(x) for x in (exc, *_nested(exc)))
 
     def introspect(self, connection: Any, schemas: SchemaFilter | None = None
                    ) -> Iterator[TableInfo]:
@@ -153,6 +164,10 @@ class Databricks(Dialect):
         finally:
             cursor.close()
         yield from _tables(rows, kinds, schemas or SchemaFilter(), multi=catalog is None)
+
+
+def _nested(exc: BaseException) -> list[BaseException]:
+    return [a for a in getattr(exc, "args", ()) if isinstance(a, BaseException)]
 
 
 def _tables(rows: list, kinds: dict, schemas: SchemaFilter, multi: bool) -> Iterator[TableInfo]:

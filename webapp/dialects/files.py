@@ -17,8 +17,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..core.failures import OUTSIDE_DATA_FOLDER as OUTSIDE
-from ..core.refusal import ConnectionFailed
+from ..core.steps import FILE_STEPS
 from .base import Dialect, SchemaFilter, TableInfo, Target
+from .errors_table import ErrorRule, Failure
 from .fields import FieldInvalid, FieldSpec
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,11 @@ def file_field(example: str) -> FieldSpec:
              f"e.g. {example}. Opened read-only.")
 
 
+def unreadable(message: str, detail: str) -> Failure:
+    """The file opened but is not what its dialect reads: the error is on the path field."""
+    return Failure("database", detail, {FIELD: message})
+
+
 def _batches(cursor: Any) -> Iterator[tuple]:
     """Rows of an executed cursor, fetched BATCH at a time."""
     while rows := cursor.fetchmany(BATCH):
@@ -52,7 +58,7 @@ def _batches(cursor: Any) -> Iterator[tuple]:
 class FileDialect(Dialect):
     """A database in a file: the ladder checks the file, then opens it as a database."""
 
-    steps = ("fields", "file", "database", "catalog")
+    steps = FILE_STEPS
     driver_steps = ("file", "database")
 
     def uses_tls(self, values: dict[str, Any]) -> bool:
@@ -67,9 +73,6 @@ class FileDialect(Dialect):
     def open_file(self, path: Path, timeout: float) -> Any:
         """Open `path` (already checked) read-only; driver exceptions propagate."""
         raise NotImplementedError
-
-    def _failure(self, message: str, detail: str) -> ConnectionFailed:
-        return ConnectionFailed("database", detail, {FIELD: message})
 
 
 # Every column of every table and view in one query, in the schema table's order (no sort):
@@ -99,6 +102,22 @@ class SQLite(FileDialect):
     key = "SQLITE"
     label = "SQLite"
     fields = (file_field("sales/orders.sqlite"),)
+    # sqlite3 only has messages to tell its failures apart.
+    errors = (
+        ErrorRule(unreadable("Not a SQLite database",
+                             "The file exists but is not a SQLite database."),
+                  text="file is not a database"),
+        ErrorRule(unreadable("The SQLite file is damaged",
+                             "SQLite reports the file as damaged (malformed)."), text="malformed"),
+        ErrorRule(unreadable("The file is locked by another program",
+                             "Another program holds a lock on the file; try again when it has "
+                             "finished writing."), text="locked|busy"),
+        ErrorRule(unreadable("Datadock cannot open this file",
+                             "SQLite could not open the file read-only (a WAL database also "
+                             "needs its -shm file to be readable)."), text="unable to open"),
+    )
+    fallback = unreadable("Could not read this file as a SQLite database",
+                          "The file could not be read as a SQLite database.")
 
     def open_file(self, path: Path, timeout: float) -> sqlite3.Connection:
         """Open read-only through a URI built from the path (nothing typed is pasted into it)."""
@@ -122,26 +141,6 @@ class SQLite(FileDialect):
     def server_version(self, connection: sqlite3.Connection) -> str:
         """The SQLite library's version (the file has none of its own)."""
         return f"SQLite {connection.execute('SELECT sqlite_version()').fetchone()[0]}"
-
-    def classify(self, exc: BaseException, target: Target) -> ConnectionFailed:
-        """sqlite3 only has messages to tell its failures apart."""
-        text = str(exc)
-        if "file is not a database" in text:
-            return self._failure("Not a SQLite database",
-                                 "The file exists but is not a SQLite database.")
-        if "malformed" in text:
-            return self._failure("The SQLite file is damaged",
-                                 "SQLite reports the file as damaged (malformed).")
-        if "locked" in text or "busy" in text:
-            return self._failure("The file is locked by another program",
-                                 "Another program holds a lock on the file; try again when "
-                                 "it has finished writing.")
-        if "unable to open" in text:
-            return self._failure("Datadock cannot open this file",
-                                 "SQLite could not open the file read-only (a WAL database "
-                                 "also needs its -shm file to be readable).")
-        return self._failure("Could not read this file as a SQLite database",
-                             "The file could not be read as a SQLite database.")
 
     def introspect(self, connection: sqlite3.Connection, schemas: SchemaFilter | None = None
                    ) -> Iterator[TableInfo]:
@@ -253,6 +252,20 @@ class DuckDB(FileDialect):
     key = "DUCKDB"
     label = "DuckDB"
     fields = (file_field("analytics/warehouse.duckdb"),)
+    # DuckDB's exception classes are broad; their messages tell the cases apart.
+    errors = (
+        ErrorRule(unreadable("Not a DuckDB database",
+                             "The file exists but is not a DuckDB database."),
+                  text="not a valid DuckDB database|external extensions"),
+        ErrorRule(unreadable("The file is in use by another program",
+                             "Another program has the file open for writing; DuckDB lets no "
+                             "one else open it meanwhile."), text="lock|different configuration"),
+        ErrorRule(unreadable("Written by an incompatible DuckDB version",
+                             "The file was written by a DuckDB version this server cannot "
+                             "read."), text="version"),
+    )
+    fallback = unreadable("Could not read this file as a DuckDB database",
+                          "The file could not be opened as a DuckDB database.")
 
     def open_file(self, path: Path, timeout: float) -> Any:
         """Open read-only with external access off: SQL cannot reach other files or extensions.
@@ -277,23 +290,6 @@ class DuckDB(FileDialect):
     def server_version(self, connection: Any) -> str:
         """The DuckDB library's version, which reads the file."""
         return f"DuckDB {connection.execute('SELECT version()').fetchone()[0]}"
-
-    def classify(self, exc: BaseException, target: Target) -> ConnectionFailed:
-        """DuckDB's exception classes are broad; their messages tell the cases apart."""
-        text = str(exc)
-        if "not a valid DuckDB database" in text or "external extensions" in text:
-            return self._failure("Not a DuckDB database",
-                                 "The file exists but is not a DuckDB database.")
-        if "lock" in text or "different configuration" in text:
-            return self._failure("The file is in use by another program",
-                                 "Another program has the file open for writing; DuckDB "
-                                 "lets no one else open it meanwhile.")
-        if "version" in text:
-            return self._failure("Written by an incompatible DuckDB version",
-                                 "The file was written by a DuckDB version this server cannot "
-                                 "read.")
-        return self._failure("Could not read this file as a DuckDB database",
-                             "The file could not be opened as a DuckDB database.")
 
     def introspect(self, connection: Any, schemas: SchemaFilter | None = None
                    ) -> Iterator[TableInfo]:

@@ -7,9 +7,8 @@ import json
 import re
 from typing import Any
 
-from ..core.refusal import ConnectionFailed
 from ..safe_parse import InputRefused, load_json
-from .cloud import chain, chain_text, vendor_timeout
+from .errors_table import ErrorRule, Failure, vendor_timeout
 from .fields import FieldInvalid, FieldSpec
 
 KEY_FIELD = "bigQueryJsonKey"
@@ -110,43 +109,39 @@ def credentials(values: dict[str, Any], timeout: float, scopes: list[str]) -> An
     return creds
 
 
-def classify_google(exc: BaseException, seconds: float, service: str,
-                    extra: dict[str, tuple[str, str, str]] | None = None
-                    ) -> ConnectionFailed | None:
-    """google-auth and google-api-core errors shared by BigQuery and Spanner.
+def google_rules(service: str, *product: ErrorRule) -> tuple[ErrorRule, ...]:
+    """The error table of google-auth and google-api-core errors, shared by BigQuery and
+    Spanner; the `product` rules (their own messages) come before the generic ones."""
+    key_rejected = "Google rejected this key (deleted, disabled or revoked)"
+    account_gone = "The service account of this key no longer exists"
+    return (
+        ErrorRule(Failure("auth", f"{account_gone}. Create a new JSON key.",
+                          {KEY_FIELD: account_gone}),
+                  chain=("RefreshError",), also=("invalid_grant", "(?i)account not found")),
+        ErrorRule(Failure("auth", f"{key_rejected}. Create a new JSON key.",
+                          {KEY_FIELD: key_rejected}), chain=("RefreshError",)),
+        ErrorRule(vendor_timeout(service, KEY_FIELD),
+                  chain=("DeadlineExceeded", "Timeout", "ReadTimeout", "ConnectTimeout",
+                         "TimeoutError", "RetryError")),
+        ErrorRule(Failure("auth", f"Datadock's server could not reach {service} (Google's APIs "
+                          "over HTTPS). Check its internet access, proxy or firewall."),
+                  chain=("TransportError", "ConnectionError")),
+        *product,
+        ErrorRule(Failure("database", f"The {service} API is not enabled in this project. "
+                          "Enable it in the Google Cloud console (APIs & Services).",
+                          {PROJECT_FIELD: f"{service} API not enabled in this project"}),
+                  text="has not been used in project|is disabled"),
+        ErrorRule(Failure("auth", "Google did not accept this key's credentials.",
+                          {KEY_FIELD: "Google rejected this key"}),
+                  chain=("Unauthenticated", "Unauthorized")),
+        ErrorRule(Failure("database", "This service account lacks permission in this project. "
+                          f"Grant it the roles {service} needs (see the field help).",
+                          {KEY_FIELD: "This service account lacks permission"}),
+                  chain=("Forbidden", "PermissionDenied")),
+    )
 
-    `extra` maps a message pattern to (step, field, message) for product-specific cases that
-    come before the generic ones. Returns None when nothing matched.
-    """
-    names = {type(e).__name__ for e in chain(exc)}
-    text = chain_text(exc)
-    if "RefreshError" in names:
-        if "invalid_grant" in text and "account not found" in text.lower():
-            reason = "The service account of this key no longer exists"
-        else:
-            reason = "Google rejected this key (deleted, disabled or revoked)"
-        return ConnectionFailed("auth", f"{reason}. Create a new JSON key.", {KEY_FIELD: reason})
-    if names & {"DeadlineExceeded", "Timeout", "ReadTimeout", "ConnectTimeout",
-                "TimeoutError", "RetryError"}:
-        return vendor_timeout(service, KEY_FIELD, seconds)
-    if "TransportError" in names or "ConnectionError" in names:
-        return ConnectionFailed(
-            "auth", f"Datadock's server could not reach {service} (Google's APIs over HTTPS). "
-            "Check its internet access, proxy or firewall.", {})
-    for pattern, (step, field, message) in (extra or {}).items():
-        if re.search(pattern, text, re.IGNORECASE):
-            return ConnectionFailed(step, f"{message}.", {field: message})
-    if "has not been used in project" in text or "is disabled" in text:
-        return ConnectionFailed(
-            "database", f"The {service} API is not enabled in this project. Enable it in the "
-            "Google Cloud console (APIs & Services).",
-            {PROJECT_FIELD: f"{service} API not enabled in this project"})
-    if names & {"Unauthenticated", "Unauthorized"}:
-        return ConnectionFailed("auth", "Google did not accept this key's credentials.",
-                                {KEY_FIELD: "Google rejected this key"})
-    if names & {"Forbidden", "PermissionDenied"}:
-        return ConnectionFailed(
-            "database", "This service account lacks permission in this project. Grant it the "
-            f"roles {service} needs (see the field help).",
-            {KEY_FIELD: "This service account lacks permission"})
-    return None
+
+def product_rule(pattern: str, step: str, field_name: str, message: str) -> ErrorRule:
+    """A product's own case: `pattern` (case-insensitive) in Google's message means `message`
+    on `field_name`."""
+    return ErrorRule(Failure(step, f"{message}.", {field_name: message}), text=f"(?i){pattern}")

@@ -8,13 +8,33 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..core.failures import NO_DATABASE
-from ..core.refusal import ConnectionFailed
+from ..core.steps import API_STEPS, without
 from .base import Dialect, SchemaFilter, TableInfo, Target
-from .cloud import chain_text, group_tables, run_bounded, sql_kind, unexpected, vendor_timeout
+from .cloud import group_tables, run_bounded, sql_kind
+from .errors_table import ErrorRule, Failure, chain_text, vendor_timeout
 from .fields import FieldInvalid, database_field, password_field
+from .urls import UrlForm
 
 DATABASE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 WRONG_TOKEN_MESSAGE = "Incorrect access token"  # noqa: S105 - a message
+
+# DuckDB's exception classes and the extension's messages.
+ERRORS = (
+    ErrorRule(vendor_timeout("MotherDuck", "password"), types=(TimeoutError,)),
+    ErrorRule(Failure("auth", "MotherDuck rejected the access token.",
+                      {"password": WRONG_TOKEN_MESSAGE}),
+              text=r"(?i)not authenticated|invalid token|unauthenticated"
+                   r"|token .*(invalid|expired)|jwt"),
+    ErrorRule(Failure("database", "MotherDuck has no database {databaseName!r} for this token.",
+                      {"databaseName": NO_DATABASE}),
+              text=r"(?i)database .*(not found|does not exist)|no database"),
+    ErrorRule(Failure("auth", "DuckDB could not load its MotherDuck extension: Datadock's server "
+                      "needs access to extensions.duckdb.org once (or the extension installed "
+                      "in advance with INSTALL motherduck)."), text=r"(?i)extension|download"),
+    ErrorRule(Failure("auth", "Datadock's server could not reach MotherDuck. Check its internet "
+                      "access, proxy or firewall."),
+              types=("IOException", "HTTPException", "ConnectionException")),
+)
 
 CATALOG_QUERY = """
 SELECT c.table_schema, c.table_name, t.table_type, c.column_name, c.data_type, c.is_nullable,
@@ -40,8 +60,14 @@ class MotherDuck(Dialect):
 
     key = "MOTHERDUCK"
     label = "MotherDuck"
-    steps = ("fields", "auth", "database", "catalog")
+    steps = without(API_STEPS, "driver")  # duckdb is a dependency
     driver_steps = ("auth", "database")
+    errors = ERRORS
+    error_text = staticmethod(chain_text)
+    # md:database?motherduck_token=… (DuckDB's form)
+    url_schemes = ("md", "motherduck")
+    url_form = UrlForm(pattern=r"^[^:]*:/*(?P<databaseName>[^?]*)",
+                       options={"motherduck_token": "password"})
     fields = (
         database_field(default="my_db", max_length=64, checks=(check_database,),
                        help="The MotherDuck database to sync."),
@@ -73,31 +99,6 @@ class MotherDuck(Dialect):
         """"MotherDuck (DuckDB v1.2.0)"."""
         row = connection.execute("SELECT version()").fetchone()
         return f"MotherDuck (DuckDB {row[0] if row else 'unknown'})"
-
-    def classify(self, exc: BaseException, target: Target) -> ConnectionFailed:
-        """DuckDB's exception classes and the extension's messages to fields."""
-        v = target.values
-        text = chain_text(exc)
-        if isinstance(exc, TimeoutError):
-            return vendor_timeout("MotherDuck", "password", target.timeout)
-        if re.search(r"not authenticated|invalid token|unauthenticated|token .*(invalid|expired)"
-                     r"|jwt", text, re.IGNORECASE):
-            return ConnectionFailed("auth", "MotherDuck rejected the access token.",
-                                    {"password": WRONG_TOKEN_MESSAGE})
-        if re.search(r"database .*(not found|does not exist)|no database", text, re.IGNORECASE):
-            return ConnectionFailed(
-                "database", f"MotherDuck has no database {v.get('databaseName')!r} for this "
-                "token.", {"databaseName": NO_DATABASE})
-        if re.search(r"extension|download", text, re.IGNORECASE):
-            return ConnectionFailed(
-                "auth", "DuckDB could not load its MotherDuck extension: Datadock's server "
-                "needs access to extensions.duckdb.org once (or the extension installed in "
-                "advance with INSTALL motherduck).", {})
-        if type(exc).__name__ in ("IOException", "HTTPException", "ConnectionException"):
-            return ConnectionFailed(
-                "auth", "Datadock's server could not reach MotherDuck. Check its internet "
-                "access, proxy or firewall.", {})
-        return unexpected(self.label)
 
     def introspect(self, connection: Any, schemas: SchemaFilter | None = None
                    ) -> Iterator[TableInfo]:

@@ -21,15 +21,22 @@ import pymysql
 import pymysql.cursors
 from pymysql.constants import CLIENT
 
-from ..core.failures import (
-    NO_DATABASE,
-    bad_credentials,
-    port_refused,
-    timeout_failure,
-    unknown_database,
-)
+from ..core.failures import NO_DATABASE
 from ..core.refusal import ConnectionFailed
 from .base import Dialect, SchemaFilter, TableInfo, Target
+from .errors_table import (
+    BAD_LOGIN,
+    NO_SUCH_DATABASE,
+    PORT_REFUSED,
+    SSL_REQUIRED,
+    SSL_UNSUPPORTED,
+    TLS_FAILED,
+    WRONG_CERTIFICATE_NAME,
+    ErrorRule,
+    Failure,
+    timed_out,
+    untrusted_certificate,
+)
 from .fields import (
     SSL_MODES,
     FieldSpec,
@@ -42,6 +49,7 @@ from .fields import (
     tls_fields,
     username_field,
 )
+from .urls import SERVER_URL
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +62,28 @@ KINDS = {"BASE TABLE": "table", "SYSTEM VERSIONED": "table", "VIEW": "view"}
 ACCESS_DENIED, NO_DB_ACCESS, UNKNOWN_DB, HOST_NOT_ALLOWED = 1045, 1044, 1049, 1130
 TOO_MANY_CONNECTIONS, INSECURE_TRANSPORT = 1040, 3159
 CANNOT_CONNECT, SSL_ERROR = 2003, 2026
+
+_CERTIFICATE = {"text": "CERTIFICATE_VERIFY_FAILED", "types": (ssl.SSLCertVerificationError,)}
+ERRORS = (
+    ErrorRule(timed_out, types=(TimeoutError,), text="timed out"),
+    ErrorRule(BAD_LOGIN, code=ACCESS_DENIED),
+    ErrorRule(NO_SUCH_DATABASE, code=UNKNOWN_DB),
+    ErrorRule(Failure("database", "The user may not use a database named {databaseName!r} "
+                      "(MySQL does not say whether it exists). Check its name and the user's "
+                      "grants.", {"databaseName": f"{NO_DATABASE}, or this user may not use it"}),
+              code=NO_DB_ACCESS),
+    ErrorRule(Failure("auth", "The server does not let this user connect from Datadock's "
+                      "address.", {"username": "Not allowed to connect from Datadock's address"}),
+              code=HOST_NOT_ALLOWED),
+    ErrorRule(SSL_REQUIRED, code=INSECURE_TRANSPORT),
+    ErrorRule(SSL_UNSUPPORTED, code=SSL_ERROR, also="support"),
+    ErrorRule(WRONG_CERTIFICATE_NAME, also="mismatch|not valid for", **_CERTIFICATE),
+    *untrusted_certificate(**_CERTIFICATE),
+    ErrorRule(TLS_FAILED, code=SSL_ERROR, text="SSL"),
+    ErrorRule(PORT_REFUSED, code=CANNOT_CONNECT, also="refused"),
+    ErrorRule(Failure("auth", "The server has too many connections open; try again later or "
+                      "raise its max_connections."), code=TOO_MANY_CONNECTIONS),
+)
 
 
 def mysql_tls_fields() -> tuple[FieldSpec, ...]:
@@ -126,6 +156,11 @@ class MySQL(Dialect):
 
     key = "MYSQL"
     label = "MySQL"
+    errors = ERRORS
+    fallback = Failure("connect", "The server closed the connection or answered in an "
+                       "unexpected way. Check that the host and port point at a {label} server.")
+    url_schemes = ("mysql",)
+    url_form = SERVER_URL
     fields = (
         host_field(),
         port_field(3306),
@@ -212,48 +247,15 @@ class MySQL(Dialect):
             return f"PlanetScale (MySQL {number})"
         return f"MySQL {number}"
 
-    def classify(self, exc: BaseException, target: Target) -> ConnectionFailed:
-        """Map PyMySQL's error numbers (and, for 2003, its text) to fields."""
-        v = target.values
-        host, port = v.get("host", ""), v.get("port")
-        code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
-        text = str(exc.args[1]) if len(exc.args) > 1 else str(exc)
-        if isinstance(exc, TimeoutError) or "timed out" in text:
-            return timeout_failure(host, port, target.timeout)
-        if code == ACCESS_DENIED:
-            return bad_credentials()
-        if code == UNKNOWN_DB:
-            return unknown_database(v.get("databaseName"))
-        if code == NO_DB_ACCESS:
-            return ConnectionFailed(
-                "database", f"The user may not use a database named {v.get('databaseName')!r} "
-                "(MySQL does not say whether it exists). Check its name and the user's grants.",
-                {"databaseName": f"{NO_DATABASE}, or this user may not use it"})
-        if code == HOST_NOT_ALLOWED:
-            return ConnectionFailed(
-                "auth", "The server does not let this user connect from Datadock's address.",
-                {"username": "Not allowed to connect from Datadock's address"})
-        if code == INSECURE_TRANSPORT:
-            return ConnectionFailed(
-                "tls", "The server only accepts encrypted connections. Turn SSL on.",
-                {"sslEnabled": "The server requires SSL"})
-        if code == SSL_ERROR and "support" in text:
-            return ConnectionFailed(
-                "tls", "The server does not support SSL. Turn SSL off to connect without it.",
-                {"sslEnabled": "The server does not support SSL"})
-        if "CERTIFICATE_VERIFY_FAILED" in text or isinstance(exc, ssl.SSLCertVerificationError):
-            return _certificate_failure(text, v)
-        if code == SSL_ERROR or "SSL" in text:
-            return ConnectionFailed("tls", "The TLS handshake with the server failed.",
-                                    {"sslEnabled": "TLS handshake failed"})
-        if code == CANNOT_CONNECT and "refused" in text:
-            return port_refused(host, port)
-        if code == TOO_MANY_CONNECTIONS:
-            return ConnectionFailed("auth", "The server has too many connections open; try "
-                                    "again later or raise its max_connections.", {})
-        return ConnectionFailed(
-            "connect", f"The server closed the connection or answered in an unexpected way. "
-            f"Check that the host and port point at a {self.label} server.", {})
+    def error_codes(self, exc: BaseException) -> tuple[Any, ...]:
+        """PyMySQL's error number (the first argument)."""
+        args = getattr(exc, "args", ())
+        return (args[0],) if args and isinstance(args[0], int) else ()
+
+    def error_text(self, exc: BaseException) -> str:
+        """PyMySQL's message (the second argument)."""
+        args = getattr(exc, "args", ())
+        return str(args[1]) if len(args) > 1 else str(exc)
 
     def introspect(self, connection: pymysql.connections.Connection,
                    schemas: SchemaFilter | None = None) -> Iterator[TableInfo]:
@@ -294,21 +296,6 @@ class MySQL(Dialect):
                 yield current
         finally:
             connection._read_timeout = timeout
-
-
-def _certificate_failure(text: str, values: dict[str, Any]) -> ConnectionFailed:
-    host = values.get("host", "")
-    if "mismatch" in text or "not valid for" in text:
-        return ConnectionFailed(
-            "tls", f"The server's certificate is not valid for the name {host}. Connect with "
-            "the name on the certificate, or use SSL mode Verify CA.",
-            {"sslMode": "Certificate does not match the host name"})
-    field = ("sslRootCertificate" if values.get("sslCustomCertificatesEnabled")
-             and values.get("sslRootCertificate") else "sslMode")
-    return ConnectionFailed(
-        "tls", "The server's certificate is not signed by a CA Datadock trusts. Paste the CA "
-        "certificate under custom certificates, or use SSL mode Require.",
-        {field: "Certificate not trusted"})
 
 
 def _tables_and_keys(connection: pymysql.connections.Connection, schemas: SchemaFilter
@@ -384,6 +371,7 @@ class PlanetScale(MySQL):
 
     key = "PLANETSCALE"
     label = "PlanetScale"
+    url_hosts = ("psdb.cloud",)
     fields = (
         host_field(placeholder="aws.connect.psdb.cloud",
                    help="From the database's Connect page, e.g. aws.connect.psdb.cloud."),
@@ -402,6 +390,7 @@ class MariaDB(MySQL):
 
     key = "MARIADB"
     label = "MariaDB"
+    url_schemes = ("mysql", "mariadb")
 
 
 REGISTER = (MySQL(), PlanetScale(), MariaDB())

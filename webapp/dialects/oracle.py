@@ -18,17 +18,22 @@ import logging
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
+from urllib.parse import SplitResult
 
-from ..core.failures import (
-    HOST_NOT_FOUND,
-    NO_DATABASE,
-    bad_credentials,
-    port_refused,
-    timeout_failure,
-)
-from ..core.refusal import ConnectionFailed
+from ..core.failures import NO_DATABASE
+from ..core.steps import DRIVER_HOST_STEPS
 from .base import Dialect, SchemaFilter, TableInfo, Target
-from .cloud import chain_text, group_tables, import_driver, in_chain, unexpected
+from .cloud import group_tables
+from .errors_table import (
+    BAD_LOGIN,
+    HOST_UNKNOWN,
+    PINNED_ELSEWHERE,
+    REFUSED,
+    ErrorRule,
+    Failure,
+    chain_text,
+    timed_out,
+)
 from .fields import (
     database_field,
     host_field,
@@ -38,8 +43,8 @@ from .fields import (
     ssl_field,
     username_field,
 )
-from .pinning import Pin, PinnedLoop, pin_refusal, unchecked_connection
-from .sqlserver import HOST_STEPS
+from .pinning import Pin, PinnedLoop
+from .urls import UrlForm
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +79,39 @@ def oracle_type(base: str, length: Any, precision: Any, scale: Any) -> str:
     if base == "NUMBER" and precision is not None:
         return f"NUMBER({int(precision)},{int(scale or 0)})"
     return base
+
+
+# python-oracledb's DPY-/ORA- codes (the error's full_code) and, where it wraps one, the text.
+ERRORS = (
+    PINNED_ELSEWHERE,
+    ErrorRule(timed_out, chain=(TimeoutError,)),
+    ErrorRule(BAD_LOGIN, code="ORA-01017"),
+    ErrorRule(Failure("auth", "This account is locked.", {"username": "This account is locked"}),
+              code="ORA-28000"),
+    ErrorRule(Failure("auth", "The password of this account has expired.",
+                      {"password": "The password has expired"}), code="ORA-28001"),
+    ErrorRule(Failure("auth", "The user lacks the CREATE SESSION privilege.",
+                      {"username": "Not allowed to log in (CREATE SESSION)"}), code="ORA-01045"),
+    ErrorRule(Failure("database", "The listener at {host}:{port} does not know the service "
+                      "{databaseName!r}. Use the service name (lsnrctl services lists them), "
+                      "not a SID.", {"databaseName": NO_DATABASE}),
+              code=("DPY-6001", "DPY-6003"), text="ORA-12514|ORA-12505"),
+    REFUSED,
+    ErrorRule(timed_out, text="timed out"),
+    ErrorRule(HOST_UNKNOWN, text="Name or service not known|nodename nor servname"),
+    ErrorRule(Failure("tls", "The TLS (TCPS) handshake failed: the port may not speak TCPS, or "
+                      "its certificate is not trusted or not issued for this host name.",
+                      {"sslEnabled": "TLS handshake failed"}),
+              text="SSL|certificate", code="DPY-6006"),
+    ErrorRule(Failure("connect", "The listener closed the connection. Check the port, and "
+                      "whether it expects TCPS (turn SSL on) or plain TCP.",
+                      {"port": "The listener refused"}), code=("DPY-4011", "DPY-6000")),
+)
+
+
+def _tcps(parts: SplitResult, options: dict[str, str]) -> dict[str, Any]:
+    """protocol=tcps means TLS."""
+    return {"sslEnabled": options["protocol"].lower() == "tcps"} if "protocol" in options else {}
 
 
 class LoopThread:
@@ -141,7 +179,13 @@ class Oracle(Dialect):
     key = "ORACLE"
     label = "Oracle"
     extra = "oracle"
-    steps = HOST_STEPS
+    driver_modules = ("oracledb",)
+    steps = DRIVER_HOST_STEPS
+    errors = ERRORS
+    error_text = staticmethod(chain_text)
+    # oracle://u:p@host:1521/SERVICE (or ?service_name=SERVICE; protocol=tcps for TLS)
+    url_schemes = ("oracle",)
+    url_form = UrlForm(options={"service_name": "databaseName"}, more=_tcps)
     fields = (
         host_field(placeholder="oracle.example.com"),
         port_field(1521, help="Usually 1521 (2484 for TCPS)."),
@@ -154,10 +198,6 @@ class Oracle(Dialect):
                                       "be signed by a CA this server trusts."),
         *ssh_fields(),
     )
-
-    def load_driver(self) -> None:
-        """python-oracledb, from the `oracle` extra."""
-        import_driver("oracledb")
 
     def connect(self, target: Target) -> OracleSession:
         """Open an async thin connection under the deadline, to the checked address.
@@ -195,52 +235,10 @@ class Oracle(Dialect):
         """"Oracle 23.5.0.24.7" from the handshake."""
         return f"Oracle {connection.connection.version}"
 
-    def classify(self, exc: BaseException, target: Target) -> ConnectionFailed:
-        """python-oracledb's DPY-/ORA- codes to fields."""
-        v = target.values
-        host, port = v.get("host", ""), v.get("port")
-        refused = pin_refusal(exc)
-        if refused is not None:
-            return unchecked_connection(host, refused)
-        if in_chain(exc, TimeoutError):
-            return timeout_failure(host, port, target.timeout)
+    def error_codes(self, exc: BaseException) -> tuple[Any, ...]:
+        """The DPY-/ORA- code of the driver's error object (its first argument)."""
         error = exc.args[0] if getattr(exc, "args", None) else None
-        code = getattr(error, "full_code", "") or ""
-        text = chain_text(exc)
-        if code == "ORA-01017":
-            return bad_credentials()
-        if code == "ORA-28000":
-            return ConnectionFailed("auth", "This account is locked.",
-                                    {"username": "This account is locked"})
-        if code == "ORA-28001":
-            return ConnectionFailed("auth", "The password of this account has expired.",
-                                    {"password": "The password has expired"})
-        if code == "ORA-01045":
-            return ConnectionFailed(
-                "auth", "The user lacks the CREATE SESSION privilege.",
-                {"username": "Not allowed to log in (CREATE SESSION)"})
-        if code in ("DPY-6001", "DPY-6003") or "ORA-12514" in text or "ORA-12505" in text:
-            return ConnectionFailed(
-                "database", f"The listener at {host}:{port} does not know the service "
-                f"{v.get('databaseName')!r}. Use the service name (lsnrctl services lists "
-                "them), not a SID.", {"databaseName": NO_DATABASE})
-        if "Connection refused" in text:
-            return port_refused(host, port)
-        if "timed out" in text:
-            return timeout_failure(host, port, target.timeout)
-        if "Name or service not known" in text or "nodename nor servname" in text:
-            return ConnectionFailed("dns", f"The host name {host} could not be found.",
-                                    {"host": HOST_NOT_FOUND})
-        if "SSL" in text or "certificate" in text or code == "DPY-6006":
-            return ConnectionFailed(
-                "tls", "The TLS (TCPS) handshake failed: the port may not speak TCPS, or its "
-                "certificate is not trusted or not issued for this host name.",
-                {"sslEnabled": "TLS handshake failed"})
-        if code in ("DPY-4011", "DPY-6000"):
-            return ConnectionFailed(
-                "connect", "The listener closed the connection. Check the port, and whether "
-                "it expects TCPS (turn SSL on) or plain TCP.", {"port": "The listener refused"})
-        return unexpected(self.label)
+        return (getattr(error, "full_code", "") or "",)
 
     def introspect(self, connection: OracleSession, schemas: SchemaFilter | None = None
                    ) -> Iterator[TableInfo]:

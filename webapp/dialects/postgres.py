@@ -11,15 +11,21 @@ from typing import Any
 
 import psycopg
 
-from ..core.failures import (
-    HOST_NOT_FOUND,
-    bad_credentials,
-    port_refused,
-    timeout_failure,
-    unknown_database,
-)
-from ..core.refusal import ConnectionFailed
 from .base import Dialect, SchemaFilter, TableInfo, Target
+from .errors_table import (
+    BAD_LOGIN,
+    HOST_UNKNOWN,
+    NO_SUCH_DATABASE,
+    REFUSED,
+    SSL_REQUIRED,
+    SSL_UNSUPPORTED,
+    TLS_FAILED,
+    WRONG_CERTIFICATE_NAME,
+    ErrorRule,
+    Failure,
+    timed_out,
+    untrusted_certificate,
+)
 from .fields import (
     database_field,
     host_field,
@@ -30,6 +36,7 @@ from .fields import (
     tls_fields,
     username_field,
 )
+from .urls import SERVER_URL
 
 log = logging.getLogger(__name__)
 
@@ -95,11 +102,45 @@ def schema_conditions(column: str, schemas: SchemaFilter) -> tuple[str, dict[str
     return sql, params
 
 
+_HBA = r"no pg_hba\.conf entry|pg_hba\.conf rejects"
+
+# psycopg's sqlstate is None for connection failures: its messages tell them apart (RECIPES.md).
+ERRORS = (
+    ErrorRule(timed_out, types=(psycopg.errors.ConnectionTimeout,), text="timeout expired"),
+    ErrorRule(HOST_UNKNOWN, text="failed to resolve host|could not translate host name"),
+    REFUSED,
+    ErrorRule(BAD_LOGIN, text="password authentication failed"),
+    ErrorRule(BAD_LOGIN, text="role", also="does not exist"),
+    ErrorRule(NO_SUCH_DATABASE, text="database", also="does not exist"),
+    ErrorRule(SSL_UNSUPPORTED, text="does not support SSL"),
+    ErrorRule(SSL_REQUIRED, text=_HBA, also="no encryption|SSL off"),
+    ErrorRule(Failure("auth", "The server does not allow this user to connect from Datadock's "
+                      "address to this database (pg_hba.conf).",
+                      {"username": "Not allowed to connect from Datadock's address"}),
+              text=_HBA),
+    ErrorRule(Failure("database", "The user may not connect to this database (CONNECT "
+                      "privilege).", {"databaseName": "No permission to connect to this "
+                                                      "database"}),
+              text="permission denied for database"),
+    *untrusted_certificate(text="certificate verify failed|unable to get local issuer"),
+    ErrorRule(WRONG_CERTIFICATE_NAME, text="does not match host name"),
+    ErrorRule(Failure("tls", "The server asks for a client certificate.",
+                      {"sslClientCertificate": "The server requires a client certificate"}),
+              text="certificate", also="required|no certificate"),
+    ErrorRule(TLS_FAILED, text="SSL|certificate"),
+)
+
+
 class Postgres(Dialect):
     """PostgreSQL over psycopg 3."""
 
     key = "POSTGRES"
     label = "PostgreSQL"
+    errors = ERRORS
+    fallback = Failure("connect", "The server closed the connection or answered in an "
+                       "unexpected way. Check the host and port point at a PostgreSQL server.")
+    url_schemes = ("postgres", "postgresql", "pgsql")
+    url_form = SERVER_URL
     fields = (
         host_field(),
         port_field(5432),
@@ -160,66 +201,6 @@ class Postgres(Dialect):
             row = cur.fetchone()
         version = str(row[0]).split(" ")[0] if row else "unknown"
         return f"PostgreSQL {version}"
-
-    def classify(self, exc: BaseException, target: Target) -> ConnectionFailed:
-        """Map psycopg's messages to fields (its sqlstate is None for connection failures)."""
-        v = target.values
-        host, port = v.get("host", ""), v.get("port")
-        text = str(exc)
-        if isinstance(exc, psycopg.errors.ConnectionTimeout) or "timeout expired" in text:
-            return timeout_failure(host, port, target.timeout)
-        if "failed to resolve host" in text or "could not translate host name" in text:
-            return ConnectionFailed("dns", f"The host name {host} could not be found.",
-                                    {"host": HOST_NOT_FOUND})
-        if "Connection refused" in text:
-            return port_refused(host, port)
-        if "password authentication failed" in text or (
-            "role" in text and "does not exist" in text
-        ):
-            return bad_credentials()
-        if "database" in text and "does not exist" in text:
-            return unknown_database(v.get("databaseName"))
-        if "does not support SSL" in text:
-            return ConnectionFailed(
-                "tls", "The server does not support SSL. Turn SSL off to connect without it.",
-                {"sslEnabled": "The server does not support SSL"})
-        refused_by_hba = "no pg_hba.conf entry" in text or "pg_hba.conf rejects" in text
-        if refused_by_hba and ("no encryption" in text or "SSL off" in text):
-            return ConnectionFailed(
-                "tls", "The server only accepts encrypted connections. Turn SSL on.",
-                {"sslEnabled": "The server requires SSL"})
-        if refused_by_hba:
-            return ConnectionFailed(
-                "auth", "The server does not allow this user to connect from Datadock's "
-                "address to this database (pg_hba.conf).",
-                {"username": "Not allowed to connect from Datadock's address"})
-        if "permission denied for database" in text:
-            return ConnectionFailed(
-                "database", "The user may not connect to this database (CONNECT privilege).",
-                {"databaseName": "No permission to connect to this database"})
-        if "certificate verify failed" in text or "unable to get local issuer" in text:
-            field = ("sslRootCertificate" if v.get("sslCustomCertificatesEnabled")
-                     and v.get("sslRootCertificate") else "sslMode")
-            return ConnectionFailed(
-                "tls", "The server's certificate is not signed by a CA Datadock trusts. Paste "
-                "the CA certificate under custom certificates, or use SSL mode Require.",
-                {field: "Certificate not trusted"})
-        if "does not match host name" in text:
-            return ConnectionFailed(
-                "tls", f"The server's certificate is not valid for the name {host}. Connect "
-                "with the name on the certificate, or use SSL mode Verify CA.",
-                {"sslMode": "Certificate does not match the host name"})
-        if "certificate" in text and ("required" in text or "no certificate" in text):
-            return ConnectionFailed(
-                "tls", "The server asks for a client certificate.",
-                {"sslClientCertificate": "The server requires a client certificate"})
-        if "SSL" in text or "certificate" in text:
-            return ConnectionFailed(
-                "tls", "The TLS handshake with the server failed.",
-                {"sslEnabled": "TLS handshake failed"})
-        return ConnectionFailed(
-            "connect", "The server closed the connection or answered in an unexpected way. "
-            "Check the host and port point at a PostgreSQL server.", {})
 
     def introspect(self, connection: psycopg.Connection, schemas: SchemaFilter | None = None
                    ) -> Iterator[TableInfo]:
@@ -373,6 +354,7 @@ class Supabase(Postgres):
 
     key = "SUPABASE"
     label = "Supabase"
+    url_hosts = ("supabase.co", "supabase.com")
     fields = (
         host_field(placeholder="db.<project-ref>.supabase.co",
                    help="Direct: db.<project-ref>.supabase.co. Pooler: "
@@ -393,6 +375,8 @@ class Redshift(Postgres):
 
     key = "REDSHIFT"
     label = "Amazon Redshift"
+    url_schemes = (*Postgres.url_schemes, "redshift")
+    url_hosts = ("redshift.amazonaws.com",)
     fields = (
         host_field(placeholder="examplecluster.abc123.us-east-1.redshift.amazonaws.com"),
         port_field(5439),

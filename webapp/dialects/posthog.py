@@ -11,11 +11,11 @@ import ssl
 from collections.abc import Iterator
 from typing import Any
 
-from ..core.failures import port_refused, timeout_failure
-from ..core.refusal import ConnectionFailed
+from ..core.steps import HOST_STEPS, without
 from ..safe_parse import load_json
 from .base import Dialect, SchemaFilter, TableInfo, Target
-from .cloud import catalog_failure, chain, column, unexpected
+from .cloud import catalog_failure, column
+from .errors_table import PORT_REFUSED, ErrorRule, Failure, timed_out
 from .fields import FieldInvalid, FieldSpec, host_field, password_field, port_field, ssl_field
 
 SYNC_SECONDS = 300.0
@@ -115,12 +115,37 @@ class PostHogClient:
         """Nothing stays open between calls."""
 
 
+# The API's HTTP status (PostHogError), then socket and TLS errors.
+ERRORS = (
+    ErrorRule(Failure("auth", "PostHog rejected the personal API key.", {"password": BAD_KEY}),
+              code=401),
+    ErrorRule(Failure("auth", "This key may not read this project: give it the project:read and "
+                      "query:read scopes, and access to this project.",
+                      {"password": "This key has no access to this project"}), code=403),
+    ErrorRule(Failure("database", "PostHog has no project {posthogProjectId} here.",
+                      {"posthogProjectId": "Project not found"}), code=404),
+    ErrorRule(Failure("connect", "{host} answered HTTP {code}: it may not be a PostHog API.",
+                      {"host": "Not a PostHog API"}), types=(PostHogError,)),
+    ErrorRule(timed_out, chain=(TimeoutError, socket.timeout)),
+    ErrorRule(Failure("tls", "The certificate of {host} is not trusted or not issued for this "
+                      "name.", {"host": "Certificate not trusted"}),
+              types=(ssl.SSLCertVerificationError,)),
+    ErrorRule(Failure("tls", "The HTTPS handshake failed: the port may serve plain HTTP.",
+                      {"sslEnabled": "TLS handshake failed"}), types=(ssl.SSLError,)),
+    ErrorRule(PORT_REFUSED, types=(ConnectionRefusedError,)),
+    ErrorRule(Failure("connect", "{host}:{port} closed the connection or did not answer HTTP.",
+                      {"port": "No PostHog API on this port"}),
+              types=(http.client.HTTPException, ConnectionError)),
+)
+
+
 class PostHog(Dialect):
     """PostHog Cloud (US or EU) or self-hosted, through the HogQL query API."""
 
     key = "POSTHOG"
     label = "PostHog"
-    steps = ("fields", "dns", "tcp", "tls", "auth", "database", "catalog")
+    steps = without(HOST_STEPS, "ssh")
+    errors = ERRORS
     fields = (
         host_field(default="us.posthog.com", placeholder="us.posthog.com",
                    help="us.posthog.com or eu.posthog.com for PostHog Cloud, or your own host."),
@@ -172,43 +197,9 @@ class PostHog(Dialect):
         name = connection.name
         return f"PostHog (project {name})" if name else "PostHog"
 
-    def classify(self, exc: BaseException, target: Target) -> ConnectionFailed:
-        """HTTP statuses of the API and socket/TLS errors, to fields."""
-        v = target.values
-        host, port = v.get("host", ""), v.get("port")
-        if isinstance(exc, PostHogError):
-            if exc.status == 401:
-                return ConnectionFailed("auth", "PostHog rejected the personal API key.",
-                                        {"password": BAD_KEY})
-            if exc.status == 403:
-                return ConnectionFailed(
-                    "auth", "This key may not read this project: give it the project:read and "
-                    "query:read scopes, and access to this project.",
-                    {"password": "This key has no access to this project"})
-            if exc.status == 404:
-                return ConnectionFailed(
-                    "database", f"PostHog has no project {v.get('posthogProjectId')} here.",
-                    {"posthogProjectId": "Project not found"})
-            return ConnectionFailed(
-                "connect", f"{host} answered HTTP {exc.status}: it may not be a PostHog API.",
-                {"host": "Not a PostHog API"})
-        if any(isinstance(e, TimeoutError | socket.timeout) for e in chain(exc)):
-            return timeout_failure(host, port, target.timeout)
-        if isinstance(exc, ssl.SSLCertVerificationError):
-            return ConnectionFailed(
-                "tls", f"The certificate of {host} is not trusted or not issued for this name.",
-                {"host": "Certificate not trusted"})
-        if isinstance(exc, ssl.SSLError):
-            return ConnectionFailed(
-                "tls", "The HTTPS handshake failed: the port may serve plain HTTP.",
-                {"sslEnabled": "TLS handshake failed"})
-        if isinstance(exc, ConnectionRefusedError):
-            return port_refused(host, port)
-        if isinstance(exc, http.client.HTTPException | ConnectionError):
-            return ConnectionFailed(
-                "connect", f"{host}:{port} closed the connection or did not answer HTTP.",
-                {"port": "No PostHog API on this port"})
-        return unexpected(self.label)
+    def error_codes(self, exc: BaseException) -> tuple[Any, ...]:
+        """The HTTP status of an API answer."""
+        return (exc.status,) if isinstance(exc, PostHogError) else ()
 
     def introspect(self, connection: PostHogClient, schemas: SchemaFilter | None = None
                    ) -> Iterator[TableInfo]:

@@ -6,23 +6,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import SplitResult
 
 from ..core.failures import BAD_CREDENTIALS, NO_DATABASE
-from ..core.refusal import ConnectionFailed
+from ..core.steps import API_STEPS
 from .base import Dialect, SchemaFilter, TableInfo, Target
-from .bigquery import API_STEPS
-from .cloud import (
-    catalog_failure,
-    chain_text,
-    group_tables,
-    import_driver,
-    load_pem_key,
-    sql_kind,
-    unexpected,
-    vendor_timeout,
-    whole_seconds,
-)
+from .cloud import catalog_failure, group_tables, load_pem_key, sql_kind, whole_seconds
+from .errors_table import ErrorRule, Failure, chain_text, vendor_timeout
 from .fields import FieldInvalid, FieldSpec, database_field, password_field, username_field
+from .urls import UrlForm
 
 ACCOUNT = "snowflakeAccountId"
 KEY = "snowflakePrivateKey"
@@ -54,6 +46,53 @@ TIMEOUT_STATES = {"HYT00", "HYT01"}
 NO_WAREHOUSE = 606  # "No active warehouse selected in the current session"
 
 
+def _missing(noun: str, field_name: str, message: str | None = None) -> Failure:
+    message = message or f"{noun} does not exist"
+    return Failure("database", f"{message}, or this user's role may not use it.",
+                   {field_name: message})
+
+
+# The connector's login error numbers (errno) and SQL states, then its messages.
+ERRORS = (
+    ErrorRule(Failure("auth", "Snowflake rejected the user or its key.",
+                      {"username": BAD_CREDENTIALS, KEY: "Key not accepted"}),
+              code=BAD_LOGIN, given=(KEY,)),
+    ErrorRule(Failure("auth", "Snowflake rejected the username or password.",
+                      {"username": BAD_CREDENTIALS, "password": BAD_CREDENTIALS}),
+              code=BAD_LOGIN),
+    ErrorRule(Failure("auth", "Snowflake did not accept this key for this user: set its public "
+                      "key on the user (ALTER USER … SET RSA_PUBLIC_KEY = '…').",
+                      {KEY: "This key is not registered for this user"}), code=BAD_JWT),
+    ErrorRule(Failure("auth", "The user's password has expired or is locked.",
+                      {"password": "The password has expired"}), code=PASSWORD_EXPIRED),
+    ErrorRule(Failure("auth", "The role {snowflakeRole!r} is not granted to this user.",
+                      {"snowflakeRole": "This role is not granted to the user"}),
+              code=ROLE_NOT_GRANTED),
+    ErrorRule(_missing("Warehouse", "snowflakeWarehouse"), code=NOT_FOUND,
+              also=r"requested (?i:warehouse) does not exist"),
+    ErrorRule(_missing("Role", "snowflakeRole"), code=NOT_FOUND,
+              also=r"requested (?i:role) does not exist"),
+    ErrorRule(_missing("Database", "databaseName", NO_DATABASE), code=NOT_FOUND),
+    ErrorRule(Failure("auth", "The account's network policy does not allow Datadock's address. "
+                      "Add it to the policy's allowed IP list.",
+                      {ACCOUNT: "Datadock's address is not allowed by the network policy"}),
+              code=IP_BLOCKED),
+    ErrorRule(vendor_timeout("Snowflake", ACCOUNT), code=TIMEOUT_STATES, text="timed out"),
+    ErrorRule(Failure("auth", "Datadock's server could not look up Snowflake's address: its DNS "
+                      "resolver did not answer. Check the server's internet access."),
+              text="Temporary failure in name resolution"),
+    ErrorRule(Failure("auth", "There is no Snowflake account {snowflakeAccountId!r}. Check the "
+                      "account identifier (orgname-accountname).",
+                      {ACCOUNT: "Account not found"}),
+              text=r"lookup address|name resolution|\b(403|404)\b"),
+)
+
+
+def _account(parts: SplitResult, options: dict[str, str]) -> dict[str, Any]:
+    """The URL's host is the account (its domain left out)."""
+    return {ACCOUNT: (parts.hostname or "").removesuffix(".snowflakecomputing.com")}
+
+
 def check_account(value: str) -> None:
     """The account identifier, not a URL."""
     if ".snowflakecomputing.com" in value.lower() or "/" in value:
@@ -76,8 +115,16 @@ class Snowflake(Dialect):
     key = "SNOWFLAKE"
     label = "Snowflake"
     extra = "snowflake"
+    driver_modules = ("snowflake.connector",)
     steps = API_STEPS
     driver_steps = ("auth", "database")
+    errors = ERRORS
+    error_text = staticmethod(chain_text)
+    # snowflake://user:password@account/database/schema?warehouse=…&role=…
+    url_schemes = ("snowflake",)
+    url_form = UrlForm(host=ACCOUNT, port=None, more=_account,
+                       options={"warehouse": "snowflakeWarehouse", "role": "snowflakeRole",
+                                "database": "databaseName"})
     fields = (
         FieldSpec(name=ACCOUNT, label="Account identifier", required=True, max_length=255,
                   placeholder="myorg-myaccount", checks=(check_account,),
@@ -109,10 +156,6 @@ class Snowflake(Dialect):
     def uses_tls(self, values: dict[str, Any]) -> bool:
         """Snowflake is HTTPS only."""
         return True
-
-    def load_driver(self) -> None:
-        """snowflake-connector-python, from the `snowflake` extra."""
-        import_driver("snowflake.connector")
 
     def check_local(self, values: dict[str, Any]) -> dict[str, str]:
         """A password or a key; the key loads (with its passphrase) and is RSA."""
@@ -171,56 +214,10 @@ class Snowflake(Dialect):
             cursor.close()
         return f"Snowflake {row[0] if row else 'unknown'}"
 
-    def classify(self, exc: BaseException, target: Target) -> ConnectionFailed:
-        """Snowflake's login error numbers (errno) and SQL states to fields."""
-        v = target.values
-        errno = getattr(exc, "errno", None)
-        state = getattr(exc, "sqlstate", None)
-        text = chain_text(exc)
-        with_key = bool(v.get(KEY))
-        if errno in BAD_LOGIN:
-            if with_key:
-                return ConnectionFailed("auth", "Snowflake rejected the user or its key.",
-                                        {"username": BAD_CREDENTIALS, KEY: "Key not accepted"})
-            return ConnectionFailed("auth", "Snowflake rejected the username or password.",
-                                    {"username": BAD_CREDENTIALS, "password": BAD_CREDENTIALS})
-        if errno in BAD_JWT:
-            return ConnectionFailed(
-                "auth", "Snowflake did not accept this key for this user: set its public key "
-                "on the user (ALTER USER … SET RSA_PUBLIC_KEY = '…').",
-                {KEY: "This key is not registered for this user"})
-        if errno in PASSWORD_EXPIRED:
-            return ConnectionFailed("auth", "The user's password has expired or is locked.",
-                                    {"password": "The password has expired"})
-        if errno == ROLE_NOT_GRANTED:
-            return ConnectionFailed(
-                "auth", f"The role {v.get('snowflakeRole')!r} is not granted to this user.",
-                {"snowflakeRole": "This role is not granted to the user"})
-        if errno == NOT_FOUND:
-            what = re.search(r"requested (\w+) does not exist", text)
-            field, noun = {"warehouse": ("snowflakeWarehouse", "Warehouse"),
-                           "role": ("snowflakeRole", "Role")}.get(
-                (what.group(1) if what else "database").lower(), ("databaseName", "Database"))
-            message = NO_DATABASE if field == "databaseName" else f"{noun} does not exist"
-            return ConnectionFailed(
-                "database", f"{message}, or this user's role may not use it.", {field: message})
-        if errno == IP_BLOCKED:
-            return ConnectionFailed(
-                "auth", "The account's network policy does not allow Datadock's address. Add "
-                "it to the policy's allowed IP list.",
-                {ACCOUNT: "Datadock's address is not allowed by the network policy"})
-        if state in TIMEOUT_STATES or "timed out" in text:
-            return vendor_timeout("Snowflake", ACCOUNT, target.timeout)
-        if "Temporary failure in name resolution" in text:
-            return ConnectionFailed(
-                "auth", "Datadock's server could not look up Snowflake's address: its DNS "
-                "resolver did not answer. Check the server's internet access.", {})
-        if "lookup address" in text or "name resolution" in text or re.search(
-                r"\b(403|404)\b", text):
-            return ConnectionFailed(
-                "auth", f"There is no Snowflake account {v.get(ACCOUNT)!r}. Check the account "
-                "identifier (orgname-accountname).", {ACCOUNT: "Account not found"})
-        return unexpected(self.label)
+    def error_codes(self, exc: BaseException) -> tuple[Any, ...]:
+        """The connector's error number and SQL state."""
+        return tuple(c for c in (getattr(exc, "errno", None), getattr(exc, "sqlstate", None))
+                     if c is not None)
 
     def introspect(self, connection: Any, schemas: SchemaFilter | None = None
                    ) -> Iterator[TableInfo]:

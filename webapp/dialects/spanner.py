@@ -9,20 +9,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..core.failures import NO_DATABASE
-from ..core.refusal import ConnectionFailed
+from ..core.steps import API_STEPS
 from .base import Dialect, SchemaFilter, TableInfo, Target
-from .bigquery import API_STEPS
-from .cloud import catalog_failure, group_tables, import_driver, sql_kind, unexpected
+from .cloud import catalog_failure, group_tables, sql_kind
+from .errors_table import chain_text
 from .fields import FieldInvalid, FieldSpec, database_field
 from .gcp import (
     KEY_FIELD,
     PROJECT_FIELD,
-    classify_google,
     credentials,
+    google_rules,
     key_fields,
     parse_service_account,
+    product_rule,
     project_of,
 )
+from .urls import UrlForm
 
 SCOPES = ["https://www.googleapis.com/auth/spanner.data"]
 SYNC_SECONDS = 300.0
@@ -42,11 +44,13 @@ WHERE c.TABLE_SCHEMA NOT IN ('INFORMATION_SCHEMA', 'SPANNER_SYS')
 ORDER BY c.TABLE_SCHEMA, c.TABLE_NAME, c.ORDINAL_POSITION
 """
 
-SPANNER_ERRORS = {
-    r"Instance not found": ("database", "spannerInstanceId", "Instance not found"),
-    r"Database not found": ("database", "databaseName", NO_DATABASE),
-    r"Project .* not found|project not found": ("database", PROJECT_FIELD, "Project not found"),
-}
+ERRORS = google_rules(
+    "Spanner",
+    product_rule(r"Instance not found", "database", "spannerInstanceId", "Instance not found"),
+    product_rule(r"Database not found", "database", "databaseName", NO_DATABASE),
+    product_rule(r"Project .* not found|project not found", "database", PROJECT_FIELD,
+                 "Project not found"),
+)
 
 
 def check_instance_id(value: str) -> None:
@@ -87,8 +91,18 @@ class Spanner(Dialect):
     key = "SPANNER"
     label = "Google Cloud Spanner"
     extra = "spanner"
+    driver_modules = ("google.cloud.spanner", "google.oauth2.service_account",
+                      "google.auth.transport.requests")
     steps = API_STEPS
     driver_steps = ("auth", "database")
+    errors = ERRORS
+    error_text = staticmethod(chain_text)
+    # spanner:///projects/P/instances/I/databases/D (SQLAlchemy's form)
+    url_schemes = ("spanner",)
+    url_form = UrlForm(
+        pattern=r"projects/(?P<bigQueryProjectId>[^/?]+)/instances/(?P<spannerInstanceId>[^/?]+)"
+                r"/databases/(?P<databaseName>[^/?]+)",
+        invalid="Paste spanner:///projects/PROJECT/instances/INSTANCE/databases/DB")
     fields = (
         *key_fields("Spanner (role Cloud Spanner Database Reader)"),
         FieldSpec(name="spannerInstanceId", label="Instance ID", required=True, max_length=64,
@@ -105,11 +119,6 @@ class Spanner(Dialect):
     def uses_tls(self, values: dict[str, Any]) -> bool:
         """Google's APIs are TLS only."""
         return True
-
-    def load_driver(self) -> None:
-        """google-cloud-spanner, from the `spanner` extra."""
-        import_driver("google.cloud.spanner", "google.oauth2.service_account",
-                      "google.auth.transport.requests")
 
     def check_local(self, values: dict[str, Any]) -> dict[str, str]:
         """The key parses as a service-account key whose private key loads."""
@@ -140,18 +149,13 @@ class Spanner(Dialect):
             list(connection.rows("SELECT 1 FROM INFORMATION_SCHEMA.COLUMNS LIMIT 1",
                                  connection.timeout))
         except Exception as exc:  # noqa: BLE001 - classified, raw text stays in the log
-            failure = classify_google(exc, connection.timeout, "Spanner", SPANNER_ERRORS)
+            failure = self.classify(exc, Target({}, None, connection.timeout))
             raise catalog_failure(failure, KEY_FIELD, "This service account cannot read "
                                   "INFORMATION_SCHEMA") from exc
 
     def server_version(self, connection: SpannerConnection) -> str:
         """"Google Cloud Spanner (database name)"."""
         return f"Google Cloud Spanner ({connection.database.database_id})"
-
-    def classify(self, exc: BaseException, target: Target) -> ConnectionFailed:
-        """gRPC statuses via api-core: instance, database, project or key."""
-        return classify_google(exc, target.timeout, "Spanner", SPANNER_ERRORS) or unexpected(
-            self.label)
 
     def introspect(self, connection: SpannerConnection, schemas: SchemaFilter | None = None
                    ) -> Iterator[TableInfo]:

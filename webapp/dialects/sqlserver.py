@@ -6,17 +6,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import SplitResult
 
-from ..core.failures import (
-    BAD_CREDENTIALS,
-    HOST_NOT_FOUND,
-    port_refused,
-    timeout_failure,
-    unknown_database,
-)
-from ..core.refusal import ConnectionFailed
+from ..core.failures import BAD_CREDENTIALS, NO_DATABASE
+from ..core.steps import DRIVER_HOST_STEPS
 from .base import Dialect, SchemaFilter, TableInfo, Target
-from .cloud import chain_text, group_tables, import_driver, sql_kind, unexpected, whole_seconds
+from .cloud import group_tables, sql_kind, whole_seconds
+from .errors_table import HOST_UNKNOWN, REFUSED, ErrorRule, Failure, chain_text, timed_out
 from .fields import (
     database_field,
     host_field,
@@ -26,8 +22,8 @@ from .fields import (
     ssl_field,
     username_field,
 )
+from .urls import TRUE, UrlForm
 
-HOST_STEPS = ("fields", "driver", "dns", "tcp", "ssh", "tls", "auth", "database", "catalog")
 SYNC_QUERY_SECONDS = 300  # a sync's catalog read may take longer than a verify
 
 CATALOG_QUERY = """
@@ -72,6 +68,51 @@ def sized_type(base: str, length: Any, precision: Any, scale: Any) -> str:
     return base
 
 
+def _handshake(wanted: str) -> Failure:
+    return Failure("tls", f"The encryption handshake failed. Try turning SSL {wanted}.",
+                   {"sslEnabled": "Encryption handshake failed"})
+
+
+# FreeTDS/DB-Lib numbers and SQL Server message numbers (or their words) to fields.
+ERRORS = (
+    ErrorRule(Failure("auth", "The server rejected the login name or password.",
+                      {"username": BAD_CREDENTIALS, "password": BAD_CREDENTIALS}),
+              code=18456, text="Login failed"),
+    ErrorRule(Failure("database", "The server has no database named {databaseName!r}. Or this "
+                      "login may not open it.", {"databaseName": NO_DATABASE}),
+              code=4060, text="Cannot open database"),
+    ErrorRule(Failure("auth", "The password of this login has expired.",
+                      {"password": "The password must be changed"}),
+              code=18488, text="must be changed"),
+    ErrorRule(Failure("auth", "This login is disabled on the server.",
+                      {"username": "This login is disabled"}),
+              code=18470, text="account is disabled"),
+    ErrorRule(Failure("tcp", "The server's firewall does not allow Datadock's address. Add it "
+                      "to the firewall rules (Azure: Networking → Firewall rules).",
+                      {"host": "Datadock's address is not allowed by the server's firewall"}),
+              code=40615, text="is not allowed to access the server"),
+    ErrorRule(timed_out, code=20003, text="timed out"),
+    REFUSED,
+    ErrorRule(HOST_UNKNOWN, text="Name or service not known|Unknown host"),
+    ErrorRule(_handshake("off"), text="(?i)SSL|TLS|encrypt", given=("sslEnabled",)),
+    ErrorRule(_handshake("on"), text="(?i)SSL|TLS|encrypt"),
+    ErrorRule(Failure("connect", "{host}:{port} answered, but not like a SQL Server (or it "
+                      "closed the connection). Check the port, and whether the server requires "
+                      "encryption.", {"port": "No SQL Server answered on this port"}),
+              code=(20002, 20009, 20017)),
+)
+
+
+def _encrypt(parts: SplitResult, options: dict[str, str]) -> dict[str, Any]:
+    """encrypt=true|false."""
+    return {"sslEnabled": options["encrypt"].lower() in TRUE} if "encrypt" in options else {}
+
+
+URL = UrlForm(more=_encrypt, options={
+    "databasename": "databaseName", "database": "databaseName", "user": "username",
+    "username": "username", "password": "password"})
+
+
 def _parts(exc: BaseException) -> tuple[int | None, str]:
     """pymssql's (number, message bytes) as (number, text)."""
     args = getattr(exc, "args", ())
@@ -88,7 +129,10 @@ class SqlServer(Dialect):
     key = "SQL_SERVER"
     label = "Microsoft SQL Server"
     extra = "sqlserver"
-    steps = HOST_STEPS
+    driver_modules = ("pymssql",)
+    steps = DRIVER_HOST_STEPS
+    errors = ERRORS
+    url_schemes = ("sqlserver", "mssql")
     fields = (
         host_field(placeholder="sql.example.com or myserver.database.windows.net"),
         port_field(1433),
@@ -101,9 +145,18 @@ class SqlServer(Dialect):
         *ssh_fields(),
     )
 
-    def load_driver(self) -> None:
-        """pymssql, from the `sqlserver` extra."""
-        import_driver("pymssql")
+    def read_url(self, text: str) -> dict[str, Any]:
+        """JDBC (sqlserver://host:1433;databaseName=db;user=u;password=p;encrypt=true) or a
+        URL (mssql://u:p@host:1433/db?encrypt=true)."""
+        if ";" not in text:
+            return URL.read(text)
+        head, *properties = text.split(";")
+        options = {}
+        for prop in properties:
+            name, _, value = prop.partition("=")
+            if name.strip():
+                options[name.strip().lower()] = value.strip()
+        return URL.read(head.split("\\", 1)[0], options)
 
     def connect(self, target: Target) -> Any:
         """Connect to the checked address; TDS 7.4 so the login deadline holds.
@@ -144,46 +197,14 @@ class SqlServer(Dialect):
         edition = f" ({row[1]})" if row and row[1] else ""
         return f"SQL Server {version}{edition}"
 
-    def classify(self, exc: BaseException, target: Target) -> ConnectionFailed:
-        """FreeTDS/DB-Lib numbers and SQL Server message numbers to fields."""
-        v = target.values
-        host, port = v.get("host", ""), v.get("port")
+    def error_codes(self, exc: BaseException) -> tuple[Any, ...]:
+        """pymssql's number and every message number FreeTDS quotes."""
         number, text = _parts(exc)
-        numbers = {number, *map(int, re.findall(r"message (\d+)", text))}
-        if 18456 in numbers or "Login failed" in text:
-            return ConnectionFailed("auth", "The server rejected the login name or password.",
-                                    {"username": BAD_CREDENTIALS, "password": BAD_CREDENTIALS})
-        if 4060 in numbers or "Cannot open database" in text:
-            return unknown_database(v.get("databaseName"), "Or this login may not open it.")
-        if 18488 in numbers or "must be changed" in text:
-            return ConnectionFailed("auth", "The password of this login has expired.",
-                                    {"password": "The password must be changed"})
-        if 18470 in numbers or "account is disabled" in text:
-            return ConnectionFailed("auth", "This login is disabled on the server.",
-                                    {"username": "This login is disabled"})
-        if 40615 in numbers or "is not allowed to access the server" in text:
-            return ConnectionFailed(
-                "tcp", "The server's firewall does not allow Datadock's address. Add it to the "
-                "firewall rules (Azure: Networking → Firewall rules).",
-                {"host": "Datadock's address is not allowed by the server's firewall"})
-        if 20003 in numbers or "timed out" in text:
-            return timeout_failure(host, port, target.timeout)
-        if "Connection refused" in text:
-            return port_refused(host, port)
-        if "Name or service not known" in text or "Unknown host" in text:
-            return ConnectionFailed("dns", f"The host name {host} could not be found.",
-                                    {"host": HOST_NOT_FOUND})
-        if re.search(r"SSL|TLS|encrypt", text, re.IGNORECASE):
-            wanted = "on" if not v.get("sslEnabled") else "off"
-            return ConnectionFailed(
-                "tls", f"The encryption handshake failed. Try turning SSL {wanted}.",
-                {"sslEnabled": "Encryption handshake failed"})
-        if {20002, 20009, 20017} & numbers:
-            return ConnectionFailed(
-                "connect", f"{host}:{port} answered, but not like a SQL Server (or it closed the "
-                "connection). Check the port, and whether the server requires encryption.",
-                {"port": "No SQL Server answered on this port"})
-        return unexpected(self.label)
+        return (number, *map(int, re.findall(r"message (\d+)", text)))
+
+    def error_text(self, exc: BaseException) -> str:
+        """pymssql's message (bytes decoded), else the chain's."""
+        return _parts(exc)[1]
 
     def introspect(self, connection: Any, schemas: SchemaFilter | None = None
                    ) -> Iterator[TableInfo]:

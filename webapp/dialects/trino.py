@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
-from ..core.failures import BAD_CREDENTIALS, port_refused, timeout_failure
-from ..core.refusal import ConnectionFailed
+from ..core.failures import BAD_CREDENTIALS
+from ..core.steps import DRIVER_HOST_STEPS
 from .base import Dialect, SchemaFilter, TableInfo, Target
-from .cloud import chain, chain_text, group_tables, import_driver, sql_kind, unexpected
+from .cloud import group_tables, sql_kind
+from .errors_table import REFUSED, ErrorRule, Failure, chain_text, timed_out
 from .fields import (
     database_field,
     host_field,
@@ -20,7 +21,7 @@ from .fields import (
     ssl_field,
     username_field,
 )
-from .sqlserver import HOST_STEPS
+from .urls import UrlForm
 
 PROBE_QUERY = "SELECT schema_name FROM information_schema.schemata LIMIT 1"
 CATALOG_QUERY = """
@@ -32,6 +33,37 @@ JOIN information_schema.tables t
 WHERE c.table_schema <> 'information_schema'
 ORDER BY c.table_schema, c.table_name, c.ordinal_position
 """
+
+
+# The client's exceptions (its error name as the code) and the requests errors they wrap.
+ERRORS = (
+    ErrorRule(timed_out, chain=("ConnectTimeout", "ReadTimeout", "Timeout", "ReadTimeoutError")),
+    ErrorRule(Failure("auth", "The coordinator rejected the username or password.",
+                      {"username": BAD_CREDENTIALS, "password": BAD_CREDENTIALS}),
+              text="error 401", chain=("TrinoAuthError",)),
+    ErrorRule(Failure("database", "Trino has no catalog named {databaseName!r}.",
+                      {"databaseName": "Catalog does not exist"}), code="CATALOG_NOT_FOUND"),
+    ErrorRule(Failure("database", "This user may not read this catalog.",
+                      {"username": "No access to this catalog"}),
+              code=("PERMISSION_DENIED", "ACCESS_DENIED")),
+    ErrorRule(Failure("tls", "The HTTPS handshake failed: the coordinator may serve plain HTTP "
+                      "(turn SSL off), or its certificate is not trusted or not issued for this "
+                      "host name.", {"sslEnabled": "TLS handshake failed"}), chain=("SSLError",)),
+    REFUSED,
+    ErrorRule(Failure("connect", "{host}:{port} did not answer like a Trino coordinator. Check "
+                      "the port and whether it expects HTTPS.",
+                      {"port": "No Trino coordinator here"}),
+              chain=("HttpError", "Http502Error", "Http503Error", "Http504Error",
+                     "JSONDecodeError", "ConnectionError")),
+)
+
+
+def _https(parts: SplitResult, options: dict[str, str]) -> dict[str, Any]:
+    """http_scheme (or protocol) says, else port 443 means HTTPS."""
+    scheme = options.get("http_scheme") or options.get("protocol")
+    if scheme:
+        return {"sslEnabled": scheme.lower() == "https"}
+    return {"sslEnabled": parts.port == 443} if parts.port is not None else {}
 
 
 def pinned_session(host: str, address: str, port: int, tls: bool) -> Any:
@@ -76,7 +108,13 @@ class Trino(Dialect):
     key = "TRINO"
     label = "Trino"
     extra = "trino"
-    steps = HOST_STEPS
+    driver_modules = ("trino.dbapi", "trino.auth", "requests")
+    steps = DRIVER_HOST_STEPS
+    errors = ERRORS
+    error_text = staticmethod(chain_text)
+    # trino://user:password@host:443/catalog/schema?http_scheme=https
+    url_schemes = ("trino",)
+    url_form = UrlForm(more=_https)
     fields = (
         host_field(placeholder="trino.example.com"),
         port_field(443, help="443 with SSL; 8080 for a plain HTTP coordinator."),
@@ -88,10 +126,6 @@ class Trino(Dialect):
         ssl_field(help="HTTPS; required to send a password."),
         *ssh_fields(),
     )
-
-    def load_driver(self) -> None:
-        """The trino client, from the `trino` extra."""
-        import_driver("trino.dbapi", "trino.auth", "requests")
 
     def check_local(self, values: dict[str, Any]) -> dict[str, str]:
         """Trino refuses to send a password over plain HTTP, and so does Datadock."""
@@ -134,39 +168,10 @@ class Trino(Dialect):
         row = cursor.fetchone()
         return f"Trino {row[0] if row else 'unknown'}"
 
-    def classify(self, exc: BaseException, target: Target) -> ConnectionFailed:
-        """The client's exceptions and the requests errors they wrap, to fields."""
-        v = target.values
-        host, port = v.get("host", ""), v.get("port")
-        names = {type(e).__name__ for e in chain(exc)}
-        text = chain_text(exc)
-        error_name = getattr(exc, "error_name", None)
-        if names & {"ConnectTimeout", "ReadTimeout", "Timeout", "ReadTimeoutError"}:
-            return timeout_failure(host, port, target.timeout)
-        if "error 401" in text or "TrinoAuthError" in names:
-            return ConnectionFailed("auth", "The coordinator rejected the username or password.",
-                                    {"username": BAD_CREDENTIALS, "password": BAD_CREDENTIALS})
-        if error_name == "CATALOG_NOT_FOUND":
-            return ConnectionFailed(
-                "database", f"Trino has no catalog named {v.get('databaseName')!r}.",
-                {"databaseName": "Catalog does not exist"})
-        if error_name in ("PERMISSION_DENIED", "ACCESS_DENIED"):
-            return ConnectionFailed(
-                "database", "This user may not read this catalog.",
-                {"username": "No access to this catalog"})
-        if "SSLError" in names:
-            return ConnectionFailed(
-                "tls", "The HTTPS handshake failed: the coordinator may serve plain HTTP (turn "
-                "SSL off), or its certificate is not trusted or not issued for this host name.",
-                {"sslEnabled": "TLS handshake failed"})
-        if "Connection refused" in text:
-            return port_refused(host, port)
-        if names & {"HttpError", "Http502Error", "Http503Error", "Http504Error",
-                    "JSONDecodeError", "ConnectionError"}:
-            return ConnectionFailed(
-                "connect", f"{host}:{port} did not answer like a Trino coordinator. Check the "
-                "port and whether it expects HTTPS.", {"port": "No Trino coordinator here"})
-        return unexpected(self.label)
+    def error_codes(self, exc: BaseException) -> tuple[Any, ...]:
+        """Trino's error name (CATALOG_NOT_FOUND, …)."""
+        name = getattr(exc, "error_name", None)
+        return () if name is None else (name,)
 
     def introspect(self, connection: Any, schemas: SchemaFilter | None = None
                    ) -> Iterator[TableInfo]:
