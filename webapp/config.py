@@ -124,6 +124,21 @@ def flask_config(settings: Settings, instance_path: str) -> dict[str, Any]:
         "SESSION_MAX_HOURS": settings.session_max_hours,
         # Proxies in front of Datadock whose X-Forwarded-For/-Proto to trust (0: none).
         "TRUSTED_PROXIES": settings.trusted_proxies,
+        # Absolute links in emails and notifications (None: taken from the request).
+        "BASE_URL": settings.base_url,
+        # Mail (invitations, email channels): None means no mail is sent.
+        "SMTP_URL": _secret(settings.smtp_url) or None,
+        "SMTP_FROM": settings.smtp_from,
+        # OpenID Connect single sign-on: on when issuer, client id and secret are all set.
+        "OIDC_ISSUER": settings.oidc_issuer,
+        "OIDC_CLIENT_ID": settings.oidc_client_id,
+        "OIDC_CLIENT_SECRET": _secret(settings.oidc_client_secret) or None,
+        "OIDC_PROVIDER_NAME": settings.oidc_provider_name,
+        "OIDC_ALLOWED_DOMAINS": [d.lower() for d in split_list(settings.oidc_allowed_domains)],
+        "OIDC_DEFAULT_ROLE": None if settings.oidc_default_role in (None, "none")
+        else settings.oidc_default_role,
+        # Bearer token for GET /metrics (None: the endpoint answers 404).
+        "METRICS_TOKEN": _secret(settings.metrics_token) or None,
     }
 
 

@@ -31,7 +31,8 @@ FALSE_WORDS = frozenset({"false", "off", "no", "0"})
 OTHER_VARIABLES = frozenset({"DATADOCK_ADMIN_PASSWORD"})
 MIN_SECRET_KEY = 32  # characters of SECRET_KEY in production
 SECRET_VARIABLES = frozenset({"SECRET_KEY", "DATADOCK_ENCRYPTION_KEYS", "DATABASE_URL",
-                              "DATADOCK_ADMIN_PASSWORD"})
+                              "DATADOCK_ADMIN_PASSWORD", "DATADOCK_SMTP_URL",
+                              "DATADOCK_OIDC_CLIENT_SECRET", "DATADOCK_METRICS_TOKEN"})
 
 
 class ConfigError(RuntimeError):
@@ -135,6 +136,30 @@ def _store_url(value: Any) -> Any:
                      "PostgreSQL (postgresql://…, psycopg 3) or SQLite (sqlite:///path)")
 
 
+def _base_url(value: Any) -> Any:
+    """An absolute http(s) URL without a trailing slash (None when empty)."""
+    if value is None or not str(value).strip():
+        return None
+    text = str(value).strip().rstrip("/")
+    if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", text):
+        raise ValueError("must be an absolute http:// or https:// URL (e.g. "
+                         "https://datadock.example.com)")
+    return text
+
+
+def _smtp_url(value: Any) -> Any:
+    """smtp://user:pass@host:587 (STARTTLS) or smtps://…:465 (TLS from the start)."""
+    if value is None:
+        return None
+    text = (value.get_secret_value() if isinstance(value, SecretStr) else str(value)).strip()
+    if not text:
+        return None
+    if not re.fullmatch(r"smtps?://([^@\s]*@)?[^:/@\s]+(:\d{1,5})?/?", text):
+        raise ValueError("must look like smtp://user:password@host:587 (STARTTLS) or "
+                         "smtps://user:password@host:465")
+    return text
+
+
 Bool = Annotated[bool, BeforeValidator(_bool)]
 Int = Annotated[int, BeforeValidator(_int)]
 Float = Annotated[float, BeforeValidator(_float)]
@@ -197,6 +222,23 @@ class Settings(BaseSettings):
     login_rate_limit: Rate = env("DATADOCK_LOGIN_RATE_LIMIT", "10/15 minutes")
     login_address_rate_limit: Rate = env("DATADOCK_LOGIN_ADDRESS_RATE_LIMIT", "50/15 minutes")
     trusted_proxies: Annotated[Int, Field(ge=0)] = env("DATADOCK_TRUSTED_PROXIES", 0)
+    # Links in emails and notifications, mail, single sign-on, metrics.
+    base_url: Annotated[str | None, BeforeValidator(_base_url)] = env("DATADOCK_BASE_URL")
+    smtp_url: Annotated[SecretStr | None, BeforeValidator(_smtp_url)] = env("DATADOCK_SMTP_URL")
+    smtp_from: Annotated[str, Field(min_length=3, max_length=255)] = env(
+        "DATADOCK_SMTP_FROM", "datadock@localhost")
+    oidc_issuer: Annotated[str | None, BeforeValidator(_base_url)] = env("DATADOCK_OIDC_ISSUER")
+    oidc_client_id: Annotated[str | None, Field(max_length=255)] = env(
+        "DATADOCK_OIDC_CLIENT_ID")
+    oidc_client_secret: SecretStr | None = env("DATADOCK_OIDC_CLIENT_SECRET")
+    oidc_provider_name: Annotated[str, Field(min_length=1, max_length=64)] = env(
+        "DATADOCK_OIDC_PROVIDER_NAME", "SSO")
+    oidc_allowed_domains: Annotated[str, Field(max_length=2000)] = env(
+        "DATADOCK_OIDC_ALLOWED_DOMAINS", "")
+    oidc_default_role: Annotated[Literal["none", "viewer", "editor", "admin"] | None,
+                                 BeforeValidator(_lower)] = env("DATADOCK_OIDC_DEFAULT_ROLE",
+                                                                "none")
+    metrics_token: SecretStr | None = env("DATADOCK_METRICS_TOKEN")
     # Logs.
     log_level: Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
                          BeforeValidator(_upper)] = env("DATADOCK_LOG_LEVEL", "INFO")
