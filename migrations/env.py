@@ -1,3 +1,4 @@
+import contextlib
 import logging
 from logging.config import fileConfig
 
@@ -92,6 +93,10 @@ def run_migrations_online():
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 
+    # `flask db check` / autogenerate compare column types and server defaults too (not only
+    # tables, columns and indexes). webapp/__init__.py already asks for batch operations.
+    conf_args.setdefault("compare_type", True)
+    conf_args.setdefault("compare_server_default", True)
     connectable = get_engine()
 
     with connectable.connect() as connection:
@@ -101,8 +106,37 @@ def run_migrations_online():
             **conf_args
         )
 
-        with context.begin_transaction():
-            context.run_migrations()
+        with _sqlite_foreign_keys_off(connection):
+            with context.begin_transaction():
+                context.run_migrations()
+
+
+@contextlib.contextmanager
+def _sqlite_foreign_keys_off(connection):
+    """On SQLite, foreign keys off while migrations run, checked before they are back on.
+
+    The app turns them on for every SQLite connection (webapp/extensions.py). A batch
+    operation that rebuilds a table ("move and copy") drops the old one, and with foreign
+    keys on that drop deletes, through ON DELETE CASCADE, every row that points at it:
+    rebuilding `sources` would empty sync_runs, schema_snapshots and health_checks.
+    """
+    if connection.dialect.name != 'sqlite':
+        yield
+        return
+    connection.exec_driver_sql('PRAGMA foreign_keys=OFF')  # a no-op inside a transaction
+    connection.commit()
+    if connection.exec_driver_sql('PRAGMA foreign_keys').scalar():
+        raise RuntimeError('could not turn SQLite foreign keys off for the migrations')
+    connection.commit()
+    try:
+        yield
+        broken = connection.exec_driver_sql('PRAGMA foreign_key_check').fetchall()
+        if broken:
+            raise RuntimeError(f'migrations left rows with dangling foreign keys: {broken[:5]}')
+    finally:
+        connection.rollback()
+        connection.exec_driver_sql('PRAGMA foreign_keys=ON')
+        connection.commit()
 
 
 if context.is_offline_mode():
