@@ -83,7 +83,10 @@ COUNTED = ("sources", "schema_snapshots", "schema_tables", "sync_runs", "health_
 
 
 def _counts() -> dict[str, int]:
-    return {t: db.session.scalar(text(f"SELECT count(*) FROM {t}")) for t in COUNTED}  # noqa: S608
+    """Rows per table; ends the read so no lock keeps the next migration waiting."""
+    counts = {t: db.session.scalar(text(f"SELECT count(*) FROM {t}")) for t in COUNTED}  # noqa: S608
+    db.session.commit()
+    return counts
 
 
 def test_rows_pointing_at_sources_survive_the_migrations(store_url, tmp_path, monkeypatch):
