@@ -177,6 +177,9 @@ class Source(db.Model):
     last_health_status: Mapped[str | None] = mapped_column(String(16))
     last_healthy_at: Mapped[datetime | None]
     last_health_check_attempt_at: Mapped[datetime | None]
+    # Consecutive failed checks, and when the open incident (alerted) began: jobs/events.py.
+    health_failures: Mapped[int] = mapped_column(default=0, server_default="0")
+    health_incident_at: Mapped[datetime | None]
 
     # Job claiming: a sync is due when next_sync_at <= now and no live lease is held.
     next_sync_at: Mapped[datetime | None]
@@ -332,3 +335,70 @@ class ThrottleCounter(db.Model):
     key: Mapped[str] = mapped_column(String(255))
     window_start: Mapped[datetime]
     count: Mapped[int] = mapped_column(default=0)
+
+class Event(db.Model):
+    """Something that happened to a source, recorded once with its webhook payload."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_org_id", "organization_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(36), unique=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"))
+    # No foreign key: an event outlives its source (the payload keeps its name).
+    source_id: Mapped[int | None] = mapped_column(index=True)
+    type: Mapped[str] = mapped_column(String(32))
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # {"id", "type", "occurredAt", "organizationId", "source", "data", "url"}
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class NotificationChannel(db.Model):
+    """Where an organization's events go: a signed webhook, Slack or email."""
+
+    __tablename__ = "notification_channels"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    type: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(120))
+    # What a page may show: the URL's host, or the email addresses.
+    target: Mapped[str] = mapped_column(String(2000))
+    # {"url", "signingSecret"} encrypted with the vault (emails keep {"addresses"} here too).
+    secrets_blob: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Event types and source ids subscribed to; NULL means all.
+    events: Mapped[list[str] | None] = mapped_column(JSON)
+    source_ids: Mapped[list[int] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Delivery(db.Model):
+    """One event sent to one channel: pending (with retries), delivered or failed."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        Index("ix_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_deliveries_channel_id", "channel_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(36), unique=True)
+    channel_id: Mapped[int] = mapped_column(
+        ForeignKey("notification_channels.id", ondelete="CASCADE"))
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"),
+                                          index=True)
+    # pending, delivered or failed (webapp/metrics.py counts them by this).
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    next_attempt_at: Mapped[datetime | None]
+    last_attempt_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    response_code: Mapped[int | None]
+    error: Mapped[str | None] = mapped_column(String(500))
+    # [{"at", "code", "error"}] of the latest attempts (shown on the channel's log).
+    attempt_log: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]

@@ -23,6 +23,7 @@ from ..dialects import get_dialect
 from ..extensions import db
 from ..models import HealthCheck, HealthStatus, Source, utcnow
 from ..records import connection_values
+from . import events
 from .claims import HEALTH, release
 
 log = logging.getLogger(__name__)
@@ -93,13 +94,16 @@ def _record(source_id: int, owner: str, healthy: bool, latency_ms: int,
     if healthy:
         fields["last_healthy_at"] = now
     sources, checks = Source.__table__, HealthCheck.__table__  # Core: no ORM work per check
+    fields["health_failures"] = 0 if healthy else sources.c.health_failures + 1
     updated = db.session.execute(
         sources.update().where(sources.c.id == source_id,
-                               sources.c.health_lease_owner == owner).values(fields))
-    if updated.rowcount == 1:
+                               sources.c.health_lease_owner == owner).values(fields)
+        .returning(*(sources.c[name] for name in events.HEALTH_COLUMNS))).first()
+    if updated is not None:
         db.session.execute(checks.insert().values(
             source_id=source_id, checked_at=now, healthy=healthy, latency_ms=latency_ms,
             error_message=error))
+        events.after_health_check(source_id, healthy, now, error, updated)  # same transaction
     db.session.commit()
 
 

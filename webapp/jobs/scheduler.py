@@ -27,6 +27,7 @@ from flask import Flask
 from ..extensions import db
 from ..models import utcnow
 from ..ratelimit import purge_spent
+from . import deliveries
 from .claims import HEALTH, SYNC, JobKind, claim_due, heartbeat, release
 from .health import prune_health, run_health
 from .sync import run_sync
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 
 TICK_JOB = "tick"
 PRUNE_JOB = "prune"
+DELIVERY_JOB = "deliveries"
 OWNER = f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
@@ -123,6 +125,10 @@ class Runner:
         prune_every = app.config["PRUNE_INTERVAL"]
         self.scheduler.add_job(self.prune, "interval", id=PRUNE_JOB, seconds=prune_every,
                                next_run_time=now + timedelta(seconds=min(60.0, prune_every)))
+        # Event deliveries (webhooks, Slack, email): their own threads, claimed like jobs.
+        self.deliveries = deliveries.Worker(app, OWNER)
+        self.scheduler.add_job(self.deliveries.tick, "interval", id=DELIVERY_JOB,
+                               seconds=app.config["SCHEDULER_TICK_SECONDS"], next_run_time=now)
 
     @property
     def workers(self) -> int:
@@ -193,6 +199,7 @@ class Runner:
             self.scheduler.shutdown(wait=wait)
         for pool in self.pools:
             pool.stop(wait)
+        self.deliveries.stop(wait)
 
     def wake(self, kind: str | None = None) -> None:
         """Run the tick now instead of at its next interval, for one kind of job or all."""

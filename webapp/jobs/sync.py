@@ -16,6 +16,7 @@ from ..dialects import SchemaFilter, TableInfo, get_dialect
 from ..extensions import db
 from ..models import SchemaSnapshot, SchemaTable, Source, SyncRun, SyncStatus, utcnow
 from ..records import connection_values
+from . import events
 from .batches import read_ahead
 from .claims import SYNC, release, renew
 from .diff import columns_hash, snapshot_diff
@@ -116,6 +117,8 @@ def _succeeded(source: Source, run: SyncRun, snapshot: SchemaSnapshot) -> None:
     run.column_count = snapshot.column_count
     run.changes = changes
     run.change_count = changes["total"] if changes else 0
+    if changes:
+        events.schema_changed(source, run.id, changes)  # in the run's transaction
     _schedule_next(source, current_app.config["SYNC_INTERVAL"])
     db.session.commit()
     if previous is not None:
@@ -138,6 +141,7 @@ def _failed(source: Source, run: SyncRun, snapshot: SchemaSnapshot | None,
     run.status = RunStatus.FAILED.value
     run.finished_at = utcnow()
     run.error_message = message
+    events.sync_failed(source, run.id, message)  # in the run's transaction
     backoff = min(60.0 * 2 ** (source.sync_failures - 1), MAX_BACKOFF_SECONDS,
                   current_app.config["SYNC_INTERVAL"])
     _schedule_next(source, backoff)
