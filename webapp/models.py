@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine.interfaces import ExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
@@ -198,6 +199,17 @@ class Source(db.Model):
     mutating_queries_enabled: Mapped[bool] = mapped_column(default=False)
     # A per-source webhook that triggers a sync: only a hash of its token is kept.
     webhook_token_hash: Mapped[str | None] = mapped_column(String(128))
+
+    # Schedules (jobs/schedules.py): next_sync_at/next_health_at are computed from these when
+    # they are saved and after each run; a paused source runs only what is asked for by hand.
+    sync_schedule: Mapped[str] = mapped_column(String(100), default="interval",
+                                               server_default="interval")
+    sync_time: Mapped[str] = mapped_column(String(5), default="00:00", server_default="00:00")
+    sync_timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    health_check_interval_minutes: Mapped[int] = mapped_column(default=5, server_default="5")
+    paused: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Consecutive failed health checks before the source counts as unhealthy for alerts.
+    alert_after_failures: Mapped[int] = mapped_column(default=2, server_default="2")
 
     @validates("display_name")
     def _keep_name_key(self, _attribute: str, value: str) -> str:

@@ -403,6 +403,22 @@ def _paths() -> dict[str, Any]:
             "syncDataSource", "Sync a data source's schema now",
             "Queues a schema sync; the source is returned with lastSyncStatus PENDING.",
             {**_ok("Sync queued", source, "202"), **_errors("404")}, params=one_params)},
+        one + "/verify": {"post": _operation(
+            "verifySavedDataSource", "Test a saved data source's connection",
+            "Connects once with the stored configuration and its saved secrets, like a "
+            "create-time verify, and stores nothing. A failure is 400 ConnectionFailed with "
+            "an error per field and the verify steps.",
+            {**_ok("Connection verified", _data(_ref("schemas", "VerifyResult"))),
+             **_errors("400", "404")}, params=one_params)},
+        one + "/pause": {"post": _operation(
+            "pauseDataSource", "Pause a data source",
+            "No scheduled sync or health check runs until it is resumed; syncs and checks "
+            "asked for by hand still run. Pausing a paused source changes nothing.",
+            {**_ok("Paused", source), **_errors("404")}, params=one_params)},
+        one + "/resume": {"post": _operation(
+            "resumeDataSource", "Resume a paused data source",
+            "Scheduled work again: a health check at once, the next sync at its schedule.",
+            {**_ok("Resumed", source), **_errors("404")}, params=one_params)},
         one + "/schema": {"get": _operation(
             "getDataSourceSchema", "Tables of a data source",
             "Tables and views of the last successful sync with their columns, filtered by "

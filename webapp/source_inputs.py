@@ -205,6 +205,9 @@ LIFECYCLE: tuple[ResponseField, ...] = (
     ResponseField("lastHealthStatus", lambda s, _: s.last_health_status,
                   {"type": ["string", "null"], "enum": [*(s.value for s in HealthStatus), None]}),
     ResponseField("lastHealthCheckAttemptAt", _at("last_health_check_attempt_at"), _MOMENT),
+    # When the scheduler next runs the source's work on its own (null: paused or manual).
+    ResponseField("nextSyncAt", _at("next_sync_at"), _MOMENT),
+    ResponseField("nextHealthCheckAt", _at("next_health_at"), _MOMENT),
     ResponseField("isDemo", _flag("is_demo"), _BOOLEAN),
     ResponseField("isBasedashWarehouse", lambda _s, _v: False,
                   {"type": "boolean", "const": False}),

@@ -10,9 +10,10 @@ def test_form_has_display_name_dialect_then_the_declared_fields(app):
     with app.test_request_context("/sources/new"):
         form = source_form(PG, formdata=None)
         names = [f.name for f in form if f.name != "csrf_token"]
-        assert names[:13] == [
+        assert names[:19] == [
             "displayName", "description", "includeSchemas", "excludeSchemas", "maxPoolSize",
-            "dialect", "connectionString", "host", "port", "databaseName", "username",
+            "syncSchedule", "syncTime", "syncTimezone", "healthCheckIntervalMinutes",
+            "alertAfterFailures", "paused", "dialect", "connectionString", "host", "port", "databaseName", "username",
             "password", "sslEnabled"]
         assert form.maxPoolSize.data == 10
         assert form.port.data == 5432

@@ -279,3 +279,24 @@ def data_source_syncs(org_id: str, source_id: str) -> Any:
     return jsonify(data=[sync_run_data(r) for r in runs],
                    pagination={"nextCursor": str(offset + len(runs)) if more else None,
                                "hasMore": more, "total": total})
+
+
+@bp.post(ONE + "/verify")
+def verify_saved_data_source(org_id: str, source_id: str) -> Any:
+    """Connect once with the stored configuration and its saved secrets; stores nothing."""
+    source = _source(_org(org_id), source_id)
+    result = uc.verify_saved(source)
+    return jsonify(data={"success": True, "serverVersion": result.server_version,
+                         "elapsedMs": result.elapsed_ms, "steps": result.steps})
+
+
+@bp.post(ONE + "/pause")
+def pause_data_source(org_id: str, source_id: str) -> Any:
+    """No scheduled sync or health check until resumed (by hand they still run)."""
+    return _one(uc.pause_source(_source(_org(org_id), source_id)))
+
+
+@bp.post(ONE + "/resume")
+def resume_data_source(org_id: str, source_id: str) -> Any:
+    """Scheduled work again: a health check at once, the next sync at its schedule."""
+    return _one(uc.resume_source(_source(_org(org_id), source_id)))

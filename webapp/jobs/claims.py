@@ -8,6 +8,10 @@ runs the job. A lease is short (DATADOCK_JOB_LEASE_SECONDS, 30 s): while the job
 process renews it every DATADOCK_JOB_HEARTBEAT_SECONDS (`heartbeat`, from the scheduler), so a
 long sync keeps it and a process killed mid-job leaves one that expires within the lease, and
 the job is due again.
+
+Each source's own schedule sets its `next_*_at` (jobs/schedules.py, when the schedule is saved
+and after each run), so the claim compares stored times and parses no schedule. A paused
+source has no due time of its own (NULL); asking by hand sets one.
 """
 
 from __future__ import annotations
@@ -40,8 +44,8 @@ class JobKind:
     def due(self, now: datetime) -> Any:
         """The SQL condition: due, and no live lease."""
         when = self.next_at <= now
-        if self.null_is_due:
-            when = or_(self.next_at.is_(None), when)
+        if self.null_is_due:  # never run: due at once, unless paused
+            when = or_(self.next_at.is_(None) & Source.paused.is_(False), when)
         return when & or_(self.until.is_(None), self.until < now)
 
 

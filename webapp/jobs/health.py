@@ -8,14 +8,13 @@ workers (mostly waiting on silent hosts) never starves page requests or sync job
 from __future__ import annotations
 
 import logging
-import random
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import case, delete, select
 
 from ..connect.errors import ConnectionFailed
 from ..connect.verify import open_connection
@@ -23,14 +22,14 @@ from ..dialects import get_dialect
 from ..extensions import db
 from ..models import HealthCheck, HealthStatus, Source, utcnow
 from ..records import connection_values
-from . import events
+from . import events, schedules
 from .claims import HEALTH, release
 
 log = logging.getLogger(__name__)
 
 CHECK_FAILED = ("The health check failed after connecting: the server did not answer the test "
                 "query. Details are in Datadock's server log.")
-JITTER = 0.1  # the next check comes after the interval plus up to 10 %, so checks spread out
+JITTER = schedules.HEALTH_JITTER  # kept for callers; the interval is per source now
 PRUNE_BATCH = 5000
 
 
@@ -44,10 +43,11 @@ def run_health(source_id: int, owner: str) -> None:
             return
         dialect = get_dialect(source.dialect)
         values = connection_values(source) if dialect is not None else {}
+        minutes = source.health_check_interval_minutes
         db.session.commit()  # give the store connection back while the network is awaited
         healthy, latency_ms, error = _check(dialect, values,
                                             current_app.config["VERIFY_TIMEOUT"])
-        _record(source_id, owner, healthy, latency_ms, error)
+        _record(source_id, owner, healthy, latency_ms, error, minutes)
         recorded = True
     finally:
         db.session.rollback()
@@ -80,20 +80,22 @@ def _ms(started: float) -> int:
 
 
 def _record(source_id: int, owner: str, healthy: bool, latency_ms: int,
-            error: str | None) -> None:
+            error: str | None, minutes: int | None = None) -> None:
     """The check's row, the source's health fields and the lease's release, in one
-    transaction, if the lease is still ours."""
+    transaction, if the lease is still ours. The next check comes after the source's own
+    interval (schedules.py), none while it is paused (read in the same UPDATE)."""
     now = utcnow()
-    interval = current_app.config["HEALTH_INTERVAL"]
+    sources = Source.__table__
     fields: dict[str, Any] = {
         "last_health_status": (HealthStatus.HEALTHY if healthy else HealthStatus.UNHEALTHY).value,
         "last_health_check_attempt_at": now,
-        "next_health_at": now + timedelta(seconds=interval * (1 + random.random() * JITTER)),
+        "next_health_at": case((sources.c.paused.is_(True), None),
+                               else_=schedules.next_health_at(minutes, schedules.now())),
         "health_lease_owner": None, "health_lease_until": None,
     }
     if healthy:
         fields["last_healthy_at"] = now
-    sources, checks = Source.__table__, HealthCheck.__table__  # Core: no ORM work per check
+    checks = HealthCheck.__table__  # Core: no ORM work per check
     fields["health_failures"] = 0 if healthy else sources.c.health_failures + 1
     updated = db.session.execute(
         sources.update().where(sources.c.id == source_id,

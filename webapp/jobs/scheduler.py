@@ -27,7 +27,7 @@ from flask import Flask
 from ..extensions import db
 from ..models import utcnow
 from ..ratelimit import purge_spent
-from . import deliveries
+from . import deliveries, schedules
 from .claims import HEALTH, SYNC, JobKind, claim_due, heartbeat, release
 from .health import prune_health, run_health
 from .sync import run_sync
@@ -149,7 +149,7 @@ class Runner:
             for pool in self.pools:
                 free = pool.free()
                 if (full and free > 0) or (pool.kind.name in woken and free >= pool.batch):
-                    pool.submit(claim_due(pool.kind, OWNER, utcnow(), lease, free))
+                    pool.submit(claim_due(pool.kind, OWNER, schedules.now(), lease, free))
 
     def prune(self) -> None:
         """Delete health checks older than the retention period, and the rate-limit counters

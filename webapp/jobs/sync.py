@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import delete, select
@@ -16,7 +16,7 @@ from ..dialects import SchemaFilter, TableInfo, get_dialect
 from ..extensions import db
 from ..models import SchemaSnapshot, SchemaTable, Source, SyncRun, SyncStatus, utcnow
 from ..records import connection_values
-from . import events
+from . import events, schedules
 from .batches import read_ahead
 from .claims import SYNC, release, renew
 from .diff import columns_hash, snapshot_diff
@@ -119,7 +119,7 @@ def _succeeded(source: Source, run: SyncRun, snapshot: SchemaSnapshot) -> None:
     run.change_count = changes["total"] if changes else 0
     if changes:
         events.schema_changed(source, run.id, changes)  # in the run's transaction
-    _schedule_next(source, current_app.config["SYNC_INTERVAL"])
+    _schedule_next(source, schedules.next_sync_at(source, current_app.config["SYNC_INTERVAL"]))
     db.session.commit()
     if previous is not None:
         _drop_snapshot(previous)
@@ -142,9 +142,9 @@ def _failed(source: Source, run: SyncRun, snapshot: SchemaSnapshot | None,
     run.finished_at = utcnow()
     run.error_message = message
     events.sync_failed(source, run.id, message)  # in the run's transaction
-    backoff = min(60.0 * 2 ** (source.sync_failures - 1), MAX_BACKOFF_SECONDS,
-                  current_app.config["SYNC_INTERVAL"])
-    _schedule_next(source, backoff)
+    interval = current_app.config["SYNC_INTERVAL"]
+    backoff = min(60.0 * 2 ** (source.sync_failures - 1), MAX_BACKOFF_SECONDS, interval)
+    _schedule_next(source, schedules.retry_at(source, backoff, interval))
     db.session.commit()
     prune_runs(source.id)
     db.session.commit()
@@ -163,10 +163,11 @@ def _abandoned(run: SyncRun, snapshot: SchemaSnapshot | None) -> None:
     log.warning("sync of source %s lost its lease to another process", run.source_id)
 
 
-def _schedule_next(source: Source, seconds: float) -> None:
-    """Due again after `seconds`, or at once when a request came in while this sync ran."""
+def _schedule_next(source: Source, due: datetime | None) -> None:
+    """Due again at `due` (its schedule's next run; None: paused or manual), or at once when a
+    request came in while this sync ran."""
     waiting = queued_run(source.id) is not None
-    source.next_sync_at = utcnow() + timedelta(seconds=0 if waiting else seconds)
+    source.next_sync_at = schedules.now() if waiting else due
     if waiting:
         source.last_sync_status = SyncStatus.PENDING.value
 

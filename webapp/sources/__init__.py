@@ -7,6 +7,7 @@ code reads or changes sources.
                        transaction each, its audit event inside it
     queries.py         lists, pages, one source, schema, sync history, health
     webhook_tokens.py  the per-source webhook: create, revoke, call
+    operations.py      pause, resume, test the saved configuration, preview a schedule
 
 Every refusal is a `webapp.core.refusal.Refusal` (ValidationFailed, DuplicateName,
 ConnectionFailed, VerifyBusy, WebhookRefused, WebhookThrottled): callers catch that one type.
@@ -32,6 +33,13 @@ from .commands import (
     update_source,
 )
 from .inputs import SourceInput, clean_input, expand_connection_string, saved_secret_names
+from .operations import (
+    pause_source,
+    resume_source,
+    schedule_preview,
+    upcoming_syncs,
+    verify_saved,
+)
 from .queries import (
     MAX_LISTED,
     Bucket,
@@ -59,8 +67,9 @@ __all__ = [
     "SourceError", "SourceInput", "Uptime", "ValidationFailed", "VerifyBusy", "WebhookRefused",
     "WebhookThrottled", "clean_input", "create_source", "create_webhook_token", "delete_source",
     "expand_connection_string", "get_organization", "get_source", "get_source_by_name",
-    "health_history", "health_uptime", "list_sources", "list_sources_page", "public_values",
-    "request_health_check", "request_sync", "revoke_webhook_token", "saved_secret_names",
+    "health_history", "health_uptime", "list_sources", "list_sources_page", "pause_source",
+    "public_values", "request_health_check", "resume_source", "schedule_preview",
+    "upcoming_syncs", "verify_saved", "request_sync", "revoke_webhook_token", "saved_secret_names",
     "snapshot_tables", "sync_history", "sync_progress", "update_source", "utcnow",
     "verify_input", "webhook_sync",
 ]

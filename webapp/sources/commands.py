@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import audit
 from ..core.refusal import DuplicateName
 from ..extensions import db
-from ..jobs import health, runs, scheduler
+from ..jobs import health, runs, scheduler, schedules
 from ..models import Organization, SchemaSnapshot, SchemaTable, Source, SyncRun, SyncStatus, utcnow
 from ..names import name_key
 from ..records import COLUMNS, public_values, vault
@@ -71,6 +71,7 @@ def _apply(source: Source, data: SourceInput) -> None:
     source.dialect = data.dialect.key
     for name, column in SOURCE_COLUMNS.items():
         setattr(source, column, data.common[name])
+    schedules.reschedule_health(source)  # pause and the health interval take effect now
     settings: dict[str, Any] = {}
     for spec in data.dialect.fields:
         if spec.secret:

@@ -11,6 +11,7 @@ from .. import sources as uc
 from ..dialects import get_dialect
 from .access import current_org, is_admin
 from .charts import uptime_chart
+from .schedule_view import schedule_context
 
 if TYPE_CHECKING:
     from ..models import Source
@@ -57,7 +58,7 @@ def job_context(source: Source, **extra: Any) -> dict[str, Any]:
             "last_check": last[-1] if last else None,
             "webhook_token": None, "webhook_set": bool(source.webhook_token_hash),
             "webhook_url": url_for("web.webhook_sync", source_id=source.id, _external=True),
-            **extra}
+            **schedule_context(source), **extra}
 
 
 def detail_page(source: Source, **extra: Any) -> str:
