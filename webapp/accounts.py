@@ -1,22 +1,42 @@
 """Use-cases for organizations and their members: first-run setup, create admin,
-authenticate, login throttling, and ending a user's sessions (logout, password or role change,
-removal)."""
+authenticate (failed sign-ins audited), login throttling, the one email validator, and ending
+a user's sessions (logout, password or role change, removal)."""
 
 from __future__ import annotations
 
 import hmac
 import math
+from datetime import timedelta
 
+import email_validator
+from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from . import audit
 from .extensions import db
-from .models import Installation, Membership, Organization, Role, User, new_session_generation
+from .models import (
+    Installation,
+    Membership,
+    Organization,
+    Role,
+    User,
+    new_session_generation,
+    utcnow,
+)
 from .ratelimit import hit
 
 MIN_PASSWORD = 12
+MAX_EMAIL = 254
+# last_seen_at is written at most this often per user.
+SEEN_RESOLUTION = timedelta(seconds=60)
+# Teams use addresses under special-use names (admin@corp.local, ops@example.test): accept
+# them. email-validator reads this module-level list on every call (its documented knob);
+# only .arpa and .onion stay refused.
+email_validator.SPECIAL_USE_DOMAIN_NAMES[:] = [
+    name for name in email_validator.SPECIAL_USE_DOMAIN_NAMES if name in ("arpa", "onion")]
 # Compared against when the email is unknown, so both paths cost one hash check.
 _DUMMY_HASH = generate_password_hash("datadock-dummy-password")
 
@@ -34,6 +54,22 @@ class AlreadySetUp(Exception):
 
     def __init__(self) -> None:
         super().__init__("Datadock is already set up.")
+
+
+def clean_email(value: str | None) -> str:
+    """The one email check (setup, create-admin, invite, login, SSO): syntax only, no DNS,
+    special-use domains allowed; the stored form is lower case. AccountError says why not."""
+    text = (value or "").strip()
+    if not text:
+        raise AccountError("email", "Enter an email address")
+    if len(text) > MAX_EMAIL:
+        raise AccountError("email", f"Use at most {MAX_EMAIL} characters")
+    try:
+        checked = validate_email(text, check_deliverability=False, globally_deliverable=False,
+                                 allow_smtputf8=True)
+    except EmailNotValidError as exc:
+        raise AccountError("email", str(exc)) from None
+    return checked.normalized.lower()
 
 
 def has_users() -> bool:
@@ -67,6 +103,7 @@ def set_up(org_name: str, email: str, password: str) -> User:
     The transaction claims the single `installation` row before anything else; of several
     simultaneous setups, the store lets one claim it and the others raise AlreadySetUp.
     """
+    email = clean_email(email)
     _check_password(password)
     if has_users() or _is_claimed():
         raise AlreadySetUp
@@ -74,7 +111,7 @@ def set_up(org_name: str, email: str, password: str) -> User:
     try:
         db.session.add(Installation(id=1))
         db.session.flush()  # the claim: a second one waits for the first, then fails
-        user = _add_admin(org_name, email.strip().lower(), password_hash)
+        user = _add_admin(org_name, email, password_hash)
         db.session.commit()
     except (IntegrityError, OperationalError):
         db.session.rollback()
@@ -86,7 +123,7 @@ def set_up(org_name: str, email: str, password: str) -> User:
 
 def create_admin(org_name: str, email: str, password: str) -> User:
     """Create an organization (or reuse one of that name) with an admin account (CLI)."""
-    email = email.strip().lower()
+    email = clean_email(email)
     _check_password(password)
     if db.session.scalar(select(User).where(User.email == email)) is not None:
         raise AccountError("email", "An account with this email already exists")
@@ -178,12 +215,30 @@ def throttle_login(email: str, address: str | None) -> None:
 
 
 def authenticate(email: str, password: str) -> User | None:
-    """The user with this email and password, or None."""
-    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
-    if user is None:
+    """The user with this email and password, or None (a wrong password for a member's
+    account is audited in their organization as `auth.sign_in_failed`)."""
+    email = email.strip().lower()
+    user = db.session.scalar(select(User).where(User.email == email))
+    if user is None or not user.password_hash:
         check_password_hash(_DUMMY_HASH, password)
         return None
-    return user if check_password_hash(user.password_hash, password) else None
+    if check_password_hash(user.password_hash, password):
+        return user
+    row = membership(user)
+    if row is not None:
+        audit.record(row.organization_id, "auth.sign_in_failed", target_type="user",
+                     target_id=user.id, target_name=user.email, actor=email,
+                     details={"method": "password"})
+        db.session.commit()
+    return None
+
+
+def note_seen(user: User) -> None:
+    """Remember the user's last request (at most one write a minute)."""
+    now = utcnow()
+    if user.last_seen_at is None or now - user.last_seen_at >= SEEN_RESOLUTION:
+        user.last_seen_at = now
+        db.session.commit()
 
 
 def membership(user: User) -> Membership | None:

@@ -27,7 +27,19 @@ ACTIONS = {
     "source.sync_requested": "Requested a schema sync",
     "api_key.created": "Created API key",
     "api_key.revoked": "Revoked API key",
+    "invitation.sent": "Invited a member",
+    "invitation.accepted": "Accepted an invitation",
+    "invitation.revoked": "Revoked an invitation",
+    "member.role_changed": "Changed a member's role",
+    "member.removed": "Removed a member",
+    "sso.sign_in": "Signed in with single sign-on",
+    "auth.sign_in_failed": "Failed sign-in",
 }
+
+
+def label(action: str) -> str:
+    """The readable words for an action (the action itself when it has none)."""
+    return ACTIONS.get(action, action)
 
 
 def _request_actor() -> tuple[str, User | None, ApiKey | None]:
@@ -96,6 +108,16 @@ def describe(event: AuditEvent) -> str:
         parts.append(f"Dialect: {details['dialect']}")
     if details.get("demo"):
         parts.append("Demo database")
+    if details.get("from") and details.get("to"):
+        parts.append(f"Role: {details['from']} → {details['to']}")
+    elif details.get("role"):
+        parts.append(f"Role: {details['role']}")
+    if details.get("scope"):
+        parts.append(f"Scope: {details['scope']}")
+    if "mailed" in details:
+        parts.append("Emailed" if details["mailed"] else "Link shown, not emailed")
+    if details.get("method"):
+        parts.append(f"Method: {details['method']}")
     return "; ".join(parts)
 
 

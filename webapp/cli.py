@@ -27,6 +27,38 @@ def create_admin_command(org_name: str, email: str, password: str) -> None:
     click.echo(f"Created admin {user.email} in organization {org_name!r}.")
 
 
+@datadock.command("invite")
+@click.option("--org", "org_name", required=True, help="Organization name.")
+@click.option("--email", required=True, help="The person's email.")
+@click.option("--role", type=click.Choice(["admin", "editor", "viewer"]), default="viewer",
+              show_default=True, help="Their role.")
+def invite_command(org_name: str, email: str, role: str) -> None:
+    """Print a single-use invitation link (valid 7 days; mailed too when SMTP is set)."""
+    from sqlalchemy import select
+
+    from .core.refusal import Refusal
+    from .extensions import db
+    from .members import invitations
+    from .models import Organization
+
+    org = db.session.scalar(select(Organization).where(Organization.name == org_name.strip()))
+    if org is None:
+        raise click.UsageError(f"org: no organization named {org_name!r}")
+    base = current_app.config.get("BASE_URL") or "http://localhost:5000"
+    try:
+        new = invitations.create(org, email, role, base)
+    except Refusal as exc:
+        raise click.UsageError("; ".join(f"{k}: {v}" for k, v in exc.field_errors.items())
+                               or exc.detail) from None
+    click.echo(f"Invited {new.invitation.email} to {org.name} as {new.invitation.role} "
+               f"(expires {new.invitation.expires_at:%Y-%m-%d %H:%M} UTC"
+               f"{', emailed' if new.mailed else ''}):")
+    click.echo(new.url)
+    if not current_app.config.get("BASE_URL"):
+        click.echo("(Set DATADOCK_BASE_URL so links name this server's public address.)",
+                   err=True)
+
+
 @datadock.command("rotate-keys")
 def rotate_keys_command() -> None:
     """Re-encrypt every saved secret with the newest key of DATADOCK_ENCRYPTION_KEYS.

@@ -35,10 +35,19 @@ def utcnow() -> datetime:
 
 
 class Role(enum.StrEnum):
-    """What a member may do in an organization."""
+    """What a member may do in an organization (each role includes the ones below it)."""
 
+    ADMIN = "admin"  # members, invitations, API keys, notification settings, audit log
+    EDITOR = "editor"  # add, edit, verify, sync and delete sources
+    VIEWER = "viewer"  # reads sources, their health, sync history and schema
+
+
+class KeyScope(enum.StrEnum):
+    """What an API key may do: read (GET only), write (sources), admin (everything)."""
+
+    READ = "read"
+    WRITE = "write"
     ADMIN = "admin"
-    MEMBER = "member"
 
 
 class SyncStatus(enum.StrEnum):
@@ -87,6 +96,10 @@ class User(UserMixin, db.Model):
     # Every session carries this; replacing it (accounts.end_sessions) ends them all at once.
     # Random rather than a counter, so a reused user id never revives an old cookie.
     session_generation: Mapped[str] = mapped_column(String(32), default=new_session_generation)
+    # The name a person gave when accepting an invitation (admins made by setup have none).
+    name: Mapped[str | None] = mapped_column(String(120))
+    # The last request of one of the user's sessions (written at most once a minute).
+    last_seen_at: Mapped[datetime | None]
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="user")
 
@@ -116,10 +129,36 @@ class Membership(db.Model):
     organization_id: Mapped[int] = mapped_column(
         ForeignKey("organizations.id", ondelete="CASCADE")
     )
-    role: Mapped[str] = mapped_column(String(16), default=Role.MEMBER.value)
+    role: Mapped[str] = mapped_column(String(16), default=Role.VIEWER.value)
+    created_at: Mapped[datetime | None] = mapped_column(default=utcnow)
 
     user: Mapped[User] = relationship(back_populates="memberships")
     organization: Mapped[Organization] = relationship(back_populates="memberships")
+
+
+class Invitation(db.Model):
+    """A single-use link that lets one email join an organization with a role; only the
+    SHA-256 of its token is stored."""
+
+    __tablename__ = "invitations"
+    __table_args__ = (UniqueConstraint("token_hash", name="uq_invitations_token_hash"),
+                      Index("ix_invitations_org_email", "organization_id", "email"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(254))
+    role: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    accepted_at: Mapped[datetime | None]
+    accepted_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"))
+    revoked_at: Mapped[datetime | None]
+
+    organization: Mapped[Organization] = relationship()
 
 
 def _name_key_default(context: ExecutionContext) -> str | None:
@@ -305,9 +344,15 @@ class ApiKey(db.Model):
     # The first characters of the key, shown in lists so people can tell keys apart.
     prefix: Mapped[str] = mapped_column(String(32))
     key_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    # KeyScope; keys made before scopes existed are admin keys.
+    scope: Mapped[str] = mapped_column(String(16), default=KeyScope.ADMIN.value,
+                                       server_default=KeyScope.ADMIN.value)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None]
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+
+    created_by: Mapped[User | None] = relationship()
 
 
 class AuditEvent(db.Model):

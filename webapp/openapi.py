@@ -16,6 +16,7 @@ import copy
 from dataclasses import replace
 from typing import Any, Literal
 
+from . import openapi_members as members_api
 from .dialects import DIALECTS, Dialect, FieldSpec
 from .models import HealthStatus
 from .source_fields import DISPLAY_NAME, SOURCE_FIELDS
@@ -297,7 +298,8 @@ def _schemas() -> dict[str, Any]:
             "type": "object", "required": ["title", "detail", "fieldErrors"], "properties": {
                 "title": {"type": "string", "examples": [
                     "InvalidJson", "ValidationError", "ConnectionFailed", "DuplicateName",
-                    "Unauthorized", "NotFound", "RateLimitExceeded", "InternalServerError"]},
+                    "Unauthorized", "Forbidden", "NotFound", "RateLimitExceeded",
+                    "InternalServerError"]},
                 "detail": {"type": "string"},
                 "fieldErrors": {"type": "object", "additionalProperties": {"type": "string"}},
                 "steps": {"type": "array", "items": _ref("schemas", "VerifyStep")},
@@ -339,7 +341,8 @@ def _ok(description: str, schema: dict[str, Any], status: str = "200",
 
 
 def _errors(*statuses: str) -> dict[str, Any]:
-    return {status: _ref("responses", status) for status in (*statuses, "401", "429", "500")}
+    return {status: _ref("responses", status)
+            for status in (*statuses, "401", "403", "429", "500")}
 
 
 def _operation(op_id: str, summary: str, description: str, responses: dict[str, Any],
@@ -468,12 +471,14 @@ def build_document() -> dict[str, Any]:
                 '`{"error": {"title", "detail", "fieldErrors"}}`.')},
         "security": [{"bearerAuth": []}],
         "tags": [{"name": "Data Sources", "description": "Database connections"},
+                 {"name": "Members", "description": "People and invitations (admin keys)"},
                  {"name": "Meta", "description": "About the API"}],
-        "paths": _paths(),
+        "paths": members_api.with_scopes(
+            {**_paths(), **members_api.paths(_ok, _errors, _data)}),
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer",
                                                "description": "An API key: ddk_…"}},
-            "schemas": _schemas(),
+            "schemas": {**_schemas(), **members_api.schemas()},
             "headers": {
                 **_COMMON_HEADERS,
                 "Location": {"description": "The new data source's URL.", "required": True,
@@ -484,6 +489,7 @@ def build_document() -> dict[str, Any]:
                                      "schema": {"type": "string"}},
             },
             "parameters": {
+                **members_api.parameters(),
                 "orgId": {"name": "orgId", "in": "path", "required": True,
                           "description": "Organization ID", "schema": {"type": "string"}},
                 "id": {"name": "id", "in": "path", "required": True,
@@ -523,6 +529,8 @@ def build_document() -> dict[str, Any]:
                                        "DuplicateName"),
                 "401": _error_response("Unauthorized: no API key, or a revoked or unknown "
                                        "one", ("WWW-Authenticate",)),
+                "403": _error_response("Forbidden: the key's scope (read, write, admin) is too "
+                                       "small for this operation (x-required-scope)"),
                 "404": _error_response("NotFound: no such organization or data source for "
                                        "this key (never says which)"),
                 "429": _error_response("RateLimitExceeded (retryAfterMs)", ("Retry-After",)),

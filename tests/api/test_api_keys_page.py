@@ -108,7 +108,7 @@ def member(app: Flask, admin: FlaskClient) -> FlaskClient:
     with app.app_context():
         user = create_admin("Acme", "member@example.com", "member password 123")
         row = db.session.scalar(db.select(Membership).filter_by(user_id=user.id))
-        row.role = Role.MEMBER.value
+        row.role = Role.VIEWER.value
         db.session.commit()
     client = app.test_client()
     token = csrf_token(client, "/login")

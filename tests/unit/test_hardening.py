@@ -30,6 +30,7 @@ PUBLIC = {
     "web.login": "the way in",
     "web.logout": "ending a session needs no role (POST with CSRF)",
     "web.index": "redirects to the sources list, which checks",
+    "web.accept_invitation": "an invitation link: its single-use token is the credential",
 }
 # Prefixes of routes authenticated by a token instead of the session.
 TOKEN_ROUTES = ("/api/", "/hooks/")
@@ -62,7 +63,7 @@ def member(app: Flask, admin: FlaskClient) -> FlaskClient:
     with app.app_context():
         user = create_admin("Acme", MEMBER_EMAIL, MEMBER_PASSWORD)
         row = db.session.scalar(db.select(Membership).filter_by(user_id=user.id))
-        row.role = Role.MEMBER.value
+        row.role = Role.VIEWER.value
         db.session.commit()
     client = app.test_client()
     assert login(client, MEMBER_EMAIL, MEMBER_PASSWORD).status_code == 302
@@ -238,7 +239,7 @@ def test_every_route_declares_who_may_use_it_and_members_get_403_on_admin_routes
     anonymous = app.test_client()
     anonymous_token = csrf_token(anonymous, "/login")
     member_token = csrf_token(member, "/sources")
-    checked = {"admin": 0, "member": 0, "token": 0}
+    checked = {"admin": 0, "editor": 0, "viewer": 0, "token": 0}
     for rule in app.url_map.iter_rules():
         endpoint = rule.endpoint
         if endpoint == "static" or endpoint in PUBLIC:
@@ -255,12 +256,12 @@ def test_every_route_declares_who_may_use_it_and_members_get_403_on_admin_routes
             checked["token"] += 1
             continue
         access = getattr(app.view_functions[endpoint], "access", None)
-        assert access in ("admin", "member"), (
-            f"{endpoint} ({rule.rule}) uses neither @admin_required nor @member_required")
+        assert access in ("admin", "editor", "viewer"), (
+            f"{endpoint} ({rule.rule}) declares no role (@admin/editor/viewer_required)")
         for method in methods:
             data = {"csrf_token": member_token} if method != "GET" else None
             response = member.open(url, method=method, data=data)
-            if access == "admin":
+            if access != "viewer":  # the `member` fixture is a viewer
                 assert response.status_code == 403, (method, url, response.status_code)
             else:
                 assert response.status_code < 400, (method, url, response.status_code)
@@ -269,7 +270,7 @@ def test_every_route_declares_who_may_use_it_and_members_get_403_on_admin_routes
             assert response.status_code == 302, (method, url)
             assert "/login" in response.headers["Location"], (method, url)
         checked[access] += 1
-    assert checked["admin"] >= 8 and checked["member"] >= 3, checked
+    assert checked["editor"] >= 8 and checked["viewer"] >= 3, checked
     # The member's refusals changed nothing.
     with app.app_context():
         assert db.session.get(Source, source_id).display_name == "Warehouse"

@@ -53,7 +53,7 @@ def test_members_cannot_add_edit_or_delete(admin, app, client):
     with app.app_context():
         member = create_admin("Acme", "member@example.com", "member password 123")
         membership = db.session.scalar(db.select(Membership).filter_by(user_id=member.id))
-        membership.role = Role.MEMBER.value
+        membership.role = Role.VIEWER.value
         db.session.commit()
     other = app.test_client()
     token = csrf_token(other, "/login")

@@ -88,7 +88,7 @@ def member(app: Flask, admin: FlaskClient) -> FlaskClient:
     """A second account (a member of the admin's organization), logged in."""
     with app.app_context():
         created = accounts.create_admin("Acme", MEMBER_EMAIL, MEMBER_PASSWORD)
-        db.session.scalar(db.select(Membership).filter_by(user_id=created.id)).role = "member"
+        db.session.scalar(db.select(Membership).filter_by(user_id=created.id)).role = "viewer"
         db.session.commit()
     client = app.test_client()
     assert login(client, MEMBER_EMAIL, MEMBER_PASSWORD).status_code == 302

@@ -13,4 +13,4 @@ from ..api_keys import API_PATH as PREFIX
 
 bp = Blueprint("api", __name__, url_prefix=PREFIX)
 
-from . import data_sources, docs, errors, guard  # noqa: E402,F401  (routes and hooks register on bp)
+from . import data_sources, docs, errors, guard, members  # noqa: E402,F401  (routes, hooks)

@@ -18,6 +18,7 @@ from werkzeug.wrappers import Response
 
 from .. import sources as uc
 from ..dialects import DIALECTS, Dialect, get_dialect
+from ..members.roles import KeyScope
 from ..names import NOT_TEXT
 from ..safe_parse import InputRefused, invalid_text, load_json
 from ..source_inputs import (
@@ -28,6 +29,7 @@ from ..source_inputs import (
 )
 from . import bp
 from .errors import ApiError, invalid, not_found
+from .guard import requires_scope
 from .serialize import health_data, source_data, sync_run_data, table_data
 
 if TYPE_CHECKING:
@@ -175,6 +177,7 @@ def _one(source: Source, status: int = 200) -> tuple[Response, int]:
 
 
 @bp.post(DATA_SOURCES)
+@requires_scope(KeyScope.WRITE)
 def create_data_source(org_id: str) -> Any:
     """Verify, store (secrets encrypted), start the first sync; 201 with a Location."""
     org = _org(org_id)
@@ -187,6 +190,7 @@ def create_data_source(org_id: str) -> Any:
 
 
 @bp.post(DATA_SOURCES + "/verify")
+@requires_scope(KeyScope.WRITE)
 def verify_data_source(org_id: str) -> Any:
     """Connect once with the given fields; nothing is stored."""
     org = _org(org_id)
@@ -197,6 +201,7 @@ def verify_data_source(org_id: str) -> Any:
 
 
 @bp.get(DATA_SOURCES)
+@requires_scope(KeyScope.READ)
 def list_data_sources(org_id: str) -> Any:
     """Newest first, `limit` per page, `cursor` = the previous page's nextCursor."""
     org = _org(org_id)
@@ -209,6 +214,7 @@ def list_data_sources(org_id: str) -> Any:
 
 
 @bp.get(ONE)
+@requires_scope(KeyScope.READ)
 def get_data_source(org_id: str, source_id: str) -> Any:
     """One data source."""
     _query(set())
@@ -216,6 +222,7 @@ def get_data_source(org_id: str, source_id: str) -> Any:
 
 
 @bp.patch(ONE)
+@requires_scope(KeyScope.WRITE)
 def update_data_source(org_id: str, source_id: str) -> Any:
     """Change the fields sent (the rest keep their values), verify again, resync."""
     source = _source(_org(org_id), source_id)
@@ -224,6 +231,7 @@ def update_data_source(org_id: str, source_id: str) -> Any:
 
 
 @bp.delete(ONE)
+@requires_scope(KeyScope.WRITE)
 def delete_data_source(org_id: str, source_id: str) -> Any:
     """Remove the source, its secrets, its schema and its history."""
     source = _source(_org(org_id), source_id)
@@ -232,6 +240,7 @@ def delete_data_source(org_id: str, source_id: str) -> Any:
 
 
 @bp.post(ONE + "/sync")
+@requires_scope(KeyScope.WRITE)
 def sync_data_source(org_id: str, source_id: str) -> Any:
     """Queue a schema sync now; 202 with the source (lastSyncStatus PENDING)."""
     source = _source(_org(org_id), source_id)
@@ -240,6 +249,7 @@ def sync_data_source(org_id: str, source_id: str) -> Any:
 
 
 @bp.get(ONE + "/schema")
+@requires_scope(KeyScope.READ)
 def data_source_schema(org_id: str, source_id: str) -> Any:
     """Tables and views of the last good snapshot, searchable by schema.name."""
     source = _source(_org(org_id), source_id)
@@ -257,6 +267,7 @@ def data_source_schema(org_id: str, source_id: str) -> Any:
 
 
 @bp.get(ONE + "/health")
+@requires_scope(KeyScope.READ)
 def data_source_health(org_id: str, source_id: str) -> Any:
     """The source's health checks since `since` (default: a day ago), oldest first."""
     source = _source(_org(org_id), source_id)
@@ -268,6 +279,7 @@ def data_source_health(org_id: str, source_id: str) -> Any:
 
 
 @bp.get(ONE + "/syncs")
+@requires_scope(KeyScope.READ)
 def data_source_syncs(org_id: str, source_id: str) -> Any:
     """The source's schema sync runs, newest first, with what each one changed."""
     source = _source(_org(org_id), source_id)
@@ -282,6 +294,7 @@ def data_source_syncs(org_id: str, source_id: str) -> Any:
 
 
 @bp.post(ONE + "/verify")
+@requires_scope(KeyScope.WRITE)
 def verify_saved_data_source(org_id: str, source_id: str) -> Any:
     """Connect once with the stored configuration and its saved secrets; stores nothing."""
     source = _source(_org(org_id), source_id)
@@ -291,12 +304,14 @@ def verify_saved_data_source(org_id: str, source_id: str) -> Any:
 
 
 @bp.post(ONE + "/pause")
+@requires_scope(KeyScope.WRITE)
 def pause_data_source(org_id: str, source_id: str) -> Any:
     """No scheduled sync or health check until resumed (by hand they still run)."""
     return _one(uc.pause_source(_source(_org(org_id), source_id)))
 
 
 @bp.post(ONE + "/resume")
+@requires_scope(KeyScope.WRITE)
 def resume_data_source(org_id: str, source_id: str) -> Any:
     """Scheduled work again: a health check at once, the next sync at its schedule."""
     return _one(uc.resume_source(_source(_org(org_id), source_id)))

@@ -19,8 +19,9 @@ from . import bp
 log = logging.getLogger(__name__)
 
 # Titles for statuses that routing or Werkzeug raise on their own.
-TITLES = {400: "BadRequest", 401: "Unauthorized", 404: "NotFound", 405: "MethodNotAllowed",
-          413: "PayloadTooLarge", 429: "RateLimitExceeded", 500: "InternalServerError"}
+TITLES = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
+          405: "MethodNotAllowed", 413: "PayloadTooLarge", 429: "RateLimitExceeded",
+          500: "InternalServerError"}
 
 NOT_FOUND_DETAIL = ("No such organization or data source for this API key. (Organizations and "
                     "data sources of other organizations are reported the same way.)")

@@ -13,6 +13,7 @@ from . import (  # noqa: E402,F401  (routes register on bp)
     demo_pages,
     hooks,
     job_pages,
+    member_pages,
     operations_pages,
     source_pages,
 )

@@ -1,4 +1,5 @@
-"""The API keys page (admins only): create a key (shown once), list keys, revoke one."""
+"""The API keys page (admins only): create a key with a scope and an optional expiry (shown
+once), list keys with scope, creator, expiry and last use, revoke one."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
-from wtforms import StringField
+from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from .. import api_keys
+from ..members.roles import SCOPE_HELP, KeyScope
 from . import bp
 from .access import admin_required, current_org
 
@@ -23,6 +25,14 @@ class NewKeyForm(FlaskForm):
                        description="What will use this key, so you recognise it later.",
                        render_kw={"placeholder": api_keys.NAME.placeholder,
                                   "autocomplete": "off"})
+    scope = SelectField("Scope", choices=[SelectChoice(s.value, f"{s.value}: {SCOPE_HELP[s]}")
+                                          for s in KeyScope],
+                        default=KeyScope.READ.value,
+                        description="What the key may do. Give a script the least it needs.")
+    expiresInDays = SelectField(  # noqa: N815  (the API's field name)
+        "Expires", choices=[SelectChoice(v, label) for v, label in (
+            ("", "Never"), ("30", "In 30 days"), ("90", "In 90 days"), ("365", "In a year"))],
+        default="90")
 
 
 class RevokeForm(FlaskForm):
@@ -33,8 +43,8 @@ def _page(form: NewKeyForm, new_key: str | None = None, status: int = 200) -> An
     org = current_org()
     response = render_template(
         "api_keys/list.html", form=form, keys=api_keys.list_keys(org), new_key=new_key,
-        revoke_form=RevokeForm(), org=org, api_base=url_for("web.index", _external=True)
-        .rstrip("/") + api_keys.API_PATH)
+        revoke_form=RevokeForm(), org=org, is_expired=api_keys.is_expired,
+        api_base=url_for("web.index", _external=True).rstrip("/") + api_keys.API_PATH)
     # A page holding a new key must not be kept by the browser or a proxy.
     return response, status, {"Cache-Control": "no-store"}
 
@@ -49,7 +59,10 @@ def api_keys_page() -> Any:
     if not form.validate():
         return _page(form, status=422)
     try:
-        _, plaintext = api_keys.create_key(current_org(), form.name.data or "", current_user)
+        days = int(form.expiresInDays.data) if form.expiresInDays.data else None
+        _, plaintext = api_keys.create_key(current_org(), form.name.data or "", current_user,
+                                           scope=form.scope.data,
+                                           expires_at=api_keys.expiry_after(days))
     except api_keys.ApiKeyError as exc:
         getattr(form, exc.field).errors = [str(exc)]
         return _page(form, status=422)

@@ -28,6 +28,7 @@ from ..accounts import (
     authenticate,
     end_sessions,
     has_users,
+    note_seen,
     set_up,
     throttle_login,
 )
@@ -94,6 +95,7 @@ def check_session() -> Response | None:
                             "activity.")
     if not isinstance(seen, int) or now - seen >= SEEN_RESOLUTION:
         session["seen"] = now
+        note_seen(current_user)  # the Members page's "last seen" (a write a minute at most)
     return None
 
 

@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 from .. import sources as uc
 from ..demo import create_demo_source
 from . import bp
-from .access import admin_required, current_org
+from .access import current_org, editor_required
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def open_demo() -> Response:
 
 
 @bp.route("/sources/demo", methods=["POST"])
-@admin_required
+@editor_required
 def add_demo_source() -> Response:
     """Add the demo source (or open it, if the organization has one)."""
     return open_demo()

@@ -17,18 +17,26 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
-from ..accounts import MIN_PASSWORD
+from ..accounts import MIN_PASSWORD, AccountError, clean_email
 from ..core.fields import FieldSpec
 from ..dialects import DIALECTS, Dialect
 from ..source_fields import SOURCE_FIELDS
 
 
+def email_address(_form: FlaskForm, field: Field) -> None:
+    """The one email validator (accounts.clean_email), with its reason as the error."""
+    try:
+        clean_email(field.data)
+    except AccountError as exc:
+        raise ValidationError(str(exc)) from None
+
+
 class LoginForm(FlaskForm):
     """Email and password."""
 
-    email = EmailField("Email", validators=[DataRequired(), Email()])
+    email = EmailField("Email", validators=[DataRequired(), email_address])
     password = PasswordField("Password", validators=[DataRequired()])
 
 
@@ -36,7 +44,8 @@ class SetupForm(FlaskForm):
     """The first organization and its admin."""
 
     organization = StringField("Organization name", validators=[DataRequired(), Length(max=120)])
-    email = EmailField("Admin email", validators=[DataRequired(), Email(), Length(max=254)])
+    email = EmailField("Admin email", validators=[DataRequired(), email_address,
+                                                  Length(max=254)])
     password = PasswordField(
         "Password", validators=[DataRequired(), Length(min=MIN_PASSWORD, max=256,
                                                message=f"Use at least {MIN_PASSWORD} characters")],

@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 
 from .. import sources as uc
 from . import bp
-from .access import admin_required, is_admin, member_required
+from .access import editor_required, is_admin, viewer_required
 from .source_view import detail_page, job_context, source_or_404
 
 if TYPE_CHECKING:
@@ -23,21 +23,21 @@ def _partial(template: str, source: Source, **extra: Any) -> str:
 
 
 @bp.route("/sources/<int:source_id>/history")
-@member_required
+@viewer_required
 def sync_history(source_id: int) -> str:
     """The sync history section (polls itself while a sync is queued or running)."""
     return _partial("partials/sync_history.html", source_or_404(source_id))
 
 
 @bp.route("/sources/<int:source_id>/health")
-@member_required
+@viewer_required
 def health_panel(source_id: int) -> str:
     """The health section for a window (`?window=24h|7d|30d`)."""
     return _partial("partials/health_panel.html", source_or_404(source_id))
 
 
 @bp.route("/sources/<int:source_id>/health/check", methods=["POST"])
-@admin_required
+@editor_required
 def check_health_now(source_id: int) -> Any:
     """Make the health check due now."""
     source = source_or_404(source_id)
@@ -48,7 +48,7 @@ def check_health_now(source_id: int) -> Any:
 
 
 @bp.route("/sources/<int:source_id>/webhook", methods=["POST"])
-@admin_required
+@editor_required
 def create_webhook(source_id: int) -> Any:
     """Create (or rotate) the webhook token and show it, this once."""
     source = source_or_404(source_id)
@@ -63,7 +63,7 @@ def create_webhook(source_id: int) -> Any:
 
 
 @bp.route("/sources/<int:source_id>/webhook/revoke", methods=["POST"])
-@admin_required
+@editor_required
 def revoke_webhook(source_id: int) -> Any:
     """The webhook URL stops working."""
     source = source_or_404(source_id)

@@ -11,7 +11,7 @@ from .. import sources as uc
 from ..dialects import DIALECTS, all_secret_names, get_dialect
 from ..source_fields import source_field_values
 from . import bp
-from .access import admin_required, current_org, is_admin, member_required
+from .access import current_org, editor_required, is_admin, viewer_required
 from .forms import apply_errors, form_values, source_form
 from .source_view import detail_page, schema_panel, source_or_404
 
@@ -26,7 +26,7 @@ def index() -> Response:
 
 
 @bp.route("/sources")
-@member_required
+@viewer_required
 def sources() -> str:
     """Every source of the organization with its dialect, host and sync state."""
     return render_template("sources/list.html", sources=uc.list_sources(current_org()),
@@ -83,7 +83,7 @@ def _switched_dialect(dialect: Any, source: Source | None) -> Any:
 
 
 @bp.route("/sources/new", methods=["GET", "POST"])
-@admin_required
+@editor_required
 def new_source() -> Any:
     """The add form; a POST verifies and saves (plain or via htmx)."""
     dialect = _dialect_from_request("POSTGRES")
@@ -119,7 +119,7 @@ def _go(target: str) -> Response:
 
 @bp.route("/sources/verify", methods=["POST"])
 @bp.route("/sources/<int:source_id>/verify", methods=["POST"])
-@admin_required
+@editor_required
 def verify_source(source_id: int | None = None) -> Any:
     """Verify the form's values; stores nothing. Returns the result partial."""
     source = source_or_404(source_id) if source_id is not None else None
@@ -138,7 +138,7 @@ def verify_source(source_id: int | None = None) -> Any:
 
 
 @bp.route("/sources/fieldset")
-@admin_required
+@editor_required
 def dialect_fieldset() -> str:
     """The chosen dialect's fields, keeping values typed in fields it shares (never secrets)."""
     dialect = _dialect_from_request("POSTGRES")
@@ -176,7 +176,7 @@ def _another_default(dialect: Any, name: str, value: str) -> bool:
 
 
 @bp.route("/sources/connection-string", methods=["POST"])
-@admin_required
+@editor_required
 def parse_connection_string() -> Any:
     """Fill the fieldset from a pasted connection string (secrets stay out of the page).
 
@@ -201,14 +201,14 @@ def parse_connection_string() -> Any:
 
 
 @bp.route("/sources/<int:source_id>")
-@member_required
+@viewer_required
 def source_detail(source_id: int) -> str:
     """A source's fields, sync state and schema, sync history, health and webhook."""
     return detail_page(source_or_404(source_id))
 
 
 @bp.route("/sources/<int:source_id>/sync-panel")
-@member_required
+@viewer_required
 def sync_panel(source_id: int) -> str:
     """The sync status and schema; polls itself while the sync is PENDING."""
     source = source_or_404(source_id)
@@ -217,7 +217,7 @@ def sync_panel(source_id: int) -> str:
 
 
 @bp.route("/sources/<int:source_id>/edit", methods=["GET", "POST"])
-@admin_required
+@editor_required
 def edit_source(source_id: int) -> Any:
     """Edit: secrets show as saved, blank keeps them (unless host, port or database moved)."""
     source = source_or_404(source_id)
@@ -242,7 +242,7 @@ def edit_source(source_id: int) -> Any:
 
 
 @bp.route("/sources/<int:source_id>/sync", methods=["POST"])
-@admin_required
+@editor_required
 def sync_now(source_id: int) -> Response:
     """Queue a schema sync now."""
     source = source_or_404(source_id)
@@ -252,7 +252,7 @@ def sync_now(source_id: int) -> Response:
 
 
 @bp.route("/sources/<int:source_id>/delete", methods=["GET", "POST"])
-@admin_required
+@editor_required
 def delete_source(source_id: int) -> Any:
     """Delete the source with its secrets, snapshots, sync history and health checks.
 
