@@ -8,6 +8,8 @@ import re
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests.polling import wait_until
+
 pytestmark = pytest.mark.e2e
 
 ADMIN_PASSWORD = "a long admin password"
@@ -71,12 +73,12 @@ def test_add_verify_save_sync_and_delete_without_javascript(browser: Browser, li
     page.get_by_label("Password", exact=True).fill(pg.password)
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("heading", name="No script")).to_be_visible()
-    # No polling without JavaScript: reload until the first sync is done.
-    for _ in range(60):
-        if page.locator("#sync-status").inner_text() == "SUCCESS":
-            break
-        page.wait_for_timeout(500)
+    # No polling without JavaScript: a person reloads until the first sync has ended.
+    def sync_ended() -> bool:
         page.reload()
+        return page.locator("#sync-status").inner_text() not in ("PENDING", "NEVER_SYNCED")
+
+    wait_until(sync_ended, 120, 0.5, what="the first sync to end")
     expect(page.locator("#sync-status")).to_have_text("SUCCESS")
     expect(page.get_by_text("public.customers")).to_be_visible()
     assert pg.password not in page.content()

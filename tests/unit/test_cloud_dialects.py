@@ -604,6 +604,7 @@ def test_run_bounded_returns_raises_and_closes_late_results():
         run_bounded(lambda: (_ for _ in ()).throw(ValueError("x")), 1.0)
     closed = threading.Event()
     with pytest.raises(TimeoutError):
+        # The sleep is the behaviour under test: a driver call that outlives its deadline.
         run_bounded(lambda: time.sleep(0.3) or "late", 0.05, discard=lambda r: closed.set())
     assert closed.wait(2)
 

@@ -7,6 +7,7 @@ import threading
 
 import pytest
 
+from tests.polling import wait_until
 from webapp.jobs.batches import read_ahead
 
 
@@ -56,8 +57,9 @@ def test_memory_is_bounded_by_depth():
 
     with read_ahead(catalog(), 1, depth=2) as batches:
         first = next(batches)
-        # The reader may hold one batch in hand and two in the queue, never the whole stream.
-        threading.Event().wait(0.3)
-        assert len(produced) <= 1 + 2 + 1
+        # The reader may hold one batch in hand and two in the queue, never the whole stream:
+        # wait until it has read that far (it then blocks), and see that it went no further.
+        wait_until(lambda: len(produced) >= 1 + 2 + 1, what="the reader to fill the queue")
+        assert len(produced) == 1 + 2 + 1
         rest = list(batches)
     assert [first, *rest] == [[i] for i in range(100)]
