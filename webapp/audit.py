@@ -7,16 +7,21 @@ Use-cases call `record`; the actor comes from the request: an API key the API la
 
 from __future__ import annotations
 
+import logging
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
-from flask import g, has_request_context, request
+from flask import current_app, g, has_request_context, request
 from flask_login import current_user
 from sqlalchemy import func, select
 
 from .core.steps import LABELS
 from .extensions import db
-from .models import ApiKey, AuditEvent, Membership, User
+from .models import ApiKey, AuditEvent, Membership, User, utcnow
+
+log = logging.getLogger(__name__)
 
 # The actions use-cases record, with the words the audit page shows.
 ACTIONS = {
@@ -73,6 +78,55 @@ def record(organization_id: int, action: str, *, target_type: str | None = None,
         actor_api_key_id=key.id if key else None, ip_address=client_address())
     db.session.add(event)
     return event
+
+
+_BACKGROUND = ThreadPoolExecutor(1, thread_name_prefix="datadock-audit")
+_PENDING: set[Future] = set()
+_PENDING_LOCK = threading.Lock()
+
+
+def record_in_background(organization_id: int, action: str, **fields: Any) -> None:
+    """Like `record` followed by a commit of its own, for a command that writes nothing else
+    (a verify): the event (actor, address and time taken now) is inserted by a background
+    thread in its own transaction, so the answer does not wait for the commit; its time is
+    the command's. `settle` waits for such events (`page_of_events` settles first; `record`
+    does not, as it may run inside a write transaction the insert would wait on). Outside a
+    request it is written at once."""
+    event = record(organization_id, action, **fields)
+    if not has_request_context():
+        db.session.commit()
+        return
+    event.created_at = utcnow()
+    db.session.expunge(event)
+    row = {c.key: getattr(event, c.key) for c in AuditEvent.__table__.columns if c.key != "id"}
+    app = current_app._get_current_object()  # noqa: SLF001 - the app outlives the request
+    future = _BACKGROUND.submit(_insert, app, row)
+    with _PENDING_LOCK:
+        _PENDING.add(future)
+    future.add_done_callback(_forget)
+
+
+def _forget(future: Future) -> None:
+    with _PENDING_LOCK:
+        _PENDING.discard(future)
+
+
+def _insert(app: Any, row: dict[str, Any]) -> None:
+    try:
+        with app.app_context():
+            db.session.execute(AuditEvent.__table__.insert().values(row))
+            db.session.commit()
+            db.session.remove()
+    except Exception:  # the answer is gone: the server log is where a lost event is told
+        log.exception("could not record an audit event (%s)", row.get("action"))
+
+
+def settle(timeout: float = 10.0) -> None:
+    """Wait until the events `record_in_background` queued in this process are stored."""
+    with _PENDING_LOCK:
+        pending = list(_PENDING)
+    if pending:
+        wait(pending, timeout=timeout)
 
 
 def request_organization_id() -> int | None:
@@ -133,6 +187,7 @@ class EventPage:
 
 def page_of_events(organization_id: int, page: int = 1, per_page: int = 50) -> EventPage:
     """The organization's events, newest first; `page` is clamped to the pages there are."""
+    settle()
     where = AuditEvent.organization_id == organization_id
     total = db.session.scalar(select(func.count()).select_from(AuditEvent).where(where)) or 0
     pages = max(1, -(-total // per_page))

@@ -1,5 +1,7 @@
 """Three worker processes (`python -m webapp.jobs.worker`) share one PostgreSQL store with 300
-due sources: every source is synced exactly once, and the work is spread over the processes.
+due sources: every source is synced exactly once, no sooner than its own next-due time (a few
+seconds apart, some in the future when the workers start; two schedules: the interval and a
+cron expression in a time zone), and the work is spread over the processes.
 
 The store is a fresh database on the throwaway PostgreSQL, migrated with `flask db upgrade`;
 the 300 sources point at another throwaway server's test database (a real, cheap catalog to
@@ -24,6 +26,8 @@ from webapp.vault import Vault
 
 SOURCES = 300
 WORKERS = 3
+# Every other source on a cron schedule whose next run is far away (noon on 29 February).
+SCHEDULES = ("interval", "0 12 29 2 *")
 
 
 def _env(pg, store: str, instance: Path, keys: str) -> dict[str, str]:
@@ -48,12 +52,21 @@ def _insert_sources(pg, store: str, keys: str, source_pg) -> None:
                 "INSERT INTO sources (organization_id, display_name, name_key, dialect, host,"
                 " port, database_name, username, ssl_enabled, settings, secrets_blob, is_demo,"
                 " created_at, updated_at, last_sync_status, has_completed_first_sync,"
-                " sync_failures, next_sync_at, mutating_queries_enabled, include_schemas)"
+                " sync_failures, next_sync_at, mutating_queries_enabled, include_schemas,"
+                " sync_schedule, sync_timezone)"
                 " VALUES (%s, %s, %s, 'POSTGRES', %s, %s, %s, %s, false, '{}', %s, false, now(),"
-                " now(), 'PENDING', false, 0, now() at time zone 'utc', false, 'public')",
+                " now(), 'PENDING', false, 0,"
+                " (now() at time zone 'utc') + make_interval(secs => %s), false, 'public', %s,"
+                " 'Europe/Berlin')",
                 [(org, f"Source {i:03d}", f"source {i:03d}", source_pg.host, source_pg.port,
-                  source_pg.database, source_pg.user, blob)
+                  source_pg.database, source_pg.user, blob, i % 6 - 2, SCHEDULES[i % 2])
                  for i in range(SOURCES)])
+
+
+def _rows(pg, store: str, sql: str) -> list[tuple]:
+    with psycopg.connect(host=pg.host, port=pg.port, user=pg.user, password=pg.password,
+                         dbname=store) as conn:
+        return conn.execute(sql).fetchall()
 
 
 def _count(pg, store: str, sql: str) -> int:
@@ -69,6 +82,7 @@ def test_three_processes_sync_each_of_300_sources_exactly_once(pg, pg_nossl, tmp
     subprocess.run([sys.executable, "-m", "flask", "--app", "webapp", "db", "upgrade"],
                    env=env, check=True, capture_output=True, timeout=120)
     _insert_sources(pg, store, keys, pg_nossl)
+    due = dict(_rows(pg, store, "SELECT id, next_sync_at FROM sources"))
 
     logs = [tmp_path / f"worker-{i}.log" for i in range(WORKERS)]
     workers = [subprocess.Popen([sys.executable, "-m", "webapp.jobs.worker"], env=env,
@@ -113,3 +127,15 @@ def test_three_processes_sync_each_of_300_sources_exactly_once(pg, pg_nossl, tmp
     print(f"\n{SOURCES} syncs by {WORKERS} processes in {took:.1f} s; per process: "
           f"{sorted(share.values(), reverse=True)}")
     assert len(share) >= 2, f"only one process did any work: {share}"
+
+    # Each source ran at or after its own due time, and its schedule set the next one.
+    started = dict(_rows(pg, store, "SELECT source_id, started_at FROM sync_runs"))
+    early = [i for i, moment in started.items() if moment < due[i]]
+    assert early == [], f"synced before they were due: {early}"
+    nexts = _rows(pg, store, "SELECT sync_schedule, min(next_sync_at - (now() at time zone "
+                             "'utc')), max(next_sync_at - (now() at time zone 'utc')) FROM "
+                             "sources GROUP BY sync_schedule ORDER BY sync_schedule")
+    (cron, cron_min, _), (interval, interval_min, interval_max) = nexts
+    assert (cron, interval) == ("0 12 29 2 *", "interval")
+    assert cron_min.days > 30  # the next 29 February, noon in Berlin
+    assert 3000 < interval_min.total_seconds() <= interval_max.total_seconds() <= 3600

@@ -1,9 +1,15 @@
 """Open a connection step by step under one deadline; report each step or which field is wrong.
 
 The ladder: fields → (driver) → DNS → TCP → SSH tunnel → TLS → authentication → database →
-catalog. DNS and TCP are checked here, before the driver is called, so a wrong host or port is
-named precisely and an unresponsive host costs one deadline. The driver's own connect covers
-TLS, authentication and database together; its error decides which of them failed.
+catalog. DNS is resolved (and checked by the egress policy) here, before the driver is called.
+TCP to the database is not probed separately while things work: the driver's own connect
+opens it, so when the driver connects the TCP step is reported as passed ("opened by the
+driver's connection") and the server forks no backend for a probe. Only after a driver
+failure before TLS, authentication or the database (a refused port, an unexpected answer, a
+timeout) is TCP probed, so a wrong port or an unresponsive host is still named precisely.
+The driver's connect covers TLS, authentication and database together; its error decides
+which of them failed. The catalog check and the server's version are one round trip
+(`Dialect.catalog_version`).
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import errno
 import logging
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,10 +113,11 @@ def open_connection(dialect: Dialect, values: dict[str, Any], timeout: float,
         elif "dns" in names:
             host, port = values["host"], int(values["port"])
             address = ladder.run("dns", lambda: resolve_target(host, port, ladder.remaining()))
-            ladder.run("tcp", lambda: _probe_tcp(address, port, host, ladder.remaining()))
             if "ssh" in names:
                 ladder.mark("ssh", "skipped")
             target = target_for(values, address, ladder.remaining(), port)
+            return Opened(_driver_connect(dialect, target, ladder, lambda seconds: _probe_tcp(
+                address, port, host, seconds)))
         else:
             target = target_for(values, None, ladder.remaining(), None)
         connection = _driver_connect(dialect, target, ladder)
@@ -132,9 +140,13 @@ def _load_driver(dialect: Dialect) -> None:
             f"Install it with: pip install 'datadock[{dialect.extra}]'", {}) from None
 
 
-def _driver_connect(dialect: Dialect, target: Target, ladder: Ladder) -> Any:
-    """The driver's connect covers TLS, authentication and database at once."""
+def _driver_connect(dialect: Dialect, target: Target, ladder: Ladder,
+                    probe: Callable[[float], None] | None = None) -> Any:
+    """The driver's connect covers TLS, authentication and database at once, and TCP when
+    `probe` is given (TCP was not probed before; `probe` runs only after a failure)."""
     group = [n for n in dialect.driver_steps if n in {s.name for s in ladder.steps}]
+    if probe is not None:
+        group.insert(0, "tcp")
     tls_applies = dialect.uses_tls(target.values)
     began = time.monotonic()
     try:
@@ -142,8 +154,10 @@ def _driver_connect(dialect: Dialect, target: Target, ladder: Ladder) -> Any:
     except Exception as exc:  # noqa: BLE001 - every driver error is classified below
         failure = exc if isinstance(exc, ConnectionFailed) else dialect.classify(
             exc, Target(target.values, target.address, ladder.timeout, target.port))
+        if probe is not None and failure.step not in ("tls", "auth", "database"):
+            failure = _probe_after(probe, failure, target, ladder)
         if failure.step == "timeout":
-            applicable = [n for n in group if n != "tls" or tls_applies]
+            applicable = [n for n in group if n != "tcp" and (n != "tls" or tls_applies)]
             failure = timeout_failure(target.values.get("host", dialect.label),
                                       target.values.get("port"), ladder.timeout, _outbound()
                                       ).at_step(applicable[0] if applicable else "database")
@@ -165,8 +179,32 @@ def _driver_connect(dialect: Dialect, target: Target, ladder: Ladder) -> Any:
     for name in group:
         status = "skipped" if name == "tls" and not tls_applies else "ok"
         ladder.mark(name, status, ms if name == group[-1] else None,
-                    "" if name == group[-1] else "checked in the same handshake")
+                    "" if name == group[-1] else BY_DRIVER if name == "tcp"
+                    else "checked in the same handshake")
     return connection
+
+
+BY_DRIVER = "opened by the driver's connection (not probed separately)"
+PROBE_AFTER_TIMEOUT = 0.15  # seconds: a listener that accepts answers a SYN in far less
+
+
+def _probe_after(probe: Callable[[float], None], failure: ConnectionFailed, target: Target,
+                 ladder: Ladder) -> ConnectionFailed:
+    """After a driver failure before TLS, probe TCP: its failure if it fails (what the probe
+    said when it ran before the driver), else the driver's.
+
+    After a timeout the deadline is spent: the probe gets PROBE_AFTER_TIMEOUT, enough to tell
+    a host that accepts and never answers (the login timed out) from one that accepts
+    nothing (the timeout is TCP's)."""
+    timed_out = failure.step == "timeout"
+    try:
+        probe(PROBE_AFTER_TIMEOUT if timed_out else ladder.remaining())
+    except ConnectionFailed as tcp:
+        if timed_out and tcp.step == "timeout":
+            return timeout_failure(target.values.get("host", ""), target.values.get("port"),
+                                   ladder.timeout, _outbound()).at_step("tcp")
+        return tcp
+    return failure
 
 
 def verify(dialect: Dialect, values: dict[str, Any], timeout: float,
@@ -185,8 +223,7 @@ def verify(dialect: Dialect, values: dict[str, Any], timeout: float,
 
 def _catalog(dialect: Dialect, connection: Any, values: dict[str, Any]) -> str:
     try:
-        dialect.check_catalog(connection)
-        return dialect.server_version(connection)
+        return dialect.catalog_version(connection)
     except ConnectionFailed:
         raise  # a dialect that knows which of its fields is at fault (e.g. Athena's S3 location)
     except Exception as exc:  # noqa: BLE001 - any failure here means the catalog is unreadable

@@ -172,6 +172,12 @@ class Dialect(ABC):
         finally:
             cursor.close()
 
+    def catalog_version(self, connection: Any) -> str:
+        """Verify's last step: the catalog is readable, and the server's version. Dialects
+        that can ask both in one round trip override this; driver exceptions propagate."""
+        self.check_catalog(connection)
+        return self.server_version(connection)
+
     def ping(self, connection: Any) -> None:
         """The health check's round trip (`SELECT 1`); driver exceptions propagate.
 

@@ -151,6 +151,31 @@ def tls_context(values: dict[str, Any]) -> ssl.SSLContext:
     return context
 
 
+class _DeadlineConnection(pymysql.connections.Connection):
+    """A PyMySQL connection whose login ends at one deadline: each packet read of the
+    handshake waits only for what is left of it (PyMySQL's float timeouts apply per socket
+    operation, so a server that answers slowly, packet by packet, could otherwise stretch the
+    login to several timeouts). After the login, reads get the whole timeout again."""
+
+    def __init__(self, deadline: float, **kwargs: Any) -> None:
+        self._login_deadline: float | None = deadline
+        self._full_read_timeout = kwargs.get("read_timeout")
+        super().__init__(**kwargs)
+
+    def connect(self, sock: Any = None) -> None:
+        """Log in under the deadline."""
+        try:
+            super().connect(sock)
+        finally:
+            self._login_deadline = None
+            self._read_timeout = self._full_read_timeout
+
+    def _read_packet(self, packet_type: Any = pymysql.connections.MysqlPacket) -> Any:
+        if self._login_deadline is not None:
+            self._read_timeout = max(self._login_deadline - time.monotonic(), 0.001)
+        return super()._read_packet(packet_type)
+
+
 class MySQL(Dialect):
     """MySQL over PyMySQL."""
 
@@ -199,11 +224,13 @@ class MySQL(Dialect):
                     ) -> pymysql.connections.Connection:
         v = target.values
         seconds = max(seconds, 0.1)
+        deadline = time.monotonic() + seconds
         options: dict[str, Any] = {"ssl_disabled": True}
         if tls:  # the probe only asks whether the server takes the login over TLS at all
             options = {"ssl": tls_context(
                 {"host": v.get("host"), "sslMode": "require"} if probe else v)}
-        return pymysql.connections.Connection(
+        return _DeadlineConnection(
+            deadline,
             host=target.address,
             port=target.port or v["port"],
             user=v["username"],
@@ -234,12 +261,23 @@ class MySQL(Dialect):
         probe.close()
         return True
 
+    def catalog_version(self, connection: pymysql.connections.Connection) -> str:
+        """The catalog is readable and the server's version, in one round trip."""
+        with connection.cursor() as cur:
+            cur.execute("SELECT VERSION(), (SELECT 1 FROM information_schema.tables LIMIT 1)")
+            row = cur.fetchone()
+        return self.version_name(str(row[0]) if row else "")
+
     def server_version(self, connection: pymysql.connections.Connection) -> str:
         """"MariaDB 10.11.19" or "MySQL 8.0.36" from VERSION()."""
         with connection.cursor() as cur:
             cur.execute("SELECT VERSION()")
             row = cur.fetchone()
-        text = str(row[0]) if row else ""
+        return self.version_name(str(row[0]) if row else "")
+
+    @staticmethod
+    def version_name(text: str) -> str:
+        """The product and number VERSION() names."""
         number = text.split("-")[0] or "unknown"
         if "mariadb" in text.lower():
             return f"MariaDB {number}"

@@ -90,6 +90,31 @@ ORDER BY n.nspname, c.relname, a.attnum
 """
 
 
+def connect_within(seconds: float, **params: Any) -> psycopg.Connection:
+    """psycopg's connect under a deadline of `seconds` exactly (a float).
+
+    libpq's `connect_timeout` is whole seconds, 2 at least, and psycopg floors it the same way,
+    so a 2.5 s deadline would be 2 s and a 0.5 s one 2 s. psycopg runs libpq's non-blocking
+    connect in Python (`waiting.wait_conn`, which takes a float timeout): it is called here
+    with Datadock's deadline. `connect_timeout` stays as libpq's own backstop (rounded up).
+    Those are psycopg internals (3.1–3.3); without them, the floored `connect_timeout`.
+    """
+    params["connect_timeout"] = max(2, math.ceil(seconds))
+    try:
+        from psycopg import waiting
+        from psycopg.conninfo import make_conninfo
+        generator = psycopg.Connection._connect_gen  # noqa: SLF001 - see the docstring
+        wait_timeout = psycopg.errors._WaitTimeout  # noqa: SLF001
+    except (ImportError, AttributeError):  # pragma: no cover - another psycopg
+        params["connect_timeout"] = max(2, math.floor(seconds))
+        return psycopg.connect(**params)
+    try:
+        return waiting.wait_conn(generator(make_conninfo("", **params)), interval=0.05,
+                                 timeout=seconds)
+    except wait_timeout:
+        raise psycopg.errors.ConnectionTimeout("connection timeout expired") from None
+
+
 def schema_conditions(column: str, schemas: SchemaFilter) -> tuple[str, dict[str, list[str]]]:
     """SQL conditions (and their parameters) that keep only the schemas `schemas` allows."""
     sql, params = "", {}
@@ -160,7 +185,6 @@ class Postgres(Dialect):
         ever given to libpq.
         """
         v = target.values
-        seconds = max(2, math.floor(target.timeout))  # libpq takes whole seconds, 2 at least
         mode = (v.get("sslMode") or "require") if v.get("sslEnabled") else "disable"
         with tempfile.TemporaryDirectory(prefix="datadock-tls-") as folder:
             files = _certificate_files(v, Path(folder)) if mode != "disable" else {}
@@ -169,7 +193,8 @@ class Postgres(Dialect):
                 # exist, so libpq never picks up ~/.postgresql/root.crt on Datadock's server.
                 files["sslrootcert"] = ("system" if mode.startswith("verify")
                                         else str(Path(folder) / "none.pem"))
-            return psycopg.connect(
+            return connect_within(
+                target.timeout,
                 host=v["host"],
                 hostaddr=target.address,
                 port=target.port or v["port"],
@@ -177,7 +202,6 @@ class Postgres(Dialect):
                 user=v["username"],
                 password=v.get("password") or "",
                 sslmode=mode,
-                connect_timeout=seconds,
                 application_name="datadock",
                 options=f"-c statement_timeout={int(target.timeout * 1000)}",
                 # Never read a password, service or certificate file from the server's disk.
@@ -186,6 +210,15 @@ class Postgres(Dialect):
                 sslcertmode="allow" if "sslcert" in files else "disable",
                 **{k: v for k, v in files.items() if k in ("sslcert", "sslkey")},
             )
+
+    def catalog_version(self, connection: psycopg.Connection) -> str:
+        """The catalog is readable and the server's version, in one round trip (autocommit:
+        no BEGIN or ROLLBACK either; verify closes the connection right after)."""
+        connection.autocommit = True
+        row = connection.execute(
+            "SELECT current_setting('server_version'), "
+            "EXISTS (SELECT 1 FROM pg_catalog.pg_class LIMIT 1)").fetchone()
+        return f"PostgreSQL {str(row[0]).split(' ')[0]}" if row else "PostgreSQL unknown"
 
     def check_catalog(self, connection: psycopg.Connection) -> None:
         """The catalog query's tables are readable."""
@@ -412,6 +445,11 @@ class Redshift(Postgres):
                         _column(col, typ, nullable, default, is_pk, ordinal))
         if current is not None:
             yield current
+
+    def catalog_version(self, connection: psycopg.Connection) -> str:
+        """Its own catalog check and version() (two queries, as the base does)."""
+        self.check_catalog(connection)
+        return self.server_version(connection)
 
     def check_catalog(self, connection: psycopg.Connection) -> None:
         """information_schema is what the sync reads here."""

@@ -12,7 +12,6 @@ from .. import audit
 from ..connect import verify_pool
 from ..connect.verify import VerifyResult, verify
 from ..core.refusal import ConnectionFailed
-from ..extensions import db
 from ..models import Organization, Source
 from .inputs import SourceInput, clean_input
 
@@ -54,12 +53,13 @@ def _verify_org_id(org: Organization | None, existing: Source | None) -> int | N
 
 def _audit_verify(org: Organization | None, existing: Source | None, data: SourceInput,
                   details: dict[str, Any]) -> None:
-    """The verify's one transaction: its audit event (a verify stores nothing else)."""
+    """The verify's one transaction: its audit event (a verify stores nothing else), written
+    in the background so the answer does not wait for its commit (audit.record_in_background;
+    a verify writes no source, so nothing else belongs in that transaction)."""
     org_id = _verify_org_id(org, existing)
     if org_id is None:
         return
-    audit.record(org_id, "source.verified", target_type="source",
-                 target_id=existing.id if existing is not None else None,
-                 target_name=data.display_name,
-                 details={**details, "dialect": data.dialect.key})
-    db.session.commit()
+    audit.record_in_background(org_id, "source.verified", target_type="source",
+                               target_id=existing.id if existing is not None else None,
+                               target_name=data.display_name,
+                               details={**details, "dialect": data.dialect.key})
