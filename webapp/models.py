@@ -88,16 +88,21 @@ class User(UserMixin, db.Model):
     """A person who logs in with email and a hashed password."""
 
     __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("oidc_issuer", "oidc_subject",
+                                       name="uq_users_oidc_identity"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
+    # The OpenID Connect identity (issuer, subject) the user signs in with (webapp/sso.py).
+    oidc_issuer: Mapped[str | None] = mapped_column(String(255))
+    oidc_subject: Mapped[str | None] = mapped_column(String(255))
+    # The name a person gave when accepting an invitation (admins made by setup have none).
+    name: Mapped[str | None] = mapped_column(String(120))
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Every session carries this; replacing it (accounts.end_sessions) ends them all at once.
     # Random rather than a counter, so a reused user id never revives an old cookie.
     session_generation: Mapped[str] = mapped_column(String(32), default=new_session_generation)
-    # The name a person gave when accepting an invitation (admins made by setup have none).
-    name: Mapped[str | None] = mapped_column(String(120))
     # The last request of one of the user's sessions (written at most once a minute).
     last_seen_at: Mapped[datetime | None]
 
@@ -106,6 +111,17 @@ class User(UserMixin, db.Model):
     def get_id(self) -> str:
         """Flask-Login's id for sessions (and remember cookies): user id and generation."""
         return f"{self.id}:{self.session_generation}"
+
+
+class SsoState(db.Model):
+    """An OpenID Connect sign-in in flight: its state's data (nonce, PKCE verifier, redirect
+    URI), written by /login/sso and taken exactly once by the callback (webapp/oidc.py)."""
+
+    __tablename__ = "sso_states"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime]
 
 
 class Installation(db.Model):
@@ -392,6 +408,7 @@ class ThrottleCounter(db.Model):
     key: Mapped[str] = mapped_column(String(255))
     window_start: Mapped[datetime]
     count: Mapped[int] = mapped_column(default=0)
+
 
 class Event(db.Model):
     """Something that happened to a source, recorded once with its webhook payload."""

@@ -28,11 +28,17 @@ def browser_type_launch_args(browser_type_launch_args):
 
 
 @pytest.fixture
-def live_server(tmp_path) -> Iterator[str]:
+def live_server_env() -> dict[str, str]:
+    """More environment for the live server (a test module overrides this fixture)."""
+    return {}
+
+
+@pytest.fixture
+def live_server(tmp_path, live_server_env) -> Iterator[str]:
     """The app served by `flask run` on a free loopback port, on a fresh SQLite store."""
     port = free_port()
     env = {**os.environ, "DATADOCK_INSTANCE_PATH": str(tmp_path / "instance"),
-           "DATADOCK_VERIFY_TIMEOUT": "5", "DATADOCK_TICK_SECONDS": "1"}
+           "DATADOCK_VERIFY_TIMEOUT": "5", "DATADOCK_TICK_SECONDS": "1", **live_server_env}
     env.pop("DATABASE_URL", None)
     flask = [sys.executable, "-m", "flask", "--app", "webapp"]
     subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True,

@@ -30,6 +30,8 @@ PUBLIC = {
     "web.login": "the way in",
     "web.logout": "ending a session needs no role (POST with CSRF)",
     "web.index": "redirects to the sources list, which checks",
+    "web.sso_start": "single sign-on's way in (POST with CSRF; 404 unless configured)",
+    "web.sso_callback": "the provider's way back (state checked once; 404 unless configured)",
     "web.accept_invitation": "an invitation link: its single-use token is the credential",
 }
 # Prefixes of routes authenticated by a token instead of the session.

@@ -18,5 +18,8 @@ from . import (  # noqa: E402,F401  (routes register on bp)
     source_pages,
 )
 from .access import nav_context  # noqa: E402
+    sso,
 
 bp.app_context_processor(nav_context)
+from .sso import sso_context  # noqa: E402
+bp.app_context_processor(sso_context)
