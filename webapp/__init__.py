@@ -86,12 +86,15 @@ def _create_app(overrides: dict[str, Any] | None) -> Flask:
     # The JSON API authenticates with bearer keys only, never cookies: no CSRF to check.
     csrf.exempt(api.bp)
     app.register_blueprint(api.bp)
+    from . import metrics  # GET /metrics (off without DATADOCK_METRICS_TOKEN)
+    app.register_blueprint(metrics.bp)
     cli.register(app)
 
     @app.before_request
     def first_run_setup() -> Response | None:
         """Until the first admin exists, every page leads to setup."""
-        if request.endpoint in ("web.setup", "static") or app.config.get("SETUP_DONE"):
+        if request.endpoint in ("web.setup", "static", "metrics.metrics") or app.config.get(
+                "SETUP_DONE"):
             return None
         if request.path.startswith(api.PREFIX + "/"):
             return None  # the API answers JSON (401 without a key), never a redirect
