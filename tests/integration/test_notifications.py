@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 
 from tests.integration.jobs_helpers import add_source, fresh_database, org, run_sql, sync_once
-from tests.integration.notify_helpers import smtp_server, webhook_receiver
+from tests.integration.notify_helpers import smtp_server, wait_for, webhook_receiver
 from tests.servers import (
     PgServer,
     _as_postgres,
@@ -27,7 +27,7 @@ from webapp import notifications
 from webapp import sources as uc
 from webapp.core.signatures import verify
 from webapp.extensions import db
-from webapp.jobs import deliveries
+from webapp.jobs import deliveries, scheduler
 from webapp.jobs.claims import HEALTH, claim_due
 from webapp.jobs.health import run_health
 from webapp.models import Delivery, Event, Source, utcnow
@@ -152,7 +152,9 @@ def test_a_table_added_raises_one_schema_changed(app, admin, pg):
         [payload] = payloads(receiver, secret)
         assert payload["data"]["counts"]["tablesAdded"] == 1
         assert payload["data"]["first"]["tablesAdded"] == ["public.invoices"]
-        assert "/history#sync-" in payload["url"] and payload["id"] == event.uid
+        run_id = payload["data"]["syncId"]
+        assert payload["url"].endswith(f"/sources/{source.id}#run-{run_id}")
+        assert payload["id"] == event.uid
 
 
 def test_a_failed_sync_raises_sync_failed_with_the_users_reason(app, admin, pg):
@@ -265,5 +267,49 @@ def test_an_email_arrives_at_the_smtp_server(app, admin, pg):
         assert sorted(mail.rcpt_tos) == ["db@example.com", "ops@example.com"]
         text = mail.content.decode()
         assert "Subject: [Datadock] Schema sync of Test DB failed" in text
-        assert f"/sources/{source.id}/history" in text
+        assert f"/sources/{source.id}#run-" in text
         assert db.session.scalar(db.select(Delivery.status)) == "delivered"
+
+
+def test_the_running_scheduler_sends_events_on_its_own(app, admin, pg):
+    """No job function called by hand: the scheduler's ticks check health (asked for again
+    like "Check now" does), open the incident, and its delivery thread sends the alert (a
+    closed port stands in for the outage here; the stop/start test uses a stopped server)."""
+    app.config.update(SCHEDULER_TICK_SECONDS=0.2)
+    with app.app_context(), webhook_receiver() as receiver:
+        _, secret = webhook(receiver, events=["source.unhealthy"])
+        source = add_source(pg, pg.database)
+        source.port = free_port()
+        source.next_sync_at = None
+        db.session.commit()
+        scheduler.start(app)
+
+        def check_again_and_look() -> list:
+            """"Check now" whenever the last check is done (health runs per its interval)."""
+            db.session.expire_all()
+            current = db.session.get(Source, source.id)
+            if current.health_lease_owner is None and current.next_health_at is not None \
+                    and current.next_health_at > utcnow():
+                uc.request_health_check(current)
+            db.session.commit()
+            return receiver.requests
+
+        wait_for(check_again_and_look, timeout=60)
+        [payload] = payloads(receiver, secret)
+        assert payload["type"] == "source.unhealthy"
+        assert payload["source"]["id"] == str(source.id)
+
+
+def test_the_sources_own_threshold_decides_when_it_is_an_incident(app, admin, pg):
+    with app.app_context(), webhook_receiver() as receiver:
+        webhook(receiver)
+        source = add_source(pg, pg.database)
+        source.alert_after_failures = 3
+        source.port = free_port()
+        db.session.commit()
+        check_now(source.id)
+        check_now(source.id)
+        assert events_of("source.unhealthy") == []
+        check_now(source.id)
+        [event] = events_of("source.unhealthy")
+        assert event.payload["data"]["consecutiveFailures"] == 3

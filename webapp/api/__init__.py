@@ -13,4 +13,11 @@ from ..api_keys import API_PATH as PREFIX
 
 bp = Blueprint("api", __name__, url_prefix=PREFIX)
 
-from . import data_sources, docs, errors, guard, members  # noqa: E402,F401  (routes, hooks)
+from . import (  # noqa: E402,F401  (routes and hooks register on bp)
+    data_sources,
+    docs,
+    errors,
+    guard,
+    members,
+    notification_channels,
+)

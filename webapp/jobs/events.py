@@ -132,7 +132,7 @@ def sync_failed(source: Source, run_id: int, message: str) -> None:
         return
     record(source.organization_id, SYNC_FAILED, source,
            {"syncId": str(run_id), "reason": message},
-           url=link(f"/sources/{source.id}/history"))
+           url=link(f"/sources/{source.id}#run-{run_id}"))
 
 
 def schema_changed(source: Source, run_id: int, changes: dict[str, Any]) -> None:
@@ -146,7 +146,7 @@ def schema_changed(source: Source, run_id: int, changes: dict[str, Any]) -> None
     record(source.organization_id, SCHEMA_CHANGED, source,
            {"syncId": str(run_id), "counts": changes.get("counts", {}),
             "total": changes.get("total", 0), "first": first},
-           url=link(f"/sources/{source.id}/history#sync-{run_id}"))
+           url=link(f"/sources/{source.id}#run-{run_id}"))
 
 
 def _name(entry: dict[str, Any]) -> str:

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from flask import current_app
 from sqlalchemy import select
 
-from .. import audit
+from .. import audit, mailer
 from ..core.refusal import ConnectionFailed, ValidationFailed
 from ..extensions import db
 from ..jobs.events import EVENT_TYPES, iso
@@ -63,6 +63,8 @@ def _clean(org: Organization, raw: dict[str, Any]) -> dict[str, Any]:
             elif parts.username or parts.password:
                 errors["url"] = "Leave user and password out of the URL"
             clean["url"] = url.strip()
+    if kind == "email" and not mailer.configured():
+        errors["type"] = "Email needs a mail server: the operator sets DATADOCK_SMTP_URL"
     if kind == "email":
         addresses = _text_list(raw.get("addresses"), "addresses", errors) or []
         if not addresses and "addresses" not in errors:
@@ -77,7 +79,7 @@ def _clean(org: Organization, raw: dict[str, Any]) -> dict[str, Any]:
         if not events or any(e not in EVENT_TYPES for e in events):
             errors["events"] = "Choose from: " + ", ".join(EVENT_TYPES)
         elif set(events) != set(EVENT_TYPES):
-            clean["events"] = sorted(set(events))
+            clean["events"] = [e for e in EVENT_TYPES if e in events]
     source_ids = _text_list(raw.get("sourceIds"), "sourceIds", errors)
     if source_ids and "sourceIds" not in errors:
         ids = [int(s) for s in source_ids if str(s).isdigit() and len(str(s)) < 18]

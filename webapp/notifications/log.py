@@ -66,5 +66,6 @@ def delivery_view(delivery: Delivery, event: Event | None = None) -> dict[str, A
             "deliveredAt": iso(delivery.delivered_at), "log": delivery.attempt_log or []}
     if event is not None:
         view["event"] = {"id": event.uid, "type": event.type,
-                         "occurredAt": iso(event.occurred_at)}
+                         "occurredAt": iso(event.occurred_at),
+                         "sourceName": (event.payload.get("source") or {}).get("displayName")}
     return view

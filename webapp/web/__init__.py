@@ -7,6 +7,7 @@ from flask import Blueprint
 bp = Blueprint("web", __name__)
 
 from . import (  # noqa: E402,F401  (routes register on bp)
+    activity_pages,
     api_key_pages,
     audit_pages,
     auth,
@@ -14,12 +15,13 @@ from . import (  # noqa: E402,F401  (routes register on bp)
     hooks,
     job_pages,
     member_pages,
+    notification_pages,
     operations_pages,
     source_pages,
+    sso,
 )
 from .access import nav_context  # noqa: E402
-    sso,
+from .sso import sso_context  # noqa: E402
 
 bp.app_context_processor(nav_context)
-from .sso import sso_context  # noqa: E402
 bp.app_context_processor(sso_context)
