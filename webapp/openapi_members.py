@@ -43,6 +43,14 @@ def schemas() -> dict[str, Any]:
                              "additionalProperties": False, "properties": {
                                  "email": {"type": "string", "maxLength": 254},
                                  "role": {"type": "string", "enum": _ROLES}}},
+        "ApiKey": {"type": "object", "required": ["id", "name", "prefix", "scope"],
+                   "properties": {
+                       "id": {"type": "string"}, "name": {"type": "string"},
+                       "prefix": {"type": "string", "description": "The key's first "
+                                  "characters; the key itself is never returned."},
+                       "scope": {"type": "string", "enum": [s.value for s in KeyScope]},
+                       "createdBy": {"type": ["string", "null"]}, "createdAt": moment,
+                       "expiresAt": moment, "lastUsedAt": moment, "revokedAt": moment}},
         "UpdateMember": {"type": "object", "required": ["role"],
                          "additionalProperties": False,
                          "properties": {"role": {"type": "string", "enum": _ROLES}}},
@@ -54,6 +62,8 @@ def parameters() -> dict[str, Any]:
     return {
         "memberId": {"name": "memberId", "in": "path", "required": True,
                      "description": "Member ID", "schema": {"type": "string"}},
+        "keyId": {"name": "keyId", "in": "path", "required": True,
+                  "description": "API key ID", "schema": {"type": "string"}},
         "invitationId": {"name": "invitationId", "in": "path", "required": True,
                          "description": "Invitation ID", "schema": {"type": "string"}},
     }
@@ -111,6 +121,12 @@ def paths(ok: Any, errors: Any, data: Any) -> dict[str, Any]:
             "post": op("createInvitation", "Invite someone", invite,
                        {**ok("Invitation created", invitation, "201"),
                         **errors("400", "404")}, body="CreateInvitation"),
+        },
+        f"{PREFIX}/organizations/{{orgId}}/api-keys/{{keyId}}": {
+            "get": op("getApiKey", "Get an API key",
+                      "Its name, prefix, scope, creator, expiry and last use (never the key).",
+                      {**ok("The key", data(_ref("schemas", "ApiKey"))), **errors("404")},
+                      params=("orgId", "keyId")),
         },
         invitations + "/{invitationId}": {
             "delete": op("revokeInvitation", "Revoke an invitation",

@@ -1,7 +1,8 @@
 """Members and invitations endpoints (admin-scope keys only): list members, invite (POST
 members or invitations: the link is in the answer once), change a role, remove a member,
-list and revoke invitations. Refusals (unknown role, last admin, bad email) are 400
-ValidationError with fieldErrors; another organization or an unknown id is the one 404."""
+list and revoke invitations; and GET of an API key (scope, creator, expiry, last use).
+Refusals (unknown role, last admin, bad email) are 400 ValidationError with fieldErrors;
+another organization or an unknown id is the one 404."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask import g, jsonify, request
 
+from .. import api_keys
 from .. import sources as orgs
 from ..members import invitations
 from ..members import members as uc
@@ -21,7 +23,7 @@ from .errors import ApiError, invalid, not_found
 from .guard import requires_scope
 
 if TYPE_CHECKING:
-    from ..models import Invitation, Organization
+    from ..models import ApiKey, Invitation, Organization
 
 MEMBERS = "/organizations/<org_id>/members"
 INVITATIONS = "/organizations/<org_id>/invitations"
@@ -152,3 +154,22 @@ def delete_invitation(org_id: str, invitation_id: str) -> Any:
         raise not_found()
     invitations.revoke(row)
     return jsonify(data={"success": True})
+
+
+@bp.get("/organizations/<org_id>/api-keys/<key_id>")
+@requires_scope(KeyScope.ADMIN)
+def get_api_key(org_id: str, key_id: str) -> Any:
+    """One API key's name, prefix, scope, creator, expiry and last use (never the key)."""
+    org = _org(org_id)
+    key = api_keys.get_key(org, int(key_id)) if _ID.match(key_id) else None
+    if key is None:
+        raise not_found()
+    return jsonify(data=api_key_data(key))
+
+
+def api_key_data(key: ApiKey) -> dict[str, Any]:
+    """An API key as the API shows it: its prefix only."""
+    return {"id": str(key.id), "name": key.name, "prefix": key.prefix, "scope": key.scope,
+            "createdBy": key.created_by.email if key.created_by else None,
+            "createdAt": iso(key.created_at), "expiresAt": iso(key.expires_at),
+            "lastUsedAt": iso(key.last_used_at), "revokedAt": iso(key.revoked_at)}
