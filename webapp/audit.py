@@ -47,6 +47,23 @@ def label(action: str) -> str:
     return ACTIONS.get(action, action)
 
 
+# Why a single sign-on was refused (webapp/sso.py, webapp/oidc.py), in words.
+SSO_REASONS = {
+    "state": "state spent, expired or from another browser",
+    "id_token.aud": "ID token for another audience",
+    "id_token.azp": "ID token for another audience",
+    "id_token.nonce": "nonce mismatch",
+    "id_token": "ID token not verified",
+    "email_unverified": "email not verified by the provider",
+    "no_email": "no email shared",
+    "domain": "email domain not allowed",
+    "no_invitation": "no invitation and no default role",
+    "other_identity": "email linked to another identity",
+    "denied": "cancelled at the provider",
+    "unreachable": "provider did not answer",
+}
+
+
 def _request_actor() -> tuple[str, User | None, ApiKey | None]:
     if not has_request_context():
         return "system", None, None
@@ -172,6 +189,8 @@ def describe(event: AuditEvent) -> str:
         parts.append("Emailed" if details["mailed"] else "Link shown, not emailed")
     if details.get("method"):
         parts.append(f"Method: {details['method']}")
+    if details.get("reason") and details.get("method") == "sso":
+        parts.append(f"Reason: {SSO_REASONS.get(details['reason'], details['reason'])}")
     return "; ".join(parts)
 
 

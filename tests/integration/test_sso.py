@@ -323,3 +323,10 @@ def test_sign_in_attempts_count_against_the_address_limit(sso_app):
     html = response.get_data(as_text=True)
     assert response.status_code == 429 and "Too many sign-in attempts" in html
     assert "throttled" not in {f["reason"] for f in failures(sso_app)}
+
+
+def test_the_audit_log_names_why_a_sign_in_was_refused(sso_app, admin):
+    assert_refused(sso(sso_app.test_client(), "unverified-sub"), "has not verified")
+    html = admin.get("/audit").get_data(as_text=True)
+    assert "Failed sign-in" in html and "email not verified by the provider" in html
+    assert "carol@example.com" in html

@@ -10,10 +10,12 @@ from werkzeug.wrappers import Response
 from .. import sources as uc
 from ..dialects import DIALECTS, all_secret_names, get_dialect
 from ..source_fields import source_field_values
+from ..sources.queries import HEALTH_FILTERS, SORTS, SYNC_FILTERS, ListFilter, browse_sources
 from . import bp
 from .access import current_org, editor_required, is_admin, viewer_required
 from .forms import apply_errors, form_values, source_form
 from .source_view import detail_page, schema_panel, source_or_404
+from .times import relative_time
 
 if TYPE_CHECKING:
     from ..models import Source
@@ -28,9 +30,27 @@ def index() -> Response:
 @bp.route("/sources")
 @viewer_required
 def sources() -> str:
-    """Every source of the organization with its dialect, host and sync state."""
-    return render_template("sources/list.html", sources=uc.list_sources(current_org()),
-                           dialects=DIALECTS, is_admin=is_admin())
+    """The organization's sources, 50 a page: searched by name, filtered by dialect, health
+    and sync status, sorted (a plain GET form; htmx swaps only the results)."""
+    wanted = ListFilter.read(request.args)
+    listing = browse_sources(current_org(), wanted)
+    context = {"listing": listing, "wanted": wanted, "dialects": DIALECTS,
+               "sorts": {k: label for k, (label, _) in SORTS.items()},
+               "health_filters": HEALTH_FILTERS, "sync_filters": SYNC_FILTERS,
+               "ago": relative_time(uc.utcnow()), "page_url": _page_url(wanted)}
+    if request.headers.get("HX-Request") and request.headers.get("HX-Target") == \
+            "sources-results":
+        return render_template("sources/_results.html", **context)
+    return render_template("sources/list.html", sources=listing.rows, is_admin=is_admin(),
+                           **context)
+
+
+def _page_url(wanted: ListFilter) -> Any:
+    """The list's URL for page `n` with the same search, filters and sort."""
+    params = {"q": wanted.search, "dialect": wanted.dialect, "health": wanted.health,
+              "sync": wanted.sync, "sort": "" if wanted.sort == "name" else wanted.sort}
+    kept = {k: v for k, v in params.items() if v}
+    return lambda n: url_for("web.sources", **kept, **({"page": n} if n > 1 else {}))
 
 
 def _form_page(form: Any, source: Source | None, status: int = 200, **result: Any) -> Any:
