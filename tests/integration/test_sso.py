@@ -12,6 +12,7 @@ code_challenge); the tests check that Datadock sends an S256 challenge and keeps
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import threading
 import warnings
@@ -136,7 +137,8 @@ def test_login_page_shows_the_button_only_when_configured(app, admin, provider):
     assert anonymous.post("/login/sso").status_code == 400
 
 
-def test_an_invited_email_signs_in_with_the_invitations_role(sso_app):
+def test_an_invited_email_signs_in_with_the_invitations_role(sso_app, caplog):
+    caplog.set_level(logging.INFO)
     invite(sso_app, "alice@example.com", "editor")
     client = sso_app.test_client()
     url = start(client)
@@ -169,6 +171,7 @@ def test_an_invited_email_signs_in_with_the_invitations_role(sso_app):
     again = sso_app.test_client()
     assert sso(again, "alice-sub").status_code == 303
     assert role_of(sso_app, "alice@example.com") == "editor"
+    assert SECRET not in caplog.text
 
 
 def test_without_an_invitation_the_default_role_applies_or_the_sign_in_is_refused(sso_app):
