@@ -18,6 +18,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.api.conftest import Api, make_org
+from tests.extras import needs_driver
 from tests.fixtures_app import csrf_token
 from tests.integration.egress_helpers import (
     ALIAS,
@@ -189,6 +190,7 @@ def rebind_verify(app, dialect: str, more: dict, harmless) -> ConnectionFailed:
     return caught.value
 
 
+@needs_driver("ORACLE")
 def test_oracle_over_tls_looks_the_name_up_again_and_is_stopped_before_connecting(
         quick_app, dns):
     """python-oracledb (thin, TCPS) is given the name for its certificate check and resolves
@@ -202,6 +204,7 @@ def test_oracle_over_tls_looks_the_name_up_again_and_is_stopped_before_connectin
         assert len(harmless.accepted) == 1  # the TCP probe only
 
 
+@needs_driver("DATABRICKS")
 def test_databricks_connects_to_the_checked_address_without_a_second_look_up(quick_app, dns):
     """The connector is given the name (TLS, Host header); its connections go to the address
     Datadock checked, and it never resolves the name itself."""

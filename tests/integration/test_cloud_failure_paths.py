@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from tests.extras import dialect_params, needs_driver
 from tests.servers import free_port, server_dir
 from tests.standins import http_standin, json_reply
 from webapp import sources as uc
@@ -59,14 +60,14 @@ def statuses(error: ConnectionFailed) -> dict[str, str]:
     return {s["name"]: s["status"] for s in error.steps}
 
 
-@pytest.mark.parametrize("dialect", sorted(HOSTED))
+@pytest.mark.parametrize("dialect", dialect_params(sorted(HOSTED)))
 def test_a_name_that_does_not_exist_is_host_not_found(quick_app, dialect):
     error, _ = failure(quick_app, raw(dialect, host="warehouse.example.invalid"))
     assert error.field_errors == {"host": "Host not found"}
     assert statuses(error)["dns"] == "failed"
 
 
-@pytest.mark.parametrize("dialect", sorted(HOSTED))
+@pytest.mark.parametrize("dialect", dialect_params(sorted(HOSTED)))
 def test_a_refused_port_is_incorrect_port(quick_app, dialect):
     error, _ = failure(quick_app, raw(dialect, port=free_port()))
     assert error.field_errors == {"port": "Incorrect port"}
@@ -74,7 +75,7 @@ def test_a_refused_port_is_incorrect_port(quick_app, dialect):
     assert steps["dns"] == "ok" and steps["tcp"] == "failed"
 
 
-@pytest.mark.parametrize("dialect", sorted(HOSTED))
+@pytest.mark.parametrize("dialect", dialect_params(sorted(HOSTED)))
 def test_a_silent_server_costs_one_deadline_and_names_the_firewall(quick_app, dialect,
                                                                    silent_port):
     """The real driver against a listener that accepts and never answers: its own deadline
@@ -90,6 +91,7 @@ def test_a_silent_server_costs_one_deadline_and_names_the_firewall(quick_app, di
     assert elapsed < 2 * TIMEOUT + 1.5
 
 
+@needs_driver("ORACLE")
 def test_oracle_deadline_holds_with_an_event_loop_running_in_the_caller(quick_app, silent_port):
     """Oracle's asyncio driver runs on its own loop thread, so a caller that already runs a
     loop in its thread (an async worker, Playwright's sync API) does not break it."""
@@ -120,6 +122,7 @@ def clickhouse_error(code: int, name: str):
     (516, "AUTHENTICATION_FAILED", "password", "Incorrect username or password"),
     (81, "UNKNOWN_DATABASE", "databaseName", "Database does not exist"),
 ])
+@needs_driver("CLICKHOUSE")
 def test_clickhouse_http_errors_reach_the_right_field(quick_app, code, name, field, message):
     with http_standin(clickhouse_error(code, name)) as standin:
         error, _ = failure(quick_app, raw("CLICKHOUSE", port=standin.port))
@@ -127,6 +130,7 @@ def test_clickhouse_http_errors_reach_the_right_field(quick_app, code, name, fie
     assert "Code:" not in error.detail  # the server's text stays in the log
 
 
+@needs_driver("TRINO")
 def test_trino_401_is_a_bad_login_and_the_request_is_pinned(quick_app):
     with http_standin(lambda m, p, b: (401, {"WWW-Authenticate": "Basic"}, b"")) as standin:
         error, _ = failure(quick_app, raw("TRINO", host="localhost", port=standin.port))
@@ -138,6 +142,7 @@ def test_trino_401_is_a_bad_login_and_the_request_is_pinned(quick_app):
     assert first["headers"]["X-Trino-Catalog"] == "hive"
 
 
+@needs_driver("TRINO")
 def test_trino_unknown_catalog(quick_app):
     error_body = {"id": "q1", "infoUri": "http://x/q1", "stats": {"state": "FAILED"},
                   "error": {"message": "line 1:15: Catalog 'nope' not found", "errorCode": 44,
@@ -148,6 +153,7 @@ def test_trino_unknown_catalog(quick_app):
     assert statuses(error)["database"] == "failed"
 
 
+@needs_driver("TRINO")
 def test_trino_refuses_to_follow_the_server_to_another_host(quick_app):
     """A coordinator answering with a nextUri on another host is not followed there."""
     redirect = {"id": "q1", "infoUri": "x", "nextUri": "http://169.254.169.254/v1/statement/x",
@@ -270,6 +276,7 @@ def snowflake_login(code: str, message: str):
     ("390144", "JWT token is invalid.", "snowflakePrivateKey",
      "This key is not registered for this user"),
 ])
+@needs_driver("SNOWFLAKE")
 def test_snowflake_login_errors(code, message, field, shown):
     """The connector's Rust core parses a login answer from a loopback stand-in; Datadock's
     classify maps the exception it raises."""
@@ -289,6 +296,7 @@ def test_snowflake_login_errors(code, message, field, shown):
     assert message not in failure_.detail
 
 
+@needs_driver("SNOWFLAKE")
 def test_snowflake_login_deadline_against_a_silent_listener(silent_port):
     import snowflake.connector
 

@@ -18,6 +18,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from tests.extras import needs_driver
 from webapp import sources as uc
 from webapp.connect.errors import ConnectionFailed
 from webapp.dialects import DIALECTS, get_dialect
@@ -374,6 +375,7 @@ def classified(dialect: str, exc: BaseException, rsa_key, **changes) -> Connecti
     return failure
 
 
+@needs_driver("SQL_SERVER")
 def test_sqlserver_pymssql_errors(rsa_key):
     import pymssql
 
@@ -401,6 +403,7 @@ def test_sqlserver_pymssql_errors(rsa_key):
     assert "firewall" in classified("SQL_SERVER", azure, rsa_key).field_errors["host"]
 
 
+@needs_driver("ORACLE")
 def test_oracle_errors(rsa_key):
     import oracledb
     from oracledb import errors
@@ -422,6 +425,7 @@ def test_oracle_errors(rsa_key):
     assert classified("ORACLE", TimeoutError(), rsa_key).step == "timeout"
 
 
+@needs_driver("CLICKHOUSE")
 def test_clickhouse_errors_from_the_drivers_own_factory(rsa_key):
     from clickhouse_connect.driver._backend.httpcommon import build_http_error
 
@@ -436,6 +440,7 @@ def test_clickhouse_errors_from_the_drivers_own_factory(rsa_key):
         "username": "No access to this database"}
 
 
+@needs_driver("TRINO")
 def test_trino_errors(rsa_key):
     import requests
     from trino import exceptions
@@ -455,6 +460,7 @@ def test_trino_errors(rsa_key):
     assert classified("TRINO", wrapped.value, rsa_key).step == "timeout"
 
 
+@needs_driver("DATABRICKS")
 def test_databricks_errors(rsa_key):
     from databricks.sql import exc
 
@@ -474,6 +480,7 @@ def test_databricks_errors(rsa_key):
     assert classified("DATABRICKS", slow, rsa_key).step == "timeout"
 
 
+@needs_driver("BIGQUERY", "SPANNER")
 def test_google_errors_bigquery_and_spanner(rsa_key):
     import grpc
     from google.api_core import exceptions as api
@@ -504,6 +511,7 @@ def test_google_errors_bigquery_and_spanner(rsa_key):
         "bigQueryJsonKey"]
 
 
+@needs_driver("BIGQUERY")
 def test_bigquery_catalog_step_names_the_missing_role():
     from google.api_core import exceptions as api
 
@@ -520,6 +528,7 @@ def test_bigquery_catalog_step_names_the_missing_role():
     assert fallback.detail == "Connected, but choose a warehouse."
 
 
+@needs_driver("ATHENA")
 def test_athena_errors(rsa_key):
     from botocore.exceptions import ClientError, ConnectTimeoutError
 
@@ -555,6 +564,7 @@ def test_athena_query_failures_point_at_the_result_location(rsa_key):
         "athenaOutputLocation": "Enter an s3:// location for query results"}
 
 
+@needs_driver("SNOWFLAKE")
 def test_snowflake_network_errors(rsa_key):
     import snowflake.connector
 
