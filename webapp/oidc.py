@@ -142,7 +142,17 @@ def _metadata(client: FlaskOAuth2App) -> dict[str, Any]:
                                          "jwks_uri")):
         raise OidcFailed("discovery", f"{provider_name()}'s discovery document lacks an "
                                       "endpoint single sign-on needs.")
+    client.client_kwargs["token_endpoint_auth_method"] = auth_method(metadata)
     return metadata
+
+
+def auth_method(metadata: dict[str, Any]) -> str:
+    """How the client secret goes to the token endpoint: HTTP Basic (the spec's default),
+    unless the provider lists client_secret_post and not Basic."""
+    methods = metadata.get("token_endpoint_auth_methods_supported") or ["client_secret_basic"]
+    if "client_secret_basic" not in methods and "client_secret_post" in methods:
+        return "client_secret_post"
+    return "client_secret_basic"
 
 
 def _unreachable(exc: Exception) -> OidcFailed:

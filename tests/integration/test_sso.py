@@ -333,3 +333,12 @@ def test_the_audit_log_names_why_a_sign_in_was_refused(sso_app, admin):
     html = admin.get("/audit").get_data(as_text=True)
     assert "Failed sign-in" in html and "email not verified by the provider" in html
     assert "carol@example.com" in html
+
+
+@pytest.mark.parametrize(("listed", "used"), [
+    (None, "client_secret_basic"), (["client_secret_basic", "client_secret_post"],
+                                     "client_secret_basic"),
+    (["client_secret_post"], "client_secret_post"), (["private_key_jwt"], "client_secret_basic"),
+])
+def test_the_secret_goes_to_the_token_endpoint_the_way_the_provider_lists(listed, used):
+    assert oidc.auth_method({"token_endpoint_auth_methods_supported": listed}) == used
