@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+from flask_migrate import upgrade
 
 from tests.integration.jobs_helpers import add_source, fresh_database, org, run_sql, sync_once
 from tests.integration.notify_helpers import smtp_server, wait_for, webhook_receiver
@@ -23,8 +25,9 @@ from tests.servers import (
     server_dir,
     throwaway_postgres,
 )
-from webapp import notifications
+from webapp import create_app, notifications
 from webapp import sources as uc
+from webapp.accounts import create_admin
 from webapp.core.signatures import verify
 from webapp.extensions import db
 from webapp.jobs import deliveries, scheduler
@@ -313,3 +316,63 @@ def test_the_sources_own_threshold_decides_when_it_is_an_incident(app, admin, pg
         check_now(source.id)
         [event] = events_of("source.unhealthy")
         assert event.payload["data"]["consecutiveFailures"] == 3
+
+
+def test_a_slack_channel_gets_a_readable_message(app, admin, pg):
+    """A loopback receiver stands in for hooks.slack.com (no traffic leaves the machine)."""
+    with app.app_context(), webhook_receiver() as receiver:
+        channel, secret = notifications.create_channel(
+            org(), {"type": "slack", "url": receiver.url("/services/T0/B0/slack-token")})
+        assert secret is None
+        assert notifications.channel_view(channel)["host"] == "127.0.0.1"
+        source = add_source(pg, pg.database, displayName="Orders <DB>")
+        source.port = free_port()
+        db.session.commit()
+        check_now(source.id)
+        check_now(source.id)
+        assert deliveries.run_due("notify-test") == 1
+        [request] = receiver.requests
+        assert "X-Datadock-Signature" not in request.headers
+        text = json.loads(request.body)["text"]
+        lines = text.splitlines()
+        assert lines[0] == "*Orders &lt;DB&gt; is unhealthy (2 failed checks in a row)*"
+        assert lines[-1] == f"<http://localhost:5000/sources/{source.id}|Open in Datadock>"
+
+
+def test_deliveries_are_claimed_once_on_a_postgresql_store(pg, tmp_path, monkeypatch):
+    """Two owners claiming at once on PostgreSQL (FOR UPDATE SKIP LOCKED) share the due
+    deliveries without overlap; a lease that expires makes a delivery due again."""
+    name = fresh_database(pg, "notifystore")
+    monkeypatch.setenv("DATADOCK_INSTANCE_PATH", str(tmp_path / "instance"))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    url = f"postgresql+psycopg://{pg.user}:{pg.password}@{pg.host}:{pg.port}/{name}"
+    application = create_app({"TESTING": True, "SCHEDULER_ENABLED": False,
+                              "SQLALCHEMY_DATABASE_URI": url})
+    with application.app_context():
+        upgrade()
+        create_admin("Acme", "admin@example.com", "a long admin password")
+        channel, _ = notifications.create_channel(
+            org(), {"type": "webhook", "url": "http://127.0.0.1:9/hook"})
+        for _ in range(10):
+            notifications.send_test(channel)
+        now = utcnow()
+        results: dict[str, list[int]] = {}
+
+        def claim_as(owner: str) -> None:
+            with application.app_context():
+                results[owner] = deliveries.claim(owner, now, 6)
+                db.session.remove()
+
+        threads = [threading.Thread(target=claim_as, args=(o,)) for o in ("a", "b")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(results["a"] + results["b"]) == sorted(
+            db.session.scalars(db.select(Delivery.id)))
+        assert not set(results["a"]) & set(results["b"])
+        assert deliveries.claim("c", now, 10) == []
+        later = now + timedelta(seconds=deliveries.LEASE_SECONDS + 1)
+        assert len(deliveries.claim("c", later, 20)) == 10
+        db.session.remove()
+        db.engine.dispose()
