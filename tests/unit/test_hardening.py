@@ -35,7 +35,7 @@ PUBLIC = {
     "web.accept_invitation": "an invitation link: its single-use token is the credential",
 }
 # Prefixes of routes authenticated by a token instead of the session.
-TOKEN_ROUTES = ("/api/", "/hooks/")
+TOKEN_ROUTES = ("/api/", "/hooks/", "/metrics")  # /metrics: DATADOCK_METRICS_TOKEN
 
 
 STORED_SECRET = "stored-secret-value"
