@@ -22,10 +22,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from flask_migrate import upgrade
 from sqlalchemy import select
 
 from tests.fixtures_app import ADMIN_EMAIL, ADMIN_PASSWORD, csrf_token
-from webapp import oidc
+from tests.integration.jobs_helpers import fresh_database
+from webapp import create_app, oidc
 from webapp.extensions import db
 from webapp.members import invitations
 from webapp.models import AuditEvent, Membership, Organization, SsoState, User
@@ -342,3 +344,32 @@ def test_the_audit_log_names_why_a_sign_in_was_refused(sso_app, admin):
 ])
 def test_the_secret_goes_to_the_token_endpoint_the_way_the_provider_lists(listed, used):
     assert oidc.auth_method({"token_endpoint_auth_methods_supported": listed}) == used
+
+
+def test_sign_in_and_a_refused_replay_on_a_postgresql_store(pg, provider, tmp_path, monkeypatch):
+    name = fresh_database(pg, "ssostore")
+    monkeypatch.setenv("DATADOCK_INSTANCE_PATH", str(tmp_path / "instance"))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    application = create_app({
+        "TESTING": True, "SCHEDULER_ENABLED": False,
+        "SQLALCHEMY_DATABASE_URI":
+            f"postgresql+psycopg://{pg.user}:{pg.password}@{pg.host}:{pg.port}/{name}",
+        "OIDC_ISSUER": provider, "OIDC_CLIENT_ID": "datadock", "OIDC_CLIENT_SECRET": SECRET,
+        "OIDC_PROVIDER_NAME": "Acme ID", "OIDC_DEFAULT_ROLE": "editor"})
+    try:
+        with application.app_context():
+            upgrade()
+        setup = application.test_client()
+        token = csrf_token(setup, "/setup")
+        assert setup.post("/setup", data={
+            "csrf_token": token, "organization": "Acme", "email": ADMIN_EMAIL,
+            "password": ADMIN_PASSWORD, "confirm": ADMIN_PASSWORD}).status_code == 302
+        client = application.test_client()
+        callback = authorize(start(client), "alice-sub")
+        assert client.get(callback).status_code == 303
+        assert role_of(application, "alice@example.com") == "editor"
+        assert_refused(application.test_client().get(callback), "already used")
+    finally:
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
