@@ -66,7 +66,7 @@ def rotate_keys_command() -> None:
     One transaction; safe to re-run (secrets already on the newest key are left alone).
     Prints counts only.
     """
-    from .encryption_keys import rotate_all, unreadable_sources
+    from .encryption_keys import rotate_all, unreadable_channels, unreadable_sources
 
     vault = current_app.extensions["datadock_vault"]
     bad, checked = unreadable_sources(vault)
@@ -75,6 +75,10 @@ def rotate_keys_command() -> None:
             f"{len(bad)} of {checked} data sources have secrets that no key in "
             "DATADOCK_ENCRYPTION_KEYS decrypts; nothing was changed. Add the key they were "
             "encrypted with (after the newest one) and run this again.")
+    if unreadable_channels(vault):
+        raise click.ClickException(
+            "Some notification channels have secrets that no key in DATADOCK_ENCRYPTION_KEYS "
+            "decrypts; nothing was changed. Add their key back, or delete those channels.")
     result = rotate_all(vault)
     click.echo(f"Re-encrypted the secrets of {result.rotated} data sources with the newest key; "
                f"{result.current} were already on it ({result.total} in all).")

@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .config import ConfigError
 from .extensions import db
-from .models import Source
+from .models import NotificationChannel, Source
 from .vault import Vault, VaultError
 
 PAGE = 500
@@ -49,6 +49,41 @@ def unreadable_sources(vault: Vault) -> tuple[list[int], int]:
     return bad, checked
 
 
+def _channel_blobs() -> list[tuple[int, bytes]]:
+    """(channel id, secrets blob) of every notification channel with secrets (few rows)."""
+    if not inspect(db.engine).has_table(NotificationChannel.__tablename__):
+        return []
+    return [(row.id, row.secrets_blob) for row in db.session.execute(
+        select(NotificationChannel.id, NotificationChannel.secrets_blob)
+        .where(NotificationChannel.secrets_blob.is_not(None)).order_by(NotificationChannel.id))]
+
+
+def unreadable_channels(vault: Vault) -> list[int]:
+    """Ids of notification channels whose URL and signing secret no key decrypts."""
+    bad = []
+    for channel_id, blob in _channel_blobs():
+        try:
+            vault.decrypt(blob)
+        except VaultError:
+            bad.append(channel_id)
+    return bad
+
+
+def _rotate_channels(vault: Vault) -> tuple[int, int]:
+    """Re-encrypt the channels' secrets in the caller's transaction: (rotated, current)."""
+    rotated = current = 0
+    table = NotificationChannel.__table__
+    for channel_id, blob in _channel_blobs():
+        if vault.is_current(blob):
+            current += 1
+            continue
+        done = db.session.execute(table.update().where(
+            table.c.id == channel_id, table.c.secrets_blob == blob).values(
+            secrets_blob=vault.rotate(blob))).rowcount
+        rotated, current = rotated + done, current + 1 - done
+    return rotated, current
+
+
 def check_stored_secrets(vault: Vault) -> int:
     """Raise ConfigError unless every stored blob decrypts; returns how many were checked.
 
@@ -59,6 +94,7 @@ def check_stored_secrets(vault: Vault) -> int:
         if not inspect(db.engine).has_table(Source.__tablename__):
             return 0
         bad, checked = unreadable_sources(vault)
+        bad_channels = unreadable_channels(vault)
     except SQLAlchemyError:
         db.session.rollback()
         return 0
@@ -72,6 +108,11 @@ def check_stored_secrets(vault: Vault) -> int:
             "keys are comma-separated, newest first, and any of them decrypts. To retire an old "
             "key, keep it listed after the new one, run `flask --app webapp datadock "
             "rotate-keys`, and only then remove it.")
+    if bad_channels:
+        raise ConfigError(
+            f"DATADOCK_ENCRYPTION_KEYS cannot decrypt the secrets of {len(bad_channels)} "
+            "notification channels. Put back the key they were encrypted with (keys are "
+            "comma-separated, newest first), or delete those channels.")
     return checked
 
 
@@ -125,6 +166,10 @@ def rotate_all(vault: Vault) -> Rotation:
         wanted = len(page)
         done = flush()
         rotated, current = rotated + done, current + wanted - done  # the rest saved meanwhile
+        if unreadable_channels(vault):
+            raise VaultError("A notification channel's secrets cannot be decrypted for rotation")
+        channels_rotated, channels_current = _rotate_channels(vault)
+        rotated, current = rotated + channels_rotated, current + channels_current
         db.session.commit()
     except BaseException:
         db.session.rollback()
