@@ -30,6 +30,8 @@ ACTIONS = {
     "source.verified": "Verified connection",
     "source.deleted": "Deleted data source",
     "source.sync_requested": "Requested a schema sync",
+    "source.paused": "Paused data source",
+    "source.resumed": "Resumed data source",
     "api_key.created": "Created API key",
     "api_key.revoked": "Revoked API key",
     "invitation.sent": "Invited a member",
