@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.polling import wait_until
 from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,21 +42,23 @@ def live_server(tmp_path, live_server_env) -> Iterator[str]:
     env.pop("DATABASE_URL", None)
     flask = [sys.executable, "-m", "flask", "--app", "webapp"]
     subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True,
-                   capture_output=True, timeout=60)
+                   capture_output=True, timeout=300)  # a safety deadline, as below
     log = (tmp_path / "server.log").open("w")
     proc = subprocess.Popen([*flask, "run", "--host", "127.0.0.1", "--port", str(port)],
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(url + "/setup", timeout=1)  # noqa: S310 - loopback
-            break
-        except OSError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                raise RuntimeError((tmp_path / "server.log").read_text()[-2000:]) from None
-            time.sleep(0.1)
+
+    def answering() -> bool:
+        if proc.poll() is not None:
+            raise RuntimeError((tmp_path / "server.log").read_text()[-2000:])
+        urllib.request.urlopen(url + "/setup", timeout=5)  # noqa: S310 - loopback
+        return True
+
+    try:  # a safety deadline: a loaded machine only takes longer to import the app
+        wait_until(answering, 120, 0.1, what="flask run to answer", ignore=(OSError,))
+    except AssertionError:
+        proc.kill()
+        raise AssertionError((tmp_path / "server.log").read_text()[-2000:]) from None
     yield url
     proc.terminate()
     try:
