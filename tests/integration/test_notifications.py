@@ -30,7 +30,7 @@ from webapp import sources as uc
 from webapp.accounts import create_admin
 from webapp.core.signatures import verify
 from webapp.extensions import db
-from webapp.jobs import deliveries, scheduler
+from webapp.jobs import deliveries, events, scheduler
 from webapp.jobs.claims import HEALTH, claim_due
 from webapp.jobs.health import run_health
 from webapp.models import Delivery, Event, Source, utcnow
@@ -376,3 +376,21 @@ def test_deliveries_are_claimed_once_on_a_postgresql_store(pg, tmp_path, monkeyp
         assert len(deliveries.claim("c", later, 20)) == 10
         db.session.remove()
         db.engine.dispose()
+
+
+def test_events_older_than_the_retention_are_pruned_with_their_deliveries(app, admin):
+    with app.app_context(), webhook_receiver() as receiver:
+        channel, _ = webhook(receiver)
+        old = notifications.send_test(channel)
+        old_ids = (old.id, old.event_id)
+        new_id = notifications.send_test(channel).id
+        event = db.session.get(Event, old.event_id)
+        event.occurred_at = utcnow() - timedelta(days=events.EVENT_RETENTION_DAYS + 1)
+        db.session.commit()
+        runner = scheduler.Runner(app)  # the hourly prune job, run once here
+        runner.prune()
+        db.session.expire_all()
+        assert db.session.get(Delivery, old_ids[0]) is None
+        assert db.session.get(Event, old_ids[1]) is None
+        assert db.session.get(Delivery, new_id) is not None
+        runner.stop()

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from ..extensions import db
 from ..models import Delivery, Event, HealthCheck, NotificationChannel, Source, utcnow
@@ -153,3 +153,21 @@ def _name(entry: dict[str, Any]) -> str:
     table = entry.get("table") or entry.get("name")
     name = f"{entry.get('schema')}.{table}"
     return f"{name}.{entry['column']}" if entry.get("column") else name
+
+
+EVENT_RETENTION_DAYS = 90
+PRUNE_BATCH = 1000
+
+
+def prune_events(before: datetime) -> int:
+    """Delete events older than `before` with their deliveries, in batches; how many."""
+    removed = 0
+    while True:
+        ids = list(db.session.scalars(select(Event.id).where(Event.occurred_at < before)
+                                      .order_by(Event.id).limit(PRUNE_BATCH)))
+        if not ids:
+            return removed
+        db.session.execute(delete(Delivery).where(Delivery.event_id.in_(ids)))
+        db.session.execute(delete(Event).where(Event.id.in_(ids)))
+        db.session.commit()
+        removed += len(ids)

@@ -27,7 +27,7 @@ from flask import Flask
 from ..extensions import db
 from ..models import utcnow
 from ..ratelimit import purge_spent
-from . import deliveries, schedules
+from . import deliveries, events, schedules
 from .claims import HEALTH, SYNC, JobKind, claim_due, heartbeat, release
 from .health import prune_health, run_health
 from .sync import run_sync
@@ -158,6 +158,11 @@ class Runner:
         with self.app.app_context():
             removed = prune_health(utcnow() - timedelta(days=days))
             counters = purge_spent(self.app.config, utcnow())
+            old_events = events.prune_events(
+                utcnow() - timedelta(days=events.EVENT_RETENTION_DAYS))
+        if old_events:
+            log.info("pruned %s events older than %s days", old_events,
+                     events.EVENT_RETENTION_DAYS)
         if removed:
             log.info("pruned %s health checks older than %s days", removed, days)
         if counters:
