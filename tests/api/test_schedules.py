@@ -46,6 +46,10 @@ def test_hourly_weekly_cron_interval_and_manual():
     assert Schedule("interval").runs_after(start, 2, 600) == [
         datetime(2026, 12, 2, 10, 30), datetime(2026, 12, 2, 10, 40)]
     assert Schedule("manual").runs_after(start, 3, HOUR) == []
+    # A row written around the field checks runs as an interval rather than never.
+    assert Schedule("0 99 * * *").runs_after(start, 1, 600) == [datetime(2026, 12, 2, 10, 30)]
+    assert Schedule("daily", "03:00", "No/Zone").runs_after(start, 1, 600) == [
+        datetime(2026, 12, 2, 10, 30)]
 
 
 @pytest.mark.parametrize(("check", "value", "message"), [
