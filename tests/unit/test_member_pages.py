@@ -130,3 +130,19 @@ def test_the_keys_page_creates_a_scoped_expiring_key_and_shows_its_creator(app, 
         key = db.session.scalar(db.select(ApiKey))
         assert key.scope == "read"
         assert timedelta(days=29) < key.expires_at - utcnow() <= timedelta(days=30)
+
+
+def test_invitation_tokens_are_redacted_in_access_log_lines():
+    import logging
+
+    from webapp.web.member_pages import RedactInvitationTokens
+
+    def logged(line: str) -> str:
+        record = logging.LogRecord("werkzeug", logging.INFO, __file__, 1, "%s", (line,), None)
+        RedactInvitationTokens().filter(record)
+        return record.getMessage()
+
+    assert logged('"GET /invitations/abc_DEF-123 HTTP/1.1" 200 -') == \
+        '"GET /invitations/[redacted] HTTP/1.1" 200 -'
+    kept = '"DELETE /api/public/organizations/1/invitations/7 HTTP/1.1" 200 -'
+    assert logged(kept) == kept

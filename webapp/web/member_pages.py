@@ -5,6 +5,8 @@ And the invitation page anyone with the link opens: name and password (or SSO), 
 
 from __future__ import annotations
 
+import logging
+import re
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
@@ -23,6 +25,22 @@ from . import bp
 from .access import admin_required, current_org
 from .auth import _start_session
 from .forms import email_address
+
+_TOKEN_IN_PATH = re.compile(r"(?<![\w.-])(/invitations/)[^\s?\"'/]+")
+
+
+class RedactInvitationTokens(logging.Filter):
+    """Replace an invitation token in a logged request line with [redacted]."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "/invitations/" in message:
+            record.msg, record.args = _TOKEN_IN_PATH.sub(r"\1[redacted]", message), ()
+        return True
+
+
+for _name in ("werkzeug", "gunicorn.access"):
+    logging.getLogger(_name).addFilter(RedactInvitationTokens())
 
 ROLE_CHOICES = [(r.value, r.value.capitalize()) for r in Role]
 _SELECT = [SelectChoice(v, label) for v, label in ROLE_CHOICES]
