@@ -162,6 +162,7 @@ def test_the_source_page_tests_the_saved_connection_and_pauses(app, admin, pg):
     paused = admin.post(f"{page}/pause", data={"csrf_token": token}, follow_redirects=True)
     html = paused.get_data(as_text=True)
     assert 'class="badge paused"' in html and ">Resume<" in html
+    assert 'Health <span class="badge paused">Paused</span>' in html
     assert "none while paused" in html
     assert 'class="badge paused"' in admin.get("/sources").get_data(as_text=True)
     resumed = admin.post(f"{page}/resume", data={"csrf_token": token}, follow_redirects=True)
