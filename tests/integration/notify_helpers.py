@@ -4,11 +4,13 @@ every request and answers from a script (e.g. 500 first, then 200), and an aiosm
 from __future__ import annotations
 
 import contextlib
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 
@@ -34,8 +36,8 @@ class Receiver:
 
 
 @contextlib.contextmanager
-def webhook_receiver() -> Iterator[Receiver]:
-    """Serve until the block ends."""
+def webhook_receiver(tls: tuple[Path, Path] | None = None) -> Iterator[Receiver]:
+    """Serve until the block ends; HTTPS with `tls` = (certificate, key) files."""
     receiver = Receiver(0)
 
     class Handler(BaseHTTPRequestHandler):
@@ -53,6 +55,10 @@ def webhook_receiver() -> Iterator[Receiver]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if tls is not None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(*tls)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     receiver.port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -19,6 +19,7 @@ from tests.integration.notify_helpers import smtp_server, wait_for, webhook_rece
 from tests.servers import (
     PgServer,
     _as_postgres,
+    _certificates,
     _pg_bin,
     _wait_ready,
     free_port,
@@ -394,3 +395,23 @@ def test_events_older_than_the_retention_are_pruned_with_their_deliveries(app, a
         assert db.session.get(Event, old_ids[1]) is None
         assert db.session.get(Delivery, new_id) is not None
         runner.stop()
+
+
+def test_https_receivers_are_verified_by_the_urls_host_name(app, admin, tmp_path, monkeypatch):
+    """The connection goes to the checked address with the URL's name as SNI and as the name
+    the certificate must carry: trusted CA → delivered; unknown CA → a TLS error, retried."""
+    ca, cert, key = _certificates(tmp_path)
+    with app.app_context(), webhook_receiver(tls=(cert, key)) as receiver:
+        channel, secret = notifications.create_channel(
+            org(), {"type": "webhook", "url": f"https://localhost:{receiver.port}/hook"})
+        untrusted = notifications.send_test(channel)
+        deliveries.run_due("notify-test")
+        db.session.expire_all()
+        untrusted = db.session.get(Delivery, untrusted.id)
+        assert (untrusted.status, untrusted.response_code) == ("pending", None)
+        assert "TLS" in untrusted.error and receiver.requests == []
+        monkeypatch.setenv("SSL_CERT_FILE", str(ca))  # read by ssl.create_default_context()
+        assert deliveries.run_due("notify-test", untrusted.next_attempt_at) == 1
+        [request] = receiver.requests
+        assert request.headers["Host"] == f"localhost:{receiver.port}"
+        assert verify(secret, request.headers["X-Datadock-Signature"], request.body)
