@@ -41,6 +41,10 @@ ACTIONS = {
     "member.removed": "Removed a member",
     "sso.sign_in": "Signed in with single sign-on",
     "auth.sign_in_failed": "Failed sign-in",
+    "notification_channel.created": "Added a notification channel",
+    "notification_channel.deleted": "Deleted a notification channel",
+    "notification_channel.tested": "Sent a test notification",
+    "notification_delivery.redelivered": "Redelivered a notification",
 }
 
 
