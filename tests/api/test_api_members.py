@@ -74,6 +74,13 @@ def test_bad_invitations_get_field_errors_with_reasons(api: Api):
     assert "already a member" in member["fieldErrors"]["email"]
 
 
+def test_an_email_of_another_organization_cannot_be_invited(api: Api, other_api: Api):
+    body = error(members_api(api).post("/invitations", json={"email": "admin@globex.example",
+                                                             "role": "viewer"}),
+                 400, "ValidationError")
+    assert "another organization" in body["fieldErrors"]["email"]
+
+
 def test_role_changes_end_sessions_and_the_last_admin_stays(app, api: Api):
     org = members_api(api)
     invite_and_accept(app, "ed@corp.local", "editor")

@@ -90,11 +90,13 @@ def create(org: Organization, email: str | None, role: str | None, base_url: str
     """Invite `email` as `role`: a new link (a pending one for the same email is revoked),
     audited as `invitation.sent`, mailed when SMTP is configured. Refuses a current member."""
     clean_email, clean_role = _clean(email, role)
-    existing = db.session.scalar(
-        select(User).join(Membership).where(User.email == clean_email,
-                                            Membership.organization_id == org.id))
-    if existing is not None:
+    member_of = db.session.scalar(select(Membership.organization_id).join(User).where(
+        User.email == clean_email).limit(1))
+    if member_of == org.id:
         raise _refuse("email", "This person is already a member of the organization")
+    if member_of is not None:
+        raise _refuse("email", "This email already has an account in another organization "
+                               "(an account belongs to one organization)")
     now = utcnow()
     for old in db.session.scalars(select(Invitation).where(
             Invitation.organization_id == org.id, Invitation.email == clean_email,

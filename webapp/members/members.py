@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from .. import accounts, audit
 from ..core.refusal import ValidationFailed
@@ -68,8 +68,11 @@ def as_member(row: Membership) -> Member:
 
 
 def _admin_count(org_id: int) -> int:
-    return db.session.scalar(select(func.count()).select_from(Membership).where(
-        Membership.organization_id == org_id, Membership.role == Role.ADMIN.value)) or 0
+    """The organization's admins, their rows locked until the change commits (PostgreSQL:
+    of two admins demoting each other at once, the second sees the first's change)."""
+    return len(db.session.scalars(select(Membership.id).where(
+        Membership.organization_id == org_id, Membership.role == Role.ADMIN.value)
+        .with_for_update()).all())
 
 
 def change_role(row: Membership, role: str | None) -> Membership:
