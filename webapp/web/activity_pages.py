@@ -9,7 +9,7 @@ from flask import render_template, request
 
 from .. import notifications as uc
 from . import bp
-from .access import current_org, member_required
+from .access import current_org, viewer_required
 from .notification_pages import EVENT_LABELS
 
 PAGE = 50
@@ -45,7 +45,7 @@ def local(url: str) -> str:
 
 
 @bp.route("/activity")
-@member_required
+@viewer_required
 def activity() -> Any:
     """Events of the organization (the payloads its channels receive), paginated."""
     kind = request.args.get("type") or None
