@@ -30,7 +30,7 @@ def facts(exc: BaseException, text: str | None = None, codes=(), **values) -> Fa
 
 def test_one_list_of_modules_is_the_registry():
     assert list(load()) == list(DIALECTS)
-    assert len(MODULES) == len(set(MODULES)) == 14
+    assert len(MODULES) == len(set(MODULES)) >= 14  # no module listed twice
 
 
 def test_a_key_registered_twice_is_refused():

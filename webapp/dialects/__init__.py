@@ -27,6 +27,8 @@ MODULES = (
     "posthog",
     "trino",
     "motherduck",
+    "mongodb",
+    "singlestore",
 )
 
 
