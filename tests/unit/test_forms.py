@@ -13,8 +13,8 @@ def test_form_has_display_name_dialect_then_the_declared_fields(app):
         assert names[:19] == [
             "displayName", "description", "includeSchemas", "excludeSchemas", "maxPoolSize",
             "syncSchedule", "syncTime", "syncTimezone", "healthCheckIntervalMinutes",
-            "alertAfterFailures", "paused", "dialect", "connectionString", "host", "port", "databaseName", "username",
-            "password", "sslEnabled"]
+            "alertAfterFailures", "paused", "dialect", "connectionString", "host", "port",
+            "databaseName", "username", "password", "sslEnabled"]
         assert form.maxPoolSize.data == 10
         assert form.port.data == 5432
         assert form.sslEnabled.data is True
