@@ -86,6 +86,10 @@ def _create_app(overrides: dict[str, Any] | None) -> Flask:
     # The JSON API authenticates with bearer keys only, never cookies: no CSRF to check.
     csrf.exempt(api.bp)
     app.register_blueprint(api.bp)
+    from .api import credible, databrain  # DataBrain (/api/v2), Credible Data (/api/v0)
+    for face in (databrain.bp, credible.bp):
+        csrf.exempt(face)
+        app.register_blueprint(face)
     from . import metrics  # GET /metrics (off without DATADOCK_METRICS_TOKEN)
     app.register_blueprint(metrics.bp)
     cli.register(app)
@@ -96,7 +100,7 @@ def _create_app(overrides: dict[str, Any] | None) -> Flask:
         if request.endpoint in ("web.setup", "static", "metrics.metrics") or app.config.get(
                 "SETUP_DONE"):
             return None
-        if request.path.startswith(api.PREFIX + "/"):
+        if request.path.startswith((api.PREFIX + "/", "/api/v0/", "/api/v2/")):
             return None  # the API answers JSON (401 without a key), never a redirect
         from .accounts import has_users
         if has_users():

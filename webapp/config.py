@@ -97,6 +97,8 @@ def flask_config(settings: Settings, instance_path: str) -> dict[str, Any]:
         # Verifies run at once per process, and per organization.
         "VERIFY_CONCURRENCY": settings.verify_concurrency,
         "VERIFY_CONCURRENCY_PER_ORG": settings.verify_concurrency_per_org,
+        # Seconds the DataBrain face waits for a new source's first sync.
+        "DATABRAIN_SCHEMA_WAIT_SECONDS": settings.databrain_schema_wait_seconds,
         # Seconds between scheduled schema syncs of one source.
         "SYNC_INTERVAL": settings.sync_interval,
         # Seconds a claimed job is leased; its process renews the lease every heartbeat.

@@ -183,6 +183,21 @@ def _name_key_default(context: ExecutionContext) -> str | None:
     return name_key(name) if name is not None else None
 
 
+class Project(db.Model):
+    """A grouping of sources inside an organization (Credible Data's projects)."""
+
+    __tablename__ = "projects"
+    __table_args__ = (UniqueConstraint("organization_id", "name",
+                                       name="uq_projects_org_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    # ^[a-zA-Z0-9_-]+$ (webapp/sources/projects.py), compared exactly.
+    name: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Source(db.Model):
     """A connected database: public fields, an encrypted blob of secrets, and its lifecycle."""
 
@@ -214,6 +229,9 @@ class Source(db.Model):
     # Secret fields, JSON-encoded and encrypted with MultiFernet (vault.py).
     secrets_blob: Mapped[bytes | None] = mapped_column(LargeBinary)
     is_demo: Mapped[bool] = mapped_column(default=False)
+    # The project it belongs to, if any (webapp/sources/projects.py).
+    project_id: Mapped[int | None] = mapped_column(
+        ForeignKey("projects.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -204,6 +204,9 @@ class Settings(BaseSettings):
     verify_concurrency: Annotated[Int, Field(ge=1)] = env("DATADOCK_VERIFY_CONCURRENCY", 4)
     verify_concurrency_per_org: Annotated[Int, Field(ge=1)] = env(
         "DATADOCK_VERIFY_CONCURRENCY_PER_ORG", 2)
+    # Seconds POST /api/v2/datasource (DataBrain) waits for the first sync before answering.
+    databrain_schema_wait_seconds: Annotated[Float, Field(ge=0)] = env(
+        "DATADOCK_DATABRAIN_SCHEMA_WAIT_SECONDS", 30.0)
     # Background jobs.
     scheduler: Bool = env("DATADOCK_SCHEDULER", True)
     tick_seconds: Positive = env("DATADOCK_TICK_SECONDS", 5.0)

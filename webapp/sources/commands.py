@@ -105,16 +105,18 @@ def _queue_sync(source: Source, trigger: str) -> SyncRun:
     return run
 
 
-def create_source(org: Organization, raw: Mapping[str, Any], *, demo: bool = False) -> Source:
+def create_source(org: Organization, raw: Mapping[str, Any], *, demo: bool = False,
+                  project_id: int | None = None) -> Source:
     """Validate, verify, store with secrets encrypted, and queue the first sync.
 
-    `demo` marks Datadock's own demo source (webapp/demo.py): shown as "Demo" everywhere.
+    `demo` marks Datadock's own demo source (webapp/demo.py): shown as "Demo" everywhere;
+    `project_id` puts it in a project (sources/projects.py).
     """
     data = clean_input(raw)
     _check_name(org, data.display_name)
     verify_in_slot(org.id, data)
     with one_transaction():
-        source = Source(organization_id=org.id, is_demo=demo)
+        source = Source(organization_id=org.id, is_demo=demo, project_id=project_id)
         _apply(source, data)
         if org.trial_started_at is None:
             org.trial_started_at = utcnow()

@@ -1,0 +1,79 @@
+"""Credible Data's connection `type`s and their `<type>Connection` names, declared as data:
+which Datadock dialect each type is and which Datadock field each name fills."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from .faces import Rename
+
+
+@dataclass(frozen=True)
+class CredibleType:
+    """One connection type: its dialect and its names (in `<key>` of the body)."""
+
+    dialect: str
+    key: str
+    renames: tuple[Rename, ...]
+
+
+def _json_key(value: Any) -> Mapping[str, Any]:
+    """The service account key as its JSON text (an object is accepted too)."""
+    if isinstance(value, dict):
+        return {"bigQueryJsonKey": json.dumps(value)}
+    if isinstance(value, str):
+        return {"bigQueryJsonKey": value}
+    raise ValueError("Send the service account key JSON")
+
+
+def _trino_server(value: Any) -> Mapping[str, Any]:
+    """Trino's `server`: a host name or a URL (`https://…` turns TLS on)."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("Use the Trino server's host name or URL")
+    text = value.strip()
+    if "://" not in text:
+        return {"host": text}
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("Use http://host or https://host")
+    found: dict[str, Any] = {"host": parts.hostname, "sslEnabled": parts.scheme == "https"}
+    if parts.port:
+        found["port"] = parts.port
+    return found
+
+
+TYPES: dict[str, CredibleType] = {
+    "postgres": CredibleType("POSTGRES", "postgresConnection", (
+        Rename("host", "host"), Rename("port", "port"), Rename("databaseName", "databaseName"),
+        Rename("userName", "username"), Rename("password", "password"),
+        Rename("connectionString", "connectionString"))),
+    "mysql": CredibleType("MYSQL", "mysqlConnection", (
+        Rename("host", "host"), Rename("port", "port"), Rename("database", "databaseName"),
+        Rename("user", "username"), Rename("password", "password"))),
+    "bigquery": CredibleType("BIGQUERY", "bigqueryConnection", (
+        Rename("defaultProjectId", "bigQueryProjectId"),
+        Rename("billingProjectId", "bigQueryBillingProjectId"),
+        Rename("location", "bigQueryLocation"),
+        Rename("serviceAccountKeyJson", "bigQueryJsonKey", convert=_json_key),
+        Rename("maximumBytesBilled", "bigQueryMaximumBytesBilled"),
+        Rename("queryTimeoutMilliseconds", "bigQueryQueryTimeoutMs"))),
+    "snowflake": CredibleType("SNOWFLAKE", "snowflakeConnection", (
+        Rename("account", "snowflakeAccountId"), Rename("username", "username"),
+        Rename("password", "password"), Rename("privateKey", "snowflakePrivateKey"),
+        Rename("privateKeyPass", "snowflakePrivateKeyPassphrase"),
+        Rename("warehouse", "snowflakeWarehouse"), Rename("database", "databaseName"),
+        Rename("schema", "snowflakeSchema"), Rename("role", "snowflakeRole"),
+        Rename("responseTimeoutMilliseconds", "snowflakeResponseTimeoutMs"))),
+    "trino": CredibleType("TRINO", "trinoConnection", (
+        Rename("server", "host", convert=_trino_server), Rename("port", "port"),
+        Rename("catalog", "databaseName"), Rename("schema", "includeSchemas"),
+        Rename("user", "username"), Rename("password", "password"))),
+    "duckdb": CredibleType("DUCKDB", "duckdbConnection", (
+        Rename("attachedDatabases", "attachedDatabases"),)),
+    "motherduck": CredibleType("MOTHERDUCK", "motherduckConnection", (
+        Rename("accessToken", "password"), Rename("database", "databaseName"))),
+}
