@@ -65,7 +65,7 @@ def requires(role: Role) -> Callable[[View], View]:
             if not has_role(role.value):
                 abort(403)
             return view(*args, **kwargs)
-        wrapper.access = role.value  # type: ignore[attr-defined]  (read by the roles test)
+        wrapper.access = role.value  # type: ignore[attr-defined]  # read by the roles test
         return wrapper
     return decorate
 
