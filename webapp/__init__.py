@@ -86,6 +86,9 @@ def _create_app(overrides: dict[str, Any] | None) -> Flask:
     # The JSON API authenticates with bearer keys only, never cookies: no CSRF to check.
     csrf.exempt(api.bp)
     app.register_blueprint(api.bp)
+    from .api import supermetrics  # the Supermetrics face under /v1 (bearer keys too)
+    csrf.exempt(supermetrics.bp)
+    app.register_blueprint(supermetrics.bp)
     from .api import credible, databrain  # DataBrain (/api/v2), Credible Data (/api/v0)
     for face in (databrain.bp, credible.bp):
         csrf.exempt(face)
@@ -100,7 +103,7 @@ def _create_app(overrides: dict[str, Any] | None) -> Flask:
         if request.endpoint in ("web.setup", "static", "metrics.metrics") or app.config.get(
                 "SETUP_DONE"):
             return None
-        if request.path.startswith((api.PREFIX + "/", "/api/v0/", "/api/v2/")):
+        if request.path.startswith((api.PREFIX + "/", "/v1/", "/api/v0/", "/api/v2/")):
             return None  # the API answers JSON (401 without a key), never a redirect
         from .accounts import has_users
         if has_users():

@@ -32,6 +32,9 @@ ACTIONS = {
     "source.sync_requested": "Requested a schema sync",
     "source.paused": "Paused data source",
     "source.resumed": "Resumed data source",
+    "onboarding_link.created": "Sent an onboarding link",
+    "onboarding_link.completed": "Connected a source with an onboarding link",
+    "onboarding_link.revoked": "Revoked an onboarding link",
     "api_key.created": "Created API key",
     "api_key.revoked": "Revoked API key",
     "invitation.sent": "Invited a member",
@@ -73,6 +76,8 @@ SSO_REASONS = {
 def _request_actor() -> tuple[str, User | None, ApiKey | None]:
     if not has_request_context():
         return "system", None, None
+    if g.get("audit_actor"):  # someone without an account (an onboarding link's holder)
+        return g.audit_actor, None, None
     key: ApiKey | None = g.get("api_key")
     if key is not None:
         return f"API key {key.name} ({key.prefix}…)", None, key

@@ -141,6 +141,8 @@ def flask_config(settings: Settings, instance_path: str) -> dict[str, Any]:
         else settings.oidc_default_role,
         # Bearer token for GET /metrics (None: the endpoint answers 404).
         "METRICS_TOKEN": _secret(settings.metrics_token) or None,
+        # Browser origins the Supermetrics face answers with Access-Control-Allow-Origin.
+        "CORS_ORIGINS": [o.rstrip("/") for o in split_list(settings.cors_origins)],
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import enum
 import secrets
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -198,6 +199,11 @@ class Project(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+def new_public_id() -> str:
+    """A fresh public UUID (a source's, an onboarding link's connection id)."""
+    return str(uuid.uuid4())
+
+
 class Source(db.Model):
     """A connected database: public fields, an encrypted blob of secrets, and its lifecycle."""
 
@@ -206,11 +212,14 @@ class Source(db.Model):
         # Names are unique by their key (webapp/names.py), not by their exact spelling.
         Index("uq_sources_org_name_key", "organization_id", "name_key", unique=True),
         UniqueConstraint("webhook_token_hash", name="uq_sources_webhook_token"),
+        UniqueConstraint("public_id", name="uq_sources_public_id"),
         Index("ix_sources_due", "next_sync_at"),
         Index("ix_sources_health_due", "next_health_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The id faces may give out instead of the row number (a UUID, accepted wherever an id is).
+    public_id: Mapped[str] = mapped_column(String(36), default=new_public_id)
     organization_id: Mapped[int] = mapped_column(
         ForeignKey("organizations.id", ondelete="CASCADE"), index=True
     )
@@ -494,3 +503,35 @@ class Delivery(db.Model):
     attempt_log: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime | None]
+
+
+class OnboardingLink(db.Model):
+    """A single-use, expiring link with which someone without an account connects one source
+    of one dialect to an organization (webapp/onboarding/); only the SHA-256 of its token is
+    stored. `public_id` is the connection id the Supermetrics face answers."""
+
+    __tablename__ = "onboarding_links"
+    __table_args__ = (UniqueConstraint("token_hash", name="uq_onboarding_links_token_hash"),
+                      UniqueConstraint("public_id", name="uq_onboarding_links_public_id"),
+                      Index("ix_onboarding_links_org_created", "organization_id", "created_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(36), default=new_public_id)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"))
+    dialect: Mapped[str] = mapped_column(String(32))
+    display_name: Mapped[str | None] = mapped_column(String(120))
+    token_hash: Mapped[str] = mapped_column(String(64))
+    # Who made it, as the audit log shows actors (an email or "API key …").
+    created_by: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    # Held while a completion verifies, so two submissions cannot both use the link.
+    claimed_until: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    completed_by: Mapped[str | None] = mapped_column(String(300))
+    completed_ip: Mapped[str | None] = mapped_column(String(64))
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="SET NULL"))
+    revoked_at: Mapped[datetime | None]
+
+    organization: Mapped[Organization] = relationship()

@@ -242,6 +242,8 @@ class Settings(BaseSettings):
                                  BeforeValidator(_lower)] = env("DATADOCK_OIDC_DEFAULT_ROLE",
                                                                 "none")
     metrics_token: SecretStr | None = env("DATADOCK_METRICS_TOKEN")
+    # Origins (scheme://host[:port]) whose pages may call the Supermetrics face from a browser.
+    cors_origins: Annotated[str, Field(max_length=4000)] = env("DATADOCK_CORS_ORIGINS", "")
     # Logs.
     log_level: Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
                          BeforeValidator(_upper)] = env("DATADOCK_LOG_LEVEL", "INFO")

@@ -242,6 +242,9 @@ def _response_fields() -> tuple[ResponseField, ...]:
     common = {spec.name: spec for spec in SOURCE_FIELDS}
     head = (
         ResponseField("id", lambda s, _: str(s.id), {"type": "string"}),
+        # The source's public UUID, accepted wherever an id is.
+        ResponseField("publicId", lambda s, _: s.public_id,
+                      {"type": "string", "format": "uuid"}),
         ResponseField(DISPLAY_NAME.name, _value(DISPLAY_NAME.name), specs=(DISPLAY_NAME,),
                       nullable=False),
         ResponseField("description", _value("description"), specs=(common["description"],)),

@@ -226,7 +226,7 @@ def test_the_serializer_answers_exactly_the_documented_properties_for_every_dial
             if source_id in full:
                 assert [n for n in own if data[n] is None] == [], source.dialect
             others = set(source_schema["properties"]) - own - {
-                "id", "dialect", *(s.name for s in SOURCE_FIELDS), *LIFECYCLE_NAMES}
+                "id", "publicId", "dialect", *(s.name for s in SOURCE_FIELDS), *LIFECYCLE_NAMES}
             assert {n: data[n] for n in others if data[n] is not None} == {}, source.dialect
     answered = api.get().get_json()["data"]
     assert len(answered) == len(ids)

@@ -33,9 +33,11 @@ PUBLIC = {
     "web.sso_start": "single sign-on's way in (POST with CSRF; 404 unless configured)",
     "web.sso_callback": "the provider's way back (state checked once; 404 unless configured)",
     "web.accept_invitation": "an invitation link: its single-use token is the credential",
+    "web.connect_page": "an onboarding link: its single-use token is the credential",
+    "web.connect_verify": "an onboarding link's Verify (POST with CSRF; the token again)",
 }
 # Prefixes of routes authenticated by a token instead of the session.
-TOKEN_ROUTES = ("/api/", "/hooks/", "/metrics")  # /metrics: DATADOCK_METRICS_TOKEN
+TOKEN_ROUTES = ("/api/", "/hooks/", "/metrics", "/v1/")  # /metrics: DATADOCK_METRICS_TOKEN
 
 
 STORED_SECRET = "stored-secret-value"
@@ -227,10 +229,13 @@ def test_logout_clears_the_session(admin):
 
 # --- who may use every route ---------------------------------------------------------------
 
-def _url(rule, source_id: int) -> str:
+def _url(rule, source_id: int, public_id: str = "") -> str:
     values = {}
     for name, converter in rule._converters.items():  # noqa: SLF001 - werkzeug's own map
         is_int = type(converter).__name__ == "IntegerConverter"
+        if type(converter).__name__ == "UUIDConverter":  # a source's public id
+            values[name] = public_id
+            continue
         values[name] = source_id if is_int else "x" * 20
     return rule.build(values, append_unknown=False)[1]
 
@@ -238,6 +243,8 @@ def _url(rule, source_id: int) -> str:
 def test_every_route_declares_who_may_use_it_and_members_get_403_on_admin_routes(
         app, admin, member):
     source_id = add_source(app)
+    with app.app_context():
+        public_id = db.session.get(Source, source_id).public_id
     anonymous = app.test_client()
     anonymous_token = csrf_token(anonymous, "/login")
     member_token = csrf_token(member, "/sources")
@@ -246,7 +253,7 @@ def test_every_route_declares_who_may_use_it_and_members_get_403_on_admin_routes
         endpoint = rule.endpoint
         if endpoint == "static" or endpoint in PUBLIC:
             continue
-        url = _url(rule, source_id)
+        url = _url(rule, source_id, public_id)
         methods = sorted(rule.methods - {"HEAD", "OPTIONS"})
         if rule.rule.startswith(TOKEN_ROUTES):
             for method in methods:

@@ -13,7 +13,7 @@ import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from flask import g, jsonify, request, url_for
+from flask import current_app, g, jsonify, request, url_for
 from werkzeug.wrappers import Response
 
 from .. import sources as uc
@@ -53,7 +53,8 @@ def _org(org_id: str) -> Organization:
 
 
 def _source(org: Organization, source_id: str) -> Source:
-    source = uc.get_source(org, int(source_id)) if _ID.match(source_id) else None
+    """The organization's source by id or public UUID; anything else is the one 404."""
+    source = uc.get_source(org, source_id)
     if source is None:
         raise not_found()
     return source
@@ -184,8 +185,9 @@ def create_data_source(org_id: str) -> Any:
     raw, _ = _prepare(_body(), "create")
     source = uc.create_source(org, raw)
     response, status = _one(source, 201)
-    response.headers["Location"] = url_for(".get_data_source", org_id=org.id,
-                                           source_id=source.id)
+    base = current_app.config.get("BASE_URL") or request.host_url
+    response.headers["Location"] = base.rstrip("/") + url_for(
+        ".get_data_source", org_id=org.id, source_id=source.id)
     return response, status
 
 

@@ -3,6 +3,7 @@ schema, sync history and progress, health and uptime. Nothing here writes."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -55,10 +56,29 @@ def get_source_by_name(org: Organization, name: str) -> Source | None:
         Source.organization_id == org.id, Source.name_key == name_key(name)).limit(1))
 
 
-def get_source(org: Organization, source_id: int) -> Source | None:
-    """One source of the organization, or None (also for another organization's source)."""
+def get_source(org: Organization, source_id: int | str) -> Source | None:
+    """One source of the organization by its id or its public UUID, or None (also for another
+    organization's source, and for text that is neither)."""
+    if isinstance(source_id, str):
+        public = parse_public_id(source_id)
+        if public is not None:
+            return db.session.scalar(select(Source).where(
+                Source.organization_id == org.id, Source.public_id == public))
+        if not (source_id.isascii() and source_id.isdigit() and len(source_id) <= 18):
+            return None
+        source_id = int(source_id)
     source = db.session.get(Source, source_id)
     return source if source is not None and source.organization_id == org.id else None
+
+
+def parse_public_id(text: str) -> str | None:
+    """The canonical (lower-case, hyphenated) form of a UUID, or None when `text` is none."""
+    if len(text) not in (32, 36) or not text.isascii():
+        return None
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        return None
 
 
 def snapshot_tables(source: Source, search: str = "", limit: int = 200,
