@@ -29,6 +29,7 @@ MODULES = (
     "motherduck",
     "mongodb",
     "singlestore",
+    "s3",
 )
 
 

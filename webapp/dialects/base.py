@@ -30,6 +30,13 @@ def no_data_folder(relative: str) -> Path:
                            {"databaseName": "No data folder is configured"})
 
 
+def no_address_policy(host: str, port: int, timeout: float, host_field: str = "host",
+                      port_field: str = "port") -> str:
+    """Without connect/'s egress policy no address an engine connects to itself is reached."""
+    raise ConnectionFailed("dns", "No egress policy was given for this connection.",
+                           {host_field: "No egress policy is configured"})
+
+
 @dataclass(frozen=True)
 class Target:
     """Where and how to connect: cleaned values, the checked address and port, a time budget.
@@ -39,7 +46,9 @@ class Target:
     connect/ hands over its policies so that dialects never import it: `connection_guard()`
     builds the egress and store check for addresses a name-taking driver resolves itself
     (dialects/pinning.py), `resolve_data_file(relative)` is a data-folder file's checked real
-    path (or ConnectionFailed, step "file").
+    path (or ConnectionFailed, step "file"), `check_address(host, port, timeout, host_field,
+    port_field)` the checked address (egress policy and store guard; ConnectionFailed on
+    those fields) for engines such as DuckDB's extensions that connect by themselves.
     """
 
     values: dict[str, Any]
@@ -48,6 +57,7 @@ class Target:
     port: int | None = None
     connection_guard: Callable[[], Guard | None] = no_guard
     resolve_data_file: Callable[[str], Path] = no_data_folder
+    check_address: Callable[..., str] = no_address_policy
 
 
 @dataclass
