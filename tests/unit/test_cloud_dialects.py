@@ -110,9 +110,11 @@ def test_registered_once_in_the_basedash_order_after_the_live_ones():
 @pytest.mark.parametrize("dialect, names, secrets", [
     ("SNOWFLAKE", ["snowflakeAccountId", "username", "password", "snowflakePrivateKey",
                    "snowflakePrivateKeyPassphrase", "databaseName", "snowflakeWarehouse",
-                   "snowflakeRole"],
+                   "snowflakeRole", "snowflakeSchema", "snowflakeResponseTimeoutMs"],
      ("password", "snowflakePrivateKey", "snowflakePrivateKeyPassphrase")),
-    ("BIGQUERY", ["bigQueryJsonKey", "bigQueryProjectId"], ("bigQueryJsonKey",)),
+    ("BIGQUERY", ["bigQueryJsonKey", "bigQueryProjectId", "bigQueryBillingProjectId",
+                  "bigQueryLocation", "bigQueryMaximumBytesBilled", "bigQueryQueryTimeoutMs"],
+     ("bigQueryJsonKey",)),
     ("SPANNER", ["bigQueryJsonKey", "bigQueryProjectId", "spannerInstanceId", "databaseName"],
      ("bigQueryJsonKey",)),
     ("ATHENA", ["athenaRegion", "athenaAccessKeyId", "password", "athenaWorkgroup",

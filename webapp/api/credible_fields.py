@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from .faces import Rename
+from .faces import Convert, Rename
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,16 @@ def _trino_server(value: Any) -> Mapping[str, Any]:
     return found
 
 
+def whole(ours: str, as_text: bool = False) -> Convert:
+    """A whole number sent as a JSON number or as its digits (Credible sends both)."""
+    def convert(value: Any) -> Mapping[str, Any]:
+        if isinstance(value, bool) or not (
+                isinstance(value, int) or (isinstance(value, str) and value.isdigit())):
+            raise ValueError("Must be a whole number")
+        return {ours: str(int(value)) if as_text else int(value)}
+    return convert
+
+
 TYPES: dict[str, CredibleType] = {
     "postgres": CredibleType("POSTGRES", "postgresConnection", (
         Rename("host", "host"), Rename("port", "port"), Rename("databaseName", "databaseName"),
@@ -59,15 +69,18 @@ TYPES: dict[str, CredibleType] = {
         Rename("billingProjectId", "bigQueryBillingProjectId"),
         Rename("location", "bigQueryLocation"),
         Rename("serviceAccountKeyJson", "bigQueryJsonKey", convert=_json_key),
-        Rename("maximumBytesBilled", "bigQueryMaximumBytesBilled"),
-        Rename("queryTimeoutMilliseconds", "bigQueryQueryTimeoutMs"))),
+        Rename("maximumBytesBilled", "bigQueryMaximumBytesBilled",
+               convert=whole("bigQueryMaximumBytesBilled", as_text=True)),
+        Rename("queryTimeoutMilliseconds", "bigQueryQueryTimeoutMs",
+               convert=whole("bigQueryQueryTimeoutMs")))),
     "snowflake": CredibleType("SNOWFLAKE", "snowflakeConnection", (
         Rename("account", "snowflakeAccountId"), Rename("username", "username"),
         Rename("password", "password"), Rename("privateKey", "snowflakePrivateKey"),
         Rename("privateKeyPass", "snowflakePrivateKeyPassphrase"),
         Rename("warehouse", "snowflakeWarehouse"), Rename("database", "databaseName"),
         Rename("schema", "snowflakeSchema"), Rename("role", "snowflakeRole"),
-        Rename("responseTimeoutMilliseconds", "snowflakeResponseTimeoutMs"))),
+        Rename("responseTimeoutMilliseconds", "snowflakeResponseTimeoutMs",
+               convert=whole("snowflakeResponseTimeoutMs")))),
     "trino": CredibleType("TRINO", "trinoConnection", (
         Rename("server", "host", convert=_trino_server), Rename("port", "port"),
         Rename("catalog", "databaseName"), Rename("schema", "includeSchemas"),

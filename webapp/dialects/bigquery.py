@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from ..core.fields import FieldInvalid, FieldSpec
 from ..core.steps import API_STEPS
 from .base import Dialect, SchemaFilter, TableInfo, Target
 from .cloud import catalog_failure, group_tables, sql_kind
@@ -16,6 +17,7 @@ from .gcp import (
     KEY_FIELD,
     PROJECT_FIELD,
     PROJECT_ID,
+    check_project_id,
     credentials,
     google_rules,
     key_fields,
@@ -28,6 +30,36 @@ from .urls import UrlForm
 SCOPES = ["https://www.googleapis.com/auth/bigquery"]
 SYNC_SECONDS = 300.0
 DATASET_ID = re.compile(r"^[A-Za-z0-9_]{1,1024}$")
+LOCATION = re.compile(r"^[A-Za-z0-9-]{2,64}$")
+
+
+def check_location(value: str) -> None:
+    """A BigQuery location: a multi-region (US, EU) or a region (europe-west3)."""
+    if not LOCATION.match(value):
+        raise FieldInvalid("Use a BigQuery location, e.g. US, EU or europe-west3")
+
+
+def check_bytes(value: str) -> None:
+    """A whole number of bytes (text: it may be larger than a 32-bit integer)."""
+    if not re.fullmatch(r"[0-9]{1,19}", value) or int(value) == 0:
+        raise FieldInvalid("Use a whole number of bytes, e.g. 1000000000")
+
+
+# Credible Data's BigQuery options (the billing project, location and the query limits).
+OPTION_FIELDS = (
+    FieldSpec(name="bigQueryBillingProjectId", label="Billing project ID", max_length=93,
+              checks=(check_project_id,), placeholder="my-billing-project",
+              help="The project query jobs run (and are billed) in. Blank: the project above."),
+    FieldSpec(name="bigQueryLocation", label="Location", max_length=64, placeholder="US",
+              checks=(check_location,), help="Where query jobs run (US, EU, a region). Blank: "
+              "BigQuery picks the datasets' location."),
+    FieldSpec(name="bigQueryMaximumBytesBilled", label="Maximum bytes billed", max_length=19,
+              placeholder="1000000000", checks=(check_bytes,),
+              help="A query that would bill more fails instead. Blank: no limit."),
+    FieldSpec(name="bigQueryQueryTimeoutMs", label="Query timeout (ms)", kind="integer",
+              min_value=1000, max_value=3_600_000,
+              help=f"How long one catalog query may run. Blank: {SYNC_SECONDS:g} s."),
+)
 
 DATASET_QUERY = """
 SELECT c.table_schema, c.table_name, t.table_type, c.column_name, c.data_type, c.is_nullable,
@@ -61,6 +93,8 @@ class BigQueryConnection:
     client: Any
     project: str
     timeout: float
+    job_config: Any = None  # QueryJobConfig with maximum_bytes_billed, when one is set
+    query_seconds: float = SYNC_SECONDS
 
     def close(self) -> None:
         """Close the client's HTTP session."""
@@ -77,7 +111,8 @@ class BigQuery(Dialect):
                       "google.auth.transport.requests")
     steps = API_STEPS
     driver_steps = ("auth", "database")
-    fields = key_fields("BigQuery (roles BigQuery Data Viewer and BigQuery Job User)")
+    fields = (*key_fields("BigQuery (roles BigQuery Data Viewer and BigQuery Job User)"),
+              *OPTION_FIELDS)
     errors = ERRORS
     error_text = staticmethod(chain_text)
     # bigquery://project-id[/dataset]
@@ -106,18 +141,25 @@ class BigQuery(Dialect):
         v = target.values
         project = project_of(v)
         creds = credentials(v, target.timeout, SCOPES)
-        client = bigquery.Client(project=project, credentials=creds)
+        # Jobs run in the billing project; datasets are listed and read in the data project.
+        client = bigquery.Client(project=v.get("bigQueryBillingProjectId") or project,
+                                 credentials=creds, location=v.get("bigQueryLocation") or None)
         try:
-            list(client.list_datasets(max_results=1, timeout=target.timeout))
+            list(client.list_datasets(project=project, max_results=1, timeout=target.timeout))
         except BaseException:
             client.close()
             raise
-        return BigQueryConnection(client, project, target.timeout)
+        limit = v.get("bigQueryMaximumBytesBilled")
+        config = bigquery.QueryJobConfig(maximum_bytes_billed=int(limit)) if limit else None
+        timeout_ms = v.get("bigQueryQueryTimeoutMs")
+        return BigQueryConnection(client, project, target.timeout, config,
+                                  timeout_ms / 1000 if timeout_ms else SYNC_SECONDS)
 
     def check_catalog(self, connection: BigQueryConnection) -> None:
         """A trivial query: the service account may run query jobs (the sync needs them)."""
         try:
-            job = connection.client.query("SELECT 1", timeout=connection.timeout)
+            job = connection.client.query("SELECT 1", job_config=connection.job_config,
+                                          timeout=connection.timeout)
             list(job.result(timeout=connection.timeout))
         except Exception as exc:  # noqa: BLE001 - classified, raw text stays in the log
             failure = self.classify(exc, Target({}, None, connection.timeout))
@@ -133,15 +175,16 @@ class BigQuery(Dialect):
         """One INFORMATION_SCHEMA query per allowed dataset, results paged."""
         schemas = schemas or SchemaFilter()
         client, project = connection.client, connection.project
+        seconds = connection.query_seconds
         if not PROJECT_ID.match(project):
             raise ValueError("invalid project id")
-        for item in client.list_datasets(timeout=SYNC_SECONDS):
+        for item in client.list_datasets(project=project, timeout=SYNC_SECONDS):
             dataset = item.dataset_id
             if not DATASET_ID.match(dataset) or not schemas.allows(dataset):
                 continue
             sql = DATASET_QUERY.format(ds=f"{project}.{dataset}")
-            job = client.query(sql, timeout=SYNC_SECONDS)
-            rows = (tuple(r.values()) for r in job.result(timeout=SYNC_SECONDS, page_size=5000))
+            job = client.query(sql, job_config=connection.job_config, timeout=seconds)
+            rows = (tuple(r.values()) for r in job.result(timeout=seconds, page_size=5000))
             cleaned = (r[:6] + (None if r[6] in (None, "NULL") else r[6],) + r[7:] for r in rows)
             yield from group_tables(cleaned, schemas, sql_kind)
 

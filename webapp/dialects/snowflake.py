@@ -146,6 +146,13 @@ class Snowflake(Dialect):
         FieldSpec(name="snowflakeRole", label="Role", max_length=255,
                   checks=(check_identifier,), placeholder="ANALYST",
                   help="Blank uses the user's default role."),
+        # Credible Data's Snowflake options: the session's schema and a statement timeout.
+        FieldSpec(name="snowflakeSchema", label="Schema", max_length=255,
+                  checks=(check_identifier,), placeholder="PUBLIC",
+                  help="The session's default schema; blank uses the user's default."),
+        FieldSpec(name="snowflakeResponseTimeoutMs", label="Response timeout (ms)",
+                  kind="integer", min_value=1000, max_value=3_600_000,
+                  help=f"How long one statement may run. Blank: {SYNC_SECONDS} s."),
     )
 
     @property
@@ -182,12 +189,17 @@ class Snowflake(Dialect):
         if v.get(KEY):
             key, _ = load_pem_key(v[KEY], v.get(KEY_PHRASE), KEY, KEY_PHRASE)
             auth = {"private_key": key, "authenticator": "SNOWFLAKE_JWT"}
-        return snowflake.connector.connect(
+        timeout_ms = v.get("snowflakeResponseTimeoutMs")
+        statement = max(1, timeout_ms // 1000) if timeout_ms else SYNC_SECONDS
+        connection = snowflake.connector.connect(
             account=v[ACCOUNT], user=v["username"], database=v["databaseName"],
+            schema=v.get("snowflakeSchema") or None,
             warehouse=v.get("snowflakeWarehouse") or None, role=v.get("snowflakeRole") or None,
             login_timeout=seconds, request_timeout=seconds, retry_max_attempts=1,
             application="Datadock", enable_server_session_keep_alive_auto_detection=False,
-            **auth)
+            session_parameters={"STATEMENT_TIMEOUT_IN_SECONDS": statement}, **auth)
+        connection.datadock_statement_seconds = statement  # read by introspect
+        return connection
 
     def check_catalog(self, connection: Any) -> None:
         """The database's information_schema, which the sync reads."""
@@ -225,7 +237,8 @@ class Snowflake(Dialect):
         batches."""
         cursor = connection.cursor()
         try:
-            cursor.execute(f"ALTER SESSION SET STATEMENT_TIMEOUT_IN_SECONDS = {SYNC_SECONDS}")
+            statement = int(getattr(connection, "datadock_statement_seconds", SYNC_SECONDS))
+            cursor.execute(f"ALTER SESSION SET STATEMENT_TIMEOUT_IN_SECONDS = {statement}")
             cursor.execute("SHOW PRIMARY KEYS IN DATABASE")
             names = [d[0] for d in cursor.description]
             at = {n: names.index(n) for n in ("schema_name", "table_name", "column_name")}
