@@ -28,6 +28,7 @@ MODULES = (
     "trino",
     "motherduck",
     "mongodb",
+    "elasticsearch",
     "singlestore",
     "s3",
 )
