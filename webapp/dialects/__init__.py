@@ -29,6 +29,7 @@ MODULES = (
     "motherduck",
     "mongodb",
     "elasticsearch",
+    "firebolt",
     "singlestore",
     "s3",
 )
