@@ -16,8 +16,10 @@ import copy
 from dataclasses import replace
 from typing import Any, Literal
 
+from . import openapi_faces as faces_api
 from . import openapi_members as members_api
 from . import openapi_notifications as notifications_api
+from . import openapi_supermetrics as supermetrics_api
 from .dialects import DIALECTS, Dialect, FieldSpec
 from .models import HealthStatus
 from .source_fields import DISPLAY_NAME, SOURCE_FIELDS
@@ -475,14 +477,19 @@ def build_document() -> dict[str, Any]:
                  {"name": "Members", "description": "People and invitations (admin keys)"},
                  {"name": "Notifications",
                   "description": "Channels (admin keys) and events (read keys)"},
+                 {"name": "Onboarding links",
+                  "description": "The Supermetrics face: single-use connect links (/v1)"},
+                 *faces_api.tags(),
                  {"name": "Meta", "description": "About the API"}],
         "paths": members_api.with_scopes(
             {**_paths(), **members_api.paths(_ok, _errors, _data),
-             **notifications_api.paths(_ok, _errors, _data)}),
+             **notifications_api.paths(_ok, _errors, _data), **supermetrics_api.paths(),
+             **faces_api.paths()}),
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer",
                                                "description": "An API key: ddk_…"}},
-            "schemas": {**_schemas(), **members_api.schemas(), **notifications_api.schemas()},
+            "schemas": {**_schemas(), **members_api.schemas(), **notifications_api.schemas(),
+                        **supermetrics_api.schemas(), **faces_api.schemas()},
             "headers": {
                 **_COMMON_HEADERS,
                 "Location": {"description": "The new data source's URL.", "required": True,
@@ -495,6 +502,7 @@ def build_document() -> dict[str, Any]:
             "parameters": {
                 **members_api.parameters(),
                 **notifications_api.parameters(),
+                **supermetrics_api.parameters(),
                 "orgId": {"name": "orgId", "in": "path", "required": True,
                           "description": "Organization ID", "schema": {"type": "string"}},
                 "id": {"name": "id", "in": "path", "required": True,
