@@ -5,9 +5,11 @@ Location headers of the Basedash face."""
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -22,6 +24,13 @@ from webapp.records import vault
 # The README's example request, sent verbatim.
 EXAMPLE = {"data_source_id": "POSTGRES", "display_name": "Acme warehouse", "expires_in": 86400}
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def test_the_example_is_the_readmes_verbatim():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("### Onboarding links (Supermetrics face)", 1)[1]
+    sent = re.search(r"-d '([^']+)'", section).group(1)
+    assert json.loads(sent) == EXAMPLE and "/v1/teams/1/data-source-connections" in section
 
 
 def connections(api: Api) -> str:
