@@ -116,6 +116,17 @@ def keep_on_the_machine(case, state) -> None:
             body["connectionString"] = SAFE_URL
         if isinstance(body.get("dialect"), str) and body["dialect"].upper() not in SAFE_DIALECTS:
             body["dialect"] = "POSTGRES"
+        # The DataBrain and Credible Data faces: PostgreSQL, their nested hosts made safe too.
+        if "datasourceType" in body:
+            body["datasourceType"] = "postgres"
+        if body.get("type") not in (None, "direct"):
+            body["type"] = "postgres"
+        for nested in (v for v in body.values() if isinstance(v, dict)):
+            for name in (*HOST_FIELDS, "server", "serverHostname"):
+                if nested.get(name) is not None:
+                    nested[name] = "unreachable.invalid"
+            if nested.get("connectionString") is not None:
+                nested["connectionString"] = SAFE_URL
     params = case.path_parameters or {}
     if "orgId" in params and len(str(params["orgId"])) % 4 != 0:
         params["orgId"] = str(state["org_id"])

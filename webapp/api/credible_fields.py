@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from .faces import Convert, Rename
+from ..face_names import Convert, Rename
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,13 @@ from werkzeug.wrappers import Response
 
 from .. import sources as uc
 from ..dialects import get_dialect
+from ..face_names import their_errors, translate
 from ..members.roles import KeyScope
 from ..source_fields import SOURCE_FIELDS
 from ..source_inputs import check_json_types
 from ..sources.first_sync import FirstSync, wait_for_first_sync
 from .databrain_fields import TYPES, finish
-from .faces import BadBody, guard_blueprint, read_object, their_errors, translate
+from .faces import BadBody, guard_blueprint, read_object
 from .guard import requires_scope
 
 log = logging.getLogger(__name__)

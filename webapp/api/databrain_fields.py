@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .faces import Rename, flag, switch
+from ..face_names import Rename, flag, switch
 
 SNOWFLAKE_SUFFIX = ".snowflakecomputing.com"
 KEY_PAIR = "Key-pair authentication"
