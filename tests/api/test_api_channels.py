@@ -36,7 +36,7 @@ def test_a_webhook_channel_shows_its_secret_once_and_never_its_url(app, api):
         secret = data["signingSecret"]
         assert secret.startswith("whsec_") and data["host"] == "127.0.0.1"
         assert data["events"] == ["source.unhealthy", "source.recovered", "sync.failed",
-                                  "schema.changed"]
+                                  "schema.changed", "source.connected"]
         assert created.headers["Location"].endswith(f"/notification-channels/{data['id']}")
         for answer in (call(api, "GET", "/notification-channels"),
                        call(api, "GET", f"/notification-channels/{data['id']}")):

@@ -148,6 +148,10 @@ def test_the_link_completes_once_into_a_synced_source_audited_with_who_and_where
     by_uuid = api.get(f"/{public_id}")
     assert by_uuid.status_code == 200 and by_uuid.get_json()["data"]["publicId"] == public_id
     assert api.get(f"/{public_id.upper()}").status_code == 200
+    events = api.client.get(f"/api/public/organizations/{api.org_id}/events",
+                            headers={"Authorization": f"Bearer {api.key}"})
+    assert events.status_code == 200, events.get_data(as_text=True)
+    assert [e["type"] for e in events.get_json()["data"]] == ["source.connected"]
 
 
 def test_revoked_and_expired_links_say_so(app: Flask, api: Api):

@@ -24,9 +24,10 @@ SOURCE_UNHEALTHY = "source.unhealthy"
 SOURCE_RECOVERED = "source.recovered"
 SYNC_FAILED = "sync.failed"
 SCHEMA_CHANGED = "schema.changed"
+SOURCE_CONNECTED = "source.connected"  # an onboarding link completed (webapp/onboarding/)
 TEST = "test"
 # What a channel may subscribe to (`test` is sent by "Send test" only).
-EVENT_TYPES = (SOURCE_UNHEALTHY, SOURCE_RECOVERED, SYNC_FAILED, SCHEMA_CHANGED)
+EVENT_TYPES = (SOURCE_UNHEALTHY, SOURCE_RECOVERED, SYNC_FAILED, SCHEMA_CHANGED, SOURCE_CONNECTED)
 DEFAULT_ALERT_AFTER = 2
 NAMES_LISTED = 5  # first names of tables/columns in a schema.changed payload
 

@@ -153,6 +153,8 @@ def headline(payload: dict[str, Any]) -> str:
         return f"Schema sync of {source} failed"
     if kind == "schema.changed":
         return f"The schema of {source} changed ({data.get('total')} changes)"
+    if kind == "source.connected":
+        return f"{source} was connected by {data.get('completedBy')} with an onboarding link"
     if kind == "test":
         return "Test notification from Datadock"
     return f"{kind} on {source}"

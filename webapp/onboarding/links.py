@@ -35,7 +35,7 @@ CONNECT_PATH = "/connect/"
 DEFAULT_VALID = timedelta(days=7)
 MIN_SECONDS, MAX_SECONDS = 300, 30 * 24 * 3600
 MAX_NAME = 120
-SOURCE_CONNECTED = "source.connected"
+SOURCE_CONNECTED = events.SOURCE_CONNECTED
 # How long a completion holds the link while it verifies (beyond the verify deadline).
 CLAIM_MARGIN = timedelta(seconds=30)
 

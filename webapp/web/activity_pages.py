@@ -35,6 +35,8 @@ def describe(event: dict[str, Any]) -> str:
             ("columnsAdded", "columns added"), ("columnsRemoved", "columns removed"),
             ("columnsRetyped", "columns retyped")) if counts.get(key)) or "changes"
         return summary + (f" ({', '.join(first)}…)" if first else "")
+    if kind == "source.connected":
+        return f"Connected by {data.get('completedBy')} from {data.get('ipAddress')}"
     return str(data.get("message") or "")
 
 

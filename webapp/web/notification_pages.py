@@ -23,7 +23,8 @@ TYPE_LABELS = {"webhook": "Webhook (signed JSON POST)", "slack": "Slack incoming
 EVENT_LABELS = {"source.unhealthy": "A source becomes unhealthy",
                 "source.recovered": "A source recovers",
                 "sync.failed": "A schema sync fails",
-                "schema.changed": "The schema changes"}
+                "schema.changed": "The schema changes",
+                "source.connected": "A source is connected with an onboarding link"}
 
 
 class Checkboxes(SelectMultipleField):
