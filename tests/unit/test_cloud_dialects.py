@@ -103,7 +103,8 @@ def field_errors(app, raw: dict) -> dict:
 
 def test_registered_once_in_the_basedash_order_after_the_live_ones():
     keys = list(DIALECTS)
-    assert keys[-len(CLOUD):] == CLOUD
+    start = keys.index(CLOUD[0])  # engines added later (MongoDB, …) follow them
+    assert keys[start:start + len(CLOUD)] == CLOUD
     assert len(keys) == len(set(keys))
 
 
@@ -113,12 +114,13 @@ def test_registered_once_in_the_basedash_order_after_the_live_ones():
                    "snowflakeRole", "snowflakeSchema", "snowflakeResponseTimeoutMs"],
      ("password", "snowflakePrivateKey", "snowflakePrivateKeyPassphrase")),
     ("BIGQUERY", ["bigQueryJsonKey", "bigQueryProjectId", "bigQueryBillingProjectId",
-                  "bigQueryLocation", "bigQueryMaximumBytesBilled", "bigQueryQueryTimeoutMs"],
+                  "bigQueryLocation", "bigQueryMaximumBytesBilled", "bigQueryQueryTimeoutMs",
+                  "bigQueryDatasetId"],
      ("bigQueryJsonKey",)),
     ("SPANNER", ["bigQueryJsonKey", "bigQueryProjectId", "spannerInstanceId", "databaseName"],
      ("bigQueryJsonKey",)),
     ("ATHENA", ["athenaRegion", "athenaAccessKeyId", "password", "athenaWorkgroup",
-                "athenaOutputLocation", "athenaCatalog"], ("password",)),
+                "athenaOutputLocation", "athenaCatalog", "athenaDatabase"], ("password",)),
     ("DATABRICKS", ["host", "port", "databricksHttpPath", "password", "databaseName"],
      ("password",)),
     ("POSTHOG", ["host", "port", "posthogProjectId", "password", "sslEnabled"], ("password",)),
@@ -254,13 +256,17 @@ def test_snowflake_key_and_credential_problems(quick_app, rsa_key):
 @pytest.mark.parametrize("account, ok", [
     ("myorg-myaccount", True), ("myorg_myaccount", True), ("xy12345", True),
     ("xy12345.us-east-2.aws", True), ("xy12345.eu-west-1", True),
-    ("myorg-myaccount.snowflakecomputing.com", False),
-    ("https://xy12345.snowflakecomputing.com", False), ("my account", False), ("-x", False),
+    ("myorg-myaccount.snowflakecomputing.com", "myorg-myaccount"),
+    ("https://xy12345.us-east-2.aws.snowflakecomputing.com/", "xy12345.us-east-2.aws"),
+    ("my account", False), ("-x", False), ("a.b.c.d.snowflakecomputing.com", False),
 ])
 def test_snowflake_account_identifiers(quick_app, rsa_key, account, ok):
+    """The identifier, or its host name (`<account>.snowflakecomputing.com`), stored as the
+    identifier."""
     raw = {**valid("SNOWFLAKE", rsa_key), "snowflakeAccountId": account}
     if ok:
-        assert clean(quick_app, raw)["snowflakeAccountId"] == account
+        expected = account if ok is True else ok
+        assert clean(quick_app, raw)["snowflakeAccountId"] == expected
     else:
         assert "snowflakeAccountId" in field_errors(quick_app, raw)
 
@@ -657,7 +663,7 @@ KNOWN = set(DIALECTS)
       "databaseName": "events", "sslEnabled": True}),
     ("trino://app@trino.example.com:8080/hive/default", "TRINO",
      {"host": "trino.example.com", "port": 8080, "username": "app", "databaseName": "hive",
-      "sslEnabled": False}),
+      "trinoSchema": "default", "sslEnabled": False}),
     ("oracle+oracledb://app:pw@ora.example.com:1521/?service_name=FREEPDB1", "ORACLE",
      {"host": "ora.example.com", "port": 1521, "username": "app", "password": "pw",
       "databaseName": "FREEPDB1"}),
@@ -669,7 +675,8 @@ KNOWN = set(DIALECTS)
      "warehouses%2Fabcdef0123456789&catalog=main", "DATABRICKS",
      {"host": "dbc-1.cloud.databricks.com", "port": 443, "password": "dapi123",
       "databricksHttpPath": "/sql/1.0/warehouses/abcdef0123456789", "databaseName": "main"}),
-    ("bigquery://acme-analytics/events", "BIGQUERY", {"bigQueryProjectId": "acme-analytics"}),
+    ("bigquery://acme-analytics/events", "BIGQUERY", {"bigQueryProjectId": "acme-analytics",
+                                                       "bigQueryDatasetId": "events"}),
     ("spanner+spanner:///projects/acme-1/instances/prod/databases/orders", "SPANNER",
      {"bigQueryProjectId": "acme-1", "spannerInstanceId": "prod", "databaseName": "orders"}),
     ("awsathena+rest://AKIAIOSFODNN7EXAMPLE:wJalr%2FK7MDENG@athena.eu-west-1.amazonaws.com:443/"

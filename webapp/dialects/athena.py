@@ -91,6 +91,7 @@ class AthenaConnection:
     output: str | None
     timeout: float
     workgroup_output: str | None = None
+    database: str | None = None  # the one Glue database read, when one is given
 
     def rows(self, sql: str, timeout: float) -> Iterator[tuple]:
         """Run a query, wait for it under the deadline (stopping it when exceeded), then page
@@ -150,6 +151,9 @@ ERRORS = (
     ErrorRule(Failure("database", "There is no workgroup {athenaWorkgroup!r} in {athenaRegion}.",
                       {"athenaWorkgroup": "Workgroup not found"}),
               code=_NAMED_NOT_FOUND, also="(?i)work ?group"),
+    ErrorRule(Failure("database", "The data catalog {athenaCatalog!r} has no database "
+                      "{athenaDatabase!r}.", {"athenaDatabase": "Database not found"}),
+              code=_NAMED_NOT_FOUND, also="(?i)database", given=("athenaDatabase",)),
     ErrorRule(Failure("database", "There is no data catalog {athenaCatalog!r} in "
                       "{athenaRegion}.", {"athenaCatalog": "Data catalog not found"}),
               code=_NAMED_NOT_FOUND, also="(?i)catalog"),
@@ -215,6 +219,9 @@ class Athena(Dialect):
                        "workgroup's own setting."),
         FieldSpec(name="athenaCatalog", label="Data catalog", default="AwsDataCatalog",
                   max_length=256, checks=(check_catalog_name,)),
+        FieldSpec(name="athenaDatabase", label="Database (optional)", max_length=255,
+                  checks=(check_catalog_name,), placeholder="analytics",
+                  help="The one database (Glue schema) to sync; blank: every database."),
     )
 
     @property
@@ -255,6 +262,9 @@ class Athena(Dialect):
         if not connection.output and not connection.workgroup_output:
             raise QueryFailed("NO_OUTPUT", "no result location")
         client.get_data_catalog(Name=v["athenaCatalog"])
+        if v.get("athenaDatabase"):
+            client.get_database(CatalogName=v["athenaCatalog"], DatabaseName=v["athenaDatabase"])
+            connection.database = v["athenaDatabase"]
         return connection
 
     def check_catalog(self, connection: AthenaConnection) -> None:
@@ -287,8 +297,12 @@ class Athena(Dialect):
 
     def introspect(self, connection: AthenaConnection, schemas: SchemaFilter | None = None
                    ) -> Iterator[TableInfo]:
-        """One information_schema query over the catalog, results paged."""
-        yield from group_tables(connection.rows(CATALOG_QUERY, SYNC_SECONDS), schemas, sql_kind)
+        """One information_schema query over the catalog (or its one database), results
+        paged."""
+        rows = connection.rows(CATALOG_QUERY, SYNC_SECONDS)
+        if connection.database:
+            rows = (r for r in rows if r[0] == connection.database)
+        yield from group_tables(rows, schemas, sql_kind)
 
 
 REGISTER = (Athena(),)

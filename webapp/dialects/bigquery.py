@@ -77,8 +77,18 @@ LEFT JOIN (
 ORDER BY c.table_name, c.ordinal_position
 """
 
+DATASET_FIELD = "bigQueryDatasetId"
+
+
+def check_dataset(value: str) -> None:
+    """A dataset ID: letters, digits and underscores."""
+    if not DATASET_ID.match(value):
+        raise FieldInvalid("Use the dataset ID: letters, digits and _ only")
+
+
 ERRORS = google_rules(
     "BigQuery",
+    product_rule(r"Not found: Dataset", "database", DATASET_FIELD, "Dataset not found"),
     product_rule(r"Not found: Project|Project .* (was )?not found", "database", PROJECT_FIELD,
                  "Project not found"),
     product_rule(r"bigquery\.jobs\.create", "catalog", KEY_FIELD,
@@ -95,6 +105,7 @@ class BigQueryConnection:
     timeout: float
     job_config: Any = None  # QueryJobConfig with maximum_bytes_billed, when one is set
     query_seconds: float = SYNC_SECONDS
+    dataset: str | None = None  # the one dataset read, when one is given
 
     def close(self) -> None:
         """Close the client's HTTP session."""
@@ -112,12 +123,16 @@ class BigQuery(Dialect):
     steps = API_STEPS
     driver_steps = ("auth", "database")
     fields = (*key_fields("BigQuery (roles BigQuery Data Viewer and BigQuery Job User)"),
-              *OPTION_FIELDS)
+              *OPTION_FIELDS,
+              FieldSpec(name=DATASET_FIELD, label="Dataset (optional)", max_length=1024,
+                        checks=(check_dataset,), placeholder="analytics",
+                        help="The one dataset to sync; blank: every dataset of the project."))
     errors = ERRORS
     error_text = staticmethod(chain_text)
     # bigquery://project-id[/dataset]
     url_schemes = ("bigquery",)
-    url_form = UrlForm(host=PROJECT_FIELD, port=None, username=None, password=None, path=None,
+    url_form = UrlForm(host=PROJECT_FIELD, port=None, username=None, password=None,
+                       path=DATASET_FIELD,
                        invalid="Paste bigquery://project-id")
 
     @property
@@ -145,7 +160,11 @@ class BigQuery(Dialect):
         client = bigquery.Client(project=v.get("bigQueryBillingProjectId") or project,
                                  credentials=creds, location=v.get("bigQueryLocation") or None)
         try:
-            list(client.list_datasets(project=project, max_results=1, timeout=target.timeout))
+            if v.get(DATASET_FIELD):
+                client.get_dataset(f"{project}.{v[DATASET_FIELD]}", timeout=target.timeout)
+            else:
+                list(client.list_datasets(project=project, max_results=1,
+                                          timeout=target.timeout))
         except BaseException:
             client.close()
             raise
@@ -153,7 +172,8 @@ class BigQuery(Dialect):
         config = bigquery.QueryJobConfig(maximum_bytes_billed=int(limit)) if limit else None
         timeout_ms = v.get("bigQueryQueryTimeoutMs")
         return BigQueryConnection(client, project, target.timeout, config,
-                                  timeout_ms / 1000 if timeout_ms else SYNC_SECONDS)
+                                  timeout_ms / 1000 if timeout_ms else SYNC_SECONDS,
+                                  v.get(DATASET_FIELD) or None)
 
     def check_catalog(self, connection: BigQueryConnection) -> None:
         """A trivial query: the service account may run query jobs (the sync needs them)."""
@@ -178,8 +198,10 @@ class BigQuery(Dialect):
         seconds = connection.query_seconds
         if not PROJECT_ID.match(project):
             raise ValueError("invalid project id")
-        for item in client.list_datasets(project=project, timeout=SYNC_SECONDS):
-            dataset = item.dataset_id
+        datasets = [connection.dataset] if connection.dataset else (
+            item.dataset_id for item in client.list_datasets(project=project,
+                                                             timeout=SYNC_SECONDS))
+        for dataset in datasets:
             if not DATASET_ID.match(dataset) or not schemas.allows(dataset):
                 continue
             sql = DATASET_QUERY.format(ds=f"{project}.{dataset}")

@@ -93,11 +93,22 @@ def _account(parts: SplitResult, options: dict[str, str]) -> dict[str, Any]:
     return {ACCOUNT: (parts.hostname or "").removesuffix(".snowflakecomputing.com")}
 
 
+def account_id(value: str) -> str:
+    """The account identifier, also from its host (`<account>.snowflakecomputing.com`, with or
+    without https://)."""
+    text = value.strip()
+    text = text[8:] if text.lower().startswith("https://") else text
+    text = text.rstrip("/")
+    return text[:-len(".snowflakecomputing.com")] if text.lower().endswith(
+        ".snowflakecomputing.com") else text
+
+
 def check_account(value: str) -> None:
-    """The account identifier, not a URL."""
-    if ".snowflakecomputing.com" in value.lower() or "/" in value:
-        raise FieldInvalid("Enter the account identifier only, without "
-                           ".snowflakecomputing.com (e.g. myorg-myaccount)")
+    """The account identifier, or its host name (read as the identifier)."""
+    value = account_id(value)
+    if "/" in value or ".snowflakecomputing.com" in value.lower():
+        raise FieldInvalid("Enter the account identifier (e.g. myorg-myaccount) or its host "
+                           "myorg-myaccount.snowflakecomputing.com")
     if not ACCOUNT_ID.match(value):
         raise FieldInvalid("Use orgname-accountname (e.g. myorg-myaccount) or a locator "
                            "with its region (e.g. xy12345.us-east-2.aws)")
@@ -169,6 +180,8 @@ class Snowflake(Dialect):
         from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
         errors = super().check_local(values)
+        if values.get(ACCOUNT):  # a host name given for the account is stored as the account
+            values[ACCOUNT] = account_id(values[ACCOUNT])
         if not values.get(KEY):
             if not values.get("password"):
                 errors.update({"password": "Enter the password or paste a private key"})
@@ -192,7 +205,7 @@ class Snowflake(Dialect):
         timeout_ms = v.get("snowflakeResponseTimeoutMs")
         statement = max(1, timeout_ms // 1000) if timeout_ms else SYNC_SECONDS
         connection = snowflake.connector.connect(
-            account=v[ACCOUNT], user=v["username"], database=v["databaseName"],
+            account=account_id(v[ACCOUNT]), user=v["username"], database=v["databaseName"],
             schema=v.get("snowflakeSchema") or None,
             warehouse=v.get("snowflakeWarehouse") or None, role=v.get("snowflakeRole") or None,
             login_timeout=seconds, request_timeout=seconds, retry_max_attempts=1,

@@ -136,7 +136,8 @@ class SqlServer(Dialect):
     fields = (
         host_field(placeholder="sql.example.com or myserver.database.windows.net"),
         port_field(1433),
-        database_field(max_length=128, placeholder="master"),
+        database_field(max_length=128, placeholder="master", required=False,
+                       help="Blank: the login's default database."),
         username_field(max_length=128,
                        help="A SQL Server login (Windows authentication is not supported)."),
         password_field(max_length=128),
@@ -171,7 +172,7 @@ class SqlServer(Dialect):
         return pymssql.connect(
             server=target.address, port=str(target.port or v["port"]),
             user=v["username"], password=v.get("password") or "",
-            database=v["databaseName"], login_timeout=seconds, timeout=seconds,
+            database=v.get("databaseName") or "", login_timeout=seconds, timeout=seconds,
             tds_version="7.4", encryption="require" if v.get("sslEnabled") else "off",
             appname="datadock")
 

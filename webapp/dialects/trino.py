@@ -3,9 +3,10 @@ one information_schema query for the chosen catalog, error classification."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import SplitResult, urlsplit, urlunsplit
+from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 from ..core.failures import BAD_CREDENTIALS
 from ..core.steps import DRIVER_HOST_STEPS
@@ -13,6 +14,8 @@ from .base import Dialect, SchemaFilter, TableInfo, Target
 from .cloud import group_tables, sql_kind
 from .errors_table import REFUSED, ErrorRule, Failure, chain_text, timed_out
 from .fields import (
+    FieldInvalid,
+    FieldSpec,
     database_field,
     host_field,
     password_field,
@@ -58,12 +61,20 @@ ERRORS = (
 )
 
 
+def check_schema(value: str) -> None:
+    """A Trino schema name."""
+    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_$-]*", value):
+        raise FieldInvalid("Use letters, digits, _, $ and - only")
+
+
 def _https(parts: SplitResult, options: dict[str, str]) -> dict[str, Any]:
-    """http_scheme (or protocol) says, else port 443 means HTTPS."""
+    """http_scheme (or protocol) says, else port 443 means HTTPS; /catalog/schema's schema."""
+    segments = [unquote(s) for s in parts.path.split("/") if s]
+    found: dict[str, Any] = {"trinoSchema": segments[1]} if len(segments) > 1 else {}
     scheme = options.get("http_scheme") or options.get("protocol")
     if scheme:
-        return {"sslEnabled": scheme.lower() == "https"}
-    return {"sslEnabled": parts.port == 443} if parts.port is not None else {}
+        return {**found, "sslEnabled": scheme.lower() == "https"}
+    return {**found, "sslEnabled": parts.port == 443} if parts.port is not None else found
 
 
 def pinned_session(host: str, address: str, port: int, tls: bool) -> Any:
@@ -124,6 +135,10 @@ class Trino(Dialect):
         password_field(required=False, help="Leave blank when the coordinator has no "
                                             "password authentication. Needs SSL."),
         ssl_field(help="HTTPS; required to send a password."),
+        FieldSpec(name="trinoSchema", label="Schema (optional)", max_length=255,
+                  checks=(check_schema,), placeholder="default",
+                  help="The session's default schema; the sync still reads every schema "
+                       "the filters allow."),
         *ssh_fields(),
     )
 
@@ -147,6 +162,7 @@ class Trino(Dialect):
         connection = trino.dbapi.connect(
             host=f"[{address}]" if ":" in address else address, port=port,
             user=v["username"], catalog=v["databaseName"],
+            schema=v.get("trinoSchema") or None,
             http_scheme="https" if tls else "http", source="datadock",
             auth=trino.auth.BasicAuthentication(v["username"], v["password"])
             if v.get("password") else None,
