@@ -131,7 +131,7 @@ def paths() -> dict[str, Any]:
             "responses": {"200": _answer("Created", {
                 "type": "object", "required": ["name"],
                 "properties": {"name": {"type": "string"}}}),
-                **_errors("DataBrainError", "400", "401", "429", "500")}}},
+                **_errors("DataBrainError", "400", "401", "403", "429", "500")}}},
         "/api/v0/projects/{projectName}/connections/{connectionName}": {
             "post": {
                 "parameters": params,
