@@ -201,3 +201,22 @@ def test_every_documented_field_reaches_a_declared_field():
         assert dialect is not None
     assert raw == {"password": "t", "databaseName": "my_db", "dialect": "MOTHERDUCK",
                    "displayName": "c"}
+
+
+def test_pages_show_the_project_and_filter_by_it(app, admin, pg):
+    with app.app_context():
+        org = db.session.scalar(db.select(Organization))
+        _, key = create_key(org, "credible")
+    headers = {"Authorization": f"Bearer {key}"}
+    for project, name in (("my-project", "my-conn"), ("other-project", "other-conn")):
+        response = admin.post(f"/api/v0/projects/{project}/connections/{name}",
+                              json=documented_example(pg), headers=headers)
+        assert response.status_code == 201, response.get_data(as_text=True)
+    everything = admin.get("/sources").get_data(as_text=True)
+    assert 'id="project-filter"' in everything and "other-project" in everything
+    narrowed = admin.get("/sources?project=my-project").get_data(as_text=True)
+    assert "my-conn" in narrowed and "other-conn" not in narrowed
+    with app.app_context():
+        source_id = db.session.scalar(db.select(Source.id).filter_by(display_name="my-conn"))
+    page = admin.get(f"/sources/{source_id}").get_data(as_text=True)
+    assert "<dt>Project</dt>" in page and "/sources?project=my-project" in page

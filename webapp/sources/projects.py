@@ -69,6 +69,11 @@ def project_names(org: Organization) -> dict[int, str]:
     return {p.id: p.name for p in list_projects(org)}
 
 
+def project_of(source: Source) -> Project | None:
+    """The project the source belongs to, if any."""
+    return db.session.get(Project, source.project_id) if source.project_id else None
+
+
 def project_source(project: Project, name: str) -> Source | None:
     """The source named exactly `name` in `project`, or None."""
     return db.session.scalar(select(Source).where(

@@ -16,7 +16,7 @@ from ..jobs import health, runs
 from ..jobs.diff import MAX_LISTED
 from ..jobs.health import Bucket, Uptime
 from ..jobs.sync import sync_progress
-from ..models import HealthCheck, Organization, SchemaTable, Source, SyncRun, utcnow
+from ..models import HealthCheck, Organization, Project, SchemaTable, Source, SyncRun, utcnow
 from ..names import name_key
 
 __all__ = ["MAX_LISTED", "Bucket", "ListFilter", "SourceListing", "Uptime",
@@ -136,7 +136,7 @@ SYNC_FILTERS = {"SUCCESS": "Synced", "FAILED": "Failed", "PENDING": "Pending",
 _LIST_COLUMNS = (Source.id, Source.organization_id, Source.display_name, Source.dialect,
                  Source.host, Source.port, Source.is_demo, Source.last_health_status,
                  Source.last_health_check_attempt_at, Source.last_sync_status,
-                 Source.last_sync_attempt_at, Source.last_successful_sync_at)
+                 Source.last_sync_attempt_at, Source.last_successful_sync_at, Source.project_id)
 
 
 @dataclass(frozen=True)
@@ -149,6 +149,7 @@ class ListFilter:
     sync: str = ""
     sort: str = "name"
     page: int = 1
+    project: str = ""  # a project's exact name (sources/projects.py)
 
     @classmethod
     def read(cls, args: Mapping[str, str]) -> ListFilter:
@@ -162,12 +163,13 @@ class ListFilter:
         return cls((args.get("q") or "").strip()[:200], (args.get("dialect") or "")[:32],
                    health if health in HEALTH_FILTERS else "",
                    sync if sync in SYNC_FILTERS else "",
-                   sort if sort in SORTS else "name", page)
+                   sort if sort in SORTS else "name", page,
+                   project=(args.get("project") or "")[:120])
 
     @property
     def active(self) -> bool:
         """Whether anything narrows the list."""
-        return bool(self.search or self.dialect or self.health or self.sync)
+        return bool(self.search or self.dialect or self.health or self.sync or self.project)
 
 
 @dataclass
@@ -206,6 +208,9 @@ def browse_sources(org: Organization, wanted: ListFilter, per_page: int = PER_PA
         where.append(Source.last_health_status == wanted.health)
     if wanted.sync:
         where.append(Source.last_sync_status == wanted.sync)
+    if wanted.project:
+        where.append(Source.project_id.in_(select(Project.id).where(
+            Project.organization_id == org.id, Project.name == wanted.project)))
     health_counts: dict[str, int] = {}
     for status, count in db.session.execute(
             select(Source.last_health_status, func.count()).where(mine)

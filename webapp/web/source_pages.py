@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 from .. import sources as uc
 from ..dialects import DIALECTS, all_secret_names, get_dialect
 from ..source_fields import source_field_values
+from ..sources.projects import project_names
 from ..sources.queries import HEALTH_FILTERS, SORTS, SYNC_FILTERS, ListFilter, browse_sources
 from . import bp
 from .access import current_org, editor_required, is_admin, viewer_required
@@ -37,7 +38,8 @@ def sources() -> str:
     context = {"listing": listing, "wanted": wanted, "dialects": DIALECTS,
                "sorts": {k: label for k, (label, _) in SORTS.items()},
                "health_filters": HEALTH_FILTERS, "sync_filters": SYNC_FILTERS,
-               "ago": relative_time(uc.utcnow()), "page_url": _page_url(wanted)}
+               "ago": relative_time(uc.utcnow()), "page_url": _page_url(wanted),
+               "projects": project_names(current_org())}
     if request.headers.get("HX-Request") and request.headers.get("HX-Target") == \
             "sources-results":
         return render_template("sources/_results.html", **context)
@@ -48,7 +50,8 @@ def sources() -> str:
 def _page_url(wanted: ListFilter) -> Any:
     """The list's URL for page `n` with the same search, filters and sort."""
     params = {"q": wanted.search, "dialect": wanted.dialect, "health": wanted.health,
-              "sync": wanted.sync, "sort": "" if wanted.sort == "name" else wanted.sort}
+              "sync": wanted.sync, "sort": "" if wanted.sort == "name" else wanted.sort,
+              "project": wanted.project}
     kept = {k: v for k, v in params.items() if v}
     return lambda n: url_for("web.sources", **kept, **({"page": n} if n > 1 else {}))
 

@@ -9,6 +9,7 @@ from flask import abort, render_template, request, url_for
 
 from .. import sources as uc
 from ..dialects import get_dialect
+from ..sources.projects import project_of
 from .access import current_org, is_admin
 from .charts import uptime_chart
 from .schedule_view import schedule_context
@@ -65,5 +66,6 @@ def detail_page(source: Source, **extra: Any) -> str:
     """The source page; `extra` goes to its job sections (e.g. a webhook token shown once)."""
     return render_template("sources/detail.html", source=source, is_admin=is_admin(),
                            dialect=get_dialect(source.dialect),
-                           public=uc.public_values(source), **schema_panel(source),
+                           public=uc.public_values(source), project=project_of(source),
+                           **schema_panel(source),
                            **job_context(source, **extra))
