@@ -4,7 +4,8 @@ No network, no secrets. The file is named relative to the data folder (connect/f
 the policy and hands it over in the Target); the driver only ever sees the resolved real
 path. SQLite opens with `mode=ro`, no ATTACH, `query_only` and an untrusted schema; DuckDB
 opens `read_only` with external access off, so no SQL on that connection can read another
-file or load an extension.
+file or load an extension (a DuckDB source with attached databases loads their extensions and
+attaches them read-only first, then turns external access off: dialects/duckdb_attach.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from typing import Any
 from ..core.failures import OUTSIDE_DATA_FOLDER as OUTSIDE
 from ..core.steps import FILE_STEPS
 from .base import Dialect, SchemaFilter, TableInfo, Target
+from .duckdb_attach import FIELD as ATTACHMENTS
+from .duckdb_attach import attach_all, attachments_field
+from .duckdb_attach import parse as parse_attachments
 from .errors_table import ErrorRule, Failure
 from .fields import FieldInvalid, FieldSpec
 
@@ -218,22 +222,24 @@ def _sqlite_views(connection: sqlite3.Connection) -> Iterator[TableInfo]:
         yield view
 
 
-# Columns of every table and view of the open file with kind, primary key and estimated size;
-# each table's foreign keys ride along on its first column row. One query.
+# Columns of every table and view of the open file (and of its attached databases) with kind,
+# primary key and estimated size; each table's foreign keys ride along on its first column
+# row. One query. {databases} is the main file only, or every attached database too.
 DUCKDB_QUERY = """
 WITH pk AS (
   SELECT table_oid, unnest(constraint_column_names) AS column_name
   FROM duckdb_constraints()
-  WHERE constraint_type = 'PRIMARY KEY' AND database_name = current_database()
+  WHERE constraint_type = 'PRIMARY KEY' AND {databases}
 ), fk AS (
   SELECT table_oid, list({'name': constraint_name, 'columns': constraint_column_names,
                           'table': referenced_table, 'referred': referenced_column_names}
                          ORDER BY constraint_index) AS keys
   FROM duckdb_constraints()
-  WHERE constraint_type = 'FOREIGN KEY' AND database_name = current_database()
+  WHERE constraint_type = 'FOREIGN KEY' AND {databases}
   GROUP BY table_oid
 )
-SELECT c.schema_name, c.table_name, t.table_oid IS NULL, t.estimated_size, c.column_name,
+SELECT c.database_name = current_database(), c.database_name, c.schema_name, c.table_name,
+       t.table_oid IS NULL, t.estimated_size, c.column_name,
        c.data_type, c.is_nullable, c.column_default, pk.column_name IS NOT NULL,
        c.column_index, CASE WHEN c.column_index = 1 THEN fk.keys END
 FROM duckdb_columns() AS c
@@ -241,8 +247,8 @@ LEFT JOIN duckdb_tables() AS t
   ON t.database_oid = c.database_oid AND t.table_oid = c.table_oid
 LEFT JOIN pk ON pk.table_oid = c.table_oid AND pk.column_name = c.column_name
 LEFT JOIN fk ON fk.table_oid = c.table_oid
-WHERE c.database_name = current_database() AND NOT c.internal
-ORDER BY c.schema_name, c.table_name, c.column_index
+WHERE c.{databases} AND NOT c.internal
+ORDER BY c.database_name, c.schema_name, c.table_name, c.column_index
 """
 
 
@@ -251,7 +257,7 @@ class DuckDB(FileDialect):
 
     key = "DUCKDB"
     label = "DuckDB"
-    fields = (file_field("analytics/warehouse.duckdb"),)
+    fields = (file_field("analytics/warehouse.duckdb"), attachments_field())
     # DuckDB's exception classes are broad; their messages tell the cases apart.
     errors = (
         ErrorRule(unreadable("Not a DuckDB database",
@@ -266,6 +272,16 @@ class DuckDB(FileDialect):
     )
     fallback = unreadable("Could not read this file as a DuckDB database",
                           "The file could not be opened as a DuckDB database.")
+
+    def connect(self, target: Target) -> Any:
+        """The file alone (external access off), or with its attached databases
+        (dialects/duckdb_attach.py: each address checked first, all read-only, external
+        access then off except for the attached files)."""
+        path = target.resolve_data_file(target.values[FIELD])
+        attachments = parse_attachments(target.values.get(ATTACHMENTS))
+        if not attachments:
+            return self.open_file(path, target.timeout)
+        return attach_all(path, attachments, target)
 
     def open_file(self, path: Path, timeout: float) -> Any:
         """Open read-only with external access off: SQL cannot reach other files or extensions.
@@ -296,8 +312,11 @@ class DuckDB(FileDialect):
         """One catalog query, fetched in batches and merged into tables as rows arrive."""
         schemas = schemas or SchemaFilter()
         current: TableInfo | None = None
-        for (schema, table, is_view, size, column, typ, nullable, default, is_pk, ordinal,
-             keys) in _batches(connection.execute(DUCKDB_QUERY)):
+        # Attached databases are catalogs of their own: their schemas read "catalog.schema".
+        query = DUCKDB_QUERY.replace("{databases}", "database_name NOT IN ('system', 'temp')")
+        for (main, database, schema, table, is_view, size, column, typ, nullable, default,
+             is_pk, ordinal, keys) in _batches(connection.execute(query)):
+            schema = schema if main else f"{database}.{schema}"
             if not schemas.allows(schema):
                 continue
             if current is None or (current.schema, current.name) != (schema, table):
