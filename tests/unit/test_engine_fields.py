@@ -72,3 +72,17 @@ def test_athena_introspects_only_the_database_given():
 
     connection = Rows(None, "primary", "AwsDataCatalog", None, 2.0, database="analytics")
     assert [t.name for t in get_dialect("ATHENA").introspect(connection)] == ["orders"]
+
+
+def test_the_add_form_offers_every_engine_and_mongodbs_fields(admin):
+    """25 or more engines on the add form (the issue's count), MongoDB's own fields shown."""
+    import re
+
+    html = admin.get("/sources/new").get_data(as_text=True)
+    select = re.search(r'<select[^>]*name="dialect".*?</select>', html, re.S).group(0)
+    offered = re.findall(r'<option[^>]*value="([A-Z0-9_]+)"', select)
+    assert len(offered) >= 25
+    assert {"MONGODB", "ELASTICSEARCH", "OPENSEARCH", "FIREBOLT"} <= set(offered)
+    fieldset = admin.get("/sources/fieldset?dialect=MONGODB").get_data(as_text=True)
+    assert 'name="sampleSize"' in fieldset and 'value="100"' in fieldset
+    assert 'name="authDatabase"' in fieldset
