@@ -121,6 +121,11 @@ def test_a_wrong_password_and_a_refused_port_name_the_attachment(app, pg, mariad
     assert error.field_errors == {FIELD: "crm: nothing answers at this host and port"}
 
 
+def test_a_host_that_never_answers_costs_one_deadline(app, mariadb, main_file, silent_port):
+    error = failure(app, values(main_file, maria_attachment(mariadb, port=silent_port)))
+    assert error.field_errors == {FIELD: "An attached database did not answer in time"}
+
+
 def test_each_address_passes_the_egress_policy_first(app, pg, main_file):
     app.config["EGRESS_BLOCK"] = ["127.0.0.0/8"]
     error = failure(app, values(main_file, pg_attachment(pg)))

@@ -36,6 +36,7 @@ import duckdb
 
 from ..core.failures import redact, secret_texts
 from ..core.refusal import ConnectionFailed
+from .cloud import run_bounded
 from .duckdb_net import host_port, identifier, lock_down, open_with, parse_endpoint, quote
 from .fields import FieldInvalid, FieldSpec, check_host
 
@@ -220,80 +221,99 @@ def _attach_failed(a: Attachment, exc: BaseException) -> ConnectionFailed:
 
 
 def attach_all(main: Path, attachments: list[Attachment], target: Any) -> Any:
-    """Open the main file read-only, attach every database read-only on checked addresses,
-    then lock external access down to the attached files."""
-    extensions = tuple(dict.fromkeys(TYPES[a.type][3] for a in attachments))
-    connection = open_with(extensions, str(main), read_only=True)
-    allowed: list[str] = []
+    """Check every attachment's address (or file) here, in the caller's app context, then
+    open the main file read-only and attach each database read-only on those addresses within
+    the deadline, and lock external access down to the attached files."""
+    checked = {a.name: _check(a, target) for a in attachments}
     seconds = max(1, int(target.timeout + 0.5))
-    try:
-        for a in attachments:
-            try:
-                _attach(connection, a, target, seconds, allowed)
-            except duckdb.Error as exc:
-                raise _attach_failed(a, exc) from None
-        lock_down(connection, allowed or [str(main)])
-    except BaseException:
-        connection.close()
-        raise
-    return connection
 
-
-def _attach(connection: Any, a: Attachment, target: Any, seconds: int,
-            allowed: list[str]) -> None:
-    """ATTACH one database READ_ONLY (its address checked first)."""
-    v, alias = a.values, identifier(a.name)
-    if a.type == "postgres":
-        port = int(v.get("port") or PORTS["postgres"])
-        address = _checked(a, v["host"], port, target)
-        dsn = _libpq(host=v["host"], hostaddr=address, port=port,
-                     dbname=v["databaseName"], user=v["userName"],
-                     password=v.get("password"), connect_timeout=seconds)
-        connection.execute(f"ATTACH {quote(dsn)} AS {alias} (TYPE postgres, "
-                           "READ_ONLY)")
-    elif a.type == "mysql":
-        port = int(v.get("port") or PORTS["mysql"])
-        address = _checked(a, v["host"], port, target)
-        secret = identifier(f"datadock_{a.name}")
-        connection.execute(
-            f"CREATE SECRET {secret} (TYPE mysql, HOST {quote(address)}, PORT {port}, "
-            f"DATABASE {quote(v['databaseName'])}, USER {quote(v['userName'])}, "
-            f"PASSWORD {quote(v.get('password') or '')})")
-        connection.execute(f"ATTACH '' AS {alias} (TYPE mysql, SECRET {secret}, "
-                           "READ_ONLY)")
-    elif a.type == "sqlite":
+    def work() -> Any:
+        extensions = tuple(dict.fromkeys(TYPES[a.type][3] for a in attachments))
+        connection = open_with(extensions, str(main), read_only=True)
         try:
-            real = target.resolve_data_file(v["path"])
+            for a in attachments:
+                try:
+                    _attach(connection, a, checked[a.name], seconds)
+                except duckdb.Error as exc:
+                    raise _attach_failed(a, exc) from None
+            allowed = [checked[a.name] if a.type == "sqlite" else a.values["url"]
+                       for a in attachments if a.type in ("sqlite", *URL)]
+            lock_down(connection, allowed or [str(main)])
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+
+    try:
+        return run_bounded(work, target.timeout, discard=lambda c: c.close())
+    except TimeoutError:
+        raise _refused(f"DuckDB did not finish attaching the databases within "
+                       f"{target.timeout:g} s (a host that accepts and never answers, or a "
+                       "slow network).", "An attached database did not answer in time") \
+            from None
+
+
+def _endpoint(a: Attachment) -> tuple[bool, str, int]:
+    """(TLS, host, port) the attachment's engine connects to."""
+    v = a.values
+    if a.type in PORTS:
+        return False, v["host"], int(v.get("port") or PORTS[a.type])
+    if a.type == "gcs":
+        return True, "storage.googleapis.com", 443
+    if v.get("endpoint"):
+        return parse_endpoint(v["endpoint"])
+    return True, f"s3.{v.get('region') or 'us-east-1'}.amazonaws.com", 443
+
+
+def _check(a: Attachment, target: Any) -> str:
+    """The checked address (a SQLite file: its checked real path) the attachment uses."""
+    if a.type == "sqlite":
+        try:
+            return str(target.resolve_data_file(a.values["path"]))
         except ConnectionFailed as refused:
             reason = next(iter(refused.field_errors.values()), "refused")
             raise _refused(f"Attached database {a.name!r}: {refused.detail}",
                            f"{a.name}: {reason}") from None
-        allowed.append(str(real))
-        connection.execute(f"ATTACH {quote(str(real))} AS {alias} (TYPE sqlite, "
-                           "READ_ONLY)")
+    _, host, port = _endpoint(a)
+    return _checked(a, host, port, target)
+
+
+def _attach(connection: Any, a: Attachment, checked: str, seconds: int) -> None:
+    """ATTACH one database READ_ONLY at its checked address."""
+    v, alias = a.values, identifier(a.name)
+    if a.type == "postgres":
+        _, host, port = _endpoint(a)
+        dsn = _libpq(host=host, hostaddr=checked, port=port, dbname=v["databaseName"],
+                     user=v["userName"], password=v.get("password"), connect_timeout=seconds)
+        connection.execute(f"ATTACH {quote(dsn)} AS {alias} (TYPE postgres, READ_ONLY)")
+    elif a.type == "mysql":
+        _, _, port = _endpoint(a)
+        secret = identifier(f"datadock_{a.name}")
+        connection.execute(
+            f"CREATE SECRET {secret} (TYPE mysql, HOST {quote(checked)}, PORT {port}, "
+            f"DATABASE {quote(v['databaseName'])}, USER {quote(v['userName'])}, "
+            f"PASSWORD {quote(v.get('password') or '')})")
+        connection.execute(f"ATTACH '' AS {alias} (TYPE mysql, SECRET {secret}, READ_ONLY)")
+    elif a.type == "sqlite":
+        connection.execute(f"ATTACH {quote(checked)} AS {alias} (TYPE sqlite, READ_ONLY)")
     else:
-        _attach_object(connection, a, target)
-        allowed.append(v["url"])
+        _attach_object(connection, a, checked)
 
 
-def _attach_object(connection: Any, a: Attachment, target: Any) -> None:
-    """A DuckDB file in S3 (or an S3-compatible store) or GCS, with a secret scoped to it."""
+def _attach_object(connection: Any, a: Attachment, checked: str) -> None:
+    """A DuckDB file in S3 (or an S3-compatible store) or GCS, with a secret scoped to it;
+    a plain-HTTP endpoint is given as its checked address."""
     v = a.values
+    tls, host, port = _endpoint(a)
     if a.type == "s3":
-        if v.get("endpoint"):
-            tls, host, port = parse_endpoint(v["endpoint"])
-        else:
-            tls, host, port = True, f"s3.{v.get('region') or 'us-east-1'}.amazonaws.com", 443
         key_id, secret, kind = v["accessKeyId"], v["secretAccessKey"], "s3"
     else:
-        tls, host, port = True, "storage.googleapis.com", 443
         key_id, secret, kind = v["keyId"], v["secret"], "gcs"
-    address = _checked(a, host, port, target)
     parts = [f"TYPE {kind}", f"KEY_ID {quote(key_id)}", f"SECRET {quote(secret)}",
              f"SCOPE {quote(v['url'])}"]
     if kind == "s3":
         parts += [f"REGION {quote(v.get('region') or 'us-east-1')}",
-                  f"ENDPOINT {quote(host_port(host if tls else address, port))}",
+                  f"ENDPOINT {quote(host_port(host if tls else checked, port))}",
                   f"URL_STYLE {quote('path' if v.get('endpoint') else 'vhost')}",
                   f"USE_SSL {'true' if tls else 'false'}"]
         if v.get("sessionToken"):
