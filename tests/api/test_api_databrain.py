@@ -64,6 +64,7 @@ def test_documented_example_waits_for_the_schema_and_answers_the_name(app, api: 
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.get_json() == {"name": "My Postgres"}
     assert response.headers["Cache-Control"] == "no-store"
+    assert int(response.headers["X-RateLimit-Remaining"]) >= 0
     source = source_named(app, "My Postgres")
     # The schema was cached before the answer, as DataBrain documents.
     assert source.has_completed_first_sync and source.last_sync_status == "SUCCESS"

@@ -38,7 +38,7 @@ ONE = "/projects/<project_name>/connections/<connection_name>"
 
 CODES = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
          405: "MethodNotAllowed", 409: "Conflict", 413: "PayloadTooLarge",
-         429: "TooManyRequests", 500: "InternalServerError"}
+         429: "RateLimitExceeded", 500: "InternalServerError"}
 
 
 class CredibleError(Exception):

@@ -51,6 +51,7 @@ def check_key() -> Denied | None:
     limit, window = current_app.config["API_RATE_LIMIT"]
     who = f"key:{key.id}" if key is not None else f"ip:{request.remote_addr or '-'}"
     decision = ratelimit.hit(SCOPE, who, limit, window)
+    g.api_rate = decision
     if not decision.allowed:
         return Denied(429, "rate_limited",
                       f"Too many requests: at most {limit} every {window} s. Try again in "
@@ -109,4 +110,8 @@ def guard_blueprint(bp: Blueprint, deny: Callable[[Denied], Response]) -> None:
     @bp.after_request
     def _headers(response: Response) -> Response:
         response.headers["Cache-Control"] = "no-store"
+        decision = g.get("api_rate")
+        if decision is not None:
+            response.headers["X-RateLimit-Limit"] = str(decision.limit)
+            response.headers["X-RateLimit-Remaining"] = str(decision.remaining)
         return response
