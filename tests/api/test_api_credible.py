@@ -5,6 +5,10 @@ and each error case."""
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
+
+import duckdb
 import pytest
 
 from tests.api.conftest import Api
@@ -169,14 +173,28 @@ def test_another_organization_sees_nothing(app, api: Api, other_api: Api, pg):
     assert call(other_api, "DELETE").status_code == 404
 
 
-def test_duckdb_attached_databases_follow_the_dialect(api: Api):
-    duckdb = get_dialect("DUCKDB")
-    body = {"type": "duckdb", "duckdbConnection": {"attachedDatabases": []}}
-    if duckdb.field("attachedDatabases") is None:
-        response = call(api, "POST", json=body)
-        assert response.status_code == 400
-        assert "does not support this field yet" in error_of(response)["fieldErrors"][
-            "duckdbConnection.attachedDatabases"]
+def test_duckdb_with_attached_databases(app, api: Api, pg):
+    folder = Path(app.config["DATA_DIR"])
+    duckdb.connect(str(folder / "main.duckdb")).close()
+    with sqlite3.connect(folder / "lite.sqlite") as lite:
+        lite.execute("CREATE TABLE items (id INTEGER PRIMARY KEY)")
+    attached = [{"name": "crm", "type": "postgres", "postgresConnection": {
+                    "host": pg.host, "port": pg.port, "databaseName": pg.database,
+                    "userName": pg.user, "password": pg.password}},
+                {"name": "lite", "type": "sqlite", "sqliteConnection": {"path": "lite.sqlite"}}]
+    url = "/api/v0/projects/lake/connections/duck"
+    response = call(api, "POST", url, json={"type": "duckdb", "duckdbConnection": {
+        "databasePath": "main.duckdb", "attachedDatabases": attached}})
+    assert response.status_code == 201, response.get_data(as_text=True)
+    got = call(api, "GET", url)
+    assert got.get_json()["duckdbConnection"] == {"databasePath": "main.duckdb"}
+    assert pg.password not in got.get_data(as_text=True)
+    refused = call(api, "POST", "/api/v0/projects/lake/connections/duck2", json={
+        "type": "duckdb", "duckdbConnection": {"databasePath": "main.duckdb",
+                                               "attachedDatabases": "crm"}})
+    assert refused.status_code == 400
+    assert "Send a list" in error_of(refused)["fieldErrors"][
+        "duckdbConnection.attachedDatabases"]
 
 
 def test_every_documented_field_reaches_a_declared_field():

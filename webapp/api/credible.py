@@ -180,6 +180,7 @@ def connection_data(source: Source, project_name: str) -> dict[str, Any]:
                       (source.dialect.lower(), None))
     values = uc.public_values(source)
     values["includeSchemas"] = source.include_schemas
+    values.pop("attachedDatabases", None)  # secret: never shown again
     connection: dict[str, Any] = {}
     for rename in spec.renames if spec else ():
         if rename.ours and values.get(rename.ours) is not None:

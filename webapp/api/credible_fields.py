@@ -30,6 +30,13 @@ def _json_key(value: Any) -> Mapping[str, Any]:
     raise ValueError("Send the service account key JSON")
 
 
+def _attachments(value: Any) -> Mapping[str, Any]:
+    """DuckDB's attached databases: Credible's list, stored as its JSON text."""
+    if not isinstance(value, list):
+        raise ValueError('Send a list, e.g. [{"name": "crm", "type": "postgres", …}]')
+    return {"attachedDatabases": json.dumps(value)}
+
+
 def _trino_server(value: Any) -> Mapping[str, Any]:
     """Trino's `server`: a host name or a URL (`https://…` turns TLS on)."""
     if not isinstance(value, str) or not value.strip():
@@ -85,8 +92,11 @@ TYPES: dict[str, CredibleType] = {
         Rename("server", "host", convert=_trino_server), Rename("port", "port"),
         Rename("catalog", "databaseName"), Rename("schema", "includeSchemas"),
         Rename("user", "username"), Rename("password", "password"))),
+    # Datadock's DuckDB source is a file in its data folder: `databasePath` (Datadock's own
+    # name; Credible's DuckDB runs in memory) names it; the attachments are its JSON list.
     "duckdb": CredibleType("DUCKDB", "duckdbConnection", (
-        Rename("attachedDatabases", "attachedDatabases"),)),
+        Rename("databasePath", "databaseName"),
+        Rename("attachedDatabases", "attachedDatabases", convert=_attachments))),
     "motherduck": CredibleType("MOTHERDUCK", "motherduckConnection", (
         Rename("accessToken", "password"), Rename("database", "databaseName"))),
 }
