@@ -56,11 +56,11 @@ def _insert_sources(pg, store: str, keys: str, source_pg) -> None:
                 " port, database_name, username, ssl_enabled, settings, secrets_blob, is_demo,"
                 " created_at, updated_at, last_sync_status, has_completed_first_sync,"
                 " sync_failures, next_sync_at, mutating_queries_enabled, include_schemas,"
-                " sync_schedule, sync_timezone)"
+                " sync_schedule, sync_timezone, public_id)"
                 " VALUES (%s, %s, %s, 'POSTGRES', %s, %s, %s, %s, false, '{}', %s, false, now(),"
                 " now(), 'PENDING', false, 0,"
                 " (now() at time zone 'utc') + make_interval(secs => %s), false, 'public', %s,"
-                " 'Europe/Berlin')",
+                " 'Europe/Berlin', gen_random_uuid()::text)",
                 [(org, f"Source {i:03d}", f"source {i:03d}", source_pg.host, source_pg.port,
                   source_pg.database, source_pg.user, blob, i % 6 - 2, SCHEDULES[i % 2])
                  for i in range(SOURCES)])
