@@ -215,7 +215,7 @@ class Settings(BaseSettings):
     job_lease_seconds: Positive = env("DATADOCK_JOB_LEASE_SECONDS", 30.0)
     job_heartbeat_seconds: Positive = env("DATADOCK_JOB_HEARTBEAT_SECONDS", 10.0)
     health_interval: Annotated[Float, Field(ge=0)] = env("DATADOCK_HEALTH_INTERVAL", 300.0)
-    health_workers: Annotated[Int, Field(ge=1)] = env("DATADOCK_HEALTH_WORKERS", 128)
+    health_workers: Annotated[Int, Field(ge=1)] = env("DATADOCK_HEALTH_WORKERS", 1024)
     health_retention_days: Positive = env("DATADOCK_HEALTH_RETENTION_DAYS", 30.0)
     prune_interval: Positive = env("DATADOCK_PRUNE_INTERVAL", 3600.0)
     # Sessions, logins, the API.

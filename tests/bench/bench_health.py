@@ -4,8 +4,11 @@ store, the health worker pool) against one timeout. Twice: the first sweep ever 
 known: the silent hosts come up anywhere in the order) and the next one (sources found
 unhealthy are claimed first, so their timeouts overlap the quick checks).
 
-Run with `make bench`. Prints figures; asserts only that every source was checked with the
-right outcome. Goal: the sweep takes at most the timeout + 5 s on 2 cores.
+Run with `make bench`. Prints figures and adds rows to the summary table; asserts only that
+every source was checked with the right outcome. Goal (issue 11): the first sweep takes at
+most the timeout + 2 s on 2 cores (it took timeout + 7.6–8.1 s before the health pool started
+every due check at once, read the sources in one query and capped checks per server). Timed from
+the scheduler's start: the pool's threads start while the first sweep is claimed.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import contextlib
 import os
 import time
 
+from tests.bench.figures import Figure
 from tests.servers import silent_listener
 from webapp.extensions import db
 from webapp.jobs import scheduler
@@ -22,6 +26,7 @@ from webapp.records import vault
 
 SOURCES, SILENT, LISTENERS = 1000, 100, 10
 TIMEOUT = 10.0  # DATADOCK_VERIFY_TIMEOUT's default
+GOAL_EXTRA = 2.0  # seconds over the timeout
 
 
 def _add_sources(pg, silent_ports: list[int]) -> set[int]:
@@ -51,7 +56,7 @@ def _sweep(app, silent_ids: set[int], expected: int) -> dict:
 
     already = count()
     started, cpu = time.monotonic(), os.times()
-    runner = scheduler.start(app)
+    runner = scheduler.start(app)  # its pools start their threads as the sweep begins
     healthy_done = None
     while (done := count()) < expected:
         if healthy_done is None and count(HealthCheck.healthy) >= (
@@ -74,7 +79,7 @@ def _sweep(app, silent_ids: set[int], expected: int) -> dict:
             "p95": latencies[int(len(latencies) * 0.95)]}
 
 
-def test_bench_health_sweep(app, admin, pg):
+def test_bench_health_sweep(app, admin, pg, figures):
     app.config.update(VERIFY_TIMEOUT=TIMEOUT, SCHEDULER_TICK_SECONDS=1.0)
     with contextlib.ExitStack() as stack:
         silent_ports = [stack.enter_context(silent_listener())[1] for _ in range(LISTENERS)]
@@ -93,5 +98,9 @@ def test_bench_health_sweep(app, admin, pg):
                     ("next sweep (unhealthy sources first)", warm)):
         print(f"  {name}: every healthy source checked after {r['healthy']:.1f} s; whole sweep "
               f"{r['wall']:.1f} s = timeout {r['wall'] - TIMEOUT:+.1f} s (goal <= timeout + "
-              f"5 s); Datadock's CPU {r['cpu']:.1f} s ({r['cpu'] / SOURCES * 1000:.1f} ms a "
+              f"{GOAL_EXTRA:g} s); Datadock's CPU {r['cpu']:.1f} s "
+              f"({r['cpu'] / SOURCES * 1000:.1f} ms a "
               f"check); healthy latency median {r['median']} ms, p95 {r['p95']} ms")
+        figures.append(Figure(f"health sweep 1,000 sources / 100 silent, {name}", r["wall"],
+                              TIMEOUT, "the timeout", f"≤ timeout + {GOAL_EXTRA:g} s",
+                              r["wall"] <= TIMEOUT + GOAL_EXTRA))

@@ -7,8 +7,11 @@ workers (mostly waiting on silent hosts) never starves page requests or sync job
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,21 +41,177 @@ def run_health(source_id: int, owner: str) -> None:
     lease in one transaction (or free it alone when the check could not run)."""
     recorded = False
     try:
-        source = db.session.get(Source, source_id)
-        if source is None or source.health_lease_owner != owner:
+        leased = _leased(source_id, owner)
+        if leased is None:
             return
-        dialect = get_dialect(source.dialect)
-        values = connection_values(source) if dialect is not None else {}
-        minutes = source.health_check_interval_minutes
-        db.session.commit()  # give the store connection back while the network is awaited
-        healthy, latency_ms, error = _check(dialect, values,
-                                            current_app.config["VERIFY_TIMEOUT"])
+        dialect, values, minutes, gate = leased
+        with server_slot(values, gate):  # the deadline and the latency start once it is ours
+            healthy, latency_ms, error = _check(dialect, values,
+                                                current_app.config["VERIFY_TIMEOUT"])
         _record(source_id, owner, healthy, latency_ms, error, minutes)
         recorded = True
     finally:
+        with _AHEAD_LOCK:
+            _RUNNING.discard((owner, source_id))
         db.session.rollback()
         if not recorded:
             release(HEALTH, source_id, owner)
+
+
+# What a check needs of its source, read for every source leased to this process at once
+# (one query) by the first check that finds its own missing: a sweep of a thousand checks
+# reads the store a few times, not a thousand times behind the other checks' writes. The
+# checks read together also start together (a Gate): handing a thousand tasks to a thousand
+# threads takes a moment while the process is quiet, but seconds once logins run (their
+# password hashing holds the GIL), and a host that never answers should start its one
+# timeout at the start of the sweep, not after the quick checks picked up before it.
+GATE = 1.0  # seconds a check waits at most for the checks read with it
+
+
+class Gate:
+    """Lets its checks go once all `count` have arrived, or GATE seconds after it opened."""
+
+    def __init__(self, count: int) -> None:
+        self.count, self.arrived = count, 0
+        self.until = time.monotonic() + GATE
+        self.changed = threading.Condition()
+
+    def arrive(self, wait: bool = True) -> None:
+        """Count this check in; with `wait`, wait for the others (GATE at most)."""
+        with self.changed:
+            self.arrived += 1
+            if self.arrived >= self.count:
+                self.changed.notify_all()
+            while wait and self.arrived < self.count and (
+                    left := self.until - time.monotonic()) > 0:
+                self.changed.wait(left)
+
+
+NO_GATE = Gate(0)
+
+
+_AHEAD: dict[tuple[str, int], tuple[Any, dict[str, Any], int | None, Gate]] = {}
+_RUNNING: set[tuple[str, int]] = set()
+_AHEAD_LOCK = threading.Lock()
+
+
+def _leased(source_id: int, owner: str
+            ) -> tuple[Any, dict[str, Any], int | None, Gate] | None:
+    """(dialect, connection values, interval minutes, gate) of a source `owner` holds the
+    health lease of, or None when it does not (any more)."""
+    key = (owner, source_id)
+    with _AHEAD_LOCK:
+        if key not in _AHEAD:
+            for entry in [k for k in _AHEAD if k[0] == owner]:
+                del _AHEAD[entry]  # read again below with the rest, if still leased
+            sources = [s for s in db.session.scalars(select(Source).where(
+                Source.health_lease_owner == owner)) if (owner, s.id) not in _RUNNING]
+            gate = Gate(len(sources))
+            for source in sources:
+                dialect = get_dialect(source.dialect)
+                _AHEAD[(owner, source.id)] = (
+                    dialect, connection_values(source) if dialect is not None else {},
+                    source.health_check_interval_minutes, gate)
+            db.session.commit()  # give the store connection back while the network is awaited
+        found = _AHEAD.pop(key, None)
+        if found is None:
+            return None
+        _RUNNING.add(key)
+    return found
+
+
+# A sweep starts every due check at once (the health pool is large: checks mostly wait), so
+# a host that never answers starts its one timeout at the start of the sweep, not after the
+# quick checks ahead of it. What keeps that from flooding one server (the sources of one
+# cluster share its max_connections and its CPU for logins) is a cap per server: at most
+# PER_SERVER checks of one host and port connect at once while the server is answering.
+# When none of them has finished for STALL seconds, the server is not working for us (it is
+# silent, or very slow): the checks waiting for it go ahead, each costing one timeout, all at
+# once rather than PER_SERVER at a time.
+PER_SERVER = 16
+STALL = 0.5  # seconds
+
+
+class ServerSlots:
+    """The check slots of one server (see PER_SERVER and STALL). One waiter at a time
+    watches for a stall (a timed wait); the others sleep until a slot frees or it says so,
+    so a thousand waiting checks do not keep waking up."""
+
+    def __init__(self) -> None:
+        self.changed = threading.Condition()
+        self.busy = 0
+        self.progress = time.monotonic()  # the last check that finished, or started free
+        self.watched = False
+        self.gated = 0  # holders waiting at their gate
+
+    def _stalled(self) -> bool:
+        """Full, and no check of it finished for STALL seconds since they began (a check
+        waiting at its gate has not begun)."""
+        return self.gated == 0 and time.monotonic() - self.progress >= STALL
+
+    @contextlib.contextmanager
+    def held(self, gate: Gate = NO_GATE) -> Iterator[None]:
+        """Take a slot (or go as the server looks stalled) and hold it during the block; a
+        check that got one at once waits at its gate first, one that waits counts in."""
+        with self.changed:
+            free = self.busy < PER_SERVER or self._stalled()
+            if free:
+                self.busy += 1
+                self.gated += 1
+        if free:
+            gate.arrive()
+            with self.changed:
+                self.gated -= 1
+                self.progress = max(self.progress, time.monotonic())  # begins now
+        else:
+            gate.arrive(wait=False)
+            self._wait()
+        try:
+            yield
+        finally:
+            with self.changed:
+                self.busy -= 1
+                self.progress = time.monotonic()
+                self.changed.notify()
+
+    def _wait(self) -> None:
+        with self.changed:
+            watcher = False
+            while self.busy >= PER_SERVER:
+                if self._stalled():  # every waiter goes, woken at once
+                    self.changed.notify_all()
+                    break
+                if not self.watched:
+                    self.watched = watcher = True
+                if watcher:
+                    self.changed.wait(max(STALL - (time.monotonic() - self.progress), 0.02))
+                else:
+                    self.changed.wait()
+            if watcher:
+                self.watched = False
+                self.changed.notify()  # another waiter takes over the watch
+            self.busy += 1
+
+
+_SLOTS: dict[tuple[str, Any], ServerSlots] = {}
+_SLOTS_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def server_slot(values: dict[str, Any], gate: Gate = NO_GATE) -> Iterator[None]:
+    """Hold a check slot of the server `values` point at (the SSH host for a tunnel: that is
+    whom Datadock connects to); sources without a host (files, vendor APIs) need none."""
+    tunnel = bool(values.get("sshEnabled"))
+    host = values.get("sshHost") if tunnel else values.get("host")
+    if not host:
+        gate.arrive()
+        yield
+        return
+    key = (str(host).lower(), values.get("sshPort") if tunnel else values.get("port"))
+    with _SLOTS_LOCK:
+        slots = _SLOTS.setdefault(key, ServerSlots())
+    with slots.held(gate):
+        yield
 
 
 def _check(dialect: Any, values: dict[str, Any], timeout: float

@@ -55,6 +55,22 @@ class Pool:
         self.running: set[int] = set()  # source ids whose jobs run here (their leases renewed)
         self.lock = threading.Lock()
         self.threads = ThreadPoolExecutor(workers, thread_name_prefix=f"datadock-{kind.name}")
+        threading.Thread(target=self._start_threads, daemon=True,
+                         name=f"datadock-{kind.name}-start").start()
+
+    def _start_threads(self) -> None:
+        """Start every worker thread at boot (in the background), while the process is idle:
+        started on demand in the middle of a sweep, each new thread waits for the GIL the
+        running checks hold (milliseconds each), and a big sweep's last checks would start
+        seconds late."""
+        ready = threading.Event()
+        try:
+            for _ in range(self.workers):  # each blocks until all are submitted: none idles
+                self.threads.submit(ready.wait, 10)
+        except RuntimeError:  # stopped meanwhile
+            pass
+        finally:
+            ready.set()
 
     def free(self) -> int:
         """Workers with nothing to do."""
