@@ -178,3 +178,15 @@ def test_a_plain_file_keeps_external_access_off(app, main_file):
         assert setting is False
     finally:
         opened.close()
+
+
+def test_the_saved_list_is_never_shown_again(app, admin, pg, main_file):
+    html = admin.get("/sources/fieldset?dialect=DUCKDB").get_data(as_text=True)
+    assert 'name="attachedDatabases"' in html
+    with app.app_context():
+        source = uc.create_source(org(app), values(main_file, pg_attachment(pg)))
+        source_id = source.id
+    for page in (f"/sources/{source_id}", f"/sources/{source_id}/edit"):
+        text = admin.get(page).get_data(as_text=True)
+        assert pg.password not in text, page
+        assert pg.host not in text, page  # the list is write-only: nothing of it is shown

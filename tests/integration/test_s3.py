@@ -142,3 +142,40 @@ def test_the_connection_reads_nothing_outside_the_prefix(app, s3):  # noqa: F811
             duck.execute("SET enable_external_access = true")
     finally:
         opened.close()
+
+
+def test_the_form_and_the_api_take_the_s3_fields(app, admin, s3):  # noqa: F811
+    from webapp.api_keys import create_key
+    from webapp.extensions import db
+    from webapp.models import Organization
+
+    html = admin.get("/sources/fieldset?dialect=S3").get_data(as_text=True)
+    for name in ("s3Bucket", "s3Prefix", "s3FileFormat", "s3TableLevel", "s3AccessKeyId",
+                 "s3SecretAccessKey", "s3SessionToken", "s3Region", "s3Endpoint"):
+        assert f'name="{name}"' in html, name
+    with app.app_context():
+        org = db.session.scalar(db.select(Organization))
+        _, key = create_key(org, "s3 test")
+        api = f"/api/public/organizations/{org.id}/data-sources"
+    auth = {"Authorization": f"Bearer {key}"}
+    body = {k: v for k, v in values(s3).items() if k != "dialect"}
+    bad = admin.post(f"{api}/verify", headers=auth,
+                     json={**body, "dialect": "S3", "s3Bucket": "no-such-bucket"})
+    assert bad.status_code == 400
+    assert bad.get_json()["error"]["fieldErrors"] == {"s3Bucket": "No such bucket"}
+    created = admin.post(api, headers=auth, json={**body, "dialect": "S3", "type": "direct"})
+    assert created.status_code == 201, created.get_data(as_text=True)
+    answer = created.get_data(as_text=True)
+    assert s3.secret not in answer and "s3SecretAccessKey" not in created.get_json()["data"]
+
+
+def test_the_health_ping_lists_the_prefix_again(app, s3):  # noqa: F811
+    from webapp.connect.verify import open_connection
+
+    dialect = get_dialect("S3")
+    with app.app_context():
+        opened = open_connection(dialect, values(s3), 10.0)
+    try:
+        dialect.ping(opened.connection)
+    finally:
+        opened.close()
