@@ -151,6 +151,8 @@ def test_a_failed_connection_test_stores_nothing(app, api: Api, pg):
         "postgresConnection.password": "Incorrect username or password"}
     assert "not the password" not in response.get_data(as_text=True)
     assert call(api, "GET").status_code == 404
+    with app.app_context():  # the project this request would have created is not left over
+        assert db.session.scalar(db.select(Project).filter_by(name="my-project")) is None
 
 
 def test_keys_and_scopes(app, api: Api, pg):

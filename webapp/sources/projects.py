@@ -84,5 +84,20 @@ def create_project_source(org: Organization, project_name: str,
                           raw: Mapping[str, Any]) -> Source:
     """Create a source (the same create as every face: validate, verify, store, first sync)
     inside the project, which is created on first use."""
+    existed = get_project(org, project_name) is not None
     project = ensure_project(org, project_name)
-    return create_source(org, raw, project_id=project.id)
+    try:
+        return create_source(org, raw, project_id=project.id)
+    except BaseException:
+        if not existed:
+            _drop_if_empty(project)
+        raise
+
+
+def _drop_if_empty(project: Project) -> None:
+    """Remove a project this request created when its first source was refused."""
+    db.session.rollback()
+    db.session.execute(Project.__table__.delete().where(
+        Project.id == project.id,
+        ~select(Source.id).where(Source.project_id == project.id).exists()))
+    db.session.commit()
