@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import tempfile
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 
 KINDS = {"r": "table", "p": "table", "v": "view", "m": "materialized view", "f": "foreign table"}
 
+NO_FILE = "/dev/null/no-root-certificate.pem"  # never a file: /dev/null is not a folder
 SYNC_STATEMENT_TIMEOUT_MS = 300_000  # a sync's catalog read may take longer than a verify
 
 # The catalog in two flat queries, no correlated subquery and no JSON built on the server (the
@@ -181,18 +183,23 @@ class Postgres(Dialect):
         """Connect with each value as its own parameter, to the already checked address.
 
         libpq reads certificates from files only: pasted ones are written to a private
-        temporary folder for the handshake and removed right after. No path a user typed is
-        ever given to libpq.
+        temporary folder for the handshake and removed right after (the folder is made only
+        when there are pasted certificates: making and removing it costs milliseconds). No
+        path a user typed is ever given to libpq.
         """
         v = target.values
         mode = (v.get("sslMode") or "require") if v.get("sslEnabled") else "disable"
-        with tempfile.TemporaryDirectory(prefix="datadock-tls-") as folder:
-            files = _certificate_files(v, Path(folder)) if mode != "disable" else {}
+        pasted = mode != "disable" and bool(v.get("sslCustomCertificatesEnabled")) and any(
+            v.get(name) for name in ("sslRootCertificate", "sslClientCertificate",
+                                     "sslClientKey"))
+        with (tempfile.TemporaryDirectory(prefix="datadock-tls-") if pasted
+              else contextlib.nullcontext(None)) as folder:
+            files = _certificate_files(v, Path(folder)) if folder else {}
             if "sslrootcert" not in files:
-                # verify-*: the system's trusted CAs (libpq 16+); otherwise a file that does not
-                # exist, so libpq never picks up ~/.postgresql/root.crt on Datadock's server.
-                files["sslrootcert"] = ("system" if mode.startswith("verify")
-                                        else str(Path(folder) / "none.pem"))
+                # verify-*: the system's trusted CAs (libpq 16+); otherwise a file that cannot
+                # exist (under a device, not a folder), so libpq never picks up
+                # ~/.postgresql/root.crt on Datadock's server.
+                files["sslrootcert"] = "system" if mode.startswith("verify") else NO_FILE
             return connect_within(
                 target.timeout,
                 host=v["host"],
@@ -210,6 +217,11 @@ class Postgres(Dialect):
                 sslcertmode="allow" if "sslcert" in files else "disable",
                 **{k: v for k, v in files.items() if k in ("sslcert", "sslkey")},
             )
+
+    def ping(self, connection: psycopg.Connection) -> None:
+        """The health check's `SELECT 1`, in autocommit (no BEGIN round trip before it)."""
+        connection.autocommit = True
+        connection.execute("SELECT 1").fetchone()
 
     def catalog_version(self, connection: psycopg.Connection) -> str:
         """The catalog is readable and the server's version, in one round trip (autocommit:
