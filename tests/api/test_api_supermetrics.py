@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -152,6 +153,33 @@ def test_the_link_completes_once_into_a_synced_source_audited_with_who_and_where
                             headers={"Authorization": f"Bearer {api.key}"})
     assert events.status_code == 200, events.get_data(as_text=True)
     assert [e["type"] for e in events.get_json()["data"]] == ["source.connected"]
+
+
+def test_two_simultaneous_completions_make_one_source(app: Flask, api: Api, pg):
+    """Two browsers post the same link at once: one saves, the other is told the link is in
+    use or used; one source is stored."""
+    url = post(api, EXAMPLE).get_json()["data"]["connect_url"]
+    path = url.removeprefix("http://localhost")
+    browsers = [app.test_client(), app.test_client()]
+    tokens = [csrf_token(b, path) for b in browsers]
+    start = threading.Barrier(2)
+    statuses: list[int] = []
+
+    def submit(index: int) -> None:
+        start.wait()
+        answer = browsers[index].post(path, data={"csrf_token": tokens[index],
+                                                  "completedBy": f"DBA {index}",
+                                                  **pg_fields(pg)})
+        statuses.append(answer.status_code)
+
+    threads = [threading.Thread(target=submit, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(statuses) in ([200, 409], [200, 410]), statuses
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(Source)) == 1
 
 
 def test_revoked_and_expired_links_say_so(app: Flask, api: Api):
