@@ -107,8 +107,11 @@ class StandinDatabase:
         database = self
 
         class Collection:
-            def aggregate(self, pipeline, maxTimeMS):  # noqa: N803 - pymongo's name
-                database.sampled.append((name, pipeline[0]["$sample"]["size"], maxTimeMS))
+            def aggregate(self, pipeline):
+                from pymongo import _csot  # the deadline pymongo would apply to the call
+
+                database.sampled.append((name, pipeline[0]["$sample"]["size"],
+                                         _csot.get_timeout()))
                 return iter(database.collections[name])
 
         return Collection()
@@ -123,7 +126,8 @@ def test_introspect_lists_collections_once_and_samples_each(monkeypatch):
     tables = list(get_dialect("MONGODB").introspect(connection))
     assert [(t.schema, t.name, t.kind) for t in tables] == [
         ("app", "orders", "table"), ("app", "recent", "view")]
-    assert [s[:2] for s in database.sampled] == [("orders", 25), ("recent", 25)]
+    # Each sample under the sync's deadline (pymongo.timeout), not the connect one.
+    assert database.sampled == [("orders", 25, 300.0), ("recent", 25, 300.0)]
     assert list(get_dialect("MONGODB").introspect(connection, SchemaFilter(("other",)))) == []
 
 

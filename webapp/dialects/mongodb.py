@@ -273,23 +273,27 @@ class MongoDB(Dialect):
     def introspect(self, connection: MongoConnection, schemas: SchemaFilter | None = None
                    ) -> Iterator[TableInfo]:
         """One listCollections, then one $sample of N documents per collection (MongoDB has no
-        catalog of fields: a collection's fields are what its documents hold)."""
+        catalog of fields: a collection's fields are what its documents hold). Each call runs
+        under SYNC_SECONDS (pymongo.timeout), not the connect deadline the client was made
+        with."""
+        from pymongo import timeout
+
         schemas = schemas or SchemaFilter()
         if not schemas.allows(connection.database):
             return
         database = connection.client[connection.database]
-        listed = database.command("listCollections", authorizedCollections=True)
+        with timeout(SYNC_SECONDS):
+            listed = database.command("listCollections", authorizedCollections=True)
         collections = sorted(listed["cursor"]["firstBatch"], key=lambda c: c["name"])
         for entry in collections:
             name = entry["name"]
             if name.startswith("system."):
                 continue
-            documents = database[name].aggregate(
-                [{"$sample": {"size": connection.sample_size}}],
-                maxTimeMS=int(SYNC_SECONDS * 1000))
             info = TableInfo(connection.database, name,
                              "view" if entry.get("type") == "view" else "table")
-            info.columns = sample_columns(documents)
+            with timeout(SYNC_SECONDS):  # the sample and its getMores, together
+                info.columns = sample_columns(database[name].aggregate(
+                    [{"$sample": {"size": connection.sample_size}}]))
             yield info
 
 
