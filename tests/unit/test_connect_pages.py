@@ -142,3 +142,33 @@ def test_page_urls_take_a_public_uuid(app: Flask, admin: FlaskClient):
     edit = admin.get(f"/sources/{public_id.upper()}/edit?x=1")
     assert edit.headers["Location"] == f"/sources/{source_id}/edit?x=1"
     assert admin.get("/sources/00000000-0000-4000-8000-000000000000").status_code == 404
+
+
+def test_the_egress_policy_applies_to_what_the_link_holder_types(app: Flask,
+                                                                 admin: FlaskClient):
+    path = make_link(admin, name="Metadata")
+    browser = app.test_client()
+    token = csrf_token(browser, path)
+    response = browser.post(path, data={"csrf_token": token, "completedBy": "Mallory",
+                                        "host": "169.254.169.254", "port": "80",
+                                        "databaseName": "d", "username": "u",
+                                        "password": "p"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and "link-local or cloud metadata" in html
+    assert re.search(r'id="host-error">This address is not allowed', html)
+    with app.app_context():
+        assert db.session.scalar(db.select(Source).filter_by(display_name="Metadata")) is None
+        verify = db.session.scalar(db.select(AuditEvent).filter_by(action="source.verified"))
+        assert verify is None or verify.actor == "Mallory (onboarding link)"
+
+
+def test_link_tokens_are_redacted_in_access_log_lines():
+    import logging
+
+    from webapp.web.connect_pages import RedactConnectTokens
+
+    record = logging.LogRecord("werkzeug", logging.INFO, __file__, 1,
+                               '127.0.0.1 - - "GET /connect/%s HTTP/1.1" 200 -', ("abcDEF_123",),
+                               None)
+    RedactConnectTokens().filter(record)
+    assert record.getMessage() == '127.0.0.1 - - "GET /connect/[redacted] HTTP/1.1" 200 -'
