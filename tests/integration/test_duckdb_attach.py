@@ -21,6 +21,7 @@ from webapp.core.refusal import ValidationFailed
 from webapp.dialects import get_dialect
 
 FIELD = "attachedDatabases"
+SYSTEM = {"information_schema", "pg_catalog", "mysql", "performance_schema", "sys"}
 
 
 @pytest.fixture
@@ -190,3 +191,17 @@ def test_the_saved_list_is_never_shown_again(app, admin, pg, main_file):
         text = admin.get(page).get_data(as_text=True)
         assert pg.password not in text, page
         assert pg.host not in text, page  # the list is write-only: nothing of it is shown
+
+
+def test_attached_catalogs_hold_no_system_schemas(app, pg, mariadb, main_file):
+    dialect = get_dialect("DUCKDB")
+    with app.app_context():
+        opened = open_connection(dialect, values(
+            main_file, pg_attachment(pg), maria_attachment(mariadb)), 10.0)
+    try:
+        schemas = {t.schema for t in dialect.introspect(opened.connection)}
+    finally:
+        opened.close()
+    print(sorted(schemas))
+    assert {"main", "crm.public", "crm.analytics", "shop.appdb"} <= schemas
+    assert not {s for s in schemas if s.split(".")[-1] in SYSTEM}
