@@ -3,8 +3,9 @@
 No MongoDB server can be installed here, so none is run: what is real is pymongo itself, the
 ladder's DNS/TCP steps and egress check, and loopback listeners standing in for the failures
 (nothing listening, a host that accepts and never answers, a requireTLS server that hangs up
-on plain text, a TLS server whose certificate Datadock does not trust). Every address is
-127.0.0.1, `localhost` or a `.invalid` name.
+on plain text, a TLS server whose certificate Datadock does not trust), and a stand-in that
+speaks the wire protocol (OP_QUERY/OP_MSG with real BSON) for a verify and a schema read.
+Every address is 127.0.0.1, `localhost` or a `.invalid` name.
 """
 
 from __future__ import annotations
@@ -159,3 +160,106 @@ def test_srv_strings_are_refused_with_the_reason(quick_app):
                          "connectionString": "mongodb+srv://u:p@cluster0.example.invalid/app"})
     fields = getattr(caught.value, "field_errors", {})
     assert any("mongodb+srv" in message for message in fields.values()), fields
+
+
+# --- A MongoDB wire-protocol stand-in: the real pymongo handshake, commands and BSON ----------
+
+def _wire_standin_handler(collections: dict[str, list[dict]], seen: list[str]):
+    """Answer OP_QUERY hello and OP_MSG commands (hello, buildInfo, listCollections, aggregate,
+    ping, endSessions) the way a MongoDB 7.0 standalone without authentication does."""
+    import datetime as dt
+    import struct
+
+    import bson
+    from bson import Int64
+
+    def hello() -> dict:
+        return {"ismaster": True, "isWritablePrimary": True, "helloOk": True,
+                "maxBsonObjectSize": 16777216, "maxMessageSizeBytes": 48000000,
+                "maxWriteBatchSize": 100000, "localTime": dt.datetime.now(dt.UTC),
+                "logicalSessionTimeoutMinutes": 30, "connectionId": 1,
+                "minWireVersion": 0, "maxWireVersion": 21, "readOnly": False, "ok": 1.0}
+
+    def answer(command: dict) -> dict:
+        name = next(iter(command)).lower()
+        seen.append(name)
+        database = command.get("$db", "admin")
+        if name in ("hello", "ismaster"):
+            return hello()
+        if name == "buildinfo":
+            return {"version": "7.0.12", "ok": 1.0}
+        if name == "listcollections":
+            batch = [{"name": n, "type": "collection", "options": {}, "info": {}}
+                     for n in collections]
+            return {"cursor": {"id": Int64(0), "ns": f"{database}.$cmd.listCollections",
+                               "firstBatch": batch}, "ok": 1.0}
+        if name == "aggregate":
+            docs = collections[command["aggregate"]]
+            size = command["pipeline"][0]["$sample"]["size"]
+            return {"cursor": {"id": Int64(0), "ns": f"{database}.{command['aggregate']}",
+                               "firstBatch": docs[:size]}, "ok": 1.0}
+        return {"ok": 1.0}
+
+    def read(conn: socket.socket, n: int) -> bytes:
+        data = b""
+        while len(data) < n:
+            chunk = conn.recv(n - len(data))
+            if not chunk:
+                raise ConnectionError
+            data += chunk
+        return data
+
+    def handle(conn: socket.socket) -> None:
+        with conn, contextlib.suppress(OSError, ConnectionError):
+            conn.settimeout(5)
+            while True:
+                length, request_id, _, opcode = struct.unpack("<iiii", read(conn, 16))
+                body = read(conn, length - 16)
+                if opcode == 2004:  # OP_QUERY: the first hello
+                    name_end = body.index(b"\x00", 4)
+                    command = bson.decode(body[name_end + 9:][:struct.unpack(
+                        "<i", body[name_end + 9:name_end + 13])[0]])
+                    doc = bson.encode(answer(command))
+                    payload = struct.pack("<iqii", 0, 0, 0, 1) + doc
+                    reply_op = 1
+                else:  # OP_MSG: flags, then a kind-0 section with the command
+                    command = bson.decode(body[5:5 + struct.unpack("<i", body[5:9])[0]])
+                    payload = struct.pack("<I", 0) + b"\x00" + bson.encode(answer(command))
+                    reply_op = 2013
+                conn.sendall(struct.pack("<iiii", 16 + len(payload), request_id + 1000,
+                                         request_id, reply_op) + payload)
+
+    return handle
+
+
+def test_verify_and_introspect_against_a_wire_protocol_standin(quick_app):
+    """No MongoDB server can be installed here: a loopback stand-in speaks the wire protocol
+    (OP_QUERY/OP_MSG with real BSON), so pymongo's own handshake, command and cursor code
+    run; verify names the version, introspection reads the sampled documents' fields."""
+    from bson import ObjectId
+
+    from webapp.dialects import get_dialect
+    from webapp.dialects.base import Target
+
+    seen: list[str] = []
+    collections = {"orders": [{"_id": ObjectId(), "total": 9.5, "tags": ["a"]},
+                              {"_id": ObjectId(), "total": 3, "note": None}],
+                   "users": [{"_id": ObjectId(), "email": "a@example.com"}]}
+    values = raw(username="", password="", databaseName="shop")
+    with listener(_wire_standin_handler(collections, seen)) as port:
+        quick_app.config["VERIFY_TIMEOUT"] = 5.0
+        with quick_app.app_context():
+            result = uc.verify_input({**values, "host": "localhost", "port": port})
+        dialect = get_dialect("MONGODB")
+        connection = dialect.connect(Target({**values, "port": port, "sampleSize": 100},
+                                            "127.0.0.1", 5.0, port))
+        try:
+            tables = list(dialect.introspect(connection))
+        finally:
+            connection.close()
+    assert result.server_version == "MongoDB 7.0.12"
+    assert {"buildinfo", "listcollections"} <= set(seen)
+    assert [(t.schema, t.name) for t in tables] == [("shop", "orders"), ("shop", "users")]
+    orders = {c["name"]: (c["type"], c["occurrence"]) for c in tables[0].columns}
+    assert orders == {"_id": ("objectId", 1.0), "total": ("double|int", 1.0),
+                      "tags": ("array", 0.5), "note": ("null", 0.5)}
