@@ -163,3 +163,22 @@ def test_local_checks():
     assert dialect.field("sampleSize").default == 100
     assert dialect.secret_names == ("password", "sshPassword", "sshPrivateKey",
                                     "sshPrivateKeyPassphrase")
+
+
+def test_server_errors_land_on_their_fields():
+    """pymongo's own OperationFailure, with the codes a MongoDB server sends."""
+    from pymongo.errors import OperationFailure
+
+    from webapp.dialects.base import Target
+
+    dialect = get_dialect("MONGODB")
+    target = Target({"host": "db.example.com", "port": 27017, "databaseName": "app",
+                     "authDatabase": "admin"}, None, 2.0)
+    bad = OperationFailure("Authentication failed.", code=18,
+                           details={"ok": 0, "errmsg": "Authentication failed.", "code": 18})
+    assert dialect.classify(bad, target).field_errors == {
+        "username": "Incorrect username or password",
+        "password": "Incorrect username or password"}
+    denied = OperationFailure("not authorized on app to execute command", code=13)
+    assert dialect.classify(denied, target).field_errors == {
+        "username": "No access to this database"}
