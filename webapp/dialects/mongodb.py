@@ -114,7 +114,7 @@ ERRORS = (
                       "a MongoDB server.", {"port": "No MongoDB server on this port"}),
               text="(?i)connection closed|reset by peer|EOF|not a mongo|ProtocolError"),
     ErrorRule(PORT_REFUSED, text="Connection refused"),
-    ErrorRule(timed_out, text="(?i)timed out|timeout"),
+    ErrorRule(timed_out, text="(?i)timed out")  # every message names the configured timeouts,
 )
 
 
