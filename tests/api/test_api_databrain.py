@@ -228,3 +228,18 @@ def test_unknown_paths_and_methods_answer_in_databrain_shape(api: Api):
     assert get.status_code == 405 and error_of(get)["code"] == "INVALID_REQUEST"
     nowhere = api.client.get("/api/v2/nowhere")
     assert nowhere.status_code == 404 and error_of(nowhere)
+
+
+def test_ssh_tunnel_with_a_private_key_through_the_real_sshd(app, api: Api, pg, sshd):
+    app.config["DATABRAIN_SCHEMA_WAIT_SECONDS"] = 0
+    body = documented_example(pg)
+    key = sshd.keys["ed25519-openssh"]
+    body["credentials"].update(sshTunnel="enable", sshHost=sshd.host, sshPort=sshd.port,
+                               sshUsername=sshd.user, sshPrivateKey=key.private)
+    before = sshd.log_path.read_text().count("Accepted publickey")
+    response = post(api, body)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert sshd.log_path.read_text().count("Accepted publickey") == before + 1
+    source = source_named(app, "My Postgres")
+    assert source.settings["sshEnabled"] is True and source.settings["sshHost"] == sshd.host
+    assert key.private not in response.get_data(as_text=True)
