@@ -12,15 +12,24 @@ from __future__ import annotations
 from typing import Any
 
 from ..dialects import Target
-from .egress import resolve
+from .egress import lookup, resolve
 from .files import resolve_data_file
 from .store_guard import connection_guard, refuse_store_address
 
 
 def check_address(host: str, port: int, timeout: float, host_field: str = "host",
-                  port_field: str = "port") -> str:
+                  port_field: str = "port", every: bool = False) -> str:
     """`host`'s first allowed address, refused when it is the store; ConnectionFailed (step
-    dns) names `host_field` / `port_field`."""
+    dns) names `host_field` / `port_field`.
+
+    `every`: for an engine that is given the name and looks it up again itself (HTTPS keeps
+    the name for the certificate), every address the name has must pass, so whichever one
+    the engine picks was checked.
+    """
+    if every:
+        for candidate in lookup(host, port, timeout, host_field):
+            refuse_store_address(resolve(str(candidate), port, timeout, host_field), port,
+                                 host, host_field, port_field)
     address = resolve(host, port, timeout, host_field)
     refuse_store_address(address, port, host, host_field, port_field)
     return address

@@ -31,7 +31,7 @@ def no_data_folder(relative: str) -> Path:
 
 
 def no_address_policy(host: str, port: int, timeout: float, host_field: str = "host",
-                      port_field: str = "port") -> str:
+                      port_field: str = "port", every: bool = False) -> str:
     """Without connect/'s egress policy no address an engine connects to itself is reached."""
     raise ConnectionFailed("dns", "No egress policy was given for this connection.",
                            {host_field: "No egress policy is configured"})
@@ -47,7 +47,7 @@ class Target:
     builds the egress and store check for addresses a name-taking driver resolves itself
     (dialects/pinning.py), `resolve_data_file(relative)` is a data-folder file's checked real
     path (or ConnectionFailed, step "file"), `check_address(host, port, timeout, host_field,
-    port_field)` the checked address (egress policy and store guard; ConnectionFailed on
+    port_field, every)` the checked address (egress policy and store guard; ConnectionFailed on
     those fields) for engines such as DuckDB's extensions that connect by themselves.
     """
 

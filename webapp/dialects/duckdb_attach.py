@@ -177,10 +177,12 @@ def _refused(detail: str, message: str) -> ConnectionFailed:
     return ConnectionFailed("database", detail, {FIELD: message})
 
 
-def _checked(attachment: Attachment, host: str, port: int, target: Any) -> str:
-    """The address `host` resolves to and connect/ allows, with errors on the field."""
+def _checked(attachment: Attachment, host: str, port: int, target: Any,
+             every: bool = False) -> str:
+    """The address `host` resolves to and connect/ allows, with errors on the field
+    (`every`: all its addresses must pass, for an engine given the name)."""
     try:
-        return target.check_address(host, port, target.timeout, FIELD, FIELD)
+        return target.check_address(host, port, target.timeout, FIELD, FIELD, every=every)
     except ConnectionFailed as refused:
         reason = next(iter(refused.field_errors.values()), "refused")
         raise ConnectionFailed("database", f"Attached database {attachment.name!r}: "
@@ -274,8 +276,8 @@ def _check(a: Attachment, target: Any) -> str:
             reason = next(iter(refused.field_errors.values()), "refused")
             raise _refused(f"Attached database {a.name!r}: {refused.detail}",
                            f"{a.name}: {reason}") from None
-    _, host, port = _endpoint(a)
-    return _checked(a, host, port, target)
+    tls, host, port = _endpoint(a)
+    return _checked(a, host, port, target, every=tls)
 
 
 def _attach(connection: Any, a: Attachment, checked: str, seconds: int) -> None:

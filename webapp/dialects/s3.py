@@ -189,7 +189,8 @@ class S3(Dialect):
         v = target.values
         tls, host, port, host_field = self.endpoint(v)
         try:
-            address = target.check_address(host, port, target.timeout, host_field, host_field)
+            address = target.check_address(host, port, target.timeout, host_field, host_field,
+                                           every=tls)
         except ConnectionFailed as refused:  # the ladder has no DNS rung without a host field
             raise refused.at_step("auth") from None
         # Plain HTTP goes to the checked address itself; HTTPS keeps the name for the
