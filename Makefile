@@ -53,10 +53,14 @@ endif
 test: $(STAMP)
 	bash scripts/ensure-system.sh
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 ## lock: re-resolve requirements.txt and requirements-dev.txt from pyproject.toml with uv
 lock: | $(BIN)/python

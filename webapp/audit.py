@@ -127,7 +127,7 @@ def record_in_background(organization_id: int, action: str, **fields: Any) -> No
     event.created_at = utcnow()
     db.session.expunge(event)
     row = {c.key: getattr(event, c.key) for c in AuditEvent.__table__.columns if c.key != "id"}
-    app = current_app._get_current_object()  # noqa: SLF001 - the app outlives the request
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # outlives the request
     future = _BACKGROUND.submit(_insert, app, row)
     with _PENDING_LOCK:
         _PENDING.add(future)

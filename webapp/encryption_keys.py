@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, inspect, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from .config import ConfigError
-from .extensions import db
+from .extensions import db, rows_changed
 from .models import NotificationChannel, Source
 from .vault import Vault, VaultError
 
@@ -77,9 +77,9 @@ def _rotate_channels(vault: Vault) -> tuple[int, int]:
         if vault.is_current(blob):
             current += 1
             continue
-        done = db.session.execute(table.update().where(
+        done = rows_changed(db.session.execute(table.update().where(
             table.c.id == channel_id, table.c.secrets_blob == blob).values(
-            secrets_blob=vault.rotate(blob))).rowcount
+            secrets_blob=vault.rotate(blob))))
         rotated, current = rotated + done, current + 1 - done
     return rotated, current
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import orjson
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy import event
+from sqlalchemy import Table, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 
@@ -24,8 +24,17 @@ def json_text(value: Any) -> str:
         return json.dumps(value, separators=(",", ":"))
 
 
+def rows_changed(result: Any) -> int:
+    """How many rows an UPDATE or DELETE changed (`Session.execute` is typed as returning a
+    plain Result, which has no rowcount; for DML it is a CursorResult, which does)."""
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 class Base(DeclarativeBase):
     """Declarative base shared by every model."""
+
+    if TYPE_CHECKING:  # every model here is mapped to a Table (for insert/update/delete)
+        __table__: ClassVar[Table]
 
 
 db = SQLAlchemy(model_class=Base)

@@ -84,6 +84,8 @@ def _sync_durations(now: Any) -> dict[str, list[float]]:
         .where(SyncRun.finished_at >= now - WINDOW, SyncRun.finished_at.is_not(None)))
     seen: dict[str, list[float]] = {}
     for status, started, finished in runs:
+        if started is None or finished is None:
+            continue
         seen.setdefault(status.lower(), []).append(
             max(0.0, (finished - started).total_seconds()))
     return seen
@@ -119,7 +121,7 @@ def _verifies() -> Metric:
         select(result, step, func.count()).where(AuditEvent.action == "source.verified")
         .group_by(result, step))
     for outcome, failed_step, count in rows:
-        family.add_metric([outcome or "unknown", failed_step or ""], count)
+        family.add_metric([str(outcome or "unknown"), str(failed_step or "")], float(str(count)))
     return family
 
 
@@ -169,7 +171,7 @@ def metrics() -> Response:
                         401, {"WWW-Authenticate": 'Bearer realm="metrics"',
                               "Content-Type": "text/plain; charset=utf-8"})
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(StoreCollector())  # type: ignore[arg-type]
+    registry.register(StoreCollector())
     body = generate_latest(registry)
     db.session.rollback()
     return Response(body, 200, {"Content-Type": CONTENT_TYPE_LATEST,

@@ -7,7 +7,7 @@ import enum
 import secrets
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask_login import UserMixin
 from sqlalchemy import (
@@ -23,11 +23,17 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
-from sqlalchemy.engine.interfaces import ExecutionContext
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .extensions import db
 from .names import name_key
+
+# Flask-SQLAlchemy's db.Model at run time; its typed declarative base for mypy.
+if TYPE_CHECKING:
+    from .extensions import Base as Model
+else:
+    Model = db.Model
 
 
 def utcnow() -> datetime:
@@ -67,7 +73,7 @@ class HealthStatus(enum.StrEnum):
     UNHEALTHY = "UNHEALTHY"
 
 
-class Organization(db.Model):
+class Organization(Model):
     """A tenant: its members share its sources."""
 
     __tablename__ = "organizations"
@@ -85,7 +91,7 @@ def new_session_generation() -> str:
     return secrets.token_hex(16)
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     """A person who logs in with email and a hashed password."""
 
     __tablename__ = "users"
@@ -114,7 +120,7 @@ class User(UserMixin, db.Model):
         return f"{self.id}:{self.session_generation}"
 
 
-class SsoState(db.Model):
+class SsoState(Model):
     """An OpenID Connect sign-in in flight: its state's data (nonce, PKCE verifier, redirect
     URI), written by /login/sso and taken exactly once by the callback (webapp/oidc.py)."""
 
@@ -125,7 +131,7 @@ class SsoState(db.Model):
     expires_at: Mapped[datetime]
 
 
-class Installation(db.Model):
+class Installation(Model):
     """The one row first-run setup claims in its own transaction: setup happens exactly once."""
 
     __tablename__ = "installation"
@@ -135,7 +141,7 @@ class Installation(db.Model):
     set_up_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class Membership(db.Model):
+class Membership(Model):
     """A user's role in one organization."""
 
     __tablename__ = "memberships"
@@ -153,7 +159,7 @@ class Membership(db.Model):
     organization: Mapped[Organization] = relationship(back_populates="memberships")
 
 
-class Invitation(db.Model):
+class Invitation(Model):
     """A single-use link that lets one email join an organization with a role; only the
     SHA-256 of its token is stored."""
 
@@ -178,13 +184,13 @@ class Invitation(db.Model):
     organization: Mapped[Organization] = relationship()
 
 
-def _name_key_default(context: ExecutionContext) -> str | None:
+def _name_key_default(context: DefaultExecutionContext) -> str | None:
     """The key of an inserted row's display name, for inserts that bypass the ORM object."""
     name = context.get_current_parameters().get("display_name")
     return name_key(name) if name is not None else None
 
 
-class Project(db.Model):
+class Project(Model):
     """A grouping of sources inside an organization (Credible Data's projects)."""
 
     __tablename__ = "projects"
@@ -204,7 +210,7 @@ def new_public_id() -> str:
     return str(uuid.uuid4())
 
 
-class Source(db.Model):
+class Source(Model):
     """A connected database: public fields, an encrypted blob of secrets, and its lifecycle."""
 
     __tablename__ = "sources"
@@ -295,11 +301,11 @@ class Source(db.Model):
 
     @validates("display_name")
     def _keep_name_key(self, _attribute: str, value: str) -> str:
-        self.name_key = name_key(value) if value is not None else None  # type: ignore[assignment]
+        self.name_key = name_key(value) if value is not None else None
         return value
 
 
-class SchemaSnapshot(db.Model):
+class SchemaSnapshot(Model):
     """One successful or in-progress read of a source's catalog."""
 
     __tablename__ = "schema_snapshots"
@@ -314,7 +320,7 @@ class SchemaSnapshot(db.Model):
     complete: Mapped[bool] = mapped_column(default=False)
 
 
-class SchemaTable(db.Model):
+class SchemaTable(Model):
     """A table or view of a snapshot, with its columns as a JSON list."""
 
     __tablename__ = "schema_tables"
@@ -338,7 +344,7 @@ class SchemaTable(db.Model):
     columns_hash: Mapped[str | None] = mapped_column(String(32))
 
 
-class SyncRun(db.Model):
+class SyncRun(Model):
     """One schema sync attempt: when, how it ended, and what changed since the previous one."""
 
     __tablename__ = "sync_runs"
@@ -360,7 +366,7 @@ class SyncRun(db.Model):
     changes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
-class HealthCheck(db.Model):
+class HealthCheck(Model):
     """One periodic health check of a source: healthy or not, and the round trip."""
 
     __tablename__ = "health_checks"
@@ -374,7 +380,7 @@ class HealthCheck(db.Model):
     error_message: Mapped[str | None] = mapped_column(Text)
 
 
-class ApiKey(db.Model):
+class ApiKey(Model):
     """A bearer key for the public API: shown once, stored as a hash, revocable."""
 
     __tablename__ = "api_keys"
@@ -398,7 +404,7 @@ class ApiKey(db.Model):
     created_by: Mapped[User | None] = relationship()
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     """Who did what to which object, when, from which address."""
 
     __tablename__ = "audit_events"
@@ -421,7 +427,7 @@ class AuditEvent(db.Model):
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
-class ThrottleCounter(db.Model):
+class ThrottleCounter(Model):
     """A fixed-window counter in the store, so limits hold across processes.
 
     `scope` says what is limited ("api", "login"), `key` whom (an API key id, an email and
@@ -437,7 +443,7 @@ class ThrottleCounter(db.Model):
     count: Mapped[int] = mapped_column(default=0)
 
 
-class Event(db.Model):
+class Event(Model):
     """Something that happened to a source, recorded once with its webhook payload."""
 
     __tablename__ = "events"
@@ -455,7 +461,7 @@ class Event(db.Model):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
-class NotificationChannel(db.Model):
+class NotificationChannel(Model):
     """Where an organization's events go: a signed webhook, Slack or email."""
 
     __tablename__ = "notification_channels"
@@ -475,7 +481,7 @@ class NotificationChannel(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class Delivery(db.Model):
+class Delivery(Model):
     """One event sent to one channel: pending (with retries), delivered or failed."""
 
     __tablename__ = "deliveries"
@@ -505,7 +511,7 @@ class Delivery(db.Model):
     lease_until: Mapped[datetime | None]
 
 
-class OnboardingLink(db.Model):
+class OnboardingLink(Model):
     """A single-use, expiring link with which someone without an account connects one source
     of one dialect to an organization (webapp/onboarding/); only the SHA-256 of its token is
     stored. `public_id` is the connection id the Supermetrics face answers."""

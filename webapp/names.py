@@ -1,7 +1,8 @@
 """Display-name rules: which characters a name may hold, and the key that compares names.
 
 Two names are the same name when their keys are equal. The key is the name after Unicode
-NFKC (so "Café" typed as é or as e + U+0301, and "Ｄup" in full width, become one spelling),
+NFKC (so "Café" typed as é or as e + U+0301, and "Dup" typed with a full-width D, U+FF24,
+become one spelling),
 without default-ignorable code points (zero-width space, joiners, variation selectors, …),
 case-folded (then NFKC again, so the key is itself normalised). The stored name stays as typed.
 

@@ -26,7 +26,7 @@ from joserfc.errors import ClaimError, JoseError
 from sqlalchemy import delete, select
 from werkzeug.wrappers import Response
 
-from .extensions import db
+from .extensions import db, rows_changed
 from .models import SsoState, utcnow
 
 NAME = "datadock_oidc"
@@ -61,7 +61,7 @@ class StoreCache:
         if row is None:
             return None
         value, expired = row.value, row.expires_at <= utcnow()
-        taken = db.session.execute(delete(SsoState).where(SsoState.key == key)).rowcount
+        taken = rows_changed(db.session.execute(delete(SsoState).where(SsoState.key == key)))
         db.session.commit()
         return value if taken == 1 and not expired else None
 

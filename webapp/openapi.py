@@ -247,7 +247,8 @@ def _schemas() -> dict[str, Any]:
         "name": {"type": "string"}, "label": {"type": "string"},
         "status": {"type": "string", "enum": ["ok", "failed", "skipped", "not_run"]},
         "ms": {"type": ["integer", "null"]}, "detail": {"type": "string"}}}
-    pagination = {"type": "object", "required": ["nextCursor", "hasMore"], "properties": {
+    pagination: dict[str, Any] = {
+        "type": "object", "required": ["nextCursor", "hasMore"], "properties": {
         "nextCursor": {"type": ["string", "null"],
                        "description": "Pass as `cursor` to read the next page."},
         "hasMore": {"type": "boolean"}}}

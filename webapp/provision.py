@@ -88,9 +88,9 @@ def load(path: Path, env: Mapping[str, str]) -> tuple[str | None, list[dict[str,
     except yaml.YAMLError as exc:
         # The problem and its place only: the offending line may hold a secret.
         mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        place = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise ProvisionError(f"{path}: {problem}{where}") from None
+        raise ProvisionError(f"{path}: {problem}{place}") from None
     for where, _ in invalid_text(document):
         raise ProvisionError(f"{path}: {describe_path(where)} {NOT_TEXT} (a \\u escape of a "
                              "lone surrogate?)")

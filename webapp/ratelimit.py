@@ -73,8 +73,8 @@ def hit(scope: str, key: str, limit: int, window_seconds: int,
     table = ThrottleCounter.__table__
     engine = db.engine
     insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
-    statement = insert(table).values(scope=scope, key=key[:255], window_start=start, count=1)
-    statement = statement.on_conflict_do_update(
+    values = insert(table).values(scope=scope, key=key[:255], window_start=start, count=1)
+    statement = values.on_conflict_do_update(
         index_elements=[table.c.scope, table.c.key, table.c.window_start],
         set_={"count": table.c.count + 1},
     ).returning(table.c.count)

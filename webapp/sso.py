@@ -129,7 +129,8 @@ def sign_in(verified: Verified) -> User:
     user, link = _find_user(verified.issuer, subject, email)
     created = user is None
     if user is None:
-        name = claims.get("name") if isinstance(claims.get("name"), str) else ""
+        claimed = claims.get("name")
+        name = claimed if isinstance(claimed, str) else ""
         user = User(email=email, password_hash="",  # "": no password sign-in
                     name=name.strip()[:120] or None)
     if link or created:

@@ -16,7 +16,7 @@ def figures() -> list[Figure]:
     return _FIGURES
 
 
-def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001 - pytest's hook
+def pytest_terminal_summary(terminalreporter) -> None:
     if not _FIGURES:
         return
     rows = [["measure", "figure", "baseline (same run)", "ratio", "goal", "met"]]

@@ -41,7 +41,7 @@ def webhook_receiver(tls: tuple[Path, Path] | None = None) -> Iterator[Receiver]
     receiver = Receiver(0)
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length)
             receiver.requests.append(Request(self.path, dict(self.headers.items()), body))
@@ -87,7 +87,7 @@ def smtp_server() -> Iterator[Mailbox]:
     box = Mailbox(free_port())
 
     class Handler:
-        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
             box.messages.append(envelope)
             return "250 OK"
 

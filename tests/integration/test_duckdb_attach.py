@@ -78,7 +78,7 @@ def test_attached_databases_are_read_only_and_nothing_else_is_reachable(app, pg,
     try:
         con = opened.connection
         assert con.execute("SELECT count(*) FROM crm.public.customers").fetchone()[0] >= 0
-        with pytest.raises(duckdb.Error, match="(?i)read.only"):
+        with pytest.raises(duckdb.Error, match=r"(?i)read.only"):
             con.execute("CREATE TABLE crm.public.evil (x int)")
         with pytest.raises(duckdb.Error, match="disabled by configuration"):
             con.execute("SELECT * FROM read_csv('/etc/passwd')").fetchall()

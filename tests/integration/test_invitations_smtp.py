@@ -46,7 +46,7 @@ def starttls_server(cert: str, key: str) -> Iterator[Mailbox]:
     context.load_cert_chain(cert, key)
 
     class Handler:
-        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
             box.messages.append(envelope)
             return "250 OK"
 

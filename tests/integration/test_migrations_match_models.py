@@ -84,7 +84,7 @@ COUNTED = ("sources", "schema_snapshots", "schema_tables", "sync_runs", "health_
 
 def _counts() -> dict[str, int]:
     """Rows per table; ends the read so no lock keeps the next migration waiting."""
-    counts = {t: db.session.scalar(text(f"SELECT count(*) FROM {t}")) for t in COUNTED}  # noqa: S608
+    counts = {t: db.session.scalar(text(f"SELECT count(*) FROM {t}")) for t in COUNTED}
     db.session.commit()
     return counts
 

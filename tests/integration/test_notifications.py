@@ -170,7 +170,7 @@ def test_a_failed_sync_raises_sync_failed_with_the_users_reason(app, admin, pg):
         assert sync_once(source.id).last_sync_status == "FAILED"
         uc.request_sync(db.session.get(Source, source.id))
         sync_once(source.id)  # a second failure in a row: no second event
-        [event] = events_of("sync.failed")
+        [_event] = events_of("sync.failed")
         deliveries.run_due("notify-test")
         [payload] = payloads(receiver, secret)
         reason = payload["data"]["reason"]
@@ -259,7 +259,7 @@ def test_an_email_arrives_at_the_smtp_server(app, admin, pg):
     with smtp_server() as box, app.app_context():
         app.config["SMTP_URL"] = f"smtp://127.0.0.1:{box.port}"
         app.config["SMTP_FROM"] = "datadock@example.com"
-        channel, secret = notifications.create_channel(
+        _channel, secret = notifications.create_channel(
             org(), {"type": "email", "addresses": ["ops@example.com", "db@example.com"]})
         assert secret is None
         source = add_source(pg, pg.database)

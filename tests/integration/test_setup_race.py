@@ -52,7 +52,7 @@ def store(request, tmp_path) -> tuple[str, object]:
         def count(table: str) -> int:
             import sqlite3
             with sqlite3.connect(path) as conn:
-                return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
+                return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     else:
         pg = request.getfixturevalue("pg")
         name = fresh_database(pg, "setup")
@@ -61,7 +61,7 @@ def store(request, tmp_path) -> tuple[str, object]:
         def count(table: str) -> int:
             with psycopg.connect(host=pg.host, port=pg.port, user=pg.user,
                                  password=pg.password, dbname=name) as conn:
-                return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
+                return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     env = _env(url, tmp_path / "instance")
     subprocess.run([sys.executable, "-m", "flask", "--app", "webapp", "db", "upgrade"],
                    env=env, check=True, capture_output=True, timeout=120)
@@ -127,7 +127,7 @@ def test_simultaneous_setups_create_exactly_one_organization(store, served):
                 "password": PASSWORD, "confirm": PASSWORD})
             results[i] = (response.status_code, [r.status_code for r in response.history],
                           response.url, response.text)
-        except BaseException as exc:  # reported by the assertion below
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
             results[i] = exc
 
     threads = [threading.Thread(target=post, args=(i,)) for i in range(BROWSERS)]

@@ -288,7 +288,7 @@ def test_an_unresponsive_issuer_costs_one_timeout(sso_app, silent_port, monkeypa
 class ForeignDiscovery(BaseHTTPRequestHandler):
     """A discovery document that names another issuer than the one it is served from."""
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         body = json.dumps({"issuer": "http://127.0.0.1:1", "jwks_uri": "http://127.0.0.1:1/k",
                            "authorization_endpoint": "http://127.0.0.1:1/a",
                            "token_endpoint": "http://127.0.0.1:1/t"}).encode()

@@ -191,7 +191,7 @@ def test_a_request_during_a_running_sync_is_not_lost(app, admin, pg):
             proxy.open_gate()
             worker.join(timeout=30)
             db.session.expire_all()
-            runs, total = uc.sync_history(source)
+            runs, _total = uc.sync_history(source)
             assert [(r.trigger, r.status) for r in runs] == [("manual", "QUEUED"),
                                                               ("create", "SUCCESS")]
             # Due again at once, still PENDING, so the request is served next.

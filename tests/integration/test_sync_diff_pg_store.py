@@ -79,7 +79,7 @@ def test_diff_on_a_postgres_store_with_stale_statistics(pg_store, hashed):
         new_id = _snapshot(source.id, new, hashed)
         statements: list[str] = []
 
-        def record(conn, cursor, sql, *args) -> None:  # noqa: ANN001 - SQLAlchemy's hook
+        def record(conn, cursor, sql, *args) -> None:
             statements.append(sql)
 
         event.listen(db.engine, "before_cursor_execute", record)

@@ -6,7 +6,7 @@ were given; everything of Datadock's own runs for real."""
 from __future__ import annotations
 
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -23,7 +23,7 @@ class FakeJob:
 class FakeBigQuery:
     """Stand-in for google.cloud.bigquery.Client."""
 
-    calls: list[tuple[Any, ...]] = []
+    calls: ClassVar[list[tuple[Any, ...]]] = []
 
     def __init__(self, **kwargs: Any) -> None:
         FakeBigQuery.calls.append(("client", kwargs))
@@ -55,7 +55,7 @@ def test_bigquery_options_reach_the_client_and_every_query(monkeypatch):
     connection = dialect.connect(Target(values, None, 5.0))
     dialect.check_catalog(connection)
     list(dialect.introspect(connection))
-    client = [c[1] for c in FakeBigQuery.calls if c[0] == "client"][0]
+    client = next(c[1] for c in FakeBigQuery.calls if c[0] == "client")
     assert client["project"] == "billing-project" and client["location"] == "EU"
     assert [c[1]["project"] for c in FakeBigQuery.calls if c[0] == "list"] == [
         "data-project", "data-project"]
@@ -72,7 +72,7 @@ def test_bigquery_maximum_bytes_billed_is_a_whole_number_of_bytes(value, ok):
     if ok:
         assert spec.clean(value) == value
     else:
-        with pytest.raises(Exception, match="whole number of bytes|at most"):
+        with pytest.raises(Exception, match=r"whole number of bytes|at most"):
             spec.clean(value)
 
 

@@ -231,7 +231,7 @@ def test_logout_clears_the_session(admin):
 
 def _url(rule, source_id: int, public_id: str = "") -> str:
     values = {}
-    for name, converter in rule._converters.items():  # noqa: SLF001 - werkzeug's own map
+    for name, converter in rule._converters.items():
         is_int = type(converter).__name__ == "IntegerConverter"
         if type(converter).__name__ == "UUIDConverter":  # a source's public id
             values[name] = public_id

@@ -84,8 +84,8 @@ def _refusal(exc: Refusal) -> Response:
 @bp.errorhandler(HTTPException)
 def _http_error(exc: HTTPException) -> Response:
     status = exc.code or 500
-    headers = {"Allow": ", ".join(exc.valid_methods)} if getattr(
-        exc, "valid_methods", None) else None
+    allowed = getattr(exc, "valid_methods", None)
+    headers = {"Allow": ", ".join(allowed)} if allowed else None
     return error_response(status, TITLES.get(status, "BadRequest"),
                           exc.description or "The request could not be served.",
                           headers=headers)

@@ -124,5 +124,5 @@ def list_organization_events(org_id: str) -> Any:
 for _view in (create_notification_channel, list_notification_channels,
               get_notification_channel, delete_notification_channel,
               test_notification_channel, list_channel_deliveries, redeliver_channel_delivery):
-    _view.scope = "admin"  # type: ignore[attr-defined]
+    _view.scope = "admin"  # type: ignore[union-attr]
 list_organization_events.scope = "read"  # type: ignore[attr-defined]

@@ -169,8 +169,8 @@ def _refusal(exc: Refusal) -> Response:
 @bp.errorhandler(HTTPException)
 def _http_error(exc: HTTPException) -> Response:
     status = exc.code or 500
-    extra = {"Allow": ", ".join(exc.valid_methods)} if getattr(
-        exc, "valid_methods", None) else None
+    allowed = getattr(exc, "valid_methods", None)
+    extra = {"Allow": ", ".join(allowed)} if allowed else None
     return error_response(FaceError(status, exc.name, exc.description or "", extra))
 
 

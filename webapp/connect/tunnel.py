@@ -150,7 +150,7 @@ def open_tunnel(values: dict[str, Any], ssh_address: str, db_host: str, db_port:
     except ConnectionFailed:
         _close(transport)
         raise
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any library error becomes the tunnel's failure
         _close(transport)
         attempt.log("opening the tunnel", exc)
         raise ConnectionFailed(

@@ -58,7 +58,7 @@ class Opened:
             if closer is not None:
                 try:
                     closer()
-                except Exception:  # noqa: BLE001 - closing a broken connection may fail
+                except Exception:
                     log.debug("error while closing", exc_info=True)
 
 

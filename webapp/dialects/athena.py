@@ -271,7 +271,7 @@ class Athena(Dialect):
         """SELECT 1: writes a result to the result location (checks S3 access)."""
         try:
             list(connection.rows("SELECT 1", connection.timeout))
-        except Exception as exc:  # noqa: BLE001 - classified, raw text stays in the log
+        except Exception as exc:
             values = {"athenaWorkgroup": connection.workgroup,
                       "athenaCatalog": connection.catalog}
             failure = self.classify(exc, Target(values, None, connection.timeout))

@@ -181,7 +181,7 @@ class BigQuery(Dialect):
             job = connection.client.query("SELECT 1", job_config=connection.job_config,
                                           timeout=connection.timeout)
             list(job.result(timeout=connection.timeout))
-        except Exception as exc:  # noqa: BLE001 - classified, raw text stays in the log
+        except Exception as exc:
             failure = self.classify(exc, Target({}, None, connection.timeout))
             raise catalog_failure(failure, KEY_FIELD, "This service account cannot run "
                                   "queries (BigQuery Job User)") from exc
@@ -207,7 +207,7 @@ class BigQuery(Dialect):
             sql = DATASET_QUERY.format(ds=f"{project}.{dataset}")
             job = client.query(sql, job_config=connection.job_config, timeout=seconds)
             rows = (tuple(r.values()) for r in job.result(timeout=seconds, page_size=5000))
-            cleaned = (r[:6] + (None if r[6] in (None, "NULL") else r[6],) + r[7:] for r in rows)
+            cleaned = ((*r[:6], None if r[6] in (None, "NULL") else r[6], *r[7:]) for r in rows)
             yield from group_tables(cleaned, schemas, sql_kind)
 
 

@@ -57,7 +57,7 @@ def run_bounded(action: Callable[[], T], timeout: float,
         if "result" in outcome and discard is not None:
             try:
                 discard(outcome["result"])
-            except Exception:  # noqa: BLE001 - closing a late connection
+            except Exception:
                 log.debug("closing a late result failed", exc_info=True)
 
     threading.Thread(target=work, name="datadock-bounded", daemon=True).start()

@@ -49,7 +49,7 @@ NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 RESERVED = {"main", "memory", "system", "temp"}
 OFFLINE_REFUSED = {
     "bigquery": "BigQuery", "snowflake": "Snowflake", "motherduck": "MotherDuck"}
-# type: (its object's key, required keys, optional keys, extension)
+# Per attachment type: its object's key, required keys, optional keys, extension.
 TYPES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...], str]] = {
     "postgres": ("postgresConnection", ("host", "databaseName", "userName"),
                  ("port", "password"), "postgres"),

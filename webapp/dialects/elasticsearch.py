@@ -228,7 +228,7 @@ class SearchEngine(Dialect):
             aliases.setdefault(row["alias"], []).append(row["index"])
         try:
             streams = connection.call("indices.get_data_stream", name="*", **timeout)
-        except Exception as exc:  # noqa: BLE001 - OpenSearch without the data stream API
+        except Exception as exc:
             if self.error_codes(exc) not in ((400,), (404,), (405,)):
                 raise
             streams = {}
@@ -246,7 +246,7 @@ class SearchEngine(Dialect):
             schema = SCHEMAS[kind]
             if not schemas.allows(schema):
                 continue
-            first = next((mappings[i] for i in indices if i in mappings), {})
+            first: dict[str, Any] = next((mappings[i] for i in indices if i in mappings), {})
             info = TableInfo(schema, name, "view" if kind == "alias" else "table",
                              row_estimate=estimate)
             info.columns = mapping_columns(first.get("mappings") or {})

@@ -136,7 +136,8 @@ class ErrorRule:
         wanted = self._wanted_codes()
         tests = []
         if self.text is not None:
-            tests.append(lambda: re.search(self.text, facts.text) is not None)
+            pattern = self.text
+            tests.append(lambda: re.search(pattern, facts.text) is not None)
         if wanted:
             tests.append(lambda: any(_hashable(c) and c in wanted for c in facts.codes))
         if self.types:
@@ -225,7 +226,7 @@ def untrusted_certificate(**match: Any) -> tuple[ErrorRule, ErrorRule]:
 
 def _pinned_elsewhere(facts: Facts) -> ConnectionFailed:
     refused = pin_refusal(facts.exc)
-    assert refused is not None  # noqa: S101 - the rule's `when` checked it
+    assert refused is not None
     return unchecked_connection(facts.host, refused)
 
 

@@ -62,7 +62,7 @@ def _install() -> None:
                 host = resolve(host, port)
             return _original[0](self, host, port, *args, **kwargs)
 
-        SyncBackend.connect_tcp = connect_tcp
+        SyncBackend.connect_tcp = connect_tcp  # type: ignore[method-assign]
 
 
 def check_name(value: str) -> None:

@@ -232,7 +232,8 @@ class MongoDB(Dialect):
                                  **options)  # the TLS context has read the CA file: removed
         if tls:
             pool = client._options.pool_options
-            pool._PoolOptions__ssl_context = _NamedContext(pool._ssl_context, v["host"])
+            pool._PoolOptions__ssl_context = _NamedContext(  # type: ignore[attr-defined]
+                pool._ssl_context, v["host"])
         try:
             info = client.admin.command("buildInfo")
         except Exception:

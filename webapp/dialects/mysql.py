@@ -63,7 +63,8 @@ ACCESS_DENIED, NO_DB_ACCESS, UNKNOWN_DB, HOST_NOT_ALLOWED = 1045, 1044, 1049, 11
 TOO_MANY_CONNECTIONS, INSECURE_TRANSPORT = 1040, 3159
 CANNOT_CONNECT, SSL_ERROR = 2003, 2026
 
-_CERTIFICATE = {"text": "CERTIFICATE_VERIFY_FAILED", "types": (ssl.SSLCertVerificationError,)}
+_CERTIFICATE: dict[str, Any] = {"text": "CERTIFICATE_VERIFY_FAILED",
+                                "types": (ssl.SSLCertVerificationError,)}
 ERRORS = (
     ErrorRule(timed_out, types=(TimeoutError,), text="timed out"),
     ErrorRule(BAD_LOGIN, code=ACCESS_DENIED),
@@ -107,10 +108,10 @@ class _ServerNameContext(ssl.SSLContext):
 
     server_name: str | None = None
 
-    def wrap_socket(self, sock: Any, *args: Any, server_hostname: str | None = None,
+    def wrap_socket(self, sock: Any, *args: Any, server_hostname: str | None = None,  # type: ignore[override]
                     **kwargs: Any) -> ssl.SSLSocket:
         """Wrap with the user's host name for SNI and the certificate check."""
-        return super().wrap_socket(sock, *args, server_hostname=self.server_name
+        return super().wrap_socket(sock, *args, server_hostname=self.server_name  # type: ignore[misc]
                                    or server_hostname, **kwargs)
 
 
@@ -184,7 +185,7 @@ class MySQL(Dialect):
     errors = ERRORS
     fallback = Failure("connect", "The server closed the connection or answered in an "
                        "unexpected way. Check that the host and port point at a {label} server.")
-    url_schemes = ("mysql",)
+    url_schemes: tuple[str, ...] = ("mysql",)
     url_form = SERVER_URL
     fields = (
         host_field(),
@@ -292,7 +293,7 @@ class MySQL(Dialect):
 
     def error_text(self, exc: BaseException) -> str:
         """PyMySQL's message (the second argument)."""
-        args = getattr(exc, "args", ())
+        args: tuple[Any, ...] = getattr(exc, "args", ())
         return str(args[1]) if len(args) > 1 else str(exc)
 
     def introspect(self, connection: pymysql.connections.Connection,

@@ -167,7 +167,7 @@ class OracleSession:
         """Close the connection (briefly bounded), then the loop."""
         try:
             self.run(self.connection.close, 2.0)
-        except Exception:  # noqa: BLE001 - closing a broken connection may fail
+        except Exception:
             log.debug("error while closing an Oracle connection", exc_info=True)
         finally:
             self.loop.stop()

@@ -105,8 +105,8 @@ def connect_within(seconds: float, **params: Any) -> psycopg.Connection:
     try:
         from psycopg import waiting
         from psycopg.conninfo import make_conninfo
-        generator = psycopg.Connection._connect_gen  # noqa: SLF001 - see the docstring
-        wait_timeout = psycopg.errors._WaitTimeout  # noqa: SLF001
+        generator = psycopg.Connection._connect_gen
+        wait_timeout = psycopg.errors._WaitTimeout
     except (ImportError, AttributeError):  # pragma: no cover - another psycopg
         params["connect_timeout"] = max(2, math.floor(seconds))
         return psycopg.connect(**params)
@@ -166,7 +166,7 @@ class Postgres(Dialect):
     errors = ERRORS
     fallback = Failure("connect", "The server closed the connection or answered in an "
                        "unexpected way. Check the host and port point at a PostgreSQL server.")
-    url_schemes = ("postgres", "postgresql", "pgsql")
+    url_schemes: tuple[str, ...] = ("postgres", "postgresql", "pgsql")
     url_form = SERVER_URL
     fields = (
         host_field(),
@@ -302,7 +302,7 @@ def _foreign_keys(connection: psycopg.Connection, conditions: str, params: dict[
 
 def _certificate_files(values: dict[str, Any], folder: Path) -> dict[str, str]:
     """Write pasted PEM texts into files (mode 0600) that libpq can read."""
-    files = {}
+    files: dict[str, str] = {}
     if not values.get("sslCustomCertificatesEnabled"):
         return files
     for option, name in (("sslrootcert", "sslRootCertificate"),

@@ -49,7 +49,8 @@ class _PinnedHTTPS(http.client.HTTPSConnection):
 
     def connect(self) -> None:
         sock = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+        self.sock = self._context.wrap_socket(  # type: ignore[attr-defined]  # private in typeshed
+            sock, server_hostname=self.host)
 
 
 class _PinnedHTTP(http.client.HTTPConnection):

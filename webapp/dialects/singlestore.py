@@ -57,7 +57,7 @@ class SingleStore(MySQL):
 
     key = "SINGLESTORE"
     label = "SingleStore"
-    url_schemes = ("singlestoredb", "singlestore", "memsql", *MySQL.url_schemes)
+    url_schemes: tuple[str, ...] = ("singlestoredb", "singlestore", "memsql", *MySQL.url_schemes)
     url_hosts = ("singlestore.com",)
     fields = (
         host_field(placeholder="svc-1234abcd-dml.aws-virginia-6.svc.singlestore.com",

@@ -148,7 +148,7 @@ class Spanner(Dialect):
         try:
             list(connection.rows("SELECT 1 FROM INFORMATION_SCHEMA.COLUMNS LIMIT 1",
                                  connection.timeout))
-        except Exception as exc:  # noqa: BLE001 - classified, raw text stays in the log
+        except Exception as exc:
             failure = self.classify(exc, Target({}, None, connection.timeout))
             raise catalog_failure(failure, KEY_FIELD, "This service account cannot read "
                                   "INFORMATION_SCHEMA") from exc

@@ -170,7 +170,7 @@ class SqlServer(Dialect):
         v = target.values
         seconds = whole_seconds(target.timeout)
         return pymssql.connect(
-            server=target.address, port=str(target.port or v["port"]),
+            server=target.address or v["host"], port=str(target.port or v["port"]),
             user=v["username"], password=v.get("password") or "",
             database=v.get("databaseName") or "", login_timeout=seconds, timeout=seconds,
             tds_version="7.4", encryption="require" if v.get("sslEnabled") else "off",

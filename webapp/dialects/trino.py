@@ -96,7 +96,7 @@ def pinned_session(host: str, address: str, port: int, tls: bool) -> Any:
                 kwargs.update(server_hostname=host, assert_hostname=host)
             super().init_poolmanager(*args, **kwargs)
 
-        def send(self, request: Any, **kwargs: Any) -> Any:
+        def send(self, request: Any, **kwargs: Any) -> Any:  # type: ignore[override]
             parts = urlsplit(request.url)
             if (parts.hostname or "").lower() not in names or (parts.port or port) != port:
                 raise requests.exceptions.InvalidURL(

@@ -62,7 +62,7 @@ def read_ahead(items: Iterable[T], size: int, depth: int = 2) -> Iterator[Iterat
                 return
             if isinstance(entry, _Failed):
                 raise entry.error
-            yield entry  # type: ignore[misc]
+            yield entry
 
     thread = threading.Thread(target=reader, name="datadock-read-ahead", daemon=True)
     thread.start()

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute
 
-from ..extensions import db
+from ..extensions import db, rows_changed
 from ..models import Source
 
 
@@ -62,7 +62,8 @@ def claim_due(kind: JobKind, owner: str, now: datetime, lease_seconds: float,
     if limit <= 0:
         return []
     until = now + timedelta(seconds=lease_seconds)
-    order = [kind.next_at.asc().nulls_first() if kind.null_is_due else kind.next_at.asc()]
+    order: list[Any] = [kind.next_at.asc().nulls_first() if kind.null_is_due
+                        else kind.next_at.asc()]
     if kind.first is not None:
         order.insert(0, case((kind.first, 0), else_=1))
     candidates = select(Source.id).where(kind.due(now)).order_by(*order).limit(limit)
@@ -82,7 +83,7 @@ def claim_due(kind: JobKind, owner: str, now: datetime, lease_seconds: float,
                 update(Source).where(Source.id == source_id, kind.due(now))
                 .values({kind.owner: owner, kind.until: until})
                 .execution_options(synchronize_session=False))
-            if result.rowcount == 1:
+            if rows_changed(result) == 1:
                 claimed.append(source_id)
     db.session.commit()
     return claimed
@@ -96,7 +97,7 @@ def renew(kind: JobKind, source_id: int, owner: str, now: datetime,
         update(Source).where(Source.id == source_id, kind.owner == owner)
         .values({kind.until: now + timedelta(seconds=lease_seconds)})
         .execution_options(synchronize_session=False))
-    return result.rowcount == 1
+    return rows_changed(result) == 1
 
 
 def heartbeat(kind: JobKind, source_ids: list[int], owner: str, now: datetime,
@@ -110,7 +111,7 @@ def heartbeat(kind: JobKind, source_ids: list[int], owner: str, now: datetime,
         .values({kind.until: now + timedelta(seconds=lease_seconds)})
         .execution_options(synchronize_session=False))
     db.session.commit()
-    return int(result.rowcount or 0)
+    return rows_changed(result)
 
 
 def release(kind: JobKind, source_id: int, owner: str) -> None:

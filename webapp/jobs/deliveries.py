@@ -32,7 +32,7 @@ RETRY_WINDOW = timedelta(hours=24)
 LOG_KEPT = 20  # attempts kept in a delivery's log
 
 
-def _due(now: datetime):  # noqa: ANN202 - an SQL condition
+def _due(now: datetime):
     return ((Delivery.status == "pending") & (Delivery.next_attempt_at <= now)
             & or_(Delivery.lease_until.is_(None), Delivery.lease_until < now))
 

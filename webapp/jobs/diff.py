@@ -110,7 +110,7 @@ def _compare(changes: _Changes, batch: list[tuple[str, str, int, int]]) -> None:
     if not batch:
         return
     ids = [i for _, _, old, new in batch for i in (old, new)]
-    columns = dict(db.session.execute(
+    columns: dict[int, Any] = dict(db.session.execute(
         select(SchemaTable.id, SchemaTable.columns).where(SchemaTable.id.in_(ids))).all())
     for schema, table, old, new in batch:
         _column_changes(changes, schema, table, columns.get(old) or [], columns.get(new) or [])

@@ -22,7 +22,7 @@ from sqlalchemy import case, delete, select
 from ..connect.errors import ConnectionFailed
 from ..connect.verify import open_connection
 from ..dialects import get_dialect
-from ..extensions import db
+from ..extensions import db, rows_changed
 from ..models import HealthCheck, HealthStatus, Source, utcnow
 from ..records import connection_values
 from . import events, schedules
@@ -283,8 +283,9 @@ def prune_health(before: datetime) -> int:
             HealthCheck.id.in_(ids.scalar_subquery())).execution_options(
             synchronize_session=False))
         db.session.commit()
-        removed += result.rowcount or 0
-        if not result.rowcount or result.rowcount < PRUNE_BATCH:
+        count = rows_changed(result)
+        removed += count
+        if count < PRUNE_BATCH:
             return removed
 
 

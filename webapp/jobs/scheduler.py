@@ -228,7 +228,7 @@ class Runner:
             self.pending.update([kind] if kind else [p.kind.name for p in self.pools])
         try:
             self.scheduler.modify_job(TICK_JOB, next_run_time=datetime.now().astimezone())
-        except Exception:  # noqa: BLE001 - shutting down, or the job is being replaced
+        except Exception:
             log.debug("could not wake the scheduler tick", exc_info=True)
 
 

@@ -80,7 +80,8 @@ class _PinnedHTTPS(http.client.HTTPSConnection):
 
     def connect(self) -> None:
         sock = socket.create_connection((self.host, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self._name)
+        self.sock = self._context.wrap_socket(  # type: ignore[attr-defined]  # private in typeshed
+            sock, server_hostname=self._name)
 
 
 def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Outcome:

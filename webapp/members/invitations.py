@@ -20,7 +20,7 @@ from werkzeug.security import generate_password_hash
 
 from .. import accounts, audit, mailer
 from ..core.refusal import ValidationFailed
-from ..extensions import db
+from ..extensions import db, rows_changed
 from ..models import Invitation, Membership, Organization, User, utcnow
 from .roles import Role, parse_role
 
@@ -211,7 +211,7 @@ def accept(invitation: Invitation, user: User) -> Membership:
                                  Invitation.accepted_at.is_(None),
                                  Invitation.revoked_at.is_(None))
         .values(accepted_at=now).execution_options(synchronize_session=False))
-    if claimed.rowcount != 1:
+    if rows_changed(claimed) != 1:
         db.session.rollback()
         raise InvitationUnusable("accepted", "This invitation was already used.")
     invitation.accepted_at = now

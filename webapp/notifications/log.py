@@ -36,7 +36,7 @@ def send_test(channel: NotificationChannel) -> Delivery:
                  target_type="notification_channel", target_id=channel.id,
                  target_name=channel.name)
     db.session.commit()
-    return db.session.scalar(select(Delivery).where(Delivery.event_id == event.id))
+    return db.session.scalars(select(Delivery).where(Delivery.event_id == event.id)).one()
 
 
 def redeliver(channel: NotificationChannel, delivery_uid: str) -> Delivery:

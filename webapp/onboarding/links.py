@@ -24,7 +24,7 @@ from .. import audit
 from .. import sources as uc
 from ..core.refusal import ValidationFailed
 from ..dialects import DIALECTS, get_dialect
-from ..extensions import db
+from ..extensions import db, rows_changed
 from ..jobs import events
 from ..models import OnboardingLink, Organization, Source, utcnow
 
@@ -216,7 +216,7 @@ def _claim(link: OnboardingLink) -> None:
             or_(OnboardingLink.claimed_until.is_(None), OnboardingLink.claimed_until < now))
         .values(claimed_until=until).execution_options(synchronize_session=False))
     db.session.commit()
-    if claimed.rowcount != 1:
+    if rows_changed(claimed) != 1:
         raise LinkUnusable("busy", "This onboarding link is being used right now. Try again "
                                    "in a minute.")
 

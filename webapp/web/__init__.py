@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-bp = Blueprint("web", __name__)
+bp: Blueprint = Blueprint("web", __name__)
 
 from . import (  # noqa: E402,F401  (routes register on bp)
     activity_pages,

@@ -29,7 +29,7 @@ class NewKeyForm(FlaskForm):
                                           for s in KeyScope],
                         default=KeyScope.READ.value,
                         description="What the key may do. Give a script the least it needs.")
-    expiresInDays = SelectField(  # noqa: N815  (the API's field name)
+    expiresInDays = SelectField(
         "Expires", choices=[SelectChoice(v, label) for v, label in (
             ("", "Never"), ("30", "In 30 days"), ("90", "In 90 days"), ("365", "In a year"))],
         default="90")

@@ -100,7 +100,7 @@ def check_session() -> Response | None:
 
 
 @bp.route("/setup", methods=["GET", "POST"])
-def setup() -> str | Response:
+def setup() -> str | Response | tuple[str, int]:
     """Create the first organization and its admin; closed once anyone exists."""
     if has_users():
         return _already_set_up()
@@ -126,7 +126,7 @@ def _already_set_up() -> Response:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> str | Response:
+def login() -> str | Response | tuple[str, int]:
     """Email and password."""
     if not has_users():
         return redirect(url_for("web.setup"))

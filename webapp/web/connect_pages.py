@@ -65,7 +65,7 @@ def _page(link: Any, form: Any, status: int = 200, **result: Any) -> Any:
     dialect = DIALECTS[link.dialect]
     return render_template(
         "connect/form.html", form=form, link=link, dialect=dialect,
-        org_name=link.organization.name, token=request.view_args["token"],
+        org_name=link.organization.name, token=(request.view_args or {})["token"],
         completed_by=request.form.get("completedBy", ""), secret_names=all_secret_names(),
         **result), status, HEADERS
 
@@ -139,11 +139,11 @@ class LinkForm(FlaskForm):
 
     dialect = SelectField("Database", choices=[SelectChoice(d.key, d.label)
                                                for d in DIALECTS.values()])
-    displayName = StringField(  # noqa: N815 - the API's field name
+    displayName = StringField(
         "Display name (optional)", render_kw={"maxlength": 120, "autocomplete": "off",
                                               "placeholder": "Customer warehouse"},
         description="Leave blank to let the person who opens the link choose it.")
-    expiresInDays = IntegerField(  # noqa: N815
+    expiresInDays = IntegerField(
         "Valid for (days)", default=7, validators=[Optional(), NumberRange(1, 30)],
         render_kw={"inputmode": "numeric", "maxlength": 2})
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Set
+from collections.abc import Mapping, Set
 from typing import Any
 
 from flask import url_for
@@ -119,8 +119,8 @@ def source_form(dialect: Dialect, *, data: dict[str, Any] | None = None,
     # Without formdata= Flask-WTF reads the request's form on POST; pass formdata=None to not.
     form = SourceForm(data=data, **kwargs)
     form.dialect.data = dialect.key
-    form.spec_names = [spec.name for spec in dialect.fields]  # type: ignore[attr-defined]
-    form.common_names = [spec.name for spec in SOURCE_FIELDS]  # type: ignore[attr-defined]
+    form.spec_names = [spec.name for spec in dialect.fields]
+    form.common_names = [spec.name for spec in SOURCE_FIELDS]
     return form
 
 
@@ -129,7 +129,7 @@ def form_values(form: FlaskForm) -> dict[str, Any]:
     return {name: value for name, value in form.data.items() if name != "csrf_token"}
 
 
-def apply_errors(form: FlaskForm, field_errors: dict[str, str]) -> None:
+def apply_errors(form: FlaskForm, field_errors: Mapping[str, str]) -> None:
     """Attach use-case field errors to the form's fields, for rendering under each input."""
     for name, message in field_errors.items():
         if name in form:

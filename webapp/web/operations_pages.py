@@ -4,6 +4,7 @@ use-cases only (webapp/sources/)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
@@ -25,7 +26,8 @@ def schedule_preview() -> str:
     schedule, time or zone puts its error next to its field."""
     raw = {name: request.args.get(name) for name in SCHEDULE_NAMES}
     try:
-        runs, errors = uc.schedule_preview(raw), {}
+        errors: Mapping[str, str] = {}
+        runs = uc.schedule_preview(raw)
     except uc.ValidationFailed as exc:
         runs, errors = [], exc.field_errors
     return render_template("partials/schedule_preview.html", oob=True, preview_errors=errors,

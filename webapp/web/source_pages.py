@@ -52,7 +52,7 @@ def _page_url(wanted: ListFilter) -> Any:
     params = {"q": wanted.search, "dialect": wanted.dialect, "health": wanted.health,
               "sync": wanted.sync, "sort": "" if wanted.sort == "name" else wanted.sort,
               "project": wanted.project}
-    kept = {k: v for k, v in params.items() if v}
+    kept: dict[str, Any] = {k: v for k, v in params.items() if v}
     return lambda n: url_for("web.sources", **kept, **({"page": n} if n > 1 else {}))
 
 
@@ -215,7 +215,8 @@ def parse_connection_string() -> Any:
     except uc.ValidationFailed as exc:
         data, error = {"dialect": request.form.get("dialect")}, exc.field_errors[
             "connectionString"]
-    dialect = _dialect_from_request("POSTGRES") if error else get_dialect(data["dialect"])
+    dialect = (_dialect_from_request("POSTGRES") if error
+               else get_dialect(data["dialect"]) or _dialect_from_request("POSTGRES"))
     public = {k: v for k, v in data.items() if k not in all_secret_names()}
     form = source_form(dialect, formdata=None, data=public)
     return render_template("partials/connection_string.html", form=form, dialect=dialect,
@@ -247,6 +248,9 @@ def edit_source(source_id: int) -> Any:
     saved = uc.saved_secret_names(source)
     if request.method == "GET":
         dialect = get_dialect(source.dialect)
+        if dialect is None:  # stored under a dialect this server no longer registers
+            abort(409, description=f"This source's dialect {source.dialect} is not available "
+                  "on this Datadock server, so its settings cannot be edited here.")
         data = {**source_field_values(source), **uc.public_values(source)}
         return _form_page(source_form(dialect, formdata=None, data=data, saved_secrets=saved),
                           source)
