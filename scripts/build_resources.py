@@ -23,9 +23,12 @@ def resource_files(root: Path, folder: str) -> list[str]:
     """Every file under root/folder, relative to it, without caches or editor leftovers."""
     base = root / folder
     return sorted(
-        str(path.relative_to(base)) for path in base.rglob("*")
-        if path.is_file() and not SKIP_PARTS.intersection(path.parts)
-        and path.suffix not in {".pyc", ".pyo"} and not path.name.endswith("~")
+        str(path.relative_to(base))
+        for path in base.rglob("*")
+        if path.is_file()
+        and not SKIP_PARTS.intersection(path.parts)
+        and path.suffix not in {".pyc", ".pyo"}
+        and not path.name.endswith("~")
     )
 
 

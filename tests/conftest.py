@@ -28,8 +28,7 @@ def pg() -> Iterator[PgServer]:
 @pytest.fixture(scope="session")
 def pg_ssl_only() -> Iterator[PgServer]:
     """PostgreSQL that refuses unencrypted connections."""
-    with server_dir("pgssl") as base, throwaway_postgres(base, ssl=True,
-                                                                  ssl_only=True) as server:
+    with server_dir("pgssl") as base, throwaway_postgres(base, ssl=True, ssl_only=True) as server:
         yield server
 
 

@@ -38,8 +38,9 @@ def missing_driver(*dialects: str) -> str | None:
     which = " and ".join(f"`{name}`" for name in names)
     which += " extras" if len(names) > 1 else " extra"
     modules = ", ".join(dict.fromkeys(m for _, gone in absent for m in gone))
-    return (f"install the {which}: pip install 'datadock[{','.join(names)}]' "
-            f"({modules} not installed)")
+    return (
+        f"install the {which}: pip install 'datadock[{','.join(names)}]' ({modules} not installed)"
+    )
 
 
 def needs_driver(*dialects: str) -> pytest.MarkDecorator:

@@ -24,8 +24,7 @@ def app(tmp_path, monkeypatch) -> Iterator[Flask]:
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.delenv("SECRET_KEY", raising=False)
     monkeypatch.delenv("DATADOCK_ENCRYPTION_KEYS", raising=False)
-    application = create_app({"TESTING": True, "SCHEDULER_ENABLED": False,
-                              "VERIFY_TIMEOUT": 3.0})
+    application = create_app({"TESTING": True, "SCHEDULER_ENABLED": False, "VERIFY_TIMEOUT": 3.0})
     with application.app_context():
         upgrade()
     yield application
@@ -44,8 +43,14 @@ def quick_app(tmp_path_factory) -> Iterator[Flask]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DATADOCK_INSTANCE_PATH", str(tmp_path_factory.mktemp("instance")))
         patch.delenv("DATABASE_URL", raising=False)
-        yield create_app({"TESTING": True, "SCHEDULER_ENABLED": False, "VERIFY_TIMEOUT": 3.0,
-                          "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+        yield create_app(
+            {
+                "TESTING": True,
+                "SCHEDULER_ENABLED": False,
+                "VERIFY_TIMEOUT": 3.0,
+                "SQLALCHEMY_DATABASE_URI": "sqlite://",
+            }
+        )
 
 
 @pytest.fixture
@@ -66,8 +71,15 @@ def csrf_token(client: FlaskClient, url: str) -> str:
 def admin(client: FlaskClient) -> FlaskClient:
     """A client logged in as the admin created through the setup page."""
     token = csrf_token(client, "/setup")
-    response = client.post("/setup", data={
-        "csrf_token": token, "organization": "Acme", "email": ADMIN_EMAIL,
-        "password": ADMIN_PASSWORD, "confirm": ADMIN_PASSWORD})
+    response = client.post(
+        "/setup",
+        data={
+            "csrf_token": token,
+            "organization": "Acme",
+            "email": ADMIN_EMAIL,
+            "password": ADMIN_PASSWORD,
+            "confirm": ADMIN_PASSWORD,
+        },
+    )
     assert response.status_code == 302, response.get_data(as_text=True)
     return client

@@ -14,9 +14,14 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def wait_until(predicate: Callable[[], T], timeout: float = 30.0, interval: float = 0.05, *,
-               what: str = "the condition",
-               ignore: tuple[type[BaseException], ...] = ()) -> T:
+def wait_until(
+    predicate: Callable[[], T],
+    timeout: float = 30.0,
+    interval: float = 0.05,
+    *,
+    what: str = "the condition",
+    ignore: tuple[type[BaseException], ...] = (),
+) -> T:
     """Call `predicate` until it returns something truthy, and return that.
 
     Exceptions of the `ignore` types count as "not yet" (e.g. OSError while a server starts);

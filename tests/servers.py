@@ -43,8 +43,9 @@ def free_port() -> int:
 
 
 def _pg_bin(name: str) -> str:
-    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"),
-                   key=lambda p: int(p.split("/")[4]))
+    found = sorted(
+        glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), key=lambda p: int(p.split("/")[4])
+    )
     if not found:
         raise RuntimeError(f"PostgreSQL binary {name} not found under /usr/lib/postgresql")
     return found[-1]
@@ -80,8 +81,13 @@ class PgServer:
     def superuser_dsn(self, dbname: str = "postgres") -> str:
         """A conninfo for the superuser over TCP."""
         return psycopg.conninfo.make_conninfo(
-            host=self.host, port=self.port, user=self.superuser, password=self.superpassword,
-            dbname=dbname, sslmode="prefer")
+            host=self.host,
+            port=self.port,
+            user=self.superuser,
+            password=self.superpassword,
+            dbname=dbname,
+            sslmode="prefer",
+        )
 
     def stop(self) -> None:
         """Stop the server at once and wait for it."""
@@ -99,28 +105,44 @@ def _certificates(folder: Path) -> tuple[Path, Path, Path]:
     now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Datadock test CA")])
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
-          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-          .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=30))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-          .sign(ca_key, hashes.SHA256()))
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
     key = ec.generate_private_key(ec.SECP256R1())
-    cert = (x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
-            .issuer_name(ca_name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=30))
-            .add_extension(x509.SubjectAlternativeName([
-                x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                critical=False)
-            .sign(ca_key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
     ca_path, cert_path, key_path = folder / "ca.crt", folder / "server.crt", folder / "server.key"
     ca_path.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     key_path.chmod(0o600)
     for path in (ca_path, cert_path, key_path):
         _chown(path)
@@ -139,8 +161,7 @@ def server_dir(prefix: str) -> Iterator[Path]:
 
 
 @contextlib.contextmanager
-def throwaway_postgres(base_dir: Path, *, ssl: bool, ssl_only: bool = False
-                       ) -> Iterator[PgServer]:
+def throwaway_postgres(base_dir: Path, *, ssl: bool, ssl_only: bool = False) -> Iterator[PgServer]:
     """Start a cluster with scram-sha-256 password auth on a free loopback port."""
     base_dir.mkdir(parents=True, exist_ok=True)
     _chown(base_dir)
@@ -152,31 +173,73 @@ def throwaway_postgres(base_dir: Path, *, ssl: bool, ssl_only: bool = False
     pwfile = base_dir / "pwfile"
     pwfile.write_text(superpassword + "\n")
     _chown(pwfile)
-    initdb = subprocess.run([
-        _pg_bin("initdb"), "-D", str(data), "-U", "postgres", "--auth-host=scram-sha-256",
-        "--auth-local=trust", f"--pwfile={pwfile}", "-E", "UTF8", "--locale=C.UTF-8",
-        "--no-sync"], capture_output=True, text=True, timeout=120, **_as_postgres())
+    initdb = subprocess.run(
+        [
+            _pg_bin("initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "--auth-host=scram-sha-256",
+            "--auth-local=trust",
+            f"--pwfile={pwfile}",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+            "--no-sync",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        **_as_postgres(),
+    )
     if initdb.returncode:
         raise RuntimeError(f"initdb failed: {initdb.stderr[-2000:]}")
     hba = ["local all all trust"]
     if ssl_only:
-        hba += ["hostssl all all 127.0.0.1/32 scram-sha-256",
-                "hostnossl all all 0.0.0.0/0 reject"]
+        hba += ["hostssl all all 127.0.0.1/32 scram-sha-256", "hostnossl all all 0.0.0.0/0 reject"]
     else:
         hba += ["host all all 127.0.0.1/32 scram-sha-256"]
     (data / "pg_hba.conf").write_text("\n".join(hba) + "\n")
     ca_path = None
-    args = [_pg_bin("postgres"), "-D", str(data), "-p", str(port := free_port()),
-            "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={sockets}",
-            "-c", "fsync=off", "-c", "full_page_writes=off", "-c", "synchronous_commit=off",
-            "-c", "max_connections=200", "-c", "max_locks_per_transaction=256"]
+    args = [
+        _pg_bin("postgres"),
+        "-D",
+        str(data),
+        "-p",
+        str(port := free_port()),
+        "-c",
+        "listen_addresses=127.0.0.1",
+        "-c",
+        f"unix_socket_directories={sockets}",
+        "-c",
+        "fsync=off",
+        "-c",
+        "full_page_writes=off",
+        "-c",
+        "synchronous_commit=off",
+        "-c",
+        "max_connections=200",
+        "-c",
+        "max_locks_per_transaction=256",
+    ]
     if ssl:
         ca_path, cert, key = _certificates(base_dir)
         args += ["-c", "ssl=on", "-c", f"ssl_cert_file={cert}", "-c", f"ssl_key_file={key}"]
     log = (base_dir / "postgres.log").open("w")
     process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, **_as_postgres())
-    server = PgServer("127.0.0.1", port, "postgres", superpassword, "datadock_test",
-                      "correct-horse-battery", "appdb", data, ca_path, process)
+    server = PgServer(
+        "127.0.0.1",
+        port,
+        "postgres",
+        superpassword,
+        "datadock_test",
+        "correct-horse-battery",
+        "appdb",
+        data,
+        ca_path,
+        process,
+    )
     try:
         _wait_ready(server, base_dir / "postgres.log")
         with psycopg.connect(server.superuser_dsn(), autocommit=True) as conn:
@@ -201,7 +264,8 @@ def _wait_ready(server: PgServer, log: Path) -> None:
             if server.process.poll() is not None or time.monotonic() > deadline:
                 server.stop()
                 raise RuntimeError(
-                    "PostgreSQL did not start:\n" + log.read_text()[-3000:]) from None
+                    "PostgreSQL did not start:\n" + log.read_text()[-3000:]
+                ) from None
             time.sleep(0.05)
 
 
@@ -280,9 +344,26 @@ class SshServer:
 
 def _keygen(path: Path, kind: str, fmt: str, passphrase: str | None) -> None:
     bits = ["-b", "2048"] if kind == "rsa" else []
-    subprocess.run(["ssh-keygen", "-q", "-t", kind, *bits, "-m", fmt, "-N", passphrase or "",
-                    "-C", f"datadock-test-{path.name}", "-f", str(path)],
-                   check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        [
+            "ssh-keygen",
+            "-q",
+            "-t",
+            kind,
+            *bits,
+            "-m",
+            fmt,
+            "-N",
+            passphrase or "",
+            "-C",
+            f"datadock-test-{path.name}",
+            "-f",
+            str(path),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
 
 
 def _ed25519_pkcs8(path: Path, passphrase: str | None) -> None:
@@ -290,12 +371,17 @@ def _ed25519_pkcs8(path: Path, passphrase: str | None) -> None:
     from cryptography.hazmat.primitives.asymmetric import ed25519
 
     key = ed25519.Ed25519PrivateKey.generate()
-    encryption = (serialization.BestAvailableEncryption(passphrase.encode()) if passphrase
-                  else serialization.NoEncryption())
-    path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                       serialization.PrivateFormat.PKCS8, encryption))
-    public = key.public_key().public_bytes(serialization.Encoding.OpenSSH,
-                                           serialization.PublicFormat.OpenSSH)
+    encryption = (
+        serialization.BestAvailableEncryption(passphrase.encode())
+        if passphrase
+        else serialization.NoEncryption()
+    )
+    path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+    )
     Path(f"{path}.pub").write_text(public.decode() + " datadock-test\n")
 
 
@@ -348,11 +434,31 @@ def _tunnel_user() -> tuple[str, str]:
     user = f"datadock-tunnel-{secrets.token_hex(3)}"
     password = secrets.token_urlsafe(18)
     expires = (dt.date.today() + dt.timedelta(days=2)).isoformat()
-    subprocess.run(["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
-                    "--shell", "/usr/sbin/nologin", "--expiredate", expires, user],
-                   check=True, capture_output=True, timeout=30)
-    subprocess.run(["chpasswd"], input=f"{user}:{password}\n", text=True, check=True,
-                   capture_output=True, timeout=30)
+    subprocess.run(
+        [
+            "useradd",
+            "--system",
+            "--no-create-home",
+            "--home-dir",
+            "/nonexistent",
+            "--shell",
+            "/usr/sbin/nologin",
+            "--expiredate",
+            expires,
+            user,
+        ],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
+    subprocess.run(
+        ["chpasswd"],
+        input=f"{user}:{password}\n",
+        text=True,
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
     return user, password
 
 
@@ -401,16 +507,27 @@ def throwaway_sshd(base_dir: Path) -> Iterator[SshServer]:
         config.write_text(SSHD_CONFIG.format(folder=folder, user=user))
         port = free_port()
         log_path = folder / "sshd.log"
-        process = subprocess.Popen([SSHD, "-D", "-f", str(config), "-p", str(port),
-                                    "-E", str(log_path)],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        publics = {kind: (folder / f"host_{kind}.pub").read_text().split()[:2]
-                   for kind in ("ed25519", "rsa")}
+        process = subprocess.Popen(
+            [SSHD, "-D", "-f", str(config), "-p", str(port), "-E", str(log_path)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        publics = {
+            kind: (folder / f"host_{kind}.pub").read_text().split()[:2]
+            for kind in ("ed25519", "rsa")
+        }
         server = SshServer(
-            "127.0.0.1", port, user, password,
+            "127.0.0.1",
+            port,
+            user,
+            password,
             known_hosts={k: f"[127.0.0.1]:{port} {t} {b}" for k, (t, b) in publics.items()},
             fingerprints={k: _fingerprint(f"{t} {b}") for k, (t, b) in publics.items()},
-            keys=keys, unauthorized_key=stranger, log_path=log_path, process=process)
+            keys=keys,
+            unauthorized_key=stranger,
+            log_path=log_path,
+            process=process,
+        )
         try:
             _wait_sshd(server, folder / "sshd.pid")
             yield server
@@ -498,9 +615,16 @@ class MariaDbServer:
         """A root connection over the Unix socket (autocommit)."""
         import pymysql
 
-        return pymysql.connect(unix_socket=str(self.socket_path), user="root", password="",
-                               database=database, autocommit=True, connect_timeout=5,
-                               read_timeout=30, write_timeout=30)
+        return pymysql.connect(
+            unix_socket=str(self.socket_path),
+            user="root",
+            password="",
+            database=database,
+            autocommit=True,
+            connect_timeout=5,
+            read_timeout=30,
+            write_timeout=30,
+        )
 
     def stop(self) -> None:
         """Shut the server down and wait for it."""
@@ -520,29 +644,63 @@ def throwaway_mariadb(base_dir: Path, *, tls: bool = False) -> Iterator[MariaDbS
     `tls`: a server certificate from the test CA, and require_secure_transport=ON.
     """
     data, sock = base_dir / "data", base_dir / "mysqld.sock"
-    install = subprocess.run([
-        "mariadb-install-db", "--no-defaults", f"--datadir={data}", "--user=root",
-        "--auth-root-authentication-method=normal", "--skip-test-db"],
-        capture_output=True, text=True, timeout=120)
+    install = subprocess.run(
+        [
+            "mariadb-install-db",
+            "--no-defaults",
+            f"--datadir={data}",
+            "--user=root",
+            "--auth-root-authentication-method=normal",
+            "--skip-test-db",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if install.returncode:
         raise RuntimeError(f"mariadb-install-db failed: {install.stderr[-2000:]}")
     log_path, port = base_dir / "mariadb.log", free_port()
-    args = ["mariadbd", "--no-defaults", f"--datadir={data}", f"--port={port}",
-            "--bind-address=127.0.0.1", f"--socket={sock}", f"--pid-file={base_dir}/mysqld.pid",
-            f"--log-error={log_path}", "--user=root", "--skip-name-resolve",
-            "--innodb-buffer-pool-size=32M", "--innodb-flush-log-at-trx-commit=0",
-            "--max-connections=200"]
+    args = [
+        "mariadbd",
+        "--no-defaults",
+        f"--datadir={data}",
+        f"--port={port}",
+        "--bind-address=127.0.0.1",
+        f"--socket={sock}",
+        f"--pid-file={base_dir}/mysqld.pid",
+        f"--log-error={log_path}",
+        "--user=root",
+        "--skip-name-resolve",
+        "--innodb-buffer-pool-size=32M",
+        "--innodb-flush-log-at-trx-commit=0",
+        "--max-connections=200",
+    ]
     ca_path = None
     client: dict[str, str] = {}
     if tls:
         ca_path, cert, key = _certificates(base_dir)
         client_ca, client = _client_certificates(base_dir)
-        args += [f"--ssl-cert={cert}", f"--ssl-key={key}", f"--ssl-ca={client_ca}",
-                 "--require-secure-transport=ON"]
+        args += [
+            f"--ssl-cert={cert}",
+            f"--ssl-key={key}",
+            f"--ssl-ca={client_ca}",
+            "--require-secure-transport=ON",
+        ]
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    server = MariaDbServer("127.0.0.1", port, "datadock_test", "correct-horse-battery", "appdb",
-                           "datadock_wide", "wide-open-sesame", sock, ca_path, log_path, process,
-                           **client)
+    server = MariaDbServer(
+        "127.0.0.1",
+        port,
+        "datadock_test",
+        "correct-horse-battery",
+        "appdb",
+        "datadock_wide",
+        "wide-open-sesame",
+        sock,
+        ca_path,
+        log_path,
+        process,
+        **client,
+    )
     try:
         _wait_mariadb(server)
         with contextlib.closing(server.admin()) as conn, conn.cursor() as cur:
@@ -555,12 +713,15 @@ def throwaway_mariadb(base_dir: Path, *, tls: bool = False) -> Iterator[MariaDbS
             cur.execute(f"CREATE USER '{server.user}'@'%' IDENTIFIED BY '{server.password}'")
             for database in ("appdb", "analytics", "scratch"):
                 cur.execute(f"GRANT ALL ON {database}.* TO '{server.user}'@'%'")
-            cur.execute(f"CREATE USER '{server.wide_user}'@'%' "
-                        f"IDENTIFIED BY '{server.wide_password}'")
+            cur.execute(
+                f"CREATE USER '{server.wide_user}'@'%' IDENTIFIED BY '{server.wide_password}'"
+            )
             cur.execute(f"GRANT SELECT ON *.* TO '{server.wide_user}'@'%'")
             if tls:
-                cur.execute(f"CREATE USER '{server.x509_user}'@'%' IDENTIFIED BY "
-                            f"'{server.password}' REQUIRE X509")
+                cur.execute(
+                    f"CREATE USER '{server.x509_user}'@'%' IDENTIFIED BY "
+                    f"'{server.password}' REQUIRE X509"
+                )
                 cur.execute(f"GRANT ALL ON appdb.* TO '{server.x509_user}'@'%'")
         yield server
     finally:
@@ -573,28 +734,42 @@ def _client_certificates(folder: Path) -> tuple[Path, dict[str, str]]:
     now = dt.datetime.now(dt.UTC)
 
     def pem_key(key: ec.EllipticCurvePrivateKey) -> str:
-        return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                 serialization.NoEncryption()).decode()
+        return key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode()
 
     ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Datadock test client CA")])
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
-          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-          .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=30))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-          .sign(ca_key, hashes.SHA256()))
-    cert = (x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "datadock")]))
-            .issuer_name(ca_name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=30)).sign(ca_key, hashes.SHA256()))
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "datadock")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .sign(ca_key, hashes.SHA256())
+    )
     ca_path = folder / "client-ca.crt"
     ca_path.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     return ca_path, {
         "client_cert": cert.public_bytes(serialization.Encoding.PEM).decode(),
         "client_key": pem_key(key),
-        "stranger_key": pem_key(ec.generate_private_key(ec.SECP256R1()))}
+        "stranger_key": pem_key(ec.generate_private_key(ec.SECP256R1())),
+    }
 
 
 def _wait_mariadb(server: MariaDbServer) -> None:

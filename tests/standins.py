@@ -27,13 +27,17 @@ class Standin:
 
 def json_reply(status: int, body: Any, headers: dict[str, str] | None = None) -> Reply:
     """A JSON answer."""
-    return status, {"Content-Type": "application/json", **(headers or {})}, json.dumps(
-        body).encode()
+    return (
+        status,
+        {"Content-Type": "application/json", **(headers or {})},
+        json.dumps(body).encode(),
+    )
 
 
 @contextlib.contextmanager
-def http_standin(answer: Callable[[str, str, bytes], Reply],
-                 tls: tuple[Path, Path] | None = None) -> Iterator[Standin]:
+def http_standin(
+    answer: Callable[[str, str, bytes], Reply], tls: tuple[Path, Path] | None = None
+) -> Iterator[Standin]:
     """Serve `answer(method, path, body)` on 127.0.0.1; with `tls` = (cert, key), over HTTPS."""
     record: list[dict[str, Any]] = []
 
@@ -43,8 +47,14 @@ def http_standin(answer: Callable[[str, str, bytes], Reply],
         def _reply(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
-            record.append({"method": self.command, "path": self.path,
-                           "headers": dict(self.headers), "body": body})
+            record.append(
+                {
+                    "method": self.command,
+                    "path": self.path,
+                    "headers": dict(self.headers),
+                    "body": body,
+                }
+            )
             status, headers, data = answer(self.command, self.path, body)
             self.send_response(status)
             for name, value in headers.items():

@@ -33,17 +33,20 @@ def logged_in(app: Flask, email: str, password: str = PASSWORD) -> FlaskClient:
     """A fresh client logged in as `email`."""
     client = app.test_client()
     token = csrf_token(client, "/login")
-    response = client.post("/login", data={"csrf_token": token, "email": email,
-                                           "password": password})
+    response = client.post(
+        "/login", data={"csrf_token": token, "email": email, "password": password}
+    )
     assert response.status_code == 302, response.get_data(as_text=True)
     return client
 
 
-def key_of(app: Flask, scope: str, creator_email: str | None = None,
-           org: str = "Acme") -> str:
+def key_of(app: Flask, scope: str, creator_email: str | None = None, org: str = "Acme") -> str:
     """The plaintext of a new key of `scope` (created by `creator_email` when given)."""
     with app.app_context():
-        creator = (db.session.scalar(select(User).where(User.email == creator_email))
-                   if creator_email else None)
+        creator = (
+            db.session.scalar(select(User).where(User.email == creator_email))
+            if creator_email
+            else None
+        )
         _, plaintext = create_key(org_named(org), f"{scope} key", creator, scope=scope)
         return plaintext

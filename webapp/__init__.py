@@ -54,8 +54,12 @@ def _create_app(overrides: dict[str, Any] | None) -> Flask:
     """Config, extensions, pages, commands, and the in-process scheduler."""
     settings = load_settings()  # the environment, read once
     instance = str(settings.instance_path or ROOT / "instance")
-    app = Flask(__name__, instance_path=instance, template_folder=str(RESOURCES / "templates"),
-                static_folder=str(RESOURCES / "static"))
+    app = Flask(
+        __name__,
+        instance_path=instance,
+        template_folder=str(RESOURCES / "templates"),
+        static_folder=str(RESOURCES / "static"),
+    )
     logs.configure(settings.log_level, settings.log_kind)
     app.config.update(flask_config(settings, app.instance_path))
     app.extensions["datadock_settings"] = settings
@@ -79,6 +83,7 @@ def _create_app(overrides: dict[str, Any] | None) -> Flask:
     @login_manager.user_loader
     def load_user(session_id: str) -> models.User | None:
         from .accounts import user_for_session  # refuses an ended session generation
+
         return user_for_session(session_id)
 
     request_ids.init_app(app)
@@ -87,13 +92,16 @@ def _create_app(overrides: dict[str, Any] | None) -> Flask:
     csrf.exempt(api.bp)
     app.register_blueprint(api.bp)
     from .api import supermetrics  # the Supermetrics face under /v1 (bearer keys too)
+
     csrf.exempt(supermetrics.bp)
     app.register_blueprint(supermetrics.bp)
     from .api import credible, databrain  # DataBrain (/api/v2), Credible Data (/api/v0)
+
     for face in (databrain.bp, credible.bp):
         csrf.exempt(face)
         app.register_blueprint(face)
     from . import metrics  # GET /metrics (off without DATADOCK_METRICS_TOKEN)
+
     app.register_blueprint(metrics.bp)
     cli.register(app)
 
@@ -101,11 +109,13 @@ def _create_app(overrides: dict[str, Any] | None) -> Flask:
     def first_run_setup() -> Response | None:
         """Until the first admin exists, every page leads to setup."""
         if request.endpoint in ("web.setup", "static", "metrics.metrics") or app.config.get(
-                "SETUP_DONE"):
+            "SETUP_DONE"
+        ):
             return None
         if request.path.startswith((api.PREFIX + "/", "/v1/", "/api/v0/", "/api/v2/")):
             return None  # the API answers JSON (401 without a key), never a redirect
         from .accounts import has_users
+
         if has_users():
             app.config["SETUP_DONE"] = True
             return None
@@ -122,11 +132,13 @@ def _create_app(overrides: dict[str, Any] | None) -> Flask:
     if _serving():
         # Keys that cannot read the stored secrets stop the start, not the first sync.
         from .encryption_keys import check_stored_secrets
+
         with app.app_context():
             check_stored_secrets(app.extensions["datadock_vault"])
 
     if app.config["SCHEDULER_ENABLED"] and _serving():
         from .jobs import scheduler
+
         scheduler.start(app)
     return app
 

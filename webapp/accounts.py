@@ -36,7 +36,8 @@ SEEN_RESOLUTION = timedelta(seconds=60)
 # them. email-validator reads this module-level list on every call (its documented knob);
 # only .arpa and .onion stay refused.
 email_validator.SPECIAL_USE_DOMAIN_NAMES[:] = [
-    name for name in email_validator.SPECIAL_USE_DOMAIN_NAMES if name in ("arpa", "onion")]
+    name for name in email_validator.SPECIAL_USE_DOMAIN_NAMES if name in ("arpa", "onion")
+]
 # Compared against when the email is unknown, so both paths cost one hash check.
 _DUMMY_HASH = generate_password_hash("datadock-dummy-password")
 
@@ -65,8 +66,9 @@ def clean_email(value: str | None) -> str:
     if len(text) > MAX_EMAIL:
         raise AccountError("email", f"Use at most {MAX_EMAIL} characters")
     try:
-        checked = validate_email(text, check_deliverability=False, globally_deliverable=False,
-                                 allow_smtputf8=True)
+        checked = validate_email(
+            text, check_deliverability=False, globally_deliverable=False, allow_smtputf8=True
+        )
     except EmailNotValidError as exc:
         raise AccountError("email", str(exc)) from None
     return checked.normalized.lower()
@@ -134,6 +136,7 @@ def create_admin(org_name: str, email: str, password: str) -> User:
 
 # --- sessions ------------------------------------------------------------------------------
 
+
 def user_for_session(session_id: str) -> User | None:
     """The user a session (or remember cookie) id "<user id>:<generation>" belongs to, or None
     when the user is gone or the generation has been replaced since the session began."""
@@ -168,8 +171,11 @@ def change_role(user: User, organization_id: int, role: str) -> None:
     """Change the user's role in the organization; every session of the user ends."""
     if role not in {r.value for r in Role}:
         raise AccountError("role", f"Choose one of: {', '.join(r.value for r in Role)}")
-    row = db.session.scalar(select(Membership).where(
-        Membership.user_id == user.id, Membership.organization_id == organization_id))
+    row = db.session.scalar(
+        select(Membership).where(
+            Membership.user_id == user.id, Membership.organization_id == organization_id
+        )
+    )
     if row is None:
         raise AccountError("role", "This user is not a member of the organization")
     row.role = role
@@ -192,8 +198,9 @@ class LoginThrottled(Exception):
 
     def __init__(self, retry_after_seconds: int) -> None:
         minutes = max(1, math.ceil(retry_after_seconds / 60))
-        super().__init__(f"Too many login attempts. Try again in {minutes} "
-                         f"minute{'' if minutes == 1 else 's'}.")
+        super().__init__(
+            f"Too many login attempts. Try again in {minutes} minute{'' if minutes == 1 else 's'}."
+        )
         self.retry_after_seconds = retry_after_seconds
 
 
@@ -207,9 +214,11 @@ def throttle_login(email: str, address: str | None) -> None:
     checks = [("login-account", email.strip().lower(), current_app.config["LOGIN_RATE_LIMIT"])]
     if address:
         checks.append(("login-address", address, current_app.config["LOGIN_ADDRESS_RATE_LIMIT"]))
-    waits = [decision.retry_after_seconds
-             for scope, key, (limit, window) in checks
-             if not (decision := hit(scope, key, limit, window)).allowed]
+    waits = [
+        decision.retry_after_seconds
+        for scope, key, (limit, window) in checks
+        if not (decision := hit(scope, key, limit, window)).allowed
+    ]
     if waits:
         raise LoginThrottled(max(waits))
 
@@ -226,9 +235,15 @@ def authenticate(email: str, password: str) -> User | None:
         return user
     row = membership(user)
     if row is not None:
-        audit.record(row.organization_id, "auth.sign_in_failed", target_type="user",
-                     target_id=user.id, target_name=user.email, actor=email,
-                     details={"method": "password"})
+        audit.record(
+            row.organization_id,
+            "auth.sign_in_failed",
+            target_type="user",
+            target_id=user.id,
+            target_name=user.email,
+            actor=email,
+            details={"method": "password"},
+        )
         db.session.commit()
     return None
 
@@ -244,4 +259,5 @@ def note_seen(user: User) -> None:
 def membership(user: User) -> Membership | None:
     """The user's membership (one organization per user for now)."""
     return db.session.scalar(
-        select(Membership).where(Membership.user_id == user.id).order_by(Membership.id).limit(1))
+        select(Membership).where(Membership.user_id == user.id).order_by(Membership.id).limit(1)
+    )

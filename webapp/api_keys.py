@@ -33,8 +33,9 @@ SHOWN_PREFIX_LENGTH = 12
 # last_used_at is written at most this often per key, so reads do not each cost a write.
 LAST_USED_RESOLUTION = timedelta(seconds=60)
 
-NAME = FieldSpec(name="name", label="Name", required=True, max_length=120,
-                 placeholder="Provisioning script")
+NAME = FieldSpec(
+    name="name", label="Name", required=True, max_length=120, placeholder="Provisioning script"
+)
 MAX_EXPIRY_DAYS = 3650
 
 
@@ -60,9 +61,13 @@ def expiry_after(days: int | None) -> datetime | None:
     return utcnow() + timedelta(days=days)
 
 
-def create_key(org: Organization, name: str, created_by: User | None = None,
-               scope: str = KeyScope.ADMIN.value, expires_at: datetime | None = None
-               ) -> tuple[ApiKey, str]:
+def create_key(
+    org: Organization,
+    name: str,
+    created_by: User | None = None,
+    scope: str = KeyScope.ADMIN.value,
+    expires_at: datetime | None = None,
+) -> tuple[ApiKey, str]:
     """Store a new key of `org` and return it with its plaintext (shown once, never stored)."""
     try:
         clean_name = NAME.clean(name)
@@ -72,24 +77,38 @@ def create_key(org: Organization, name: str, created_by: User | None = None,
     if clean_scope is None:
         raise ApiKeyError("scope", "Choose one of: " + ", ".join(s.value for s in KeyScope))
     plaintext = KEY_PREFIX + secrets.token_urlsafe(32)
-    key = ApiKey(organization_id=org.id, name=clean_name, scope=clean_scope.value,
-                 expires_at=expires_at,
-                 created_by_id=created_by.id if created_by is not None else None,
-                 prefix=plaintext[:SHOWN_PREFIX_LENGTH], key_hash=hash_key(plaintext))
+    key = ApiKey(
+        organization_id=org.id,
+        name=clean_name,
+        scope=clean_scope.value,
+        expires_at=expires_at,
+        created_by_id=created_by.id if created_by is not None else None,
+        prefix=plaintext[:SHOWN_PREFIX_LENGTH],
+        key_hash=hash_key(plaintext),
+    )
     db.session.add(key)
     db.session.flush()
-    audit.record(org.id, "api_key.created", target_type="api_key", target_id=key.id,
-                 target_name=key.name,
-                 details={"scope": key.scope, "expires": bool(expires_at)})
+    audit.record(
+        org.id,
+        "api_key.created",
+        target_type="api_key",
+        target_id=key.id,
+        target_name=key.name,
+        details={"scope": key.scope, "expires": bool(expires_at)},
+    )
     db.session.commit()
     return key, plaintext
 
 
 def list_keys(org: Organization) -> list[ApiKey]:
     """The organization's keys, active and revoked, newest first."""
-    return list(db.session.scalars(
-        select(ApiKey).where(ApiKey.organization_id == org.id)
-        .order_by(ApiKey.created_at.desc(), ApiKey.id.desc())))
+    return list(
+        db.session.scalars(
+            select(ApiKey)
+            .where(ApiKey.organization_id == org.id)
+            .order_by(ApiKey.created_at.desc(), ApiKey.id.desc())
+        )
+    )
 
 
 def get_key(org: Organization, key_id: int) -> ApiKey | None:
@@ -102,8 +121,13 @@ def revoke_key(key: ApiKey) -> ApiKey:
     """Revoke the key: from now on requests carrying it get 401. Revoking twice is harmless."""
     if key.revoked_at is None:
         key.revoked_at = utcnow()
-        audit.record(key.organization_id, "api_key.revoked", target_type="api_key",
-                     target_id=key.id, target_name=key.name)
+        audit.record(
+            key.organization_id,
+            "api_key.revoked",
+            target_type="api_key",
+            target_id=key.id,
+            target_name=key.name,
+        )
         db.session.commit()
     return key
 
@@ -119,9 +143,12 @@ def effective_scope(key: ApiKey) -> KeyScope | None:
     scope = parse_scope(key.scope)
     if key.created_by_id is None or scope is None:
         return scope
-    role = db.session.scalar(select(Membership.role).where(
-        Membership.user_id == key.created_by_id,
-        Membership.organization_id == key.organization_id))
+    role = db.session.scalar(
+        select(Membership.role).where(
+            Membership.user_id == key.created_by_id,
+            Membership.organization_id == key.organization_id,
+        )
+    )
     widest = scope_for_role(role)
     if widest is None:
         return None

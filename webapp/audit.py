@@ -91,19 +91,33 @@ def client_address() -> str | None:
     return request.remote_addr if has_request_context() else None
 
 
-def record(organization_id: int, action: str, *, target_type: str | None = None,
-           target_id: int | None = None, target_name: str | None = None,
-           details: dict[str, Any] | None = None, actor: str | None = None) -> AuditEvent:
+def record(
+    organization_id: int,
+    action: str,
+    *,
+    target_type: str | None = None,
+    target_id: int | None = None,
+    target_name: str | None = None,
+    details: dict[str, Any] | None = None,
+    actor: str | None = None,
+) -> AuditEvent:
     """Add an audit event to the session; the caller's commit stores it with its change.
 
     `details` must never hold a secret value: name fields, never their contents.
     """
     label, user, key = _request_actor()
     event = AuditEvent(
-        organization_id=organization_id, action=action, target_type=target_type,
-        target_id=target_id, target_name=target_name, details=details,
-        actor=actor or label, actor_user_id=user.id if user else None,
-        actor_api_key_id=key.id if key else None, ip_address=client_address())
+        organization_id=organization_id,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        target_name=target_name,
+        details=details,
+        actor=actor or label,
+        actor_user_id=user.id if user else None,
+        actor_api_key_id=key.id if key else None,
+        ip_address=client_address(),
+    )
     db.session.add(event)
     return event
 
@@ -175,9 +189,12 @@ def request_organization_id() -> int | None:
     if key is not None:
         return key.organization_id
     if current_user.is_authenticated:
-        return db.session.scalar(select(Membership.organization_id)
-                                 .where(Membership.user_id == current_user.id)
-                                 .order_by(Membership.id).limit(1))
+        return db.session.scalar(
+            select(Membership.organization_id)
+            .where(Membership.user_id == current_user.id)
+            .order_by(Membership.id)
+            .limit(1)
+        )
     return None
 
 
@@ -233,7 +250,10 @@ def page_of_events(organization_id: int, page: int = 1, per_page: int = 50) -> E
     pages = max(1, -(-total // per_page))
     page = min(max(1, page), pages)
     events = db.session.scalars(
-        select(AuditEvent).where(where)
+        select(AuditEvent)
+        .where(where)
         .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
-        .limit(per_page).offset((page - 1) * per_page))
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
     return EventPage(list(events), page, pages, total)

@@ -16,8 +16,14 @@ datadock = AppGroup("datadock", help="Datadock administration.")
 @datadock.command("create-admin")
 @click.option("--org", "org_name", required=True, help="Organization name (created if new).")
 @click.option("--email", required=True, help="The admin's email.")
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
-              envvar="DATADOCK_ADMIN_PASSWORD", help="At least 12 characters (or prompt).")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    envvar="DATADOCK_ADMIN_PASSWORD",
+    help="At least 12 characters (or prompt).",
+)
 def create_admin_command(org_name: str, email: str, password: str) -> None:
     """Create an organization's admin account."""
     try:
@@ -30,8 +36,13 @@ def create_admin_command(org_name: str, email: str, password: str) -> None:
 @datadock.command("invite")
 @click.option("--org", "org_name", required=True, help="Organization name.")
 @click.option("--email", required=True, help="The person's email.")
-@click.option("--role", type=click.Choice(["admin", "editor", "viewer"]), default="viewer",
-              show_default=True, help="Their role.")
+@click.option(
+    "--role",
+    type=click.Choice(["admin", "editor", "viewer"]),
+    default="viewer",
+    show_default=True,
+    help="Their role.",
+)
 def invite_command(org_name: str, email: str, role: str) -> None:
     """Print a single-use invitation link (valid 7 days; mailed too when SMTP is set)."""
     from sqlalchemy import select
@@ -48,15 +59,17 @@ def invite_command(org_name: str, email: str, role: str) -> None:
     try:
         new = invitations.create(org, email, role, base)
     except Refusal as exc:
-        raise click.UsageError("; ".join(f"{k}: {v}" for k, v in exc.field_errors.items())
-                               or exc.detail) from None
-    click.echo(f"Invited {new.invitation.email} to {org.name} as {new.invitation.role} "
-               f"(expires {new.invitation.expires_at:%Y-%m-%d %H:%M} UTC"
-               f"{', emailed' if new.mailed else ''}):")
+        raise click.UsageError(
+            "; ".join(f"{k}: {v}" for k, v in exc.field_errors.items()) or exc.detail
+        ) from None
+    click.echo(
+        f"Invited {new.invitation.email} to {org.name} as {new.invitation.role} "
+        f"(expires {new.invitation.expires_at:%Y-%m-%d %H:%M} UTC"
+        f"{', emailed' if new.mailed else ''}):"
+    )
     click.echo(new.url)
     if not current_app.config.get("BASE_URL"):
-        click.echo("(Set DATADOCK_BASE_URL so links name this server's public address.)",
-                   err=True)
+        click.echo("(Set DATADOCK_BASE_URL so links name this server's public address.)", err=True)
 
 
 @datadock.command("rotate-keys")
@@ -74,14 +87,18 @@ def rotate_keys_command() -> None:
         raise click.ClickException(
             f"{len(bad)} of {checked} data sources have secrets that no key in "
             "DATADOCK_ENCRYPTION_KEYS decrypts; nothing was changed. Add the key they were "
-            "encrypted with (after the newest one) and run this again.")
+            "encrypted with (after the newest one) and run this again."
+        )
     if unreadable_channels(vault):
         raise click.ClickException(
             "Some notification channels have secrets that no key in DATADOCK_ENCRYPTION_KEYS "
-            "decrypts; nothing was changed. Add their key back, or delete those channels.")
+            "decrypts; nothing was changed. Add their key back, or delete those channels."
+        )
     result = rotate_all(vault)
-    click.echo(f"Re-encrypted the secrets of {result.rotated} data sources with the newest key; "
-               f"{result.current} were already on it ({result.total} in all).")
+    click.echo(
+        f"Re-encrypted the secrets of {result.rotated} data sources with the newest key; "
+        f"{result.current} were already on it ({result.total} in all)."
+    )
 
 
 def start_failure(exc: BaseException) -> str:

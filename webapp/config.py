@@ -35,7 +35,9 @@ def _dev_secret(instance: Path, filename: str, make: Any, env_name: str) -> str:
     path.chmod(0o600)
     log.warning(
         "%s is not set: generated a development value into %s. Set %s in production.",
-        env_name, path, env_name,
+        env_name,
+        path,
+        env_name,
     )
     return value
 
@@ -64,10 +66,14 @@ def flask_config(settings: Settings, instance_path: str) -> dict[str, Any]:
     warn_unknown_variables()
     production = settings.production
     secret_key = _secret(settings.secret_key) or _dev_secret(
-        instance, "secret_key", lambda: secrets.token_urlsafe(48), "SECRET_KEY")
+        instance, "secret_key", lambda: secrets.token_urlsafe(48), "SECRET_KEY"
+    )
     keys = _secret(settings.encryption_keys) or _dev_secret(
-        instance, "encryption_keys", lambda: Fernet.generate_key().decode(),
-        "DATADOCK_ENCRYPTION_KEYS")
+        instance,
+        "encryption_keys",
+        lambda: Fernet.generate_key().decode(),
+        "DATADOCK_ENCRYPTION_KEYS",
+    )
     store = _secret(settings.database_url) or f"sqlite:///{instance / 'datadock.sqlite3'}"
 
     # SQLite and DuckDB sources open files from inside this folder only.
@@ -137,7 +143,8 @@ def flask_config(settings: Settings, instance_path: str) -> dict[str, Any]:
         "OIDC_CLIENT_SECRET": _secret(settings.oidc_client_secret) or None,
         "OIDC_PROVIDER_NAME": settings.oidc_provider_name,
         "OIDC_ALLOWED_DOMAINS": [d.lower() for d in split_list(settings.oidc_allowed_domains)],
-        "OIDC_DEFAULT_ROLE": None if settings.oidc_default_role in (None, "none")
+        "OIDC_DEFAULT_ROLE": None
+        if settings.oidc_default_role in (None, "none")
         else settings.oidc_default_role,
         # Bearer token for GET /metrics (None: the endpoint answers 404).
         "METRICS_TOKEN": _secret(settings.metrics_token) or None,
@@ -166,8 +173,10 @@ def _store_failure(exc: BaseException, timeout: int) -> str:
     ):
         if needle in raw:
             return reason
-    return (f"{type(getattr(exc, 'orig', exc)).__name__} (DATADOCK_LOG_LEVEL=DEBUG logs the "
-            "driver's message)")
+    return (
+        f"{type(getattr(exc, 'orig', exc)).__name__} (DATADOCK_LOG_LEVEL=DEBUG logs the "
+        "driver's message)"
+    )
 
 
 def check_store(app: Flask) -> None:
@@ -186,5 +195,7 @@ def check_store(app: Flask) -> None:
             connection.execute(text("SELECT 1"))
     except SQLAlchemyError as exc:
         log.debug("store check failed", exc_info=True)
-        raise ConfigError(f"DATABASE_URL: cannot reach the store at {where}: "
-                          f"{_store_failure(exc, STORE_CONNECT_TIMEOUT)}") from None
+        raise ConfigError(
+            f"DATABASE_URL: cannot reach the store at {where}: "
+            f"{_store_failure(exc, STORE_CONNECT_TIMEOUT)}"
+        ) from None

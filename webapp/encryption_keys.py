@@ -30,7 +30,9 @@ def _blobs() -> Iterator[tuple[int, bytes]]:
         rows = db.session.execute(
             select(Source.id, Source.secrets_blob)
             .where(Source.id > last, Source.secrets_blob.is_not(None))
-            .order_by(Source.id).limit(PAGE)).all()
+            .order_by(Source.id)
+            .limit(PAGE)
+        ).all()
         if not rows:
             return
         yield from ((row.id, row.secrets_blob) for row in rows)
@@ -53,9 +55,14 @@ def _channel_blobs() -> list[tuple[int, bytes]]:
     """(channel id, secrets blob) of every notification channel with secrets (few rows)."""
     if not inspect(db.engine).has_table(NotificationChannel.__tablename__):
         return []
-    return [(row.id, row.secrets_blob) for row in db.session.execute(
-        select(NotificationChannel.id, NotificationChannel.secrets_blob)
-        .where(NotificationChannel.secrets_blob.is_not(None)).order_by(NotificationChannel.id))]
+    return [
+        (row.id, row.secrets_blob)
+        for row in db.session.execute(
+            select(NotificationChannel.id, NotificationChannel.secrets_blob)
+            .where(NotificationChannel.secrets_blob.is_not(None))
+            .order_by(NotificationChannel.id)
+        )
+    ]
 
 
 def unreadable_channels(vault: Vault) -> list[int]:
@@ -77,9 +84,13 @@ def _rotate_channels(vault: Vault) -> tuple[int, int]:
         if vault.is_current(blob):
             current += 1
             continue
-        done = rows_changed(db.session.execute(table.update().where(
-            table.c.id == channel_id, table.c.secrets_blob == blob).values(
-            secrets_blob=vault.rotate(blob))))
+        done = rows_changed(
+            db.session.execute(
+                table.update()
+                .where(table.c.id == channel_id, table.c.secrets_blob == blob)
+                .values(secrets_blob=vault.rotate(blob))
+            )
+        )
         rotated, current = rotated + done, current + 1 - done
     return rotated, current
 
@@ -107,12 +118,14 @@ def check_stored_secrets(vault: Vault) -> int:
             f"{checked} data sources (ids {shown}). Put back the key they were encrypted with: "
             "keys are comma-separated, newest first, and any of them decrypts. To retire an old "
             "key, keep it listed after the new one, run `flask --app webapp datadock "
-            "rotate-keys`, and only then remove it.")
+            "rotate-keys`, and only then remove it."
+        )
     if bad_channels:
         raise ConfigError(
             f"DATADOCK_ENCRYPTION_KEYS cannot decrypt the secrets of {len(bad_channels)} "
             "notification channels. Put back the key they were encrypted with (keys are "
-            "comma-separated, newest first), or delete those channels.")
+            "comma-separated, newest first), or delete those channels."
+        )
     return checked
 
 
@@ -138,7 +151,8 @@ def rotate_all(vault: Vault) -> Rotation:
         update(table)
         .where(table.c.id == bindparam("row_id"), table.c.secrets_blob == bindparam("old"))
         # Keep updated_at: rotation changes no field a person set.
-        .values(secrets_blob=bindparam("new"), updated_at=table.c.updated_at))
+        .values(secrets_blob=bindparam("new"), updated_at=table.c.updated_at)
+    )
     rotated = current = 0
     page: list[dict[str, object]] = []
 

@@ -26,8 +26,9 @@ class Rename:
         return {self.ours: value} if self.ours else {}
 
 
-def translate(values: Mapping[str, Any], renames: tuple[Rename, ...], what: str
-              ) -> tuple[dict[str, Any], dict[str, str]]:
+def translate(
+    values: Mapping[str, Any], renames: tuple[Rename, ...], what: str
+) -> tuple[dict[str, Any], dict[str, str]]:
     """The contract's `values` as Datadock fields, and errors by the contract's names
     (unknown names are refused, naming the known ones)."""
     known = {r.theirs: r for r in renames}
@@ -47,8 +48,9 @@ def translate(values: Mapping[str, Any], renames: tuple[Rename, ...], what: str
     return fields, errors
 
 
-def their_errors(errors: Mapping[str, str], renames: tuple[Rename, ...],
-                 extra: Mapping[str, str] | None = None) -> dict[str, str]:
+def their_errors(
+    errors: Mapping[str, str], renames: tuple[Rename, ...], extra: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """Datadock's field errors keyed by the contract's names where one fills the field."""
     back = {r.ours: r.theirs for r in renames if r.ours}
     back.update(extra or {})
@@ -57,17 +59,21 @@ def their_errors(errors: Mapping[str, str], renames: tuple[Rename, ...],
 
 def switch(on: str, off: str, ours: str) -> Convert:
     """A text switch ("enable"/"disable") as a boolean field."""
+
     def convert(value: Any) -> Mapping[str, Any]:
         if value not in (on, off):
             raise ValueError(f'Must be "{on}" or "{off}"')
         return {ours: value == on}
+
     return convert
 
 
 def flag(ours: str) -> Convert:
     """A JSON boolean into a boolean field."""
+
     def convert(value: Any) -> Mapping[str, Any]:
         if not isinstance(value, bool):
             raise ValueError("Must be true or false")
         return {ours: value}
+
     return convert

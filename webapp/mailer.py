@@ -38,8 +38,9 @@ def send_mail(to: list[str], subject: str, text: str, html: str | None = None) -
     host = parts.hostname or "localhost"
     context = ssl.create_default_context()
     if parts.scheme == "smtps":
-        client: smtplib.SMTP = smtplib.SMTP_SSL(host, parts.port or 465, timeout=TIMEOUT_SECONDS,
-                                                context=context)
+        client: smtplib.SMTP = smtplib.SMTP_SSL(
+            host, parts.port or 465, timeout=TIMEOUT_SECONDS, context=context
+        )
     else:
         client = smtplib.SMTP(host, parts.port or 587, timeout=TIMEOUT_SECONDS)
     with client:
@@ -50,7 +51,8 @@ def send_mail(to: list[str], subject: str, text: str, html: str | None = None) -
                 client.ehlo()
             elif parts.username:
                 raise smtplib.SMTPNotSupportedError(
-                    f"{host} offers no STARTTLS: Datadock does not send a password in clear")
+                    f"{host} offers no STARTTLS: Datadock does not send a password in clear"
+                )
         if parts.username:
             client.login(unquote(parts.username), unquote(parts.password or ""))
         client.send_message(message)

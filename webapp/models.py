@@ -95,8 +95,9 @@ class User(UserMixin, Model):
     """A person who logs in with email and a hashed password."""
 
     __tablename__ = "users"
-    __table_args__ = (UniqueConstraint("oidc_issuer", "oidc_subject",
-                                       name="uq_users_oidc_identity"),)
+    __table_args__ = (
+        UniqueConstraint("oidc_issuer", "oidc_subject", name="uq_users_oidc_identity"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
@@ -149,9 +150,7 @@ class Membership(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    organization_id: Mapped[int] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE")
-    )
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     role: Mapped[str] = mapped_column(String(16), default=Role.VIEWER.value)
     created_at: Mapped[datetime | None] = mapped_column(default=utcnow)
 
@@ -164,12 +163,13 @@ class Invitation(Model):
     SHA-256 of its token is stored."""
 
     __tablename__ = "invitations"
-    __table_args__ = (UniqueConstraint("token_hash", name="uq_invitations_token_hash"),
-                      Index("ix_invitations_org_email", "organization_id", "email"))
+    __table_args__ = (
+        UniqueConstraint("token_hash", name="uq_invitations_token_hash"),
+        Index("ix_invitations_org_email", "organization_id", "email"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE"))
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     email: Mapped[str] = mapped_column(String(254))
     role: Mapped[str] = mapped_column(String(16))
     token_hash: Mapped[str] = mapped_column(String(64))
@@ -177,8 +177,7 @@ class Invitation(Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     accepted_at: Mapped[datetime | None]
-    accepted_by_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"))
+    accepted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     revoked_at: Mapped[datetime | None]
 
     organization: Mapped[Organization] = relationship()
@@ -194,12 +193,12 @@ class Project(Model):
     """A grouping of sources inside an organization (Credible Data's projects)."""
 
     __tablename__ = "projects"
-    __table_args__ = (UniqueConstraint("organization_id", "name",
-                                       name="uq_projects_org_name"),)
+    __table_args__ = (UniqueConstraint("organization_id", "name", name="uq_projects_org_name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
     # ^[a-zA-Z0-9_-]+$ (webapp/sources/projects.py), compared exactly.
     name: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -246,14 +245,13 @@ class Source(Model):
     is_demo: Mapped[bool] = mapped_column(default=False)
     # The project it belongs to, if any (webapp/sources/projects.py).
     project_id: Mapped[int | None] = mapped_column(
-        ForeignKey("projects.id", ondelete="SET NULL"), index=True)
+        ForeignKey("projects.id", ondelete="SET NULL"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     # Sync lifecycle (Basedash field names in the API).
-    last_sync_status: Mapped[str] = mapped_column(
-        String(16), default=SyncStatus.NEVER_SYNCED.value
-    )
+    last_sync_status: Mapped[str] = mapped_column(String(16), default=SyncStatus.NEVER_SYNCED.value)
     last_sync_attempt_at: Mapped[datetime | None]
     last_successful_sync_at: Mapped[datetime | None]
     has_completed_first_sync: Mapped[bool] = mapped_column(default=False)
@@ -290,8 +288,9 @@ class Source(Model):
 
     # Schedules (jobs/schedules.py): next_sync_at/next_health_at are computed from these when
     # they are saved and after each run; a paused source runs only what is asked for by hand.
-    sync_schedule: Mapped[str] = mapped_column(String(100), default="interval",
-                                               server_default="interval")
+    sync_schedule: Mapped[str] = mapped_column(
+        String(100), default="interval", server_default="interval"
+    )
     sync_time: Mapped[str] = mapped_column(String(5), default="00:00", server_default="00:00")
     sync_timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
     health_check_interval_minutes: Mapped[int] = mapped_column(default=5, server_default="5")
@@ -311,9 +310,7 @@ class SchemaSnapshot(Model):
     __tablename__ = "schema_snapshots"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    source_id: Mapped[int] = mapped_column(
-        ForeignKey("sources.id", ondelete="CASCADE"), index=True
-    )
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     table_count: Mapped[int] = mapped_column(default=0)
     column_count: Mapped[int] = mapped_column(default=0)
@@ -329,9 +326,7 @@ class SchemaTable(Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    snapshot_id: Mapped[int] = mapped_column(
-        ForeignKey("schema_snapshots.id", ondelete="CASCADE")
-    )
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("schema_snapshots.id", ondelete="CASCADE"))
     schema_name: Mapped[str] = mapped_column(String(255))
     name: Mapped[str] = mapped_column(String(255))
     kind: Mapped[str] = mapped_column(String(24))
@@ -387,15 +382,17 @@ class ApiKey(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     name: Mapped[str] = mapped_column(String(120))
     # The first characters of the key, shown in lists so people can tell keys apart.
     prefix: Mapped[str] = mapped_column(String(32))
     key_hash: Mapped[str] = mapped_column(String(128), unique=True)
     # KeyScope; keys made before scopes existed are admin keys.
-    scope: Mapped[str] = mapped_column(String(16), default=KeyScope.ADMIN.value,
-                                       server_default=KeyScope.ADMIN.value)
+    scope: Mapped[str] = mapped_column(
+        String(16), default=KeyScope.ADMIN.value, server_default=KeyScope.ADMIN.value
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime | None]
     last_used_at: Mapped[datetime | None]
@@ -411,12 +408,12 @@ class AuditEvent(Model):
     __table_args__ = (Index("ix_audit_events_org_created", "organization_id", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE"))
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     actor_api_key_id: Mapped[int | None] = mapped_column(
-        ForeignKey("api_keys.id", ondelete="SET NULL"))
+        ForeignKey("api_keys.id", ondelete="SET NULL")
+    )
     # The actor as shown: an email, or "API key <name> (<prefix>…)".
     actor: Mapped[str] = mapped_column(String(300))
     action: Mapped[str] = mapped_column(String(64))
@@ -451,8 +448,7 @@ class Event(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     uid: Mapped[str] = mapped_column(String(36), unique=True)
-    organization_id: Mapped[int] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE"))
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     # No foreign key: an event outlives its source (the payload keeps its name).
     source_id: Mapped[int | None] = mapped_column(index=True)
     type: Mapped[str] = mapped_column(String(32))
@@ -468,7 +464,8 @@ class NotificationChannel(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
     type: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(120))
     # What a page may show: the URL's host, or the email addresses.
@@ -493,9 +490,9 @@ class Delivery(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     uid: Mapped[str] = mapped_column(String(36), unique=True)
     channel_id: Mapped[int] = mapped_column(
-        ForeignKey("notification_channels.id", ondelete="CASCADE"))
-    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"),
-                                          index=True)
+        ForeignKey("notification_channels.id", ondelete="CASCADE")
+    )
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
     # pending, delivered or failed (webapp/metrics.py counts them by this).
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
@@ -517,14 +514,15 @@ class OnboardingLink(Model):
     stored. `public_id` is the connection id the Supermetrics face answers."""
 
     __tablename__ = "onboarding_links"
-    __table_args__ = (UniqueConstraint("token_hash", name="uq_onboarding_links_token_hash"),
-                      UniqueConstraint("public_id", name="uq_onboarding_links_public_id"),
-                      Index("ix_onboarding_links_org_created", "organization_id", "created_at"))
+    __table_args__ = (
+        UniqueConstraint("token_hash", name="uq_onboarding_links_token_hash"),
+        UniqueConstraint("public_id", name="uq_onboarding_links_public_id"),
+        Index("ix_onboarding_links_org_created", "organization_id", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(36), default=new_public_id)
-    organization_id: Mapped[int] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE"))
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     dialect: Mapped[str] = mapped_column(String(32))
     display_name: Mapped[str | None] = mapped_column(String(120))
     token_hash: Mapped[str] = mapped_column(String(64))

@@ -49,8 +49,10 @@ def name_problem(name: str) -> str | None:
         return f"Display name {NOT_TEXT}"
     found = _INVISIBLE.search(name)
     if found:
-        return (f"Display name must not contain control or invisible characters "
-                f"(found U+{ord(found.group()):04X})")
+        return (
+            f"Display name must not contain control or invisible characters "
+            f"(found U+{ord(found.group()):04X})"
+        )
     key = name_key(name)
     if not key:
         return "Display name is required"

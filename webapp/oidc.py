@@ -68,8 +68,9 @@ class StoreCache:
     def set(self, key: str, value: str, expires_in: int) -> None:
         now = utcnow()
         db.session.execute(delete(SsoState).where(SsoState.expires_at <= now))
-        db.session.merge(SsoState(key=key, value=value,
-                                  expires_at=now + timedelta(seconds=expires_in)))
+        db.session.merge(
+            SsoState(key=key, value=value, expires_at=now + timedelta(seconds=expires_in))
+        )
         db.session.commit()
 
     def delete(self, key: str) -> None:
@@ -80,8 +81,11 @@ class StoreCache:
 def configured() -> bool:
     """Whether issuer, client id and client secret are all set."""
     config = current_app.config
-    return bool(config.get("OIDC_ISSUER") and config.get("OIDC_CLIENT_ID")
-                and config.get("OIDC_CLIENT_SECRET"))
+    return bool(
+        config.get("OIDC_ISSUER")
+        and config.get("OIDC_CLIENT_ID")
+        and config.get("OIDC_CLIENT_SECRET")
+    )
 
 
 def provider_name() -> str:
@@ -100,8 +104,12 @@ def provider_origins() -> list[str]:
     for url in urls:
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
-        if parts.scheme in ("http", "https") and parts.netloc and origin not in origins \
-                and not set(origin) & set(" ;,'\""):
+        if (
+            parts.scheme in ("http", "https")
+            and parts.netloc
+            and origin not in origins
+            and not set(origin) & set(" ;,'\"")
+        ):
             origins.append(origin)
     return origins
 
@@ -116,11 +124,13 @@ def _client() -> FlaskOAuth2App:
     framework = FlaskIntegration(NAME, StoreCache())
     framework.expires_in = STATE_LIFETIME
     client = FlaskOAuth2App(
-        framework, NAME, client_id=config["OIDC_CLIENT_ID"],
+        framework,
+        NAME,
+        client_id=config["OIDC_CLIENT_ID"],
         client_secret=config["OIDC_CLIENT_SECRET"],
         server_metadata_url=config["OIDC_ISSUER"] + "/.well-known/openid-configuration",
-        client_kwargs={"scope": SCOPE, "code_challenge_method": "S256",
-                       "default_timeout": TIMEOUT})
+        client_kwargs={"scope": SCOPE, "code_challenge_method": "S256", "default_timeout": TIMEOUT},
+    )
     current_app.extensions[NAME] = (identity, client)
     return client
 
@@ -135,13 +145,17 @@ def _metadata(client: FlaskOAuth2App) -> dict[str, Any]:
     issuer = str(metadata.get("issuer", "")).rstrip("/")
     if issuer != current_app.config["OIDC_ISSUER"].rstrip("/"):
         client.server_metadata.clear()  # read it again next time
-        raise OidcFailed("discovery", f"{provider_name()}'s discovery document names another "
-                                      "issuer. Ask your administrator to check "
-                                      "DATADOCK_OIDC_ISSUER.")
-    if not all(metadata.get(k) for k in ("authorization_endpoint", "token_endpoint",
-                                         "jwks_uri")):
-        raise OidcFailed("discovery", f"{provider_name()}'s discovery document lacks an "
-                                      "endpoint single sign-on needs.")
+        raise OidcFailed(
+            "discovery",
+            f"{provider_name()}'s discovery document names another "
+            "issuer. Ask your administrator to check "
+            "DATADOCK_OIDC_ISSUER.",
+        )
+    if not all(metadata.get(k) for k in ("authorization_endpoint", "token_endpoint", "jwks_uri")):
+        raise OidcFailed(
+            "discovery",
+            f"{provider_name()}'s discovery document lacks an endpoint single sign-on needs.",
+        )
     client.client_kwargs["token_endpoint_auth_method"] = auth_method(metadata)
     return metadata
 
@@ -157,8 +171,7 @@ def auth_method(metadata: dict[str, Any]) -> str:
 
 def _unreachable(exc: Exception) -> OidcFailed:
     current_app.logger.warning("OIDC provider request failed: %s", type(exc).__name__)
-    return OidcFailed("unreachable", f"{provider_name()} did not answer. Try again in a "
-                                     "moment.")
+    return OidcFailed("unreachable", f"{provider_name()} did not answer. Try again in a moment.")
 
 
 def begin(redirect_uri: str) -> Response:
@@ -175,24 +188,30 @@ def finish() -> Verified:
     metadata = _metadata(client)
     # Authlib checks `aud` only through `azp` unless told: name both the audience (this
     # client) and the issuer (the discovery document's) as required values.
-    options = {"iss": {"essential": True, "value": metadata["issuer"]},
-               "aud": {"essential": True, "value": client.client_id}}
+    options = {
+        "iss": {"essential": True, "value": metadata["issuer"]},
+        "aud": {"essential": True, "value": client.client_id},
+    }
     try:
         token = client.authorize_access_token(claims_options=options)
     except MismatchingStateError:
-        raise OidcFailed("state", "This sign-in was already used, has expired or did not "
-                                  "start here. Start again.") from None
+        raise OidcFailed(
+            "state",
+            "This sign-in was already used, has expired or did not start here. Start again.",
+        ) from None
     except OAuthError as exc:
         if exc.error == "access_denied":
-            raise OidcFailed("denied", f"The sign-in was cancelled at {provider_name()}.") \
-                from None
-        raise OidcFailed("provider", f"{provider_name()} did not accept the sign-in "
-                                     f"({_code(exc.error)}). Start again.") from None
+            raise OidcFailed("denied", f"The sign-in was cancelled at {provider_name()}.") from None
+        raise OidcFailed(
+            "provider",
+            f"{provider_name()} did not accept the sign-in ({_code(exc.error)}). Start again.",
+        ) from None
     except ClaimError as exc:
         raise _claim_failure(exc.claim) from None
     except JoseError as exc:
-        raise OidcFailed("id_token", "The ID token's signature could not be verified "
-                                     f"({_code(exc.error)}).") from None
+        raise OidcFailed(
+            "id_token", f"The ID token's signature could not be verified ({_code(exc.error)})."
+        ) from None
     except (requests.RequestException, ValueError) as exc:
         raise _unreachable(exc) from None
     claims = token.get("userinfo")
@@ -210,11 +229,9 @@ def _claim_failure(claim: str) -> OidcFailed:
     messages = {
         "aud": "The ID token was issued for another application (wrong audience).",
         "azp": "The ID token was issued for another application (wrong audience).",
-        "nonce": "The ID token does not belong to this sign-in (nonce mismatch). Start "
-                 "again.",
+        "nonce": "The ID token does not belong to this sign-in (nonce mismatch). Start again.",
         "iss": "The ID token comes from another issuer.",
         "exp": "The ID token has expired. Start again.",
     }
     message = messages.get(claim, f"The ID token's {_code(claim)} claim is not valid.")
     return OidcFailed(f"id_token.{_code(claim)}", message)
-

@@ -59,6 +59,7 @@ class Outcome:
 def substitute(value: Any, env: Mapping[str, str], where: str, missing: list[str]) -> Any:
     """Replace ${NAME} in every string of `value` from `env`; note missing names in `missing`."""
     if isinstance(value, str):
+
         def one(match: re.Match[str]) -> str:
             if match.group(1):
                 return "${" + match.group(2) + "}"
@@ -66,6 +67,7 @@ def substitute(value: Any, env: Mapping[str, str], where: str, missing: list[str
                 missing.append(f"{where}: environment variable {match.group(2)} is not set")
                 return ""
             return env[match.group(2)]
+
         return _VARIABLE.sub(one, value)
     if isinstance(value, dict):
         return {k: substitute(v, env, f"{where}.{k}", missing) for k, v in value.items()}
@@ -83,8 +85,10 @@ def load(path: Path, env: Mapping[str, str]) -> tuple[str | None, list[dict[str,
     except InputRefused as exc:
         raise ProvisionError(f"{path}: {exc}") from None
     except yaml.reader.ReaderError as exc:
-        raise ProvisionError(f"{path}: character #x{exc.character:04x} is not allowed in "
-                             f"YAML (position {exc.position})") from None
+        raise ProvisionError(
+            f"{path}: character #x{exc.character:04x} is not allowed in "
+            f"YAML (position {exc.position})"
+        ) from None
     except yaml.YAMLError as exc:
         # The problem and its place only: the offending line may hold a secret.
         mark = getattr(exc, "problem_mark", None)
@@ -92,8 +96,9 @@ def load(path: Path, env: Mapping[str, str]) -> tuple[str | None, list[dict[str,
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise ProvisionError(f"{path}: {problem}{place}") from None
     for where, _ in invalid_text(document):
-        raise ProvisionError(f"{path}: {describe_path(where)} {NOT_TEXT} (a \\u escape of a "
-                             "lone surrogate?)")
+        raise ProvisionError(
+            f"{path}: {describe_path(where)} {NOT_TEXT} (a \\u escape of a lone surrogate?)"
+        )
     if not isinstance(document, dict) or not isinstance(document.get("sources"), list):
         raise ProvisionError(f"{path}: expected a mapping with a `sources:` list")
     unknown = sorted(set(document) - {"organization", "sources"})
@@ -108,8 +113,13 @@ def load(path: Path, env: Mapping[str, str]) -> tuple[str | None, list[dict[str,
             raise ProvisionError(f"{path}: sources[{index}] needs a displayName")
     # Names that differ only by case, width or Unicode form are the same name (webapp/names.py).
     keys = [name_key(str(e["displayName"])) for e in entries]
-    twice = sorted({str(e["displayName"]).strip() for e, key in zip(entries, keys, strict=True)
-                    if keys.count(key) > 1})
+    twice = sorted(
+        {
+            str(e["displayName"]).strip()
+            for e, key in zip(entries, keys, strict=True)
+            if keys.count(key) > 1
+        }
+    )
     if twice:
         raise ProvisionError(f"{path}: displayName used twice: {', '.join(twice)}")
     org = document.get("organization")
@@ -124,8 +134,9 @@ def _read_text(path: Path) -> str:
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise ProvisionError(f"{path}: not UTF-8 text (line {line}, byte {column} of the "
-                             "line)") from None
+        raise ProvisionError(
+            f"{path}: not UTF-8 text (line {line}, byte {column} of the line)"
+        ) from None
 
 
 def find_organization(ref: str | None) -> Organization:
@@ -133,12 +144,14 @@ def find_organization(ref: str | None) -> Organization:
     if ref is None:
         orgs = list(db.session.scalars(select(Organization).limit(2)))
         if len(orgs) != 1:
-            raise ProvisionError("Name the organization: --org NAME, or `organization:` in "
-                                 "the file (the store has " + ("none" if not orgs else "several")
-                                 + ")")
+            raise ProvisionError(
+                "Name the organization: --org NAME, or `organization:` in "
+                "the file (the store has " + ("none" if not orgs else "several") + ")"
+            )
         return orgs[0]
-    org = db.session.scalar(select(Organization).where(
-        func.lower(Organization.name) == ref.strip().lower()))
+    org = db.session.scalar(
+        select(Organization).where(func.lower(Organization.name) == ref.strip().lower())
+    )
     if org is None and ref.isdigit():
         org = db.session.get(Organization, int(ref))
     if org is None:
@@ -159,8 +172,12 @@ def _input(entry: dict[str, Any], existing: Source | None) -> dict[str, Any]:
 
 def _unchanged(source: Source, raw: dict[str, Any]) -> bool:
     """Whether applying `raw` would store exactly what the source holds now."""
-    merged = {"dialect": source.dialect, **source_field_values(source),
-              **public_values(source), **raw}
+    merged = {
+        "dialect": source.dialect,
+        **source_field_values(source),
+        **public_values(source),
+        **raw,
+    }
     data = uc.clean_input(merged, existing=source)
     if data.dialect.key != source.dialect or data.common != source_field_values(source):
         return False
@@ -174,8 +191,7 @@ def _reason(exc: uc.Refusal) -> str:
     return f"{exc.title}: {exc.detail}" + (f" ({fields})" if fields else "")
 
 
-def apply(org: Organization, entries: list[dict[str, Any]], dry_run: bool = False
-          ) -> list[Outcome]:
+def apply(org: Organization, entries: list[dict[str, Any]], dry_run: bool = False) -> list[Outcome]:
     """Create or update each entry; one failing entry does not stop the others."""
     outcomes = []
     for entry in entries:
@@ -188,8 +204,9 @@ def apply(org: Organization, entries: list[dict[str, Any]], dry_run: bool = Fals
             elif dry_run:
                 if existing is None:
                     uc.clean_input(raw)
-                outcomes.append(Outcome(name, "would create" if existing is None
-                                        else "would update"))
+                outcomes.append(
+                    Outcome(name, "would create" if existing is None else "would update")
+                )
             elif existing is None:
                 uc.create_source(org, raw)
                 outcomes.append(Outcome(name, "created"))
@@ -203,10 +220,14 @@ def apply(org: Organization, entries: list[dict[str, Any]], dry_run: bool = Fals
 
 @click.command("provision")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--org", "org_ref", help="Organization name or id (else the file's, else the "
-              "only one).")
-@click.option("--dry-run", is_flag=True, help="Check the file and the fields; connect to "
-              "nothing, change nothing.")
+@click.option(
+    "--org", "org_ref", help="Organization name or id (else the file's, else the only one)."
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Check the file and the fields; connect to nothing, change nothing.",
+)
 @with_appcontext
 def provision_command(path: Path, org_ref: str | None, dry_run: bool) -> None:
     """Create or update data sources from a YAML file (${ENV_VAR} values from the

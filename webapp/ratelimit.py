@@ -24,8 +24,9 @@ from .extensions import db
 from .models import ThrottleCounter
 
 _UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
-_RATE = re.compile(r"^\s*(\d{1,9})\s*/\s*(?:(\d{1,6})\s*)?(second|minute|hour|day)s?\s*$",
-                   re.IGNORECASE)
+_RATE = re.compile(
+    r"^\s*(\d{1,9})\s*/\s*(?:(\d{1,6})\s*)?(second|minute|hour|day)s?\s*$", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class Decision:
 
 
 def parse_rate(text: str) -> tuple[int, int]:
-    """"120/minute", "10/second", "1000/hour", "5000/day", "30/5 minutes" → (limit, seconds).
+    """ "120/minute", "10/second", "1000/hour", "5000/day", "30/5 minutes" → (limit, seconds).
 
     Raises ValueError with a message that shows the accepted form.
     """
@@ -63,8 +64,9 @@ def _window_start(now: float, window_seconds: int) -> datetime:
     return datetime.fromtimestamp(start, UTC).replace(tzinfo=None)
 
 
-def hit(scope: str, key: str, limit: int, window_seconds: int,
-        now: float | None = None) -> Decision:
+def hit(
+    scope: str, key: str, limit: int, window_seconds: int, now: float | None = None
+) -> Decision:
     """Count one event of `key` in `scope`; allowed while the window's count is <= `limit`."""
     if limit < 1 or window_seconds < 1:
         raise ValueError("limit and window_seconds must be positive")
@@ -82,19 +84,29 @@ def hit(scope: str, key: str, limit: int, window_seconds: int,
         count = int(connection.execute(statement).scalar_one())
         if count == 1:
             # A new window began for this key: its older windows are of no further use.
-            connection.execute(delete(table).where(
-                table.c.scope == scope, table.c.key == key[:255], table.c.window_start < start))
+            connection.execute(
+                delete(table).where(
+                    table.c.scope == scope, table.c.key == key[:255], table.c.window_start < start
+                )
+            )
     window_end = start.replace(tzinfo=UTC).timestamp() + window_seconds
     retry_ms = max(1, math.ceil((window_end - now) * 1000))
-    return Decision(allowed=count <= limit, limit=limit, remaining=max(0, limit - count),
-                    retry_after_ms=retry_ms)
+    return Decision(
+        allowed=count <= limit,
+        limit=limit,
+        remaining=max(0, limit - count),
+        retry_after_ms=retry_ms,
+    )
 
 
 def purge(before: datetime) -> int:
     """Delete counters of windows that started before `before` (naive UTC); returns how many."""
     with db.engine.begin() as connection:
-        result = connection.execute(delete(ThrottleCounter.__table__).where(
-            ThrottleCounter.__table__.c.window_start < before))
+        result = connection.execute(
+            delete(ThrottleCounter.__table__).where(
+                ThrottleCounter.__table__.c.window_start < before
+            )
+        )
     return int(result.rowcount or 0)
 
 

@@ -11,8 +11,13 @@ from .models import Source
 from .vault import Vault
 
 # Public fields that every SQL dialect shares are columns; any other public field is a setting.
-COLUMNS = {"host": "host", "port": "port", "databaseName": "database_name",
-           "username": "username", "sslEnabled": "ssl_enabled"}
+COLUMNS = {
+    "host": "host",
+    "port": "port",
+    "databaseName": "database_name",
+    "username": "username",
+    "sslEnabled": "ssl_enabled",
+}
 
 
 def vault() -> Vault:

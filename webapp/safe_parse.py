@@ -106,8 +106,10 @@ def check_yaml_shape(text: str) -> None:
             top = stack[-1]
             top[1], top[2] = max(top[1], height), top[2] + nodes
             if top[2] > MAX_YAML_NODES:
-                raise InputRefused(f"The document is too large: more than {MAX_YAML_NODES} "
-                                   "values once its aliases are counted.")
+                raise InputRefused(
+                    f"The document is too large: more than {MAX_YAML_NODES} "
+                    "values once its aliases are counted."
+                )
 
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
         if isinstance(event, yaml.CollectionStartEvent):
@@ -125,8 +127,9 @@ def check_yaml_shape(text: str) -> None:
             add(0, 1)
         elif isinstance(event, yaml.AliasEvent):
             if any(frame[0] == event.anchor for frame in stack):
-                raise InputRefused(f"The alias *{event.anchor} is inside the node it names "
-                                   "(a loop).")
+                raise InputRefused(
+                    f"The alias *{event.anchor} is inside the node it names (a loop)."
+                )
             add(*anchors.get(event.anchor, (0, 1)))
 
 

@@ -30,9 +30,17 @@ FALSE_WORDS = frozenset({"false", "off", "no", "0"})
 # Read elsewhere, not settings: the create-admin command's password prompt takes it.
 OTHER_VARIABLES = frozenset({"DATADOCK_ADMIN_PASSWORD"})
 MIN_SECRET_KEY = 32  # characters of SECRET_KEY in production
-SECRET_VARIABLES = frozenset({"SECRET_KEY", "DATADOCK_ENCRYPTION_KEYS", "DATABASE_URL",
-                              "DATADOCK_ADMIN_PASSWORD", "DATADOCK_SMTP_URL",
-                              "DATADOCK_OIDC_CLIENT_SECRET", "DATADOCK_METRICS_TOKEN"})
+SECRET_VARIABLES = frozenset(
+    {
+        "SECRET_KEY",
+        "DATADOCK_ENCRYPTION_KEYS",
+        "DATABASE_URL",
+        "DATADOCK_ADMIN_PASSWORD",
+        "DATADOCK_SMTP_URL",
+        "DATADOCK_OIDC_CLIENT_SECRET",
+        "DATADOCK_METRICS_TOKEN",
+    }
+)
 
 
 class ConfigError(RuntimeError):
@@ -108,8 +116,10 @@ def _fernet_keys(value: Any) -> Any:
         try:
             Fernet(key.encode())
         except (ValueError, TypeError):
-            raise ValueError(f"key #{position} in DATADOCK_ENCRYPTION_KEYS is not a valid "
-                             "Fernet key (32 url-safe base64-encoded bytes)") from None
+            raise ValueError(
+                f"key #{position} in DATADOCK_ENCRYPTION_KEYS is not a valid "
+                "Fernet key (32 url-safe base64-encoded bytes)"
+            ) from None
     return value
 
 
@@ -122,18 +132,21 @@ def _store_url(value: Any) -> Any:
         return None
     scheme = text.split(":", 1)[0].lower() if ":" in text else ""
     if scheme in ("postgres", "postgresql"):
-        text = "postgresql+psycopg" + text[len(scheme):]
+        text = "postgresql+psycopg" + text[len(scheme) :]
     try:
         url = make_url(text)
     except (ArgumentError, ValueError):
-        raise ValueError("is not a URL (e.g. postgresql://user:password@host:5432/datadock)"
-                         ) from None
+        raise ValueError(
+            "is not a URL (e.g. postgresql://user:password@host:5432/datadock)"
+        ) from None
     if url.get_backend_name() == "postgresql" and url.get_driver_name() == "psycopg":
         return text
     if url.get_backend_name() == "sqlite" and url.get_driver_name() in ("pysqlite", ""):
         return text
-    raise ValueError(f"names a {scheme or 'schemeless'}:// store: Datadock stores its data in "
-                     "PostgreSQL (postgresql://…, psycopg 3) or SQLite (sqlite:///path)")
+    raise ValueError(
+        f"names a {scheme or 'schemeless'}:// store: Datadock stores its data in "
+        "PostgreSQL (postgresql://…, psycopg 3) or SQLite (sqlite:///path)"
+    )
 
 
 def _base_url(value: Any) -> Any:
@@ -142,8 +155,9 @@ def _base_url(value: Any) -> Any:
         return None
     text = str(value).strip().rstrip("/")
     if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", text):
-        raise ValueError("must be an absolute http:// or https:// URL (e.g. "
-                         "https://datadock.example.com)")
+        raise ValueError(
+            "must be an absolute http:// or https:// URL (e.g. https://datadock.example.com)"
+        )
     return text
 
 
@@ -155,8 +169,10 @@ def _smtp_url(value: Any) -> Any:
     if not text:
         return None
     if not re.fullmatch(r"smtps?://([^@\s]*@)?[^:/@\s]+(:\d{1,5})?/?", text):
-        raise ValueError("must look like smtp://user:password@host:587 (STARTTLS) or "
-                         "smtps://user:password@host:465")
+        raise ValueError(
+            "must look like smtp://user:password@host:587 (STARTTLS) or "
+            "smtps://user:password@host:465"
+        )
     return text
 
 
@@ -181,16 +197,19 @@ def split_list(text: str) -> list[str]:
 class Settings(BaseSettings):
     """Every setting, typed. Field names are lower-case; each reads the variable it names."""
 
-    model_config = SettingsConfigDict(case_sensitive=True, env_ignore_empty=True, frozen=True,
-                                      extra="ignore")
+    model_config = SettingsConfigDict(
+        case_sensitive=True, env_ignore_empty=True, frozen=True, extra="ignore"
+    )
 
     # The store and the keys.
     database_url: Annotated[SecretStr | None, BeforeValidator(_store_url)] = env("DATABASE_URL")
     secret_key: SecretStr | None = env("SECRET_KEY")
     encryption_keys: Annotated[SecretStr | None, BeforeValidator(_fernet_keys)] = env(
-        "DATADOCK_ENCRYPTION_KEYS")
+        "DATADOCK_ENCRYPTION_KEYS"
+    )
     environment: Annotated[Literal["development", "production"], BeforeValidator(_lower)] = env(
-        "DATADOCK_ENV", "development")
+        "DATADOCK_ENV", "development"
+    )
     allow_sqlite_in_production: Bool = env("DATADOCK_ALLOW_SQLITE_IN_PRODUCTION", False)
     port: Annotated[Int, Field(ge=1, le=65535)] = env("PORT", 5000)
     instance_path: Path | None = env("DATADOCK_INSTANCE_PATH")
@@ -199,14 +218,17 @@ class Settings(BaseSettings):
     egress_block: Networks = env("DATADOCK_EGRESS_BLOCK", "")
     egress_allow: Networks = env("DATADOCK_EGRESS_ALLOW", "")
     outbound_address: Annotated[str | None, Field(max_length=255)] = env(
-        "DATADOCK_OUTBOUND_ADDRESS")
+        "DATADOCK_OUTBOUND_ADDRESS"
+    )
     verify_timeout: Positive = env("DATADOCK_VERIFY_TIMEOUT", 10.0)
     verify_concurrency: Annotated[Int, Field(ge=1)] = env("DATADOCK_VERIFY_CONCURRENCY", 4)
     verify_concurrency_per_org: Annotated[Int, Field(ge=1)] = env(
-        "DATADOCK_VERIFY_CONCURRENCY_PER_ORG", 2)
+        "DATADOCK_VERIFY_CONCURRENCY_PER_ORG", 2
+    )
     # Seconds POST /api/v2/datasource (DataBrain) waits for the first sync before answering.
     databrain_schema_wait_seconds: Annotated[Float, Field(ge=0)] = env(
-        "DATADOCK_DATABRAIN_SCHEMA_WAIT_SECONDS", 30.0)
+        "DATADOCK_DATABRAIN_SCHEMA_WAIT_SECONDS", 30.0
+    )
     # Background jobs.
     scheduler: Bool = env("DATADOCK_SCHEDULER", True)
     tick_seconds: Positive = env("DATADOCK_TICK_SECONDS", 5.0)
@@ -229,26 +251,30 @@ class Settings(BaseSettings):
     base_url: Annotated[str | None, BeforeValidator(_base_url)] = env("DATADOCK_BASE_URL")
     smtp_url: Annotated[SecretStr | None, BeforeValidator(_smtp_url)] = env("DATADOCK_SMTP_URL")
     smtp_from: Annotated[str, Field(min_length=3, max_length=255)] = env(
-        "DATADOCK_SMTP_FROM", "datadock@localhost")
+        "DATADOCK_SMTP_FROM", "datadock@localhost"
+    )
     oidc_issuer: Annotated[str | None, BeforeValidator(_base_url)] = env("DATADOCK_OIDC_ISSUER")
-    oidc_client_id: Annotated[str | None, Field(max_length=255)] = env(
-        "DATADOCK_OIDC_CLIENT_ID")
+    oidc_client_id: Annotated[str | None, Field(max_length=255)] = env("DATADOCK_OIDC_CLIENT_ID")
     oidc_client_secret: SecretStr | None = env("DATADOCK_OIDC_CLIENT_SECRET")
     oidc_provider_name: Annotated[str, Field(min_length=1, max_length=64)] = env(
-        "DATADOCK_OIDC_PROVIDER_NAME", "SSO")
+        "DATADOCK_OIDC_PROVIDER_NAME", "SSO"
+    )
     oidc_allowed_domains: Annotated[str, Field(max_length=2000)] = env(
-        "DATADOCK_OIDC_ALLOWED_DOMAINS", "")
-    oidc_default_role: Annotated[Literal["none", "viewer", "editor", "admin"] | None,
-                                 BeforeValidator(_lower)] = env("DATADOCK_OIDC_DEFAULT_ROLE",
-                                                                "none")
+        "DATADOCK_OIDC_ALLOWED_DOMAINS", ""
+    )
+    oidc_default_role: Annotated[
+        Literal["none", "viewer", "editor", "admin"] | None, BeforeValidator(_lower)
+    ] = env("DATADOCK_OIDC_DEFAULT_ROLE", "none")
     metrics_token: SecretStr | None = env("DATADOCK_METRICS_TOKEN")
     # Origins (scheme://host[:port]) whose pages may call the Supermetrics face from a browser.
     cors_origins: Annotated[str, Field(max_length=4000)] = env("DATADOCK_CORS_ORIGINS", "")
     # Logs.
-    log_level: Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
-                         BeforeValidator(_upper)] = env("DATADOCK_LOG_LEVEL", "INFO")
+    log_level: Annotated[
+        Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], BeforeValidator(_upper)
+    ] = env("DATADOCK_LOG_LEVEL", "INFO")
     log_format: Annotated[Literal["json", "text"] | None, BeforeValidator(_lower)] = env(
-        "DATADOCK_LOG_FORMAT")
+        "DATADOCK_LOG_FORMAT"
+    )
 
     @property
     def production(self) -> bool:
@@ -266,27 +292,38 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"DATADOCK_JOB_HEARTBEAT_SECONDS ({self.job_heartbeat_seconds:g}) must be "
                 f"shorter than DATADOCK_JOB_LEASE_SECONDS ({self.job_lease_seconds:g}), or a "
-                "running job's lease lapses between two renewals")
+                "running job's lease lapses between two renewals"
+            )
         if not self.production:
             return self
-        missing = [name for name, value in (("SECRET_KEY", self.secret_key),
-                                            ("DATADOCK_ENCRYPTION_KEYS", self.encryption_keys))
-                   if not _secret(value)]
+        missing = [
+            name
+            for name, value in (
+                ("SECRET_KEY", self.secret_key),
+                ("DATADOCK_ENCRYPTION_KEYS", self.encryption_keys),
+            )
+            if not _secret(value)
+        ]
         if missing:
-            raise ValueError(f"DATADOCK_ENV=production needs {' and '.join(missing)} to be set "
-                             "(development generates them into the instance folder)")
+            raise ValueError(
+                f"DATADOCK_ENV=production needs {' and '.join(missing)} to be set "
+                "(development generates them into the instance folder)"
+            )
         if len(_secret(self.secret_key)) < MIN_SECRET_KEY:
-            raise ValueError(f"SECRET_KEY must be at least {MIN_SECRET_KEY} characters in "
-                             "production (e.g. python -c 'import secrets; "
-                             "print(secrets.token_urlsafe(48))')")
+            raise ValueError(
+                f"SECRET_KEY must be at least {MIN_SECRET_KEY} characters in "
+                "production (e.g. python -c 'import secrets; "
+                "print(secrets.token_urlsafe(48))')"
+            )
         url = self.database_url.get_secret_value() if self.database_url else ""
         if (not url or url.startswith("sqlite")) and not self.allow_sqlite_in_production:
             raise ValueError(
-                "DATADOCK_ENV=production with " + ("no DATABASE_URL" if not url else
-                                                   "a SQLite DATABASE_URL")
+                "DATADOCK_ENV=production with "
+                + ("no DATABASE_URL" if not url else "a SQLite DATABASE_URL")
                 + ": refusing to keep the store in a SQLite file on this machine's disk. Set "
                 "DATABASE_URL to a PostgreSQL URL, or DATADOCK_ALLOW_SQLITE_IN_PRODUCTION=true "
-                "if that disk is persistent")
+                "if that disk is persistent"
+            )
         return self
 
 
@@ -337,6 +374,9 @@ def warn_unknown_variables() -> list[str]:
     known = variable_names() | OTHER_VARIABLES
     unknown = sorted(n for n in os.environ if n.startswith("DATADOCK_") and n not in known)
     if unknown:
-        log.warning("ignored: %s %s not a Datadock setting (see the README's configuration "
-                    "table)", ", ".join(unknown), "is" if len(unknown) == 1 else "are")
+        log.warning(
+            "ignored: %s %s not a Datadock setting (see the README's configuration table)",
+            ", ".join(unknown),
+            "is" if len(unknown) == 1 else "are",
+        )
     return unknown

@@ -24,24 +24,65 @@ from .source_fields import DISPLAY_NAME, SOURCE_FIELDS
 
 # Connection fields that every data source answer carries (Basedash "data" object).
 CONTRACT_RESPONSE_FIELDS = (
-    "databaseName", "username", "host", "port", "sslEnabled", "sslCustomCertificatesEnabled",
-    "sshEnabled", "sshHost", "sshPort", "sshUsername", "bigQueryProjectId", "spannerInstanceId",
-    "snowflakeAccountId", "snowflakeWarehouse", "snowflakeRole", "athenaWorkgroup",
-    "athenaOutputLocation", "athenaCatalog",
+    "databaseName",
+    "username",
+    "host",
+    "port",
+    "sslEnabled",
+    "sslCustomCertificatesEnabled",
+    "sshEnabled",
+    "sshHost",
+    "sshPort",
+    "sshUsername",
+    "bigQueryProjectId",
+    "spannerInstanceId",
+    "snowflakeAccountId",
+    "snowflakeWarehouse",
+    "snowflakeRole",
+    "athenaWorkgroup",
+    "athenaOutputLocation",
+    "athenaCatalog",
 )
 
 # Request fields of the Basedash create/verify/update bodies (besides type, dialect and
 # displayName): accepted for any dialect, ignored when the dialect has no such field and the
 # value is empty or that field's default.
 CONTRACT_REQUEST_FIELDS = (
-    "snowflakeAccountId", "snowflakeWarehouse", "snowflakeRole", "snowflakePrivateKey",
-    "snowflakePrivateKeyPassphrase", "databaseName", "username", "host", "port", "password",
-    "bigQueryJsonKey", "bigQueryProjectId", "spannerInstanceId", "athenaWorkgroup",
-    "athenaOutputLocation", "athenaCatalog", "sslEnabled", "sshEnabled", "sshHost", "sshPort",
-    "sshUsername", "sshPassword", "sshPrivateKey", "sshPrivateKeyPassphrase", "maxPoolSize",
+    "snowflakeAccountId",
+    "snowflakeWarehouse",
+    "snowflakeRole",
+    "snowflakePrivateKey",
+    "snowflakePrivateKeyPassphrase",
+    "databaseName",
+    "username",
+    "host",
+    "port",
+    "password",
+    "bigQueryJsonKey",
+    "bigQueryProjectId",
+    "spannerInstanceId",
+    "athenaWorkgroup",
+    "athenaOutputLocation",
+    "athenaCatalog",
+    "sslEnabled",
+    "sshEnabled",
+    "sshHost",
+    "sshPort",
+    "sshUsername",
+    "sshPassword",
+    "sshPrivateKey",
+    "sshPrivateKeyPassphrase",
+    "maxPoolSize",
 )
-CONTRACT_SECRETS = ("password", "snowflakePrivateKey", "snowflakePrivateKeyPassphrase",
-                    "bigQueryJsonKey", "sshPassword", "sshPrivateKey", "sshPrivateKeyPassphrase")
+CONTRACT_SECRETS = (
+    "password",
+    "snowflakePrivateKey",
+    "snowflakePrivateKeyPassphrase",
+    "bigQueryJsonKey",
+    "sshPassword",
+    "sshPrivateKey",
+    "sshPrivateKeyPassphrase",
+)
 
 # Names besides the fields: the connection type, the dialect, a pasted connection URL.
 CONTROL_FIELDS = ("type", "dialect", "connectionString")
@@ -82,20 +123,24 @@ def response_connection_fields() -> tuple[str, ...]:
 
 def known_names() -> set[str]:
     """Every request name the API understands."""
-    return ({*CONTROL_FIELDS, *CONTRACT_REQUEST_FIELDS, *dialect_specs(), *unset_flags()}
-            | {spec.name for spec in SOURCE_FIELDS})
+    return {*CONTROL_FIELDS, *CONTRACT_REQUEST_FIELDS, *dialect_specs(), *unset_flags()} | {
+        spec.name for spec in SOURCE_FIELDS
+    }
 
 
 def _inert(name: str, value: Any) -> bool:
     """Empty, or the default some dialect declares for this field: safe to ignore."""
     if value is None or value == "":
         return True
-    return any(spec.default is not None and spec.default == value
-               and type(spec.default) is type(value) for spec in dialect_specs().get(name, []))
+    return any(
+        spec.default is not None and spec.default == value and type(spec.default) is type(value)
+        for spec in dialect_specs().get(name, [])
+    )
 
 
-def split_for_dialect(raw: Mapping[str, Any], dialect: Dialect | None
-                      ) -> tuple[dict[str, Any], dict[str, str]]:
+def split_for_dialect(
+    raw: Mapping[str, Any], dialect: Dialect | None
+) -> tuple[dict[str, Any], dict[str, str]]:
     """Keep the names `dialect` uses; refuse unknown names and set values it has no field for.
 
     Returns (the input to hand to the use-cases, errors per field). Unset flags, `type` and
@@ -105,8 +150,14 @@ def split_for_dialect(raw: Mapping[str, Any], dialect: Dialect | None
     errors: dict[str, str] = {}
     kept: dict[str, Any] = {}
     known = known_names()
-    specs = [*SOURCE_FIELDS, *(dialect.fields if dialect is not None
-                               else (s for group in dialect_specs().values() for s in group))]
+    specs = [
+        *SOURCE_FIELDS,
+        *(
+            dialect.fields
+            if dialect is not None
+            else (s for group in dialect_specs().values() for s in group)
+        ),
+    ]
     own = {spec.name for spec in specs}
     integers = {spec.name for spec in specs if spec.kind == "integer"}
     flags = unset_flags()
@@ -194,23 +245,28 @@ _BOOLEAN = {"type": "boolean"}
 # The lifecycle of every answer, in the contract's order (values come from Source columns).
 LIFECYCLE: tuple[ResponseField, ...] = (
     ResponseField("lastSuccessfulSyncAt", _at("last_successful_sync_at"), _MOMENT),
-    ResponseField("lastSyncStatus",
-                  lambda s, _: s.last_sync_status or SyncStatus.NEVER_SYNCED.value,
-                  {"type": "string", "enum": [s.value for s in SyncStatus]}),
+    ResponseField(
+        "lastSyncStatus",
+        lambda s, _: s.last_sync_status or SyncStatus.NEVER_SYNCED.value,
+        {"type": "string", "enum": [s.value for s in SyncStatus]},
+    ),
     ResponseField("lastSyncAttemptAt", _at("last_sync_attempt_at"), _MOMENT),
     ResponseField("hasCompletedFirstSync", _flag("has_completed_first_sync"), _BOOLEAN),
-    ResponseField("syncErrorMessage", lambda s, _: s.sync_error_message,
-                  {"type": ["string", "null"]}),
+    ResponseField(
+        "syncErrorMessage", lambda s, _: s.sync_error_message, {"type": ["string", "null"]}
+    ),
     ResponseField("lastHealthyAt", _at("last_healthy_at"), _MOMENT),
-    ResponseField("lastHealthStatus", lambda s, _: s.last_health_status,
-                  {"type": ["string", "null"], "enum": [*(s.value for s in HealthStatus), None]}),
+    ResponseField(
+        "lastHealthStatus",
+        lambda s, _: s.last_health_status,
+        {"type": ["string", "null"], "enum": [*(s.value for s in HealthStatus), None]},
+    ),
     ResponseField("lastHealthCheckAttemptAt", _at("last_health_check_attempt_at"), _MOMENT),
     # When the scheduler next runs the source's work on its own (null: paused or manual).
     ResponseField("nextSyncAt", _at("next_sync_at"), _MOMENT),
     ResponseField("nextHealthCheckAt", _at("next_health_at"), _MOMENT),
     ResponseField("isDemo", _flag("is_demo"), _BOOLEAN),
-    ResponseField("isBasedashWarehouse", lambda _s, _v: False,
-                  {"type": "boolean", "const": False}),
+    ResponseField("isBasedashWarehouse", lambda _s, _v: False, {"type": "boolean", "const": False}),
     ResponseField("mutatingQueriesEnabled", _flag("mutating_queries_enabled"), _BOOLEAN),
     ResponseField("createdAt", _at("created_at"), _STAMP),
     ResponseField("updatedAt", _at("updated_at"), _STAMP),
@@ -243,19 +299,28 @@ def _response_fields() -> tuple[ResponseField, ...]:
     head = (
         ResponseField("id", lambda s, _: str(s.id), {"type": "string"}),
         # The source's public UUID, accepted wherever an id is.
-        ResponseField("publicId", lambda s, _: s.public_id,
-                      {"type": "string", "format": "uuid"}),
-        ResponseField(DISPLAY_NAME.name, _value(DISPLAY_NAME.name), specs=(DISPLAY_NAME,),
-                      nullable=False),
+        ResponseField("publicId", lambda s, _: s.public_id, {"type": "string", "format": "uuid"}),
+        ResponseField(
+            DISPLAY_NAME.name, _value(DISPLAY_NAME.name), specs=(DISPLAY_NAME,), nullable=False
+        ),
         ResponseField("description", _value("description"), specs=(common["description"],)),
-        ResponseField("dialect", lambda s, _: s.dialect,
-                      {"type": "string", "description": "Database dialect/type."}),
+        ResponseField(
+            "dialect",
+            lambda s, _: s.dialect,
+            {"type": "string", "description": "Database dialect/type."},
+        ),
     )
     taken = {field.name for field in head}
     connection = tuple(
-        ResponseField(name, lambda _s, _v: None, {"type": "null"}) if name in hidden
+        ResponseField(name, lambda _s, _v: None, {"type": "null"})
+        if name in hidden
         else ResponseField(name, _value(name), specs=tuple(specs.get(name, ())))
-        for name in response_connection_fields() if name not in common)
-    rest = tuple(ResponseField(spec.name, _value(spec.name), specs=(spec,))
-                 for spec in SOURCE_FIELDS if spec.name not in taken)
+        for name in response_connection_fields()
+        if name not in common
+    )
+    rest = tuple(
+        ResponseField(spec.name, _value(spec.name), specs=(spec,))
+        for spec in SOURCE_FIELDS
+        if spec.name not in taken
+    )
     return (*head, *connection, *rest, *LIFECYCLE)

@@ -54,8 +54,9 @@ def throttle(address: str | None) -> None:
         return
     limit, window = current_app.config["LOGIN_ADDRESS_RATE_LIMIT"]
     if not hit("login-address", address, limit, window).allowed:
-        raise SignInThrottled("throttled", "Too many sign-in attempts from your address. Try "
-                                         "again in a few minutes.")
+        raise SignInThrottled(
+            "throttled", "Too many sign-in attempts from your address. Try again in a few minutes."
+        )
 
 
 def _default_org() -> Organization | None:
@@ -66,17 +67,22 @@ def _default_org() -> Organization | None:
 def _email(claims: dict[str, Any]) -> str:
     raw = claims.get("email")
     if not isinstance(raw, str) or not raw.strip():
-        raise SignInRefused("no_email", f"{provider_name()} did not share an email address. "
-                                        "Ask your administrator to allow the email scope.")
+        raise SignInRefused(
+            "no_email",
+            f"{provider_name()} did not share an email address. "
+            "Ask your administrator to allow the email scope.",
+        )
     try:
         email = accounts.clean_email(raw)
     except accounts.AccountError:
-        raise SignInRefused("bad_email", f"{provider_name()} sent an email address Datadock "
-                                         "cannot use.") from None
+        raise SignInRefused(
+            "bad_email", f"{provider_name()} sent an email address Datadock cannot use."
+        ) from None
     if claims.get("email_verified") is not True:
-        raise SignInRefused("email_unverified", f"{provider_name()} has not verified the "
-                                                f"email address {email}. Verify it there "
-                                                "first.")
+        raise SignInRefused(
+            "email_unverified",
+            f"{provider_name()} has not verified the email address {email}. Verify it there first.",
+        )
     allowed = current_app.config.get("OIDC_ALLOWED_DOMAINS") or []
     domain = email.rpartition("@")[2]
     if allowed and domain not in allowed:
@@ -86,16 +92,18 @@ def _email(claims: dict[str, Any]) -> str:
 
 def _find_user(issuer: str, subject: str, email: str) -> tuple[User | None, bool]:
     """The linked user, else the user with this email (to be linked); and whether linked now."""
-    linked = db.session.scalar(select(User).where(User.oidc_issuer == issuer,
-                                                  User.oidc_subject == subject))
+    linked = db.session.scalar(
+        select(User).where(User.oidc_issuer == issuer, User.oidc_subject == subject)
+    )
     if linked is not None:
         return linked, False
     user = db.session.scalar(select(User).where(User.email == email))
     if user is None:
         return None, False
     if user.oidc_subject is not None:
-        raise SignInRefused("other_identity", f"{email} is already linked to another "
-                                              f"{provider_name()} account.")
+        raise SignInRefused(
+            "other_identity", f"{email} is already linked to another {provider_name()} account."
+        )
     return user, True
 
 
@@ -107,12 +115,15 @@ def _join(user: User, email: str) -> Membership:
             return invitations.accept(invitation, user)
         except (InvitationUnusable, Refusal):
             db.session.rollback()
-            raise SignInRefused("invitation", "Your invitation could not be used. Ask an "
-                                              "admin for a new one.") from None
+            raise SignInRefused(
+                "invitation", "Your invitation could not be used. Ask an admin for a new one."
+            ) from None
     role, org = current_app.config.get("OIDC_DEFAULT_ROLE"), _default_org()
     if not role or org is None:
-        raise SignInRefused("no_invitation", f"There is no invitation for {email}. Ask an "
-                                             "admin of your team to invite you.")
+        raise SignInRefused(
+            "no_invitation",
+            f"There is no invitation for {email}. Ask an admin of your team to invite you.",
+        )
     row = Membership(user=user, organization_id=org.id, role=role, created_at=utcnow())
     db.session.add_all([user, row])
     db.session.commit()
@@ -131,16 +142,25 @@ def sign_in(verified: Verified) -> User:
     if user is None:
         claimed = claims.get("name")
         name = claimed if isinstance(claimed, str) else ""
-        user = User(email=email, password_hash="",  # "": no password sign-in
-                    name=name.strip()[:120] or None)
+        user = User(
+            email=email,
+            password_hash="",  # "": no password sign-in
+            name=name.strip()[:120] or None,
+        )
     if link or created:
         user.oidc_issuer, user.oidc_subject = verified.issuer, subject
     row = accounts.membership(user) if not created else None
     if row is None:
         row = _join(user, email)
-    audit.record(row.organization_id, "sso.sign_in", target_type="user", target_id=user.id,
-                 target_name=user.email, actor=user.email,
-                 details={**METHOD, "linked": link, "created": created, "role": row.role})
+    audit.record(
+        row.organization_id,
+        "sso.sign_in",
+        target_type="user",
+        target_id=user.id,
+        target_name=user.email,
+        actor=user.email,
+        details={**METHOD, "linked": link, "created": created, "role": row.role},
+    )
     db.session.commit()
     return user
 
@@ -158,15 +178,26 @@ def record_failure(reason: str, claims: dict[str, Any] | None = None) -> None:
         user = db.session.scalar(select(User).where(User.email == email))
         row = accounts.membership(user) if user is not None else None
         invitation = invitations.pending_for_email(None, email) if row is None else None
-        org_id = (row.organization_id if row is not None
-                  else invitation.organization_id if invitation is not None else None)
+        org_id = (
+            row.organization_id
+            if row is not None
+            else invitation.organization_id
+            if invitation is not None
+            else None
+        )
     if org_id is None:
         org = _default_org()
         if org is None:
             return
         org_id = org.id
-    audit.record(org_id, "auth.sign_in_failed", target_type="user", target_name=email,
-                 actor=email or "anonymous", details={**METHOD, "reason": reason})
+    audit.record(
+        org_id,
+        "auth.sign_in_failed",
+        target_type="user",
+        target_name=email,
+        actor=email or "anonymous",
+        details={**METHOD, "reason": reason},
+    )
     db.session.commit()
 
 

@@ -32,8 +32,11 @@ class Api:
         return f"/api/public/organizations/{self.org_id}/data-sources{path}"
 
     def call(self, method: str, path: str = "", **kwargs: Any):
-        headers = {"Authorization": f"Bearer {self.key}", **self.headers,
-                   **kwargs.pop("headers", {})}
+        headers = {
+            "Authorization": f"Bearer {self.key}",
+            **self.headers,
+            **kwargs.pop("headers", {}),
+        }
         return self.client.open(self.url(path), method=method, headers=headers, **kwargs)
 
     def get(self, path: str = "", **kwargs: Any):
@@ -58,14 +61,27 @@ def make_org(app: Flask, name: str, email: str) -> tuple[int, str]:
         return org.id, plaintext
 
 
-def add_source(app: Flask, org_id: int, name: str = "Stored", host: str = "db.invalid",
-               password: str = STORED_SECRET) -> int:
+def add_source(
+    app: Flask,
+    org_id: int,
+    name: str = "Stored",
+    host: str = "db.invalid",
+    password: str = STORED_SECRET,
+) -> int:
     """A source row written directly (no server needed to read, list or delete it)."""
     with app.app_context():
-        source = Source(organization_id=org_id, display_name=name, dialect="POSTGRES",
-                        host=host, port=5432, database_name="app", username="reader",
-                        ssl_enabled=True, settings={"sslMode": "require"},
-                        secrets_blob=vault().encrypt({"password": password}))
+        source = Source(
+            organization_id=org_id,
+            display_name=name,
+            dialect="POSTGRES",
+            host=host,
+            port=5432,
+            database_name="app",
+            username="reader",
+            ssl_enabled=True,
+            settings={"sslMode": "require"},
+            secrets_blob=vault().encrypt({"password": password}),
+        )
         db.session.add(source)
         db.session.commit()
         return source.id

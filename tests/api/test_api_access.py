@@ -49,8 +49,14 @@ def test_unknown_and_revoked_keys_are_refused(app, api: Api):
 
 def test_a_logged_in_session_is_not_api_authentication(api: Api):
     token = csrf_token(api.client, "/login")
-    login = api.client.post("/login", data={"csrf_token": token, "email": "admin@example.com",
-                                            "password": "a long admin password"})
+    login = api.client.post(
+        "/login",
+        data={
+            "csrf_token": token,
+            "email": "admin@example.com",
+            "password": "a long admin password",
+        },
+    )
     assert login.status_code == 302
     assert api.client.get("/sources").status_code == 200  # the session works for pages …
     error_of(api.client.get(api.url()), 401, "Unauthorized")  # … and not for the API
@@ -87,20 +93,30 @@ def test_requests_without_a_valid_key_are_limited_per_address(app, api: Api):
     assert api.get().status_code == 200  # a valid key counts in its own window
 
 
-def test_another_organization_and_its_sources_are_not_found_alike(app, api: Api,
-                                                                    other_api: Api):
+def test_another_organization_and_its_sources_are_not_found_alike(app, api: Api, other_api: Api):
     theirs = add_source(app, other_api.org_id, "Theirs")
     mine = add_source(app, api.org_id, "Mine")
     # My key on their organization: every endpoint is the same 404.
     foreign = Api(api.client, other_api.org_id, api.key)
     bodies = set()
-    for response in (foreign.get(), foreign.post(json={}), foreign.post("/verify", json={}),
-                     foreign.get(f"/{theirs}"), foreign.delete(f"/{theirs}"),
-                     api.get(f"/{theirs}"), api.patch(f"/{theirs}", json={}),
-                     api.delete(f"/{theirs}"), api.post(f"/{theirs}/sync"),
-                     api.get(f"/{theirs}/schema"), api.get(f"/{theirs}/health"),
-                     api.get(f"/{theirs}/syncs"), api.get("/999999"), api.get("/abc"),
-                     Api(api.client, 999999, api.key).get(), Api(api.client, "x", api.key).get()):
+    for response in (
+        foreign.get(),
+        foreign.post(json={}),
+        foreign.post("/verify", json={}),
+        foreign.get(f"/{theirs}"),
+        foreign.delete(f"/{theirs}"),
+        api.get(f"/{theirs}"),
+        api.patch(f"/{theirs}", json={}),
+        api.delete(f"/{theirs}"),
+        api.post(f"/{theirs}/sync"),
+        api.get(f"/{theirs}/schema"),
+        api.get(f"/{theirs}/health"),
+        api.get(f"/{theirs}/syncs"),
+        api.get("/999999"),
+        api.get("/abc"),
+        Api(api.client, 999999, api.key).get(),
+        Api(api.client, "x", api.key).get(),
+    ):
         error = error_of(response, 404, "NotFound")
         bodies.add((error["detail"], tuple(error["fieldErrors"])))
     assert len(bodies) == 1  # never says which of the cases it was
@@ -117,11 +133,21 @@ def test_a_body_that_is_not_a_json_object_is_invalid_json(api: Api):
 
 
 def test_field_level_validation_names_each_bad_field(api: Api):
-    response = api.post(json={"dialect": "POSTGRES", "displayName": "x", "host": "db.invalid",
-                              "port": "5432", "databseName": "typo", "sslEnabled": "yes",
-                              "maxPoolSize": 500, "unsetPassword": True,
-                              "bigQueryJsonKey": "{}", "snowflakeAccountId": None,
-                              "sshEnabled": False})
+    response = api.post(
+        json={
+            "dialect": "POSTGRES",
+            "displayName": "x",
+            "host": "db.invalid",
+            "port": "5432",
+            "databseName": "typo",
+            "sslEnabled": "yes",
+            "maxPoolSize": 500,
+            "unsetPassword": True,
+            "bigQueryJsonKey": "{}",
+            "snowflakeAccountId": None,
+            "sshEnabled": False,
+        }
+    )
     errors = error_of(response, 400, "ValidationError")["fieldErrors"]
     assert errors == {
         "type": 'Required: "direct" (a direct database connection)',
@@ -138,17 +164,28 @@ def test_field_level_validation_names_each_bad_field(api: Api):
 
 
 def test_the_dialects_own_rules_come_back_per_field(api: Api):
-    response = api.post(json={"type": "direct", "dialect": "POSTGRES", "displayName": "",
-                              "host": "db host=evil", "port": 70000, "databaseName": "d" * 64,
-                              "username": "u", "password": "p", "maxPoolSize": 0})
+    response = api.post(
+        json={
+            "type": "direct",
+            "dialect": "POSTGRES",
+            "displayName": "",
+            "host": "db host=evil",
+            "port": 70000,
+            "databaseName": "d" * 64,
+            "username": "u",
+            "password": "p",
+            "maxPoolSize": 0,
+        }
+    )
     errors = error_of(response, 400, "ValidationError")["fieldErrors"]
     assert set(errors) == {"displayName", "host", "port", "databaseName", "maxPoolSize"}
     assert errors["port"] == "Port must be between 1 and 65535"
 
 
 def test_unknown_paths_and_methods_answer_json_errors(api: Api):
-    missing = api.client.get("/api/public/nothing-here",
-                             headers={"Authorization": f"Bearer {api.key}"})
+    missing = api.client.get(
+        "/api/public/nothing-here", headers={"Authorization": f"Bearer {api.key}"}
+    )
     error_of(missing, 404, "NotFound")
     wrong = api.call("PUT")
     error_of(wrong, 405, "MethodNotAllowed")

@@ -23,22 +23,47 @@ from webapp.models import (
 # The Basedash "data" object of a data source, as its documentation's example shows it
 # (create / update / get answer the same object).
 CONTRACT_EXAMPLE = {
-    "id": "<string>", "displayName": "<string>", "description": "<string>",
-    "dialect": "POSTGRES", "databaseName": "<string>", "username": "<string>",
-    "host": "<string>", "port": 123, "sslEnabled": True, "sslCustomCertificatesEnabled": True,
-    "sshEnabled": True, "sshHost": "<string>", "sshPort": 123, "sshUsername": "<string>",
-    "bigQueryProjectId": "<string>", "spannerInstanceId": "<string>",
-    "snowflakeAccountId": "<string>", "snowflakeWarehouse": "<string>",
-    "snowflakeRole": "<string>", "lastSuccessfulSyncAt": "2023-11-07T05:31:56Z",
-    "lastSyncStatus": "PENDING", "lastSyncAttemptAt": "2023-11-07T05:31:56Z",
-    "hasCompletedFirstSync": True, "syncErrorMessage": "<string>",
-    "lastHealthyAt": "2023-11-07T05:31:56Z", "lastHealthStatus": "HEALTHY",
-    "lastHealthCheckAttemptAt": "2023-11-07T05:31:56Z", "isDemo": True,
-    "isBasedashWarehouse": True, "createdAt": "2023-11-07T05:31:56Z",
+    "id": "<string>",
+    "displayName": "<string>",
+    "description": "<string>",
+    "dialect": "POSTGRES",
+    "databaseName": "<string>",
+    "username": "<string>",
+    "host": "<string>",
+    "port": 123,
+    "sslEnabled": True,
+    "sslCustomCertificatesEnabled": True,
+    "sshEnabled": True,
+    "sshHost": "<string>",
+    "sshPort": 123,
+    "sshUsername": "<string>",
+    "bigQueryProjectId": "<string>",
+    "spannerInstanceId": "<string>",
+    "snowflakeAccountId": "<string>",
+    "snowflakeWarehouse": "<string>",
+    "snowflakeRole": "<string>",
+    "lastSuccessfulSyncAt": "2023-11-07T05:31:56Z",
+    "lastSyncStatus": "PENDING",
+    "lastSyncAttemptAt": "2023-11-07T05:31:56Z",
+    "hasCompletedFirstSync": True,
+    "syncErrorMessage": "<string>",
+    "lastHealthyAt": "2023-11-07T05:31:56Z",
+    "lastHealthStatus": "HEALTHY",
+    "lastHealthCheckAttemptAt": "2023-11-07T05:31:56Z",
+    "isDemo": True,
+    "isBasedashWarehouse": True,
+    "createdAt": "2023-11-07T05:31:56Z",
     "updatedAt": "2023-11-07T05:31:56Z",
 }
-SECRETS = ("password", "sshPassword", "sshPrivateKey", "sshPrivateKeyPassphrase",
-           "sslClientKey", "snowflakePrivateKey", "bigQueryJsonKey")
+SECRETS = (
+    "password",
+    "sshPassword",
+    "sshPrivateKey",
+    "sshPrivateKeyPassphrase",
+    "sslClientKey",
+    "snowflakePrivateKey",
+    "bigQueryJsonKey",
+)
 
 
 def assert_contract_shape(data: dict) -> None:
@@ -48,8 +73,13 @@ def assert_contract_shape(data: dict) -> None:
         if data[name] is not None:
             assert isinstance(data[name], type(example)), (name, data[name])
     assert isinstance(data["id"], str) and data["isBasedashWarehouse"] is False
-    for name in ("mutatingQueriesEnabled", "athenaWorkgroup", "athenaOutputLocation",
-                 "athenaCatalog", "maxPoolSize"):
+    for name in (
+        "mutatingQueriesEnabled",
+        "athenaWorkgroup",
+        "athenaOutputLocation",
+        "athenaCatalog",
+        "maxPoolSize",
+    ):
         assert name in data, name
     assert not set(SECRETS) & set(data)
 
@@ -82,9 +112,13 @@ def test_list_is_newest_first_and_paginated_by_cursor(app, api: Api, other_api: 
     assert last["pagination"] == {"nextCursor": None, "hasMore": False}
     everything = api.get().get_json()["data"]
     assert len(everything) == 5 and all(STORED_SECRET not in str(s) for s in everything)
-    for query, field in (({"limit": 0}, "limit"), ({"limit": 101}, "limit"),
-                         ({"limit": "x"}, "limit"), ({"cursor": "abc"}, "cursor"),
-                         ({"page": 2}, "page")):
+    for query, field in (
+        ({"limit": 0}, "limit"),
+        ({"limit": 101}, "limit"),
+        ({"limit": "x"}, "limit"),
+        ({"cursor": "abc"}, "cursor"),
+        ({"page": 2}, "page"),
+    ):
         refused = api.get(query_string=query)
         assert refused.status_code == 400, query
         assert field in refused.get_json()["error"]["fieldErrors"], query
@@ -116,11 +150,24 @@ def add_snapshot(app, source_id: int, count: int) -> None:
         db.session.add(snapshot)
         db.session.flush()
         for n in range(count):
-            db.session.add(SchemaTable(
-                snapshot_id=snapshot.id, schema_name="public" if n % 2 else "sales",
-                name=f"table_{n:02d}", kind="table",
-                columns=[{"name": "id", "type": "integer", "nullable": False,
-                          "primaryKey": True, "ordinal": 1, "default": None}]))
+            db.session.add(
+                SchemaTable(
+                    snapshot_id=snapshot.id,
+                    schema_name="public" if n % 2 else "sales",
+                    name=f"table_{n:02d}",
+                    kind="table",
+                    columns=[
+                        {
+                            "name": "id",
+                            "type": "integer",
+                            "nullable": False,
+                            "primaryKey": True,
+                            "ordinal": 1,
+                            "default": None,
+                        }
+                    ],
+                )
+            )
         source = db.session.get(Source, source_id)
         source.current_snapshot_id = snapshot.id
         db.session.commit()
@@ -129,14 +176,25 @@ def add_snapshot(app, source_id: int, count: int) -> None:
 def test_schema_is_searchable_and_paginated(app, api: Api):
     source_id = add_source(app, api.org_id)
     assert api.get(f"/{source_id}/schema").get_json() == {
-        "data": [], "pagination": {"nextCursor": None, "hasMore": False, "total": 0}}
+        "data": [],
+        "pagination": {"nextCursor": None, "hasMore": False, "total": 0},
+    }
     add_snapshot(app, source_id, 7)
     page = api.get(f"/{source_id}/schema", query_string={"limit": 3}).get_json()
     assert [f"{t['schema']}.{t['name']}" for t in page["data"]] == [
-        "public.table_01", "public.table_03", "public.table_05"]
+        "public.table_01",
+        "public.table_03",
+        "public.table_05",
+    ]
     assert page["pagination"] == {"nextCursor": "3", "hasMore": True, "total": 7}
-    assert page["data"][0]["columns"][0] == {"name": "id", "type": "integer", "nullable": False,
-                                             "primaryKey": True, "ordinal": 1, "default": None}
+    assert page["data"][0]["columns"][0] == {
+        "name": "id",
+        "type": "integer",
+        "nullable": False,
+        "primaryKey": True,
+        "ordinal": 1,
+        "default": None,
+    }
     rest = api.get(f"/{source_id}/schema", query_string={"limit": 10, "cursor": "3"}).get_json()
     assert len(rest["data"]) == 4 and rest["pagination"]["hasMore"] is False
     found = api.get(f"/{source_id}/schema", query_string={"search": "SALES.TABLE_0"}).get_json()
@@ -150,9 +208,15 @@ def test_health_history_since_a_time(app, api: Api):
     now = utcnow()
     with app.app_context():
         for hours, healthy in ((30, True), (5, False), (1, True)):
-            db.session.add(HealthCheck(source_id=source_id, checked_at=now - timedelta(hours=hours),
-                                       healthy=healthy, latency_ms=12 if healthy else None,
-                                       error_message=None if healthy else "Host not found"))
+            db.session.add(
+                HealthCheck(
+                    source_id=source_id,
+                    checked_at=now - timedelta(hours=hours),
+                    healthy=healthy,
+                    latency_ms=12 if healthy else None,
+                    error_message=None if healthy else "Host not found",
+                )
+            )
         db.session.commit()
     recent = api.get(f"/{source_id}/health").get_json()["data"]
     assert [c["status"] for c in recent] == ["UNHEALTHY", "HEALTHY"]  # a day, oldest first
@@ -165,15 +229,34 @@ def test_health_history_since_a_time(app, api: Api):
 
 
 def test_verify_failure_names_the_field_and_stores_nothing(app, api: Api):
-    response = api.post("/verify", json={
-        "dialect": "POSTGRES", "host": "warehouse.invalid", "port": 5432,
-        "databaseName": "app", "username": "reader", "password": "pw", "sslEnabled": True,
-        "sshEnabled": False, "snowflakeAccountId": None, "databaseNameX": None})
+    response = api.post(
+        "/verify",
+        json={
+            "dialect": "POSTGRES",
+            "host": "warehouse.invalid",
+            "port": 5432,
+            "databaseName": "app",
+            "username": "reader",
+            "password": "pw",
+            "sslEnabled": True,
+            "sshEnabled": False,
+            "snowflakeAccountId": None,
+            "databaseNameX": None,
+        },
+    )
     assert response.status_code == 400
     assert response.get_json()["error"]["fieldErrors"] == {"databaseNameX": "Unknown field"}
-    response = api.post("/verify", json={
-        "dialect": "POSTGRES", "host": "warehouse.invalid", "port": 5432,
-        "databaseName": "app", "username": "reader", "password": "pw"})
+    response = api.post(
+        "/verify",
+        json={
+            "dialect": "POSTGRES",
+            "host": "warehouse.invalid",
+            "port": 5432,
+            "databaseName": "app",
+            "username": "reader",
+            "password": "pw",
+        },
+    )
     error = response.get_json()["error"]
     assert response.status_code == 400 and error["title"] == "ConnectionFailed"
     assert error["fieldErrors"] == {"host": "Host not found"}
@@ -183,9 +266,18 @@ def test_verify_failure_names_the_field_and_stores_nothing(app, api: Api):
 
 
 def test_create_that_cannot_connect_stores_nothing_and_starts_no_trial(app, api: Api):
-    response = api.post(json={"type": "direct", "dialect": "POSTGRES", "displayName": "New",
-                              "host": "warehouse.invalid", "port": 5432, "databaseName": "app",
-                              "username": "reader", "password": "pw"})
+    response = api.post(
+        json={
+            "type": "direct",
+            "dialect": "POSTGRES",
+            "displayName": "New",
+            "host": "warehouse.invalid",
+            "port": 5432,
+            "databaseName": "app",
+            "username": "reader",
+            "password": "pw",
+        }
+    )
     assert response.status_code == 400
     assert response.get_json()["error"]["title"] == "ConnectionFailed"
     with app.app_context():
@@ -198,7 +290,8 @@ def test_update_checks_names_and_keeps_the_stored_source_on_failure(app, api: Ap
     add_source(app, api.org_id, "Taken")
     both = api.patch(f"/{source_id}", json={"password": "new", "unsetPassword": True})
     assert both.get_json()["error"]["fieldErrors"] == {
-        "unsetPassword": "Send either password or unsetPassword, not both"}
+        "unsetPassword": "Send either password or unsetPassword, not both"
+    }
     unset = api.patch(f"/{source_id}", json={"unsetPassword": True})
     assert unset.get_json()["error"]["fieldErrors"] == {"password": "Password is required"}
     duplicate = api.patch(f"/{source_id}", json={"displayName": "taken"})
@@ -221,18 +314,35 @@ def test_unset_flags_forget_only_the_named_secret(app, api: Api):
     from webapp import sources as uc
     from webapp.records import vault
 
-    private_key = ed25519.Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
-        serialization.NoEncryption()).decode()
+    private_key = (
+        ed25519.Ed25519PrivateKey.generate()
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.OpenSSH,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
     with app.app_context():
-        source = Source(organization_id=api.org_id, display_name="Tunnelled", dialect="POSTGRES",
-                        host="db.invalid", port=5432, database_name="app", username="reader",
-                        ssl_enabled=False,
-                        settings={"sshEnabled": True, "sshHost": "bastion.invalid",
-                                  "sshPort": 22, "sshUsername": "tunnel"},
-                        secrets_blob=vault().encrypt({"password": "db-pass",
-                                                      "sshPassword": "ssh-pass",
-                                                      "sshPrivateKey": private_key}))
+        source = Source(
+            organization_id=api.org_id,
+            display_name="Tunnelled",
+            dialect="POSTGRES",
+            host="db.invalid",
+            port=5432,
+            database_name="app",
+            username="reader",
+            ssl_enabled=False,
+            settings={
+                "sshEnabled": True,
+                "sshHost": "bastion.invalid",
+                "sshPort": 22,
+                "sshUsername": "tunnel",
+            },
+            secrets_blob=vault().encrypt(
+                {"password": "db-pass", "sshPassword": "ssh-pass", "sshPrivateKey": private_key}
+            ),
+        )
         db.session.add(source)
         db.session.commit()
         merged = {"dialect": "POSTGRES", "displayName": "Tunnelled", **uc.public_values(source)}

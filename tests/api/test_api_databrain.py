@@ -85,37 +85,76 @@ def test_past_the_bound_it_answers_and_the_sync_goes_on(app, api: Api, pg):
 
 def test_mariadb_as_mysql_with_ssl_disabled(app, api: Api, mariadb):
     app.config["DATABRAIN_SCHEMA_WAIT_SECONDS"] = 0
-    body = {"datasourceType": "mysql", "credentials": {
-        "name": "Shop", "host": mariadb.host, "port": mariadb.port,
-        "username": mariadb.user, "password": mariadb.password,
-        "database": mariadb.database, "sslMode": "disable"}}
+    body = {
+        "datasourceType": "mysql",
+        "credentials": {
+            "name": "Shop",
+            "host": mariadb.host,
+            "port": mariadb.port,
+            "username": mariadb.user,
+            "password": mariadb.password,
+            "database": mariadb.database,
+            "sslMode": "disable",
+        },
+    }
     response = post(api, body)
     assert response.status_code == 200, response.get_data(as_text=True)
     source = source_named(app, "Shop")
     assert source.dialect == "MYSQL" and source.ssl_enabled is False
 
 
-@pytest.mark.parametrize(("body", "field", "words"), [
-    ({"credentials": {"name": "x"}}, "datasourceType", "Required"),
-    ({"datasourceType": "mongodb", "credentials": {"name": "x"}}, "datasourceType",
-     "supported: postgres, redshift, mysql"),
-    ({"datasourceType": "postgres"}, "credentials", "Required"),
-    ({"datasourceType": "postgres", "credentials": "host=x"}, "credentials", "Required"),
-    ({"datasourceType": "postgres", "credentials": {"host": "db.example"}}, "credentials.name",
-     "Required"),
-    ({"datasourceType": "postgres", "credentials": {"name": "x", "hostname": "h"}},
-     "credentials.hostname", "Unknown field for postgres"),
-    ({"datasourceType": "postgres", "credentials": {"name": "x", "sshTunnel": "yes"}},
-     "credentials.sshTunnel", '"enable" or "disable"'),
-    ({"datasourceType": "postgres", "credentials": {"name": "x", "port": "5432"}},
-     "credentials.port", "whole number"),
-    ({"datasourceType": "snowflake", "credentials": {
-        "name": "x", "host": "acme.snowflakecomputing.com", "username": "u",
-        "database": "d", "credentials": "Key-pair authentication"}},
-     "credentials.privateKey", "Required with Key-pair"),
-    ({"datasourceType": "postgres", "credentials": {"name": "x"}, "extra": 1}, "extra",
-     "Unknown"),
-])
+@pytest.mark.parametrize(
+    ("body", "field", "words"),
+    [
+        ({"credentials": {"name": "x"}}, "datasourceType", "Required"),
+        (
+            {"datasourceType": "mongodb", "credentials": {"name": "x"}},
+            "datasourceType",
+            "supported: postgres, redshift, mysql",
+        ),
+        ({"datasourceType": "postgres"}, "credentials", "Required"),
+        ({"datasourceType": "postgres", "credentials": "host=x"}, "credentials", "Required"),
+        (
+            {"datasourceType": "postgres", "credentials": {"host": "db.example"}},
+            "credentials.name",
+            "Required",
+        ),
+        (
+            {"datasourceType": "postgres", "credentials": {"name": "x", "hostname": "h"}},
+            "credentials.hostname",
+            "Unknown field for postgres",
+        ),
+        (
+            {"datasourceType": "postgres", "credentials": {"name": "x", "sshTunnel": "yes"}},
+            "credentials.sshTunnel",
+            '"enable" or "disable"',
+        ),
+        (
+            {"datasourceType": "postgres", "credentials": {"name": "x", "port": "5432"}},
+            "credentials.port",
+            "whole number",
+        ),
+        (
+            {
+                "datasourceType": "snowflake",
+                "credentials": {
+                    "name": "x",
+                    "host": "acme.snowflakecomputing.com",
+                    "username": "u",
+                    "database": "d",
+                    "credentials": "Key-pair authentication",
+                },
+            },
+            "credentials.privateKey",
+            "Required with Key-pair",
+        ),
+        (
+            {"datasourceType": "postgres", "credentials": {"name": "x"}, "extra": 1},
+            "extra",
+            "Unknown",
+        ),
+    ],
+)
 def test_invalid_request_body(api: Api, body, field, words):
     response = post(api, body)
     error = error_of(response)
@@ -127,8 +166,12 @@ def test_missing_fields_are_named_by_databrain(api: Api):
     response = post(api, {"datasourceType": "postgres", "credentials": {"name": "Bare"}})
     error = error_of(response)
     assert response.status_code == 400 and error["code"] == "INVALID_REQUEST_BODY"
-    assert {"credentials.host", "credentials.database", "credentials.username",
-            "credentials.password"} <= set(error["fieldErrors"])
+    assert {
+        "credentials.host",
+        "credentials.database",
+        "credentials.username",
+        "credentials.password",
+    } <= set(error["fieldErrors"])
 
 
 @pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b""])
@@ -155,8 +198,10 @@ def test_credential_test_failed_stores_nothing(app, api: Api, pg):
     response = post(api, body)
     error = error_of(response)
     assert response.status_code == 400 and error["code"] == "CREDENTIAL_TEST_FAILED"
-    assert error["fieldErrors"] == {"credentials.username": "Incorrect username or password",
-                                    "credentials.password": "Incorrect username or password"}
+    assert error["fieldErrors"] == {
+        "credentials.username": "Incorrect username or password",
+        "credentials.password": "Incorrect username or password",
+    }
     assert "not the password" not in response.get_data(as_text=True)
     assert source_named(app, "My Postgres") is None
     body["credentials"].update(password=pg.password, database="nope")
@@ -214,8 +259,10 @@ def test_schema_cache_failed_keeps_the_source_and_says_why(app, api: Api, pg):
 
 def test_create_datasource_failed_hides_the_internals(app, api: Api, pg, monkeypatch):
     """A stand-in for a store that breaks mid-create (nothing real fails that way here)."""
+
     def broken(*_args, **_kwargs):
         raise RuntimeError("disk on fire /secret/path")
+
     monkeypatch.setattr(uc, "create_source", broken)
     response = post(api, documented_example(pg))
     error = error_of(response)
@@ -234,8 +281,13 @@ def test_ssh_tunnel_with_a_private_key_through_the_real_sshd(app, api: Api, pg, 
     app.config["DATABRAIN_SCHEMA_WAIT_SECONDS"] = 0
     body = documented_example(pg)
     key = sshd.keys["ed25519-openssh"]
-    body["credentials"].update(sshTunnel="enable", sshHost=sshd.host, sshPort=sshd.port,
-                               sshUsername=sshd.user, sshPrivateKey=key.private)
+    body["credentials"].update(
+        sshTunnel="enable",
+        sshHost=sshd.host,
+        sshPort=sshd.port,
+        sshUsername=sshd.user,
+        sshPrivateKey=key.private,
+    )
     before = sshd.log_path.read_text().count("Accepted publickey")
     response = post(api, body)
     assert response.status_code == 200, response.get_data(as_text=True)

@@ -46,12 +46,13 @@ def test_a_new_key_is_shown_once_and_only_its_hash_is_stored(app, admin):
         content = path.read_bytes()
         assert key.encode() not in content, path
         assert key[12:].encode() not in content, path
-    assert any(hashlib.sha256(key.encode()).hexdigest().encode() in p.read_bytes()
-               for p in files)
+    assert any(hashlib.sha256(key.encode()).hexdigest().encode() in p.read_bytes() for p in files)
     with app.app_context():
         org_id = db.session.scalar(db.select(Organization.id))
-    listed = app.test_client().get(f"/api/public/organizations/{org_id}/data-sources",
-                                   headers={"Authorization": f"Bearer {key}"})
+    listed = app.test_client().get(
+        f"/api/public/organizations/{org_id}/data-sources",
+        headers={"Authorization": f"Bearer {key}"},
+    )
     assert listed.status_code == 200
     with app.app_context():
         stored = db.session.scalar(db.select(ApiKey))
@@ -77,7 +78,8 @@ def test_revoking_a_key_makes_the_api_refuse_it_and_is_audited(app, admin):
         events = db.session.scalars(db.select(AuditEvent).order_by(AuditEvent.id)).all()
         assert [(e.action, e.target_type, e.target_id, e.target_name) for e in events] == [
             ("api_key.created", "api_key", key_id, "CI"),
-            ("api_key.revoked", "api_key", key_id, "CI")]
+            ("api_key.revoked", "api_key", key_id, "CI"),
+        ]
         assert events[0].actor == "admin@example.com"
 
 
@@ -96,8 +98,10 @@ def test_another_organizations_key_cannot_be_revoked_here(app, admin):
         theirs, _ = create_key(globex, "Theirs")
         theirs_id = theirs.id
     token = csrf_token(admin, "/settings/api-keys")
-    assert admin.post(f"/settings/api-keys/{theirs_id}/revoke",
-                      data={"csrf_token": token}).status_code == 404
+    assert (
+        admin.post(f"/settings/api-keys/{theirs_id}/revoke", data={"csrf_token": token}).status_code
+        == 404
+    )
     assert "Theirs" not in admin.get("/settings/api-keys").get_data(as_text=True)
     with app.app_context():
         assert db.session.get(ApiKey, theirs_id).revoked_at is None
@@ -112,8 +116,14 @@ def member(app: Flask, admin: FlaskClient) -> FlaskClient:
         db.session.commit()
     client = app.test_client()
     token = csrf_token(client, "/login")
-    client.post("/login", data={"csrf_token": token, "email": "member@example.com",
-                                "password": "member password 123"})
+    client.post(
+        "/login",
+        data={
+            "csrf_token": token,
+            "email": "member@example.com",
+            "password": "member password 123",
+        },
+    )
     return client
 
 
@@ -122,7 +132,9 @@ def test_members_cannot_see_or_use_the_api_keys_page(app, admin, member):
     assert "API keys" not in member.get("/sources").get_data(as_text=True)
     assert member.get("/settings/api-keys").status_code == 403
     token = csrf_token(member, "/sources")
-    assert member.post("/settings/api-keys", data={"csrf_token": token,
-                                                   "name": "sneaky"}).status_code == 403
+    assert (
+        member.post("/settings/api-keys", data={"csrf_token": token, "name": "sneaky"}).status_code
+        == 403
+    )
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(ApiKey)) == 0

@@ -15,9 +15,11 @@ from webapp.models import ApiKey, utcnow
 
 def members_api(api: Api, key: str | None = None) -> Api:
     """The same client, rooted at /organizations/<org> instead of …/data-sources."""
+
     class Org(Api):
         def url(self, path: str = "") -> str:
             return f"/api/public/organizations/{self.org_id}{path}"
+
     return Org(api.client, api.org_id, key or api.key)
 
 
@@ -50,8 +52,13 @@ def test_invite_list_revoke_and_accept_through_the_api(app, api: Api):
     path = again.get_json()["data"]["url"].removeprefix("http://localhost")
     browser = app.test_client()
     token = csrf_token(browser, path)
-    assert browser.post(path, data={"csrf_token": token, "name": "Ana", "password": PASSWORD,
-                                    "confirm": PASSWORD}).status_code == 302
+    assert (
+        browser.post(
+            path,
+            data={"csrf_token": token, "name": "Ana", "password": PASSWORD, "confirm": PASSWORD},
+        ).status_code
+        == 302
+    )
     members = {m["email"]: m for m in org.get("/members").get_json()["data"]}
     assert members["ana@corp.local"]["role"] == "editor"
     assert members["ana@corp.local"]["signIn"] == "password"
@@ -60,24 +67,40 @@ def test_invite_list_revoke_and_accept_through_the_api(app, api: Api):
 
 def test_bad_invitations_get_field_errors_with_reasons(api: Api):
     org = members_api(api)
-    bad = error(org.post("/invitations", json={"email": "ana@@corp", "role": "viewer"}),
-                400, "ValidationError")
+    bad = error(
+        org.post("/invitations", json={"email": "ana@@corp", "role": "viewer"}),
+        400,
+        "ValidationError",
+    )
     assert "@" in bad["fieldErrors"]["email"]
-    bad = error(org.post("/invitations", json={"email": "ana@corp.local", "role": "owner"}),
-                400, "ValidationError")
+    bad = error(
+        org.post("/invitations", json={"email": "ana@corp.local", "role": "owner"}),
+        400,
+        "ValidationError",
+    )
     assert "viewer" in bad["fieldErrors"]["role"]
-    error(org.post("/invitations", json={"email": "a@b.test", "role": "viewer", "x": 1}),
-          400, "ValidationError")
+    error(
+        org.post("/invitations", json={"email": "a@b.test", "role": "viewer", "x": 1}),
+        400,
+        "ValidationError",
+    )
     error(org.post("/invitations", data="not json"), 400, "InvalidJson")
-    member = error(org.post("/invitations", json={"email": "admin@example.com",
-                                                  "role": "viewer"}), 400, "ValidationError")
+    member = error(
+        org.post("/invitations", json={"email": "admin@example.com", "role": "viewer"}),
+        400,
+        "ValidationError",
+    )
     assert "already a member" in member["fieldErrors"]["email"]
 
 
 def test_an_email_of_another_organization_cannot_be_invited(api: Api, other_api: Api):
-    body = error(members_api(api).post("/invitations", json={"email": "admin@globex.example",
-                                                             "role": "viewer"}),
-                 400, "ValidationError")
+    body = error(
+        members_api(api).post(
+            "/invitations", json={"email": "admin@globex.example", "role": "viewer"}
+        ),
+        400,
+        "ValidationError",
+    )
     assert "another organization" in body["fieldErrors"]["email"]
 
 
@@ -92,8 +115,7 @@ def test_role_changes_end_sessions_and_the_last_admin_stays(app, api: Api):
     ended = editor.get("/sources")
     assert ended.status_code == 302 and "/login" in ended.headers["Location"]
     admin_id = members["admin@example.com"]["id"]
-    last = error(org.patch(f"/members/{admin_id}", json={"role": "editor"}), 400,
-                 "ValidationError")
+    last = error(org.patch(f"/members/{admin_id}", json={"role": "editor"}), 400, "ValidationError")
     assert "at least one admin" in last["fieldErrors"]["role"]
     error(org.delete(f"/members/{admin_id}"), 400, "ValidationError")
     error(org.patch("/members/999999", json={"role": "viewer"}), 404, "NotFound")
@@ -112,8 +134,11 @@ def test_scopes_read_write_admin_and_403_before_404(app, api: Api, other_api: Ap
     assert write.delete(f"/{source_id}").status_code == 200
     # An admin key of another organization: the one 404.
     error(Api(other_api.client, api.org_id, other_api.key).get(), 404, "NotFound")
-    error(members_api(Api(other_api.client, api.org_id, other_api.key)).get("/members"),
-          404, "NotFound")
+    error(
+        members_api(Api(other_api.client, api.org_id, other_api.key)).get("/members"),
+        404,
+        "NotFound",
+    )
 
 
 def test_keys_show_scope_creator_expiry_and_stop_with_their_creator(app, api: Api):

@@ -34,11 +34,13 @@ def schemas() -> dict:
 
 def validator(component: str, document: dict | None = None) -> Draft202012Validator:
     """A JSON Schema 2020-12 validator of one component, its $refs resolved in the document."""
-    resource = Resource.from_contents(document or build_document(),
-                                      default_specification=DRAFT202012)
+    resource = Resource.from_contents(
+        document or build_document(), default_specification=DRAFT202012
+    )
     registry = Registry().with_resource("urn:datadock:openapi", resource)
-    return Draft202012Validator({"$ref": f"urn:datadock:openapi#/components/schemas/{component}"},
-                                registry=registry)
+    return Draft202012Validator(
+        {"$ref": f"urn:datadock:openapi#/components/schemas/{component}"}, registry=registry
+    )
 
 
 def required_fields(schema: dict) -> list[str]:
@@ -54,23 +56,37 @@ def test_the_document_says_snowflake_requires_its_account_id():
     assert {"snowflakeAccountId", "username", "databaseName"} <= set(required_fields(snowflake))
     assert "snowflakeAccountId" in snowflake["description"]
     assert "host" not in snowflake["properties"]  # another dialect's field is not offered
-    body = {"type": "direct", "dialect": "SNOWFLAKE", "displayName": "Warehouse",
-            "snowflakeAccountId": "xy12345", "username": "reader", "databaseName": "ANALYTICS",
-            "password": "secret"}
+    body = {
+        "type": "direct",
+        "dialect": "SNOWFLAKE",
+        "displayName": "Warehouse",
+        "snowflakeAccountId": "xy12345",
+        "username": "reader",
+        "databaseName": "ANALYTICS",
+        "password": "secret",
+    }
     create = validator("CreateDataSource", document)
     assert create.is_valid(body)
-    errors = [e for e in create.iter_errors({k: v for k, v in body.items()
-                                             if k != "snowflakeAccountId"})]
+    errors = [
+        e for e in create.iter_errors({k: v for k, v in body.items() if k != "snowflakeAccountId"})
+    ]
     assert errors, "a Snowflake body without its account id fits the document"
     # A connection string stays expressible: it fills the fields left out.
-    assert create.is_valid({"type": "direct", "dialect": "SNOWFLAKE", "displayName": "W",
-                            "connectionString": "snowflake://reader@xy12345/ANALYTICS"})
+    assert create.is_valid(
+        {
+            "type": "direct",
+            "dialect": "SNOWFLAKE",
+            "displayName": "W",
+            "connectionString": "snowflake://reader@xy12345/ANALYTICS",
+        }
+    )
     assert not create.is_valid({**body, "host": "db.example.com"})
 
 
 def _expected_required(dialect: Dialect) -> list[str]:
-    return [f.name for f in dialect.fields if f.required and f.default is None
-            and not f.required_if]
+    return [
+        f.name for f in dialect.fields if f.required and f.default is None and not f.required_if
+    ]
 
 
 @pytest.mark.parametrize("key", list(DIALECTS))
@@ -80,35 +96,53 @@ def test_every_registered_dialect_has_its_schemas(key: str):
     names = {f.name for f in dialect.fields} | {s.name for s in SOURCE_FIELDS} | CONTROL
     for mode, body in (("Create", "CreateDataSource"), ("Verify", "VerifyDataSource")):
         schema = all_schemas[f"{body}_{key}"]
-        assert schema["properties"]["dialect"] == {"type": "string", "const": key,
-                                                   "description": dialect.label}
+        assert schema["properties"]["dialect"] == {
+            "type": "string",
+            "const": key,
+            "description": dialect.label,
+        }
         assert set(schema["properties"]) == names, mode
         assert schema["additionalProperties"] is False
         assert required_fields(schema) == _expected_required(dialect), mode
         assert all_schemas[body]["discriminator"]["mapping"][key] == (
-            f"#/components/schemas/{body}_{key}")
+            f"#/components/schemas/{body}_{key}"
+        )
         assert {"$ref": f"#/components/schemas/{body}_{key}"} in all_schemas[body]["oneOf"]
         for spec in dialect.fields:
             assert schema["properties"][spec.name].get("writeOnly", False) is spec.secret
-    assert all_schemas[f"CreateDataSource_{key}"]["required"] == ["type", "dialect",
-                                                                  "displayName"]
+    assert all_schemas[f"CreateDataSource_{key}"]["required"] == ["type", "dialect", "displayName"]
     assert all_schemas[f"VerifyDataSource_{key}"]["required"] == ["dialect"]
     update = all_schemas[f"UpdateDataSource_{key}"]
     flags = {"unset" + s[0].upper() + s[1:] for s in dialect.secret_names}
     assert set(update["properties"]) == names | flags and "required" not in update
     assert {"$ref": f"#/components/schemas/UpdateDataSource_{key}"} in (
-        all_schemas["UpdateDataSource"]["anyOf"])
+        all_schemas["UpdateDataSource"]["anyOf"]
+    )
     assert len(all_schemas["CreateDataSource"]["oneOf"]) == len(DIALECTS)
 
 
 def test_an_ssh_tunnel_requires_its_host_and_username_when_on():
     create = validator("CreateDataSource")
-    body = {"type": "direct", "dialect": "POSTGRES", "displayName": "App", "host": "db",
-            "databaseName": "app", "username": "reader", "password": "pw"}
+    body = {
+        "type": "direct",
+        "dialect": "POSTGRES",
+        "displayName": "App",
+        "host": "db",
+        "databaseName": "app",
+        "username": "reader",
+        "password": "pw",
+    }
     assert create.is_valid(body) and create.is_valid({**body, "sshEnabled": False})
     assert not create.is_valid({**body, "sshEnabled": True})
-    assert create.is_valid({**body, "sshEnabled": True, "sshHost": "bastion",
-                            "sshUsername": "tunnel", "sshPassword": "pw"})
+    assert create.is_valid(
+        {
+            **body,
+            "sshEnabled": True,
+            "sshHost": "bastion",
+            "sshUsername": "tunnel",
+            "sshPassword": "pw",
+        }
+    )
 
 
 def test_a_patch_fits_the_stored_dialect_or_the_one_it_sends():
@@ -124,12 +158,21 @@ def test_a_patch_fits_the_stored_dialect_or_the_one_it_sends():
 def test_a_whole_number_written_as_a_json_float_is_the_integer_the_document_says(api):
     """JSON Schema's "integer" admits 5432.0; so does the server (a fraction is still refused).
     The host is under .invalid: "Host not found" without a DNS query."""
-    body = {"dialect": "POSTGRES", "host": "db.invalid", "port": 5432.0, "databaseName": "app",
-            "username": "reader", "password": "pw", "maxPoolSize": 5.0}
+    body = {
+        "dialect": "POSTGRES",
+        "host": "db.invalid",
+        "port": 5432.0,
+        "databaseName": "app",
+        "username": "reader",
+        "password": "pw",
+        "maxPoolSize": 5.0,
+    }
     assert validator("VerifyDataSource").is_valid(body)
     answer = api.post("/verify", json=body).get_json()["error"]
-    assert (answer["title"], answer["fieldErrors"]) == ("ConnectionFailed",
-                                                        {"host": "Host not found"})
+    assert (answer["title"], answer["fieldErrors"]) == (
+        "ConnectionFailed",
+        {"host": "Host not found"},
+    )
     answer = api.post("/verify", json={**body, "port": 5432.5}).get_json()["error"]
     assert answer["fieldErrors"] == {"port": "Port must be a whole number"}
 
@@ -149,8 +192,13 @@ def test_limits_come_from_the_field_declarations():
     assert verify["displayName"]["type"] == ["string", "null"]
     update = all_schemas["UpdateDataSource_POSTGRES"]["properties"]
     assert update["password"]["type"] == ["string", "null"]  # blank keeps the saved one
-    for flag in ("unsetPassword", "unsetSshPassword", "unsetSshPrivateKey",
-                 "unsetSshPrivateKeyPassphrase", "unsetSslClientKey"):
+    for flag in (
+        "unsetPassword",
+        "unsetSshPassword",
+        "unsetSshPrivateKey",
+        "unsetSshPrivateKeyPassphrase",
+        "unsetSslClientKey",
+    ):
         assert update[flag]["type"] == ["boolean", "null"], flag
 
 
@@ -176,7 +224,11 @@ def test_the_contract_response_fields_are_all_required():
     assert source["additionalProperties"] is False
     assert source["properties"]["isBasedashWarehouse"]["const"] is False
     assert source["properties"]["lastSyncStatus"]["enum"] == [
-        "NEVER_SYNCED", "PENDING", "SUCCESS", "FAILED"]
+        "NEVER_SYNCED",
+        "PENDING",
+        "SUCCESS",
+        "FAILED",
+    ]
     assert not set(SECRETS) & set(source["properties"])
     for dialect in DIALECTS.values():
         for spec in dialect.fields:
@@ -198,10 +250,15 @@ def _source_of(app, org_id: int, dialect: Dialect) -> int:
     secrets = {f.name: f"secret-{f.name}" for f in dialect.fields if f.secret}
     columns = {column: public.pop(name) for name, column in COLUMNS.items() if name in public}
     with app.app_context():
-        source = Source(organization_id=org_id, display_name=f"{dialect.key} source",
-                        dialect=dialect.key, settings=public,
-                        secrets_blob=vault().encrypt(secrets), last_sync_attempt_at=utcnow(),
-                        **columns)
+        source = Source(
+            organization_id=org_id,
+            display_name=f"{dialect.key} source",
+            dialect=dialect.key,
+            settings=public,
+            secrets_blob=vault().encrypt(secrets),
+            last_sync_attempt_at=utcnow(),
+            **columns,
+        )
         db.session.add(source)
         db.session.commit()
         return source.id
@@ -225,8 +282,11 @@ def test_the_serializer_answers_exactly_the_documented_properties_for_every_dial
             own = {spec.name for spec in DIALECTS[source.dialect].fields if not spec.secret}
             if source_id in full:
                 assert [n for n in own if data[n] is None] == [], source.dialect
-            others = set(source_schema["properties"]) - own - {
-                "id", "publicId", "dialect", *(s.name for s in SOURCE_FIELDS), *LIFECYCLE_NAMES}
+            others = (
+                set(source_schema["properties"])
+                - own
+                - {"id", "publicId", "dialect", *(s.name for s in SOURCE_FIELDS), *LIFECYCLE_NAMES}
+            )
             assert {n: data[n] for n in others if data[n] is not None} == {}, source.dialect
     answered = api.get().get_json()["data"]
     assert len(answered) == len(ids)

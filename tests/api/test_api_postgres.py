@@ -16,14 +16,31 @@ def body(pg, **changes):
     """A create body in the contract's form: every Basedash request field, the ones that do
     not apply to PostgreSQL left null (as the contract's example sends them)."""
     raw = {
-        "type": "direct", "dialect": "POSTGRES", "displayName": "Warehouse",
-        "snowflakeAccountId": None, "snowflakeWarehouse": None, "snowflakeRole": None,
-        "snowflakePrivateKey": None, "snowflakePrivateKeyPassphrase": None,
-        "databaseName": pg.database, "username": pg.user, "host": pg.host, "port": pg.port,
-        "password": pg.password, "bigQueryJsonKey": None, "bigQueryProjectId": None,
-        "spannerInstanceId": None, "sslEnabled": True, "sshEnabled": False, "sshHost": None,
-        "sshPort": None, "sshUsername": None, "sshPassword": None, "sshPrivateKey": None,
-        "sshPrivateKeyPassphrase": None, "maxPoolSize": 5,
+        "type": "direct",
+        "dialect": "POSTGRES",
+        "displayName": "Warehouse",
+        "snowflakeAccountId": None,
+        "snowflakeWarehouse": None,
+        "snowflakeRole": None,
+        "snowflakePrivateKey": None,
+        "snowflakePrivateKeyPassphrase": None,
+        "databaseName": pg.database,
+        "username": pg.user,
+        "host": pg.host,
+        "port": pg.port,
+        "password": pg.password,
+        "bigQueryJsonKey": None,
+        "bigQueryProjectId": None,
+        "spannerInstanceId": None,
+        "sslEnabled": True,
+        "sshEnabled": False,
+        "sshHost": None,
+        "sshPort": None,
+        "sshUsername": None,
+        "sshPassword": None,
+        "sshPrivateKey": None,
+        "sshPrivateKeyPassphrase": None,
+        "maxPoolSize": 5,
     }
     raw.update(changes)
     return raw
@@ -49,8 +66,9 @@ def test_create_verifies_stores_encrypted_and_starts_the_first_sync(app, api: Ap
     assert pg.password.encode() not in store_bytes(app)
     with app.app_context():
         assert db.session.get(Organization, api.org_id).trial_started_at is not None
-    fetched = api.client.get(response.headers["Location"],
-                             headers={"Authorization": f"Bearer {api.key}"})
+    fetched = api.client.get(
+        response.headers["Location"], headers={"Authorization": f"Bearer {api.key}"}
+    )
     assert fetched.get_json()["data"] == data
 
     again = api.post(json=body(pg, displayName="WAREHOUSE"))
@@ -60,8 +78,9 @@ def test_create_verifies_stores_encrypted_and_starts_the_first_sync(app, api: Ap
 
 
 def test_verify_answers_success_or_the_wrong_fields(api: Api, pg):
-    ok = api.post("/verify", json={k: v for k, v in body(pg).items()
-                                   if k not in ("type", "displayName")})
+    ok = api.post(
+        "/verify", json={k: v for k, v in body(pg).items() if k not in ("type", "displayName")}
+    )
     assert ok.status_code == 200, ok.get_data(as_text=True)
     data = ok.get_json()["data"]
     assert data["success"] is True and data["serverVersion"].startswith("PostgreSQL")
@@ -70,12 +89,15 @@ def test_verify_answers_success_or_the_wrong_fields(api: Api, pg):
     wrong = api.post("/verify", json=body(pg, password="not the password"))
     error = wrong.get_json()["error"]
     assert wrong.status_code == 400 and error["title"] == "ConnectionFailed"
-    assert error["fieldErrors"] == {"username": "Incorrect username or password",
-                                    "password": "Incorrect username or password"}
+    assert error["fieldErrors"] == {
+        "username": "Incorrect username or password",
+        "password": "Incorrect username or password",
+    }
     assert "not the password" not in wrong.get_data(as_text=True)
     missing_db = api.post("/verify", json=body(pg, databaseName="nope"))
     assert missing_db.get_json()["error"]["fieldErrors"] == {
-        "databaseName": "Database does not exist"}
+        "databaseName": "Database does not exist"
+    }
 
 
 def test_patch_changes_what_is_sent_keeps_the_rest_and_resyncs(app, api: Api, pg):

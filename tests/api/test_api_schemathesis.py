@@ -35,8 +35,13 @@ from webapp.extensions import db
 from webapp.models import Source
 from webapp.openapi import build_document
 
-CHECKS = [schemathesis.checks.not_a_server_error, status_code_conformance,
-          content_type_conformance, response_headers_conformance, response_schema_conformance]
+CHECKS = [
+    schemathesis.checks.not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
 SAFE_DIALECTS = ("POSTGRES", "SUPABASE", "REDSHIFT")
 HOST_FIELDS = ("host", "sshHost")
 SAFE_URL = "postgresql://reader:pw@unreachable.invalid:5432/app"
@@ -46,11 +51,20 @@ SAFE_URL = "postgresql://reader:pw@unreachable.invalid:5432/app"
 def fuzz_env(app, monkeypatch):
     """An organization with a key and a stored source; egress limited to loopback; a socket
     guard that records any attempt to reach another machine."""
-    app.config.update(API_RATE_LIMIT=(1_000_000, 60), EGRESS_BLOCK=["0.0.0.0/0", "::/0"],
-                      EGRESS_ALLOW=["127.0.0.0/8", "::1/128"], VERIFY_TIMEOUT=1.0)
+    app.config.update(
+        API_RATE_LIMIT=(1_000_000, 60),
+        EGRESS_BLOCK=["0.0.0.0/0", "::/0"],
+        EGRESS_ALLOW=["127.0.0.0/8", "::1/128"],
+        VERIFY_TIMEOUT=1.0,
+    )
     org_id, key = make_org(app, "Acme", "admin@example.com")
-    state = {"app": app, "org_id": org_id, "key": key,
-             "source_id": add_source(app, org_id), "off_machine": []}
+    state = {
+        "app": app,
+        "org_id": org_id,
+        "key": key,
+        "source_id": add_source(app, org_id),
+        "off_machine": [],
+    }
     real_connect = socket.socket.connect
     real_getaddrinfo = socket.getaddrinfo
 
@@ -98,11 +112,16 @@ def fuzzed_document(served: dict[str, Any]) -> dict[str, Any]:
             mapping = union["discriminator"]["mapping"]
             union["discriminator"]["mapping"] = {k: mapping[k] for k in SAFE_DIALECTS}
     return document
+
+
 # Every operation with valid data; with invalid data, those that take any input at all.
-CASES = [(method.upper(), path, mode)
-         for path, item in _DOCUMENT["paths"].items() for method, op in item.items()
-         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
-         if mode is GenerationMode.POSITIVE or op.get("parameters") or op.get("requestBody")]
+CASES = [
+    (method.upper(), path, mode)
+    for path, item in _DOCUMENT["paths"].items()
+    for method, op in item.items()
+    for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+    if mode is GenerationMode.POSITIVE or op.get("parameters") or op.get("requestBody")
+]
 
 
 def keep_on_the_machine(case, state) -> None:
@@ -137,8 +156,9 @@ def keep_on_the_machine(case, state) -> None:
         params["id"] = str(state["source_id"])
 
 
-@pytest.mark.parametrize(("method", "path", "mode"), CASES,
-                         ids=[f"{m} {p} {mode.value}" for m, p, mode in CASES])
+@pytest.mark.parametrize(
+    ("method", "path", "mode"), CASES, ids=[f"{m} {p} {mode.value}" for m, p, mode in CASES]
+)
 def test_every_response_matches_the_document(app, fuzz_env, method, path, mode):
     """(The pytest loader of schemathesis 4.32 does not run under pytest 9, so each operation's
     strategy is driven by Hypothesis here.)"""
@@ -150,8 +170,13 @@ def test_every_response_matches_the_document(app, fuzz_env, method, path, mode):
     calls = []
 
     @given(case=operation.as_strategy(generation_mode=mode))
-    @settings(max_examples=12, deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=12,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     def run(case):
         keep_on_the_machine(case, fuzz_env)
         calls.append(case.call_and_validate(headers=headers, checks=CHECKS).status_code)

@@ -58,9 +58,16 @@ def token_of(connect_url: str) -> str:
 
 
 def pg_fields(pg, **changes) -> dict:
-    return {"host": pg.host, "port": str(pg.port), "databaseName": pg.database,
-            "username": pg.user, "password": pg.password, "sslEnabled": "y",
-            "sslMode": "prefer", **changes}
+    return {
+        "host": pg.host,
+        "port": str(pg.port),
+        "databaseName": pg.database,
+        "username": pg.user,
+        "password": pg.password,
+        "sslEnabled": "y",
+        "sslMode": "prefer",
+        **changes,
+    }
 
 
 def complete(client, connect_url: str, fields: dict, who: str = "Dana DBA"):
@@ -70,7 +77,8 @@ def complete(client, connect_url: str, fields: dict, who: str = "Dana DBA"):
 
 
 def test_the_documented_example_answers_201_with_an_absolute_location_and_connect_url(
-        app: Flask, api: Api):
+    app: Flask, api: Api
+):
     response = post(api, EXAMPLE)
     assert response.status_code == 201, response.get_data(as_text=True)
     body = response.get_json()
@@ -81,8 +89,8 @@ def test_the_documented_example_answers_201_with_an_absolute_location_and_connec
     assert UUID_RE.match(data["connection_id"]) and data["login_url"] is None
     assert re.match(r"^http://localhost/connect/[A-Za-z0-9_-]{43}$", data["connect_url"])
     assert response.headers["Location"] == (
-        f"http://localhost/v1/teams/{api.org_id}/data-source-connections/"
-        f"{data['connection_id']}")
+        f"http://localhost/v1/teams/{api.org_id}/data-source-connections/{data['connection_id']}"
+    )
     assert response.headers["X-RateLimit-Limit"] and response.headers["X-RateLimit-Remaining"]
     with app.app_context():
         link = db.session.scalar(db.select(OnboardingLink))
@@ -90,11 +98,12 @@ def test_the_documented_example_answers_201_with_an_absolute_location_and_connec
         assert token_of(data["connect_url"]) not in link.token_hash
         assert link.dialect == "POSTGRES" and link.display_name == "Acme warehouse"
         assert timedelta(hours=23) < link.expires_at - utcnow() <= timedelta(days=1)
-        audit = db.session.scalar(db.select(AuditEvent).filter_by(
-            action="onboarding_link.created"))
+        audit = db.session.scalar(db.select(AuditEvent).filter_by(action="onboarding_link.created"))
         assert audit.actor.startswith("API key")
-    shown = api.client.get(response.headers["Location"].removeprefix("http://localhost"),
-                           headers={"Authorization": f"Bearer {api.key}"}).get_json()["data"]
+    shown = api.client.get(
+        response.headers["Location"].removeprefix("http://localhost"),
+        headers={"Authorization": f"Bearer {api.key}"},
+    ).get_json()["data"]
     assert shown["status"] == "pending" and shown["data_source"] is None
 
 
@@ -105,11 +114,13 @@ def test_connect_url_and_location_follow_base_url(app: Flask, api: Api):
     data = response.get_json()["data"]
     assert data["connect_url"].startswith("https://datadock.example.test/connect/")
     assert response.headers["Location"].startswith(
-        f"https://datadock.example.test/v1/teams/{api.org_id}/data-source-connections/")
+        f"https://datadock.example.test/v1/teams/{api.org_id}/data-source-connections/"
+    )
 
 
 def test_the_link_completes_once_into_a_synced_source_audited_with_who_and_where(
-        app: Flask, api: Api, pg):
+    app: Flask, api: Api, pg
+):
     data = post(api, EXAMPLE).get_json()["data"]
     browser = app.test_client()  # no account, no session
     page = browser.get(data["connect_url"].removeprefix("http://localhost"))
@@ -130,8 +141,9 @@ def test_the_link_completes_once_into_a_synced_source_audited_with_who_and_where
         source = db.session.scalar(db.select(Source))
         assert source.display_name == "Acme warehouse" and source.last_sync_status == "PENDING"
         assert vault().decrypt(source.secrets_blob) == {"password": pg.password}
-        done_audit = db.session.scalar(db.select(AuditEvent).filter_by(
-            action="onboarding_link.completed"))
+        done_audit = db.session.scalar(
+            db.select(AuditEvent).filter_by(action="onboarding_link.completed")
+        )
         assert done_audit.actor == "Dana DBA (onboarding link)"
         assert done_audit.ip_address == "127.0.0.1" and done_audit.target_id == source.id
         created = db.session.scalar(db.select(AuditEvent).filter_by(action="source.created"))
@@ -141,16 +153,20 @@ def test_the_link_completes_once_into_a_synced_source_audited_with_who_and_where
         assert event.payload["data"]["completedBy"] == "Dana DBA"
         assert event.payload["data"]["ipAddress"] == "127.0.0.1"
         public_id = source.public_id
-    shown = api.client.get(f"{connections(api)}/{data['connection_id']}",
-                           headers={"Authorization": f"Bearer {api.key}"}).get_json()["data"]
+    shown = api.client.get(
+        f"{connections(api)}/{data['connection_id']}",
+        headers={"Authorization": f"Bearer {api.key}"},
+    ).get_json()["data"]
     assert shown["status"] == "completed" and shown["completed_by"] == "Dana DBA"
     assert shown["data_source"]["id"] == public_id
     # The source's public UUID works wherever its id does.
     by_uuid = api.get(f"/{public_id}")
     assert by_uuid.status_code == 200 and by_uuid.get_json()["data"]["publicId"] == public_id
     assert api.get(f"/{public_id.upper()}").status_code == 200
-    events = api.client.get(f"/api/public/organizations/{api.org_id}/events",
-                            headers={"Authorization": f"Bearer {api.key}"})
+    events = api.client.get(
+        f"/api/public/organizations/{api.org_id}/events",
+        headers={"Authorization": f"Bearer {api.key}"},
+    )
     assert events.status_code == 200, events.get_data(as_text=True)
     assert [e["type"] for e in events.get_json()["data"]] == ["source.connected"]
 
@@ -167,9 +183,9 @@ def test_two_simultaneous_completions_make_one_source(app: Flask, api: Api, pg):
 
     def submit(index: int) -> None:
         start.wait()
-        answer = browsers[index].post(path, data={"csrf_token": tokens[index],
-                                                  "completedBy": f"DBA {index}",
-                                                  **pg_fields(pg)})
+        answer = browsers[index].post(
+            path, data={"csrf_token": tokens[index], "completedBy": f"DBA {index}", **pg_fields(pg)}
+        )
         statuses.append(answer.status_code)
 
     threads = [threading.Thread(target=submit, args=(i,)) for i in range(2)]
@@ -184,15 +200,18 @@ def test_two_simultaneous_completions_make_one_source(app: Flask, api: Api, pg):
 
 def test_revoked_and_expired_links_say_so(app: Flask, api: Api):
     revoked = post(api, {"data_source_id": "POSTGRES"}).get_json()["data"]
-    answer = api.client.delete(f"{connections(api)}/{revoked['connection_id']}",
-                               headers={"Authorization": f"Bearer {api.key}"})
+    answer = api.client.delete(
+        f"{connections(api)}/{revoked['connection_id']}",
+        headers={"Authorization": f"Bearer {api.key}"},
+    )
     assert answer.status_code == 200 and answer.get_json()["data"]["status"] == "revoked"
     page = app.test_client().get(revoked["connect_url"].removeprefix("http://localhost"))
     assert page.status_code == 410 and "revoked" in page.get_data(as_text=True)
     expired = post(api, {"data_source_id": "POSTGRES", "expires_in": 300}).get_json()["data"]
     with app.app_context():
-        link = db.session.scalar(db.select(OnboardingLink).filter_by(
-            public_id=expired["connection_id"]))
+        link = db.session.scalar(
+            db.select(OnboardingLink).filter_by(public_id=expired["connection_id"])
+        )
         link.expires_at = utcnow() - timedelta(seconds=1)
         db.session.commit()
     page = app.test_client().get(expired["connect_url"].removeprefix("http://localhost"))
@@ -204,42 +223,60 @@ def test_authentication_errors(app: Flask, api: Api):
     missing = api.client.post(connections(api), json=EXAMPLE)
     assert_error(missing, 401, "API_KEY_INVALID")
     assert missing.headers["WWW-Authenticate"].startswith("Bearer")
-    bad = api.client.post(connections(api), json=EXAMPLE,
-                          headers={"Authorization": "Bearer ddk_not-a-key"})
+    bad = api.client.post(
+        connections(api), json=EXAMPLE, headers={"Authorization": "Bearer ddk_not-a-key"}
+    )
     assert_error(bad, 401, "API_KEY_INVALID")
     with app.app_context():
         org = db.session.get(Organization, api.org_id)
         _, read_key = create_key(org, "reader", scope="read")
-    denied = api.client.post(connections(api), json=EXAMPLE,
-                             headers={"Authorization": f"Bearer {read_key}"})
+    denied = api.client.post(
+        connections(api), json=EXAMPLE, headers={"Authorization": f"Bearer {read_key}"}
+    )
     assert "write" in assert_error(denied, 403, "ACCESS_DENIED")["description"]
 
 
-def test_another_team_and_unknown_connections_are_not_found(app: Flask, api: Api,
-                                                             other_api: Api):
-    other = api.client.post(f"/v1/teams/{other_api.org_id}/data-source-connections",
-                            json=EXAMPLE, headers={"Authorization": f"Bearer {api.key}"})
+def test_another_team_and_unknown_connections_are_not_found(app: Flask, api: Api, other_api: Api):
+    other = api.client.post(
+        f"/v1/teams/{other_api.org_id}/data-source-connections",
+        json=EXAMPLE,
+        headers={"Authorization": f"Bearer {api.key}"},
+    )
     assert_error(other, 404, "NOT_FOUND")
-    assert_error(api.client.post("/v1/teams/abc/data-source-connections", json=EXAMPLE,
-                                 headers={"Authorization": f"Bearer {api.key}"}),
-                 404, "NOT_FOUND")
+    assert_error(
+        api.client.post(
+            "/v1/teams/abc/data-source-connections",
+            json=EXAMPLE,
+            headers={"Authorization": f"Bearer {api.key}"},
+        ),
+        404,
+        "NOT_FOUND",
+    )
     theirs = post(other_api, EXAMPLE).get_json()["data"]["connection_id"]
     for connection_id in (theirs, str(uuid.uuid4()), "nope"):
-        assert_error(api.client.get(f"{connections(api)}/{connection_id}",
-                                    headers={"Authorization": f"Bearer {api.key}"}),
-                     404, "NOT_FOUND")
+        assert_error(
+            api.client.get(
+                f"{connections(api)}/{connection_id}",
+                headers={"Authorization": f"Bearer {api.key}"},
+            ),
+            404,
+            "NOT_FOUND",
+        )
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({}, "data_source_id"),
-    ({"data_source_id": "NOSQL"}, "data_source_id"),
-    ({"data_source_id": 7}, "data_source_id"),
-    ({"data_source_id": "POSTGRES", "expires_in": 10}, "expires_in"),
-    ({"data_source_id": "POSTGRES", "expires_in": "3600"}, "expires_in"),
-    ({"data_source_id": "POSTGRES", "expires_in": True}, "expires_in"),
-    ({"data_source_id": "POSTGRES", "display_name": ["x"]}, "display_name"),
-    ({"data_source_id": "POSTGRES", "display_name": "x" * 121}, "display_name"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "data_source_id"),
+        ({"data_source_id": "NOSQL"}, "data_source_id"),
+        ({"data_source_id": 7}, "data_source_id"),
+        ({"data_source_id": "POSTGRES", "expires_in": 10}, "expires_in"),
+        ({"data_source_id": "POSTGRES", "expires_in": "3600"}, "expires_in"),
+        ({"data_source_id": "POSTGRES", "expires_in": True}, "expires_in"),
+        ({"data_source_id": "POSTGRES", "display_name": ["x"]}, "display_name"),
+        ({"data_source_id": "POSTGRES", "display_name": "x" * 121}, "display_name"),
+    ],
+)
 def test_validation_is_422_invalid_parameter_naming_the_field(api: Api, body, field):
     error = assert_error(post(api, body), 422, "INVALID_PARAMETER")
     assert field in error["description"]
@@ -247,18 +284,27 @@ def test_validation_is_422_invalid_parameter_naming_the_field(api: Api, body, fi
 
 def test_a_taken_display_name_and_bad_json_are_refused(app: Flask, api: Api):
     with app.app_context():
-        db.session.add(Source(organization_id=api.org_id, display_name="Acme Warehouse",
-                              dialect="POSTGRES", host="db.invalid", port=5432))
+        db.session.add(
+            Source(
+                organization_id=api.org_id,
+                display_name="Acme Warehouse",
+                dialect="POSTGRES",
+                host="db.invalid",
+                port=5432,
+            )
+        )
         db.session.commit()
-    assert "display_name" in assert_error(post(api, EXAMPLE), 422,
-                                          "INVALID_PARAMETER")["description"]
+    assert (
+        "display_name" in assert_error(post(api, EXAMPLE), 422, "INVALID_PARAMETER")["description"]
+    )
     for raw in (b"{", b"[]", b"null"):
-        response = api.client.post(connections(api), data=raw,
-                                   headers={"Authorization": f"Bearer {api.key}",
-                                            "Content-Type": "application/json"})
+        response = api.client.post(
+            connections(api),
+            data=raw,
+            headers={"Authorization": f"Bearer {api.key}", "Content-Type": "application/json"},
+        )
         assert_error(response, 400, "INVALID_PARAMETER")
-    wrong_method = api.client.put(connections(api),
-                                  headers={"Authorization": f"Bearer {api.key}"})
+    wrong_method = api.client.put(connections(api), headers={"Authorization": f"Bearer {api.key}"})
     assert_error(wrong_method, 405, "METHOD_NOT_ALLOWED")
 
 
@@ -275,15 +321,22 @@ def test_rate_limit_is_429_with_retry_after_and_rate_headers(app: Flask, api: Ap
 
 def test_cors_answers_allowed_origins_only(app: Flask, api: Api):
     app.config["CORS_ORIGINS"] = ["https://app.example.test"]
-    preflight = api.client.options(connections(api), headers={
-        "Origin": "https://app.example.test", "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "authorization, content-type"})
+    preflight = api.client.options(
+        connections(api),
+        headers={
+            "Origin": "https://app.example.test",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type",
+        },
+    )
     assert preflight.status_code == 204
     assert preflight.headers["Access-Control-Allow-Origin"] == "https://app.example.test"
     assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
     assert "Authorization" in preflight.headers["Access-Control-Allow-Headers"]
-    other = api.client.options(connections(api), headers={
-        "Origin": "https://evil.example.test", "Access-Control-Request-Method": "POST"})
+    other = api.client.options(
+        connections(api),
+        headers={"Origin": "https://evil.example.test", "Access-Control-Request-Method": "POST"},
+    )
     assert "Access-Control-Allow-Origin" not in other.headers
     real = post(api, EXAMPLE, headers={"Origin": "https://app.example.test"})
     assert real.headers["Access-Control-Allow-Origin"] == "https://app.example.test"
@@ -292,9 +345,17 @@ def test_cors_answers_allowed_origins_only(app: Flask, api: Api):
 
 
 def test_basedash_face_location_is_absolute(app: Flask, api: Api, pg):
-    body = {"type": "direct", "dialect": "POSTGRES", "displayName": "Warehouse",
-            "host": pg.host, "port": pg.port, "databaseName": pg.database,
-            "username": pg.user, "password": pg.password, "sslEnabled": False}
+    body = {
+        "type": "direct",
+        "dialect": "POSTGRES",
+        "displayName": "Warehouse",
+        "host": pg.host,
+        "port": pg.port,
+        "databaseName": pg.database,
+        "username": pg.user,
+        "password": pg.password,
+        "sslEnabled": False,
+    }
     response = api.post(json=body)
     assert response.status_code == 201, response.get_data(as_text=True)
     data = response.get_json()["data"]
@@ -305,6 +366,9 @@ def test_basedash_face_location_is_absolute(app: Flask, api: Api, pg):
 def test_the_org_id_is_not_a_team_of_another_key(app: Flask):
     org_id, key = make_org(app, "Initech", "admin@initech.example")
     client = app.test_client()
-    response = client.post(f"/v1/teams/{org_id}/data-source-connections", json=EXAMPLE,
-                           headers={"Authorization": f"Bearer {key}"})
+    response = client.post(
+        f"/v1/teams/{org_id}/data-source-connections",
+        json=EXAMPLE,
+        headers={"Authorization": f"Bearer {key}"},
+    )
     assert response.status_code == 201

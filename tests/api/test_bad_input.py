@@ -23,12 +23,19 @@ NFC = unicodedata.normalize("NFC", "Café")
 NFD = unicodedata.normalize("NFD", "Café")
 NOT_TEXT = "Contains characters that are not valid text"
 # A body as raw JSON text: `\udc00` stays a JSON escape (json= would refuse to encode it).
-BODY = ('{"type": "direct", "dialect": "POSTGRES", "displayName": %s, "description": %s, '
-        '"host": %s, "port": 5432, "databaseName": "app", "username": %s, "password": %s}')
+BODY = (
+    '{"type": "direct", "dialect": "POSTGRES", "displayName": %s, "description": %s, '
+    '"host": %s, "port": 5432, "databaseName": "app", "username": %s, "password": %s}'
+)
 
 
-def body(display='"Warehouse"', description='"ok"', host='"db.invalid"', username='"reader"',
-         password='"hunter2"') -> str:  # noqa: S107 (a test value)
+def body(
+    display='"Warehouse"',
+    description='"ok"',
+    host='"db.invalid"',
+    username='"reader"',
+    password='"hunter2"',  # noqa: S107 - a test body's password
+) -> str:
     return BODY % (display, description, host, username, password)
 
 
@@ -57,11 +64,13 @@ def sqlite_source(app, api: Api, name: str, file: str = "shop.db"):
     path.parent.mkdir(parents=True, exist_ok=True)
     with sqlite3.connect(path) as connection:
         connection.execute("CREATE TABLE IF NOT EXISTS orders (id INTEGER PRIMARY KEY)")
-    return api.post(json={"type": "direct", "dialect": "SQLITE", "displayName": name,
-                          "databaseName": file})
+    return api.post(
+        json={"type": "direct", "dialect": "SQLITE", "displayName": name, "databaseName": file}
+    )
 
 
 # -- deep JSON
+
 
 @pytest.mark.parametrize("depth", [MAX_DEPTH + 1, 1_000, 100_000])
 def test_deeply_nested_json_is_invalid_json_on_every_operation(api, operations, depth):
@@ -83,6 +92,7 @@ def test_nesting_within_the_limit_is_an_ordinary_field_error(api, operations):
 
 # -- text that is not text: lone surrogates
 
+
 @pytest.mark.parametrize("field", ["display", "description", "host", "username", "password"])
 def test_a_lone_surrogate_in_any_string_field_is_a_field_error(api, operations, field):
     names = {"display": "displayName"}
@@ -99,8 +109,7 @@ def test_surrogates_as_raw_bytes_and_in_nested_values_and_keys(api, operations):
         raw = body(display='"Ware\xed\xb3\x80house"').encode("latin-1")  # UTF-8 of U+DC00
         assert error_of(send(api, method, path, raw))["fieldErrors"] == {"displayName": NOT_TEXT}
         nested = body(description='["ok", {"x": "\\ud800"}]')
-        assert error_of(send(api, method, path, nested))["fieldErrors"] == {
-            "description": NOT_TEXT}
+        assert error_of(send(api, method, path, nested))["fieldErrors"] == {"description": NOT_TEXT}
         key = error_of(send(api, method, path, '{"\\udc00": 1}'))
         assert key["title"] == "InvalidJson" and "not valid text" in key["detail"]
         bad_utf8 = error_of(send(api, method, path, b'{"displayName": "\xff"}'))
@@ -112,14 +121,18 @@ def test_invalid_utf8_in_query_strings_is_never_a_server_error(app, api: Api, st
         response = api.get(f"/{stored}/schema?{query}")
         assert response.status_code == 200, query
     for query in ("limit=%ED%B3%80", "cursor=%FF", "since=%ED%A0%80"):
-        assert error_of(api.get(f"?{query}" if "since" not in query
-                                else f"/{stored}/health?{query}"))["fieldErrors"]
+        assert error_of(
+            api.get(f"?{query}" if "since" not in query else f"/{stored}/health?{query}")
+        )["fieldErrors"]
 
 
 # -- names compared by key
 
-@pytest.mark.parametrize(("stored_name", "new_name"), [
-    (NFC, NFD), ("Dup", "Ｄup"), ("Dup", "ｄＵＰ"), ("Straße", "STRASSE")])
+
+@pytest.mark.parametrize(
+    ("stored_name", "new_name"),
+    [(NFC, NFD), ("Dup", "Ｄup"), ("Dup", "ｄＵＰ"), ("Straße", "STRASSE")],
+)
 def test_look_alike_names_are_duplicates_on_create_and_patch(app, api, stored_name, new_name):
     add_source(app, api.org_id, stored_name)
     other = add_source(app, api.org_id, "Other")
@@ -134,8 +147,12 @@ def test_look_alike_names_are_duplicates_on_create_and_patch(app, api, stored_na
 
 def test_invisible_characters_in_names_are_refused(api, operations):
     for method, path in operations:
-        for name, shown in (("Du\\u200bp", "U+200B"), ("Dup\\u202e", "U+202E"),
-                            ("Du\\u0085p", "U+0085"), ("\\ufeffDup", "U+FEFF")):
+        for name, shown in (
+            ("Du\\u200bp", "U+200B"),
+            ("Dup\\u202e", "U+202E"),
+            ("Du\\u0085p", "U+0085"),
+            ("\\ufeffDup", "U+FEFF"),
+        ):
             error = error_of(send(api, method, path, body(display=f'"{name}"')))
             assert error["title"] == "ValidationError", name
             assert shown in error["fieldErrors"]["displayName"]
@@ -165,11 +182,21 @@ def test_the_store_refuses_two_names_with_one_key(app, api):
     with app.app_context(), pytest.raises(IntegrityError):
         add_source(app, api.org_id, NFD)
     with app.app_context():  # a Core insert (no ORM object) gets its key from the default
-        db.session.execute(Source.__table__.insert(), [
-            {"organization_id": api.org_id, "display_name": f"Ｂulk {n}", "dialect": "POSTGRES",
-             "settings": {}} for n in range(3)])
-        keys = db.session.scalars(db.select(Source.name_key).where(
-            Source.display_name.like("%ulk%")).order_by(Source.id)).all()
+        db.session.execute(
+            Source.__table__.insert(),
+            [
+                {
+                    "organization_id": api.org_id,
+                    "display_name": f"Ｂulk {n}",
+                    "dialect": "POSTGRES",
+                    "settings": {},
+                }
+                for n in range(3)
+            ],
+        )
+        keys = db.session.scalars(
+            db.select(Source.name_key).where(Source.display_name.like("%ulk%")).order_by(Source.id)
+        ).all()
         assert keys == ["bulk 0", "bulk 1", "bulk 2"]
 
 
@@ -182,18 +209,31 @@ def test_sources_are_listed_by_name_key(app, api):
     with app.app_context():
         org = db.session.get(Organization, api.org_id)
         assert [s.display_name for s in uc.list_sources(org)] == [
-            "Apple", "apple pie", "banana", "Ｃherry"]
+            "Apple",
+            "apple pie",
+            "banana",
+            "Ｃherry",
+        ]
         assert uc.get_source_by_name(org, " ＡＰＰＬＥ ").display_name == "Apple"
         assert uc.get_source_by_name(org, "Ap\u200bple").display_name == "Apple"
 
 
 # -- the pages: form posts carry CSRF
 
+
 def form_data(client, url: str, **fields: str) -> dict[str, str]:
-    return {"csrf_token": csrf_token(client, url), "dialect": "POSTGRES",
-            "displayName": "Warehouse", "host": "db.invalid", "port": "5432",
-            "databaseName": "app", "username": "reader", "password": STORED_SECRET,
-            "sslMode": "require", **fields}
+    return {
+        "csrf_token": csrf_token(client, url),
+        "dialect": "POSTGRES",
+        "displayName": "Warehouse",
+        "host": "db.invalid",
+        "port": "5432",
+        "databaseName": "app",
+        "username": "reader",
+        "password": STORED_SECRET,
+        "sslMode": "require",
+        **fields,
+    }
 
 
 def test_form_refuses_look_alike_and_invisible_names_next_to_the_field(app, admin):
@@ -203,11 +243,15 @@ def test_form_refuses_look_alike_and_invisible_names_next_to_the_field(app, admi
         org_id = db.session.scalar(db.select(Organization.id))
     add_source(app, org_id, NFC)
     other = add_source(app, org_id, "Other")
-    cases = [(NFD, "This name is already used", ("/sources/new", f"/sources/{other}/edit")),
-             ("Ｃafé", "This name is already used", ("/sources/new", f"/sources/{other}/edit")),
-             ("Ware\u200bhouse",
-              "Display name must not contain control or invisible characters (found U+200B)",
-              ("/sources/new", "/sources/verify", f"/sources/{other}/edit"))]
+    cases = [
+        (NFD, "This name is already used", ("/sources/new", f"/sources/{other}/edit")),
+        ("Ｃafé", "This name is already used", ("/sources/new", f"/sources/{other}/edit")),
+        (
+            "Ware\u200bhouse",
+            "Display name must not contain control or invisible characters (found U+200B)",
+            ("/sources/new", "/sources/verify", f"/sources/{other}/edit"),
+        ),
+    ]
     for name, message, urls in cases:
         for url in urls:
             response = admin.post(url, data=form_data(admin, "/sources/new", displayName=name))
@@ -223,24 +267,40 @@ def test_form_posts_with_bytes_that_are_not_utf8_never_fail(app, admin):
     raw multipart bytes with U+FFFD: no surrogate reaches the app from a form. U+FFFD in a
     name is refused as not valid text; literal escapes are ordinary text."""
     token = csrf_token(admin, "/sources/new")
-    parts = [("csrf_token", token.encode()), ("dialect", b"POSTGRES"),
-             ("displayName", b"Ware\xed\xb3\x80house\xff"), ("host", b"db.invalid"),
-             ("port", b"5432"), ("databaseName", b"app"), ("username", b"reader\xff"),
-             ("password", b"pw\xed\xa0\x80"), ("sslMode", b"require")]
+    parts = [
+        ("csrf_token", token.encode()),
+        ("dialect", b"POSTGRES"),
+        ("displayName", b"Ware\xed\xb3\x80house\xff"),
+        ("host", b"db.invalid"),
+        ("port", b"5432"),
+        ("databaseName", b"app"),
+        ("username", b"reader\xff"),
+        ("password", b"pw\xed\xa0\x80"),
+        ("sslMode", b"require"),
+    ]
     boundary = "datadock-test-boundary"
-    raw = b"".join(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
-                   .encode() + value + b"\r\n" for name, value in parts)
+    raw = b"".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+        + value
+        + b"\r\n"
+        for name, value in parts
+    )
     raw += f"--{boundary}--\r\n".encode()
-    response = admin.post("/sources/verify", data=raw,
-                          content_type=f"multipart/form-data; boundary={boundary}")
+    response = admin.post(
+        "/sources/verify", data=raw, content_type=f"multipart/form-data; boundary={boundary}"
+    )
     assert response.status_code == 422
     assert "Display name contains characters that are not valid text" in response.get_data(
-        as_text=True)
-    encoded = (f"csrf_token={token}&dialect=POSTGRES&displayName=Ware%ED%B3%80house"
-               "&host=db.invalid&port=5432&databaseName=app&username=r%ED%A0%80"
-               "&password=pw%ED%B3%80&sslMode=require")
-    response = admin.post("/sources/verify", data=encoded,
-                          content_type="application/x-www-form-urlencoded")
+        as_text=True
+    )
+    encoded = (
+        f"csrf_token={token}&dialect=POSTGRES&displayName=Ware%ED%B3%80house"
+        "&host=db.invalid&port=5432&databaseName=app&username=r%ED%A0%80"
+        "&password=pw%ED%B3%80&sslMode=require"
+    )
+    response = admin.post(
+        "/sources/verify", data=encoded, content_type="application/x-www-form-urlencoded"
+    )
     assert response.status_code == 422  # reached verify: Host not found
     assert "Host not found" in response.get_data(as_text=True)
     assert "pw%ED%B3%80" not in response.get_data(as_text=True)
@@ -260,20 +320,28 @@ def test_search_boxes_take_bytes_that_are_not_utf8(app, admin):
 
 # -- provisioning files
 
+
 def provision(app, path):
     return app.test_cli_runner().invoke(args=["datadock", "provision", str(path)])
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    (b"sources:\n  - displayName: " + b"[" * 5_000 + b"]" * 5_000, "nesting is too deep"),
-    (b"sources:\n  - displayName: A\n    description: \xff\xfe\n", "not UTF-8 text (line 4"),
-    (b'sources:\n  - displayName: "A\\udc00"\n',
-     "sources[0].displayName contains characters that are not valid text"),
-    (b"sources:\n  - &a {displayName: A, x: [*a]}\n", "loop"),
-    (b"sources:\n  - displayName: A\x07\n", "#x0007 is not allowed"),
-    (b"sources:\n  - displayName: Dup\n  - displayName: \xef\xbc\xa4up\n",
-     "displayName used twice: Dup, \uff24up"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"sources:\n  - displayName: " + b"[" * 5_000 + b"]" * 5_000, "nesting is too deep"),
+        (b"sources:\n  - displayName: A\n    description: \xff\xfe\n", "not UTF-8 text (line 4"),
+        (
+            b'sources:\n  - displayName: "A\\udc00"\n',
+            "sources[0].displayName contains characters that are not valid text",
+        ),
+        (b"sources:\n  - &a {displayName: A, x: [*a]}\n", "loop"),
+        (b"sources:\n  - displayName: A\x07\n", "#x0007 is not allowed"),
+        (
+            b"sources:\n  - displayName: Dup\n  - displayName: \xef\xbc\xa4up\n",
+            "displayName used twice: Dup, \uff24up",
+        ),
+    ],
+)
 def test_provisioning_files_that_cannot_be_read_say_why(app, api, tmp_path, content, message):
     path = tmp_path / "sources.yml"
     path.write_bytes(b"organization: Acme\n" + content)
@@ -290,26 +358,40 @@ def test_provisioning_matches_existing_sources_by_name_key(app, api, tmp_path):
     sqlite3.connect(path).close()
     assert sqlite_source(app, api, "Warehouse").status_code == 201
     file = tmp_path / "sources.yml"
-    file.write_text("organization: Acme\nsources:\n  - displayName: ＷＡＲＥＨＯＵＳＥ\n"
-                    "    dialect: SQLITE\n    databaseName: shop.db\n    description: Shop\n",
-                    encoding="utf-8")
+    file.write_text(
+        "organization: Acme\nsources:\n  - displayName: ＷＡＲＥＨＯＵＳＥ\n"
+        "    dialect: SQLITE\n    databaseName: shop.db\n    description: Shop\n",
+        encoding="utf-8",
+    )
     result = provision(app, file)
     assert result.exit_code == 0, result.output
     assert result.output.split()[0] == "updated"
     with app.app_context():
         assert [s.display_name for s in db.session.scalars(db.select(Source))] == [
-            "ＷＡＲＥＨＯＵＳＥ"]
+            "ＷＡＲＥＨＯＵＳＥ"
+        ]
 
 
 # -- JSON inside a field, and JSON a vendor's server answers
 
+
 def test_a_deeply_nested_service_account_key_is_a_field_error(api):
     for method, path in (("POST", "/verify"), ("POST", "")):
-        error = error_of(api.call(method, path, json={
-            "type": "direct", "dialect": "BIGQUERY", "displayName": "BQ",
-            "bigQueryJsonKey": "[" * 5_000 + "]" * 5_000}))
+        error = error_of(
+            api.call(
+                method,
+                path,
+                json={
+                    "type": "direct",
+                    "dialect": "BIGQUERY",
+                    "displayName": "BQ",
+                    "bigQueryJsonKey": "[" * 5_000 + "]" * 5_000,
+                },
+            )
+        )
         assert error["fieldErrors"] == {
-            "bigQueryJsonKey": "This is not a service account key file (nested too deeply)"}
+            "bigQueryJsonKey": "This is not a service account key file (nested too deeply)"
+        }
 
 
 def test_a_deeply_nested_answer_from_a_posthog_stand_in_is_a_connection_failure(api):
@@ -320,10 +402,19 @@ def test_a_deeply_nested_answer_from_a_posthog_stand_in_is_a_connection_failure(
         return 200, {"Content-Type": "application/json"}, b"[" * 50_000 + b"]" * 50_000
 
     with http_standin(answer) as standin:
-        response = api.post("/verify", json={
-            "type": "direct", "dialect": "POSTHOG", "displayName": "PH", "host": "127.0.0.1",
-            "port": standin.port, "posthogProjectId": "12345", "password": "phx_abc",
-            "sslEnabled": False})
+        response = api.post(
+            "/verify",
+            json={
+                "type": "direct",
+                "dialect": "POSTHOG",
+                "displayName": "PH",
+                "host": "127.0.0.1",
+                "port": standin.port,
+                "posthogProjectId": "12345",
+                "password": "phx_abc",
+                "sslEnabled": False,
+            },
+        )
     error = error_of(response)
     assert error["title"] == "ConnectionFailed" and "phx_abc" not in str(error)
     assert error["fieldErrors"] == {"host": "Not a PostHog API"}

@@ -40,8 +40,16 @@ def blocked(app):
 
 
 def postgres(host: str, port: int, **more) -> dict:
-    return {"dialect": "POSTGRES", "host": host, "port": port, "databaseName": "app",
-            "username": "reader", "password": "pw", "sslEnabled": False, **more}
+    return {
+        "dialect": "POSTGRES",
+        "host": host,
+        "port": port,
+        "databaseName": "app",
+        "username": "reader",
+        "password": "pw",
+        "sslEnabled": False,
+        **more,
+    }
 
 
 def sources_count(app) -> int:
@@ -69,8 +77,9 @@ def test_api_verify_and_create_refuse_every_spelling_and_send_nothing(app, api: 
         assert error["fieldErrors"] == {"host": NOT_ALLOWED}, spelling
         assert "DATADOCK_EGRESS_BLOCK" in error["detail"]
         assert {s["name"]: s["status"] for s in error["steps"]}["tcp"] == "not_run"
-        create = api.post(json={"type": "direct", "displayName": f"S{index}",
-                                **postgres(spelling, blocked.port)})
+        create = api.post(
+            json={"type": "direct", "displayName": f"S{index}", **postgres(spelling, blocked.port)}
+        )
         assert create.status_code == 400, spelling
         assert create.get_json()["error"]["fieldErrors"] == {"host": NOT_ALLOWED}
     assert blocked.accepted == []
@@ -80,8 +89,9 @@ def test_api_verify_and_create_refuse_every_spelling_and_send_nothing(app, api: 
 def test_a_pasted_connection_string_is_refused_in_every_spelling(app, api: Api, blocked):
     for index, spelling in enumerate(SPELLINGS):
         url = f"postgresql://reader:pw@{url_host(spelling)}:{blocked.port}/app?sslmode=disable"
-        response = api.post(json={"type": "direct", "displayName": f"U{index}",
-                                  "connectionString": url})
+        response = api.post(
+            json={"type": "direct", "displayName": f"U{index}", "connectionString": url}
+        )
         assert response.status_code == 400, spelling
         assert response.get_json()["error"]["fieldErrors"] == {"host": NOT_ALLOWED}, spelling
     assert blocked.accepted == []
@@ -89,9 +99,18 @@ def test_a_pasted_connection_string_is_refused_in_every_spelling(app, api: Api, 
 
 def test_the_ssh_host_is_refused_in_every_spelling(app, api: Api, blocked):
     for spelling in SPELLINGS:
-        response = api.post("/verify", json=postgres(
-            "db.internal", 5432, sshEnabled=True, sshHost=spelling, sshPort=blocked.port,
-            sshUsername="tunnel", sshPassword="ssh-pw"))
+        response = api.post(
+            "/verify",
+            json=postgres(
+                "db.internal",
+                5432,
+                sshEnabled=True,
+                sshHost=spelling,
+                sshPort=blocked.port,
+                sshUsername="tunnel",
+                sshPassword="ssh-pw",
+            ),
+        )
         assert response.status_code == 400, spelling
         assert response.get_json()["error"]["fieldErrors"] == {"sshHost": NOT_ALLOWED}
     assert blocked.accepted == []
@@ -102,8 +121,9 @@ def test_an_update_to_a_blocked_spelling_is_refused(app, api: Api, blocked):
 
     source_id = add_source(app, api.org_id, "Warehouse")
     for spelling in SPELLINGS:
-        response = api.patch(f"/{source_id}", json={"host": spelling, "port": blocked.port,
-                                                    "password": "pw"})
+        response = api.patch(
+            f"/{source_id}", json={"host": spelling, "port": blocked.port, "password": "pw"}
+        )
         assert response.status_code == 400, spelling
         assert response.get_json()["error"]["fieldErrors"] == {"host": NOT_ALLOWED}
     assert blocked.accepted == []
@@ -127,9 +147,14 @@ def _slots(html: str) -> dict[str, str]:
 def test_the_form_refuses_every_spelling_with_htmx_and_without(app, admin, blocked):
     token = csrf_token(admin, "/sources/new")
     for index, spelling in enumerate(SPELLINGS):
-        form = {"csrf_token": token, "displayName": f"F{index}",
-                **{k: str(v).lower() if isinstance(v, bool) else str(v)
-                   for k, v in postgres(spelling, blocked.port).items()}}
+        form = {
+            "csrf_token": token,
+            "displayName": f"F{index}",
+            **{
+                k: str(v).lower() if isinstance(v, bool) else str(v)
+                for k, v in postgres(spelling, blocked.port).items()
+            },
+        }
         form.pop("sslEnabled")
         htmx = admin.post("/sources/verify", data=form, headers={"HX-Request": "true"})
         assert _slots(htmx.get_data(as_text=True))["host"] == NOT_ALLOWED, spelling
@@ -144,7 +169,8 @@ def test_the_form_refuses_every_spelling_with_htmx_and_without(app, admin, block
 
 def test_a_provisioning_file_refuses_every_spelling(app, blocked, tmp_path):
     make_org(app, "Acme", "admin@example.com")
-    entries = "".join(f"""
+    entries = "".join(
+        f"""
           - displayName: P{index}
             dialect: POSTGRES
             host: "{spelling}"
@@ -153,12 +179,17 @@ def test_a_provisioning_file_refuses_every_spelling(app, blocked, tmp_path):
             username: reader
             password: pw
             sslEnabled: false
-        """ for index, spelling in enumerate(SPELLINGS))
+        """
+        for index, spelling in enumerate(SPELLINGS)
+    )
     path = tmp_path / "sources.yml"
-    path.write_text(dedent("""
+    path.write_text(
+        dedent("""
         organization: Acme
         sources:
-        """) + dedent(entries))
+        """)
+        + dedent(entries)
+    )
     result = app.test_cli_runner().invoke(args=["datadock", "provision", str(path)])
     assert result.exit_code == 1, result.output
     failed = [line for line in result.output.splitlines() if line.startswith("failed")]

@@ -30,16 +30,19 @@ def test_verify_saved_answers_like_the_create_time_verify(app, api: Api, pg):
     wrong = api.post(f"/{source_id}/verify")
     error = wrong.get_json()["error"]
     assert wrong.status_code == 400 and error["title"] == "ConnectionFailed"
-    assert error["fieldErrors"] == {"username": "Incorrect username or password",
-                                    "password": "Incorrect username or password"}
+    assert error["fieldErrors"] == {
+        "username": "Incorrect username or password",
+        "password": "Incorrect username or password",
+    }
     assert any(s["status"] == "failed" and s["name"] == "auth" for s in error["steps"])
     assert "stored-but-wrong-789" not in wrong.get_data(as_text=True)
     assert api.post("/999999/verify").status_code == 404
 
 
 def test_pause_and_resume(app, api: Api, pg):
-    created = api.post(json=body(pg, sslEnabled=False, syncSchedule="manual",
-                                 healthCheckIntervalMinutes=30))
+    created = api.post(
+        json=body(pg, sslEnabled=False, syncSchedule="manual", healthCheckIntervalMinutes=30)
+    )
     source_id = created.get_json()["data"]["id"]
     paused = api.post(f"/{source_id}/pause")
     data = paused.get_json()["data"]
@@ -60,7 +63,8 @@ def test_pause_and_resume(app, api: Api, pg):
 def test_provisioning_sets_schedules(app, api: Api, pg, tmp_path, monkeypatch):
     monkeypatch.setenv("PG_PASSWORD", pg.password)
     path = tmp_path / "sources.yml"
-    path.write_text(dedent(f"""
+    path.write_text(
+        dedent(f"""
         organization: Acme
         sources:
           - displayName: Nightly
@@ -77,14 +81,19 @@ def test_provisioning_sets_schedules(app, api: Api, pg, tmp_path, monkeypatch):
             healthCheckIntervalMinutes: 15
             alertAfterFailures: 3
             paused: true
-    """))
+    """)
+    )
     result = app.test_cli_runner().invoke(args=["datadock", "provision", str(path)])
     assert result.exit_code == 0, result.output
     with app.app_context():
         source = db.session.scalar(db.select(Source).filter_by(display_name="Nightly"))
-        assert (source.sync_schedule, source.sync_timezone, source.health_check_interval_minutes,
-                source.alert_after_failures, source.paused) == (
-            "15 2 * * 1-5", "America/Chicago", 15, 3, True)
+        assert (
+            source.sync_schedule,
+            source.sync_timezone,
+            source.health_check_interval_minutes,
+            source.alert_after_failures,
+            source.paused,
+        ) == ("15 2 * * 1-5", "America/Chicago", 15, 3, True)
         assert source.next_health_at is None
     again = app.test_cli_runner().invoke(args=["datadock", "provision", str(path)])
     assert again.output.split() == ["unchanged", "Nightly"]

@@ -30,7 +30,9 @@ def provision(app, path, *args):
 
 
 def sources_yml(tmp_path, pg, description: str = "Orders and customers"):
-    return write(tmp_path, f"""
+    return write(
+        tmp_path,
+        f"""
         organization: Acme
         sources:
           - displayName: Warehouse
@@ -44,7 +46,8 @@ def sources_yml(tmp_path, pg, description: str = "Orders and customers"):
             password: ${{PG_PASSWORD}}
             sslEnabled: true
             includeSchemas: public
-    """)
+    """,
+    )
 
 
 def test_creates_then_leaves_alone_then_updates(app, org, pg, tmp_path, monkeypatch):
@@ -90,11 +93,14 @@ def test_a_missing_variable_is_named_and_nothing_changes(app, org, pg, tmp_path,
 
 
 def test_a_syntax_error_shows_the_place_not_the_line(app, org, tmp_path):
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         sources:
           - displayName: Broken
             password: "s3cret-value-here
-    """)
+    """,
+    )
     result = provision(app, path)
     assert result.exit_code != 0 and "line" in result.output
     assert "s3cret-value-here" not in result.output
@@ -102,7 +108,9 @@ def test_a_syntax_error_shows_the_place_not_the_line(app, org, tmp_path):
 
 def test_each_entry_succeeds_or_fails_on_its_own(app, org, pg, tmp_path, monkeypatch):
     monkeypatch.setenv("WRONG", "not the password")
-    path = write(tmp_path, f"""
+    path = write(
+        tmp_path,
+        f"""
         sources:
           - displayName: Good
             dialect: POSTGRES
@@ -121,7 +129,8 @@ def test_each_entry_succeeds_or_fails_on_its_own(app, org, pg, tmp_path, monkeyp
           - displayName: Typo
             dialect: POSTGRES
             hots: {pg.host}
-    """)
+    """,
+    )
     result = provision(app, path, "--org", "Acme")
     assert result.exit_code == 1
     lines = result.output.splitlines()
@@ -135,7 +144,9 @@ def test_each_entry_succeeds_or_fails_on_its_own(app, org, pg, tmp_path, monkeyp
 
 
 def test_dry_run_connects_to_nothing(app, org, tmp_path):
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         sources:
           - displayName: Later
             dialect: POSTGRES
@@ -144,7 +155,8 @@ def test_dry_run_connects_to_nothing(app, org, tmp_path):
             databaseName: app
             username: reader
             password: pw
-    """)
+    """,
+    )
     result = provision(app, path, "--dry-run")
     assert result.exit_code == 0 and result.output.split() == ["would", "create", "Later"]
     with app.app_context():

@@ -56,6 +56,7 @@ def test_purge_drops_old_windows(app):
         ratelimit.hit("test", "a", 5, 60, now=START)
         ratelimit.hit("test", "b", 5, 60, now=START + 3600)
         from datetime import UTC, datetime
+
         cutoff = datetime.fromtimestamp(START + 1800, UTC).replace(tzinfo=None)
         assert ratelimit.purge(cutoff) == 1
         assert [r.key for r in db.session.scalars(db.select(ThrottleCounter))] == ["b"]
@@ -77,11 +78,15 @@ def test_processes_sharing_a_postgresql_store_never_exceed_the_limit(pg, tmp_pat
     name = "store_" + secrets.token_hex(4)
     with psycopg.connect(pg.superuser_dsn(), autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
-    url = (f"postgresql://{pg.superuser}:{pg.superpassword}@{pg.host}:{pg.port}/{name}"
-           "?sslmode=disable")
-    env = {"DATABASE_URL": url, "DATADOCK_INSTANCE_PATH": str(tmp_path / "instance"),
-           "SECRET_KEY": "shared secret key for the test processes",
-           "DATADOCK_ENCRYPTION_KEYS": "A" * 43 + "="}
+    url = (
+        f"postgresql://{pg.superuser}:{pg.superpassword}@{pg.host}:{pg.port}/{name}?sslmode=disable"
+    )
+    env = {
+        "DATABASE_URL": url,
+        "DATADOCK_INSTANCE_PATH": str(tmp_path / "instance"),
+        "SECRET_KEY": "shared secret key for the test processes",
+        "DATADOCK_ENCRYPTION_KEYS": "A" * 43 + "=",
+    }
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:

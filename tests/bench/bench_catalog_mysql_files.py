@@ -22,9 +22,11 @@ TABLES = 500
 
 
 def _ddl(i: int) -> str:
-    return (f"CREATE TABLE t{i:05d} (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES "
-            f"t{max(i - 1, 0):05d}(id), name VARCHAR(40) NOT NULL, amount DECIMAL(10,2), "
-            f"note VARCHAR(200) DEFAULT 'x', created DATE)")
+    return (
+        f"CREATE TABLE t{i:05d} (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES "
+        f"t{max(i - 1, 0):05d}(id), name VARCHAR(40) NOT NULL, amount DECIMAL(10,2), "
+        f"note VARCHAR(200) DEFAULT 'x', created DATE)"
+    )
 
 
 def _measure(label: str, ours, baseline) -> None:
@@ -39,9 +41,11 @@ def _measure(label: str, ours, baseline) -> None:
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert count == base_count == TABLES, (count, base_count)
-    print(f"\n{label}: {TABLES} tables; per-table loop {base_s * 1000:.0f} ms; Datadock's bulk "
-          f"streamed queries {ours_s * 1000:.0f} ms; ratio {ours_s / base_s:.2f}x; "
-          f"Python peak while streaming {peak / 1e6:.1f} MB")
+    print(
+        f"\n{label}: {TABLES} tables; per-table loop {base_s * 1000:.0f} ms; Datadock's bulk "
+        f"streamed queries {ours_s * 1000:.0f} ms; ratio {ours_s / base_s:.2f}x; "
+        f"Python peak while streaming {peak / 1e6:.1f} MB"
+    )
 
 
 def test_bench_mariadb_catalog(app, mariadb):
@@ -54,8 +58,14 @@ def test_bench_mariadb_catalog(app, mariadb):
         cur.execute(f"GRANT ALL ON bench.* TO '{mariadb.user}'@'%'")
     admin.close()
     dialect = get_dialect("MARIADB")
-    raw = {"host": mariadb.host, "port": mariadb.port, "databaseName": "bench",
-           "username": mariadb.user, "password": mariadb.password, "sslEnabled": False}
+    raw = {
+        "host": mariadb.host,
+        "port": mariadb.port,
+        "databaseName": "bench",
+        "username": mariadb.user,
+        "password": mariadb.password,
+        "sslEnabled": False,
+    }
     with app.app_context():
         opened = open_connection(dialect, raw, 10.0)
     connection = opened.connection
@@ -65,11 +75,17 @@ def test_bench_mariadb_catalog(app, mariadb):
             cur.execute("SHOW TABLES")
             names = [r[0] for r in cur.fetchall()]
             for name in names:
-                cur.execute("SELECT * FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "
-                            "DATABASE() AND TABLE_NAME = %s", (name,))
+                cur.execute(
+                    "SELECT * FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "
+                    "DATABASE() AND TABLE_NAME = %s",
+                    (name,),
+                )
                 cur.fetchall()
-                cur.execute("SELECT * FROM information_schema.KEY_COLUMN_USAGE WHERE "
-                            "TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s", (name,))
+                cur.execute(
+                    "SELECT * FROM information_schema.KEY_COLUMN_USAGE WHERE "
+                    "TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s",
+                    (name,),
+                )
                 cur.fetchall()
         return len(names)
 
@@ -91,8 +107,9 @@ def test_bench_sqlite_catalog(app):
     connection = opened.connection
 
     def per_table() -> int:
-        names = [r[0] for r in connection.execute(
-            "SELECT name FROM sqlite_schema WHERE type = 'table'")]
+        names = [
+            r[0] for r in connection.execute("SELECT name FROM sqlite_schema WHERE type = 'table'")
+        ]
         for name in names:
             connection.execute("SELECT * FROM pragma_table_info(?)", (name,)).fetchall()
             connection.execute("SELECT * FROM pragma_foreign_key_list(?)", (name,)).fetchall()
@@ -115,13 +132,16 @@ def test_bench_duckdb_catalog(app):
     connection = opened.connection
 
     def per_table() -> int:
-        names = [r[0] for r in connection.execute(
-            "SELECT table_name FROM duckdb_tables()").fetchall()]
+        names = [
+            r[0] for r in connection.execute("SELECT table_name FROM duckdb_tables()").fetchall()
+        ]
         for name in names:
-            connection.execute("SELECT * FROM duckdb_columns() WHERE table_name = ?",
-                               [name]).fetchall()
-            connection.execute("SELECT * FROM duckdb_constraints() WHERE table_name = ?",
-                               [name]).fetchall()
+            connection.execute(
+                "SELECT * FROM duckdb_columns() WHERE table_name = ?", [name]
+            ).fetchall()
+            connection.execute(
+                "SELECT * FROM duckdb_constraints() WHERE table_name = ?", [name]
+            ).fetchall()
         return len(names)
 
     try:

@@ -35,11 +35,18 @@ def _add_sources(pg, silent_ports: list[int]) -> set[int]:
     silent_ids = set()
     for i in range(SOURCES):
         silent = i % (SOURCES // SILENT) == 0
-        source = Source(organization_id=org.id, display_name=f"Source {i:04d}",
-                        dialect="POSTGRES", host=pg.host,
-                        port=silent_ports[i % LISTENERS] if silent else pg.port,
-                        database_name=pg.database, username=pg.user, ssl_enabled=False,
-                        settings={}, secrets_blob=blob)
+        source = Source(
+            organization_id=org.id,
+            display_name=f"Source {i:04d}",
+            dialect="POSTGRES",
+            host=pg.host,
+            port=silent_ports[i % LISTENERS] if silent else pg.port,
+            database_name=pg.database,
+            username=pg.user,
+            ssl_enabled=False,
+            settings={},
+            secrets_blob=blob,
+        )
         db.session.add(source)
         db.session.flush()
         if silent:
@@ -50,9 +57,9 @@ def _add_sources(pg, silent_ports: list[int]) -> set[int]:
 
 def _sweep(app, silent_ids: set[int], expected: int) -> dict:
     """Start the scheduler, wait until `expected` checks exist, stop it; the figures."""
+
     def count(*where) -> int:
-        return db.session.scalar(db.select(db.func.count()).select_from(HealthCheck)
-                                 .where(*where))
+        return db.session.scalar(db.select(db.func.count()).select_from(HealthCheck).where(*where))
 
     already = count()
     started, cpu = time.monotonic(), os.times()
@@ -60,7 +67,8 @@ def _sweep(app, silent_ids: set[int], expected: int) -> dict:
     healthy_done = None
     while (done := count()) < expected:
         if healthy_done is None and count(HealthCheck.healthy) >= (
-                expected - SILENT * (expected // SOURCES)):
+            expected - SILENT * (expected // SOURCES)
+        ):
             healthy_done = time.monotonic() - started
         assert time.monotonic() - started < 300, f"only {done - already} checks after 300 s"
         time.sleep(0.05)
@@ -68,15 +76,21 @@ def _sweep(app, silent_ids: set[int], expected: int) -> dict:
     cpu = sum(os.times()[:2]) - sum(cpu[:2])
     runner.stop(wait=True)
     app.extensions.pop("datadock_runner")
-    rows = db.session.execute(db.select(HealthCheck.source_id, HealthCheck.healthy,
-                                        HealthCheck.latency_ms)
-                              .order_by(HealthCheck.id).offset(already)).all()
+    rows = db.session.execute(
+        db.select(HealthCheck.source_id, HealthCheck.healthy, HealthCheck.latency_ms)
+        .order_by(HealthCheck.id)
+        .offset(already)
+    ).all()
     assert len(rows) == SOURCES
     assert {r.source_id for r in rows if not r.healthy} == silent_ids
     latencies = sorted(r.latency_ms for r in rows if r.healthy)
-    return {"wall": wall, "healthy": healthy_done or wall, "cpu": cpu,
-            "median": latencies[len(latencies) // 2],
-            "p95": latencies[int(len(latencies) * 0.95)]}
+    return {
+        "wall": wall,
+        "healthy": healthy_done or wall,
+        "cpu": cpu,
+        "median": latencies[len(latencies) // 2],
+        "p95": latencies[int(len(latencies) * 0.95)],
+    }
 
 
 def test_bench_health_sweep(app, admin, pg, figures):
@@ -91,16 +105,29 @@ def test_bench_health_sweep(app, admin, pg, figures):
             db.session.commit()
             warm = _sweep(app, silent_ids, 2 * SOURCES)
 
-    print(f"\nhealth sweep: {SOURCES} sources, {SILENT} unresponsive, timeout {TIMEOUT:.0f} s, "
-          f"{app.config['HEALTH_WORKERS']} health workers, {os.cpu_count()} CPUs "
-          f"(the PostgreSQL server they check shares them):")
-    for name, r in (("first sweep (nothing known yet)", cold),
-                    ("next sweep (unhealthy sources first)", warm)):
-        print(f"  {name}: every healthy source checked after {r['healthy']:.1f} s; whole sweep "
-              f"{r['wall']:.1f} s = timeout {r['wall'] - TIMEOUT:+.1f} s (goal <= timeout + "
-              f"{GOAL_EXTRA:g} s); Datadock's CPU {r['cpu']:.1f} s "
-              f"({r['cpu'] / SOURCES * 1000:.1f} ms a "
-              f"check); healthy latency median {r['median']} ms, p95 {r['p95']} ms")
-        figures.append(Figure(f"health sweep 1,000 sources / 100 silent, {name}", r["wall"],
-                              TIMEOUT, "the timeout", f"≤ timeout + {GOAL_EXTRA:g} s",
-                              r["wall"] <= TIMEOUT + GOAL_EXTRA))
+    print(
+        f"\nhealth sweep: {SOURCES} sources, {SILENT} unresponsive, timeout {TIMEOUT:.0f} s, "
+        f"{app.config['HEALTH_WORKERS']} health workers, {os.cpu_count()} CPUs "
+        f"(the PostgreSQL server they check shares them):"
+    )
+    for name, r in (
+        ("first sweep (nothing known yet)", cold),
+        ("next sweep (unhealthy sources first)", warm),
+    ):
+        print(
+            f"  {name}: every healthy source checked after {r['healthy']:.1f} s; whole sweep "
+            f"{r['wall']:.1f} s = timeout {r['wall'] - TIMEOUT:+.1f} s (goal <= timeout + "
+            f"{GOAL_EXTRA:g} s); Datadock's CPU {r['cpu']:.1f} s "
+            f"({r['cpu'] / SOURCES * 1000:.1f} ms a "
+            f"check); healthy latency median {r['median']} ms, p95 {r['p95']} ms"
+        )
+        figures.append(
+            Figure(
+                f"health sweep 1,000 sources / 100 silent, {name}",
+                r["wall"],
+                TIMEOUT,
+                "the timeout",
+                f"≤ timeout + {GOAL_EXTRA:g} s",
+                r["wall"] <= TIMEOUT + GOAL_EXTRA,
+            )
+        )

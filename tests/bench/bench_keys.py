@@ -28,16 +28,27 @@ def test_key_check_and_rotation(app):
         db.session.add(org)
         db.session.flush()
         current = vault()
-        db.session.execute(Source.__table__.insert(), [
-            {"organization_id": org.id, "display_name": f"source {n}", "dialect": "POSTGRES",
-             "host": "db.example.com", "port": 5432, "settings": {},
-             "secrets_blob": current.encrypt({"password": f"password-{n}"})}
-            for n in range(SOURCES)])
+        db.session.execute(
+            Source.__table__.insert(),
+            [
+                {
+                    "organization_id": org.id,
+                    "display_name": f"source {n}",
+                    "dialect": "POSTGRES",
+                    "host": "db.example.com",
+                    "port": 5432,
+                    "settings": {},
+                    "secrets_blob": current.encrypt({"password": f"password-{n}"}),
+                }
+                for n in range(SOURCES)
+            ],
+        )
         db.session.commit()
         db.session.remove()
 
-        baseline, _ = _timed(lambda: db.session.execute(
-            db.select(Source.id, Source.secrets_blob)).all())
+        baseline, _ = _timed(
+            lambda: db.session.execute(db.select(Source.id, Source.secrets_blob)).all()
+        )
         check, checked = _timed(lambda: check_stored_secrets(current))
         both = Vault([Fernet.generate_key().decode(), *app.config["DATADOCK_ENCRYPTION_KEYS"]])
         rotation, done = _timed(lambda: rotate_all(both))
@@ -45,6 +56,7 @@ def test_key_check_and_rotation(app):
     assert checked == SOURCES and done.rotated == SOURCES and again.rotated == 0
     print(f"\n{SOURCES} sources — read every blob (baseline): {baseline * 1000:.0f} ms")
     print(f"  start-up check (decrypt all): {check * 1000:.0f} ms = {check / baseline:.1f}x")
-    print(f"  rotate-keys (all re-encrypted): {rotation * 1000:.0f} ms = "
-          f"{rotation / baseline:.1f}x")
+    print(
+        f"  rotate-keys (all re-encrypted): {rotation * 1000:.0f} ms = {rotation / baseline:.1f}x"
+    )
     print(f"  rotate-keys again (nothing to do): {rerun * 1000:.0f} ms = {rerun / baseline:.1f}x")

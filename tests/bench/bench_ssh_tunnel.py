@@ -47,8 +47,15 @@ def _bare(pg, sshd) -> None:
                 threading.Thread(target=_copy, args=(source, sink), daemon=True).start()
 
         threading.Thread(target=pump, daemon=True).start()
-        with psycopg.connect(host="127.0.0.1", port=port, dbname=pg.database, user=pg.user,
-                             password=pg.password, sslmode="require", connect_timeout=10) as c:
+        with psycopg.connect(
+            host="127.0.0.1",
+            port=port,
+            dbname=pg.database,
+            user=pg.user,
+            password=pg.password,
+            sslmode="require",
+            connect_timeout=10,
+        ) as c:
             c.execute("SELECT 1").fetchone()
         listener.close()
     finally:
@@ -67,10 +74,21 @@ def _copy(source, sink) -> None:
 
 def test_bench_ssh_tunnel(app, pg, sshd):
     app.config["VERIFY_TIMEOUT"] = 10.0
-    base = {"displayName": "Bench", "dialect": "POSTGRES", "host": pg.host, "port": pg.port,
-            "databaseName": pg.database, "username": pg.user, "password": pg.password,
-            "sslEnabled": True, "sshEnabled": True, "sshHost": sshd.host, "sshPort": sshd.port,
-            "sshUsername": sshd.user, "sshPassword": sshd.password}
+    base = {
+        "displayName": "Bench",
+        "dialect": "POSTGRES",
+        "host": pg.host,
+        "port": pg.port,
+        "databaseName": pg.database,
+        "username": pg.user,
+        "password": pg.password,
+        "sslEnabled": True,
+        "sshEnabled": True,
+        "sshHost": sshd.host,
+        "sshPort": sshd.port,
+        "sshUsername": sshd.user,
+        "sshPassword": sshd.password,
+    }
 
     def verify(**changes) -> ConnectionFailed | None:
         with app.app_context():
@@ -84,13 +102,20 @@ def test_bench_ssh_tunnel(app, pg, sshd):
     baseline = _median_ms(lambda: _bare(pg, sshd))
     ours = _median_ms(verify)
     direct = _median_ms(lambda: verify(sshEnabled=False))
-    print(f"\nssh verify, success: bare paramiko login + forwarded psycopg connect {baseline:.1f} "
-          f"ms; Datadock verify through the tunnel {ours:.1f} ms; ratio {ours / baseline:.2f}x; "
-          f"the same verify without the tunnel {direct:.1f} ms")
+    print(
+        f"\nssh verify, success: bare paramiko login + forwarded psycopg connect {baseline:.1f} "
+        f"ms; Datadock verify through the tunnel {ours:.1f} ms; ratio {ours / baseline:.2f}x; "
+        f"the same verify without the tunnel {direct:.1f} ms"
+    )
 
     key = sshd.keys["ed25519-openssh-passphrase"]
-    print(f"ssh verify, Ed25519 key with passphrase: "
-          f"{_median_ms(lambda: verify(sshPassword='', sshPrivateKey=key.private, sshPrivateKeyPassphrase=key.passphrase), 5):.1f} ms")  # noqa: E501
+    with_passphrase = _median_ms(
+        lambda: verify(
+            sshPassword="", sshPrivateKey=key.private, sshPrivateKeyPassphrase=key.passphrase
+        ),
+        5,
+    )
+    print(f"ssh verify, Ed25519 key with passphrase: {with_passphrase:.1f} ms")
 
     cases = {
         "wrong SSH password": {"sshPassword": "wrong"},
@@ -107,6 +132,8 @@ def test_bench_ssh_tunnel(app, pg, sshd):
     with silent_listener() as (_, port):
         started = time.perf_counter()
         failure = verify(sshPort=port)
-        print(f"ssh verify, unresponsive SSH host (timeout 3 s): "
-              f"{time.perf_counter() - started:.2f} s")
+        print(
+            f"ssh verify, unresponsive SSH host (timeout 3 s): "
+            f"{time.perf_counter() - started:.2f} s"
+        )
     assert failure is not None and "did not answer" in failure.field_errors["sshHost"]

@@ -35,8 +35,9 @@ def build_catalog(pg, tables: int) -> str:
     """A database of `tables` tables in SCHEMAS schemas, created 500 tables per transaction
     (one transaction for all would exhaust the lock table), one round trip per batch."""
     name = fresh_database(pg, f"bench{tables // 1000}k")
-    columns = ", ".join(f"c{j} {('integer', 'text', 'numeric(12,2)')[j % 3]}"
-                        for j in range(1, COLUMNS - 1))
+    columns = ", ".join(
+        f"c{j} {('integer', 'text', 'numeric(12,2)')[j % 3]}" for j in range(1, COLUMNS - 1)
+    )
     per_schema = tables // SCHEMAS
     started = time.perf_counter()
     with psycopg.connect(pg.superuser_dsn(name), autocommit=True) as conn:
@@ -46,13 +47,18 @@ def build_catalog(pg, tables: int) -> str:
             for start in range(0, per_schema, 500):
                 ddl = []
                 for i in range(start, min(start + 500, per_schema)):
-                    fk = (f", parent bigint REFERENCES s{s:02d}.t{i - 1:05d} (id)" if i % 2
-                          else ", parent bigint")
-                    ddl.append(f"CREATE TABLE s{s:02d}.t{i:05d} (id bigint PRIMARY KEY, "
-                               f"{columns}{fk});")
+                    fk = (
+                        f", parent bigint REFERENCES s{s:02d}.t{i - 1:05d} (id)"
+                        if i % 2
+                        else ", parent bigint"
+                    )
+                    ddl.append(
+                        f"CREATE TABLE s{s:02d}.t{i:05d} (id bigint PRIMARY KEY, {columns}{fk});"
+                    )
                 conn.execute("BEGIN;" + "".join(ddl) + "COMMIT;")
-    print(f"\n(created {tables} tables × {COLUMNS} columns in "
-          f"{time.perf_counter() - started:.0f} s)")
+    print(
+        f"\n(created {tables} tables × {COLUMNS} columns in {time.perf_counter() - started:.0f} s)"
+    )
     return name
 
 
@@ -69,18 +75,34 @@ def test_bench_sync(pg, store_pg, tables, tmp_path, figures):
     store = fresh_database(store_pg, "store")
     store_base = f"{store_pg.user}:{store_pg.password}@{store_pg.host}:{store_pg.port}"
     base = f"{pg.user}:{pg.password}@{pg.host}:{pg.port}"
-    cfg = {"host": pg.host, "port": pg.port, "user": pg.user, "password": pg.password,
-           "database": database, "rounds": ROUNDS,
-           "dsn": f"postgresql://{base}/{database}?sslmode=disable",
-           "sqlalchemy_url": f"postgresql+psycopg://{base}/{database}?sslmode=disable",
-           "schemas": [f"s{s:02d}" for s in range(SCHEMAS)],
-           "stores": {"sqlite": f"sqlite:///{tmp_path / 'store.db'}",
-                      "postgres": f"postgresql+psycopg://{store_base}/{store}"}}
-    env = {**os.environ, "DATADOCK_INSTANCE_PATH": str(tmp_path / "instance"),
-           "DATADOCK_LOG_LEVEL": "WARNING"}
+    cfg = {
+        "host": pg.host,
+        "port": pg.port,
+        "user": pg.user,
+        "password": pg.password,
+        "database": database,
+        "rounds": ROUNDS,
+        "dsn": f"postgresql://{base}/{database}?sslmode=disable",
+        "sqlalchemy_url": f"postgresql+psycopg://{base}/{database}?sslmode=disable",
+        "schemas": [f"s{s:02d}" for s in range(SCHEMAS)],
+        "stores": {
+            "sqlite": f"sqlite:///{tmp_path / 'store.db'}",
+            "postgres": f"postgresql+psycopg://{store_base}/{store}",
+        },
+    }
+    env = {
+        **os.environ,
+        "DATADOCK_INSTANCE_PATH": str(tmp_path / "instance"),
+        "DATADOCK_LOG_LEVEL": "WARNING",
+    }
     env.pop("DATABASE_URL", None)
-    done = subprocess.run([sys.executable, "-m", "tests.bench.sync_runner", json.dumps(cfg)],
-                          env=env, capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.bench.sync_runner", json.dumps(cfg)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     for count, columns, changes in result["checks"]:
@@ -94,16 +116,36 @@ def test_bench_sync(pg, store_pg, tables, tmp_path, figures):
     for store, name in (("sqlite", "SQLite"), ("postgres", "PostgreSQL (stale stats)")):
         for kind in ("first", "repeat"):
             took = min(result[f"{store}_{kind}"])
-            print(f"  {name} store, {kind} sync: {took:.2f} s = {took / flat:.2f}× flat, "
-                  f"{took / reflection:.2f}× reflection (all: "
-                  f"{', '.join(f'{t:.2f}' for t in result[f'{store}_{kind}'])})")
-            figures.append(Figure(f"sync {label}, {name} store, {kind}", took, flat,
-                                   "flat query", f"≤ {GOAL}×", took <= GOAL * flat))
-        figures.append(Figure(f"sync {label}, {name} store, repeated, vs reflection",
-                               min(result[f"{store}_repeat"]), reflection,
-                               "SQLAlchemy bulk", "(reference)", None))
+            print(
+                f"  {name} store, {kind} sync: {took:.2f} s = {took / flat:.2f}× flat, "
+                f"{took / reflection:.2f}× reflection (all: "
+                f"{', '.join(f'{t:.2f}' for t in result[f'{store}_{kind}'])})"
+            )
+            figures.append(
+                Figure(
+                    f"sync {label}, {name} store, {kind}",
+                    took,
+                    flat,
+                    "flat query",
+                    f"≤ {GOAL}×",
+                    took <= GOAL * flat,
+                )
+            )
+        figures.append(
+            Figure(
+                f"sync {label}, {name} store, repeated, vs reflection",
+                min(result[f"{store}_repeat"]),
+                reflection,
+                "SQLAlchemy bulk",
+                "(reference)",
+                None,
+            )
+        )
     peak = max(result["rss_mb"])
-    print(f"  peak RSS during a sync: {peak:.0f} MB (held {result['rss_before_mb']:.0f} MB "
-          f"before, every driver imported)")
-    figures.append(Figure(f"sync {label}, peak RSS", peak, None, "", "< 250 MB",
-                           peak < 250, unit="MB"))
+    print(
+        f"  peak RSS during a sync: {peak:.0f} MB (held {result['rss_before_mb']:.0f} MB "
+        f"before, every driver imported)"
+    )
+    figures.append(
+        Figure(f"sync {label}, peak RSS", peak, None, "", "< 250 MB", peak < 250, unit="MB")
+    )

@@ -39,33 +39,62 @@ def store_pg() -> Iterator[PgServer]:
 
 
 def test_bench_verify_through_http(pg, store_pg, tmp_path, figures):
-    with prepared_store(store_pg, tmp_path / "instance", ["Acme"]) as store, \
-            gunicorn(store, tmp_path / "gunicorn.log") as url:
+    with (
+        prepared_store(store_pg, tmp_path / "instance", ["Acme"]) as store,
+        gunicorn(store, tmp_path / "gunicorn.log") as url,
+    ):
         browser = login(url, store.orgs[0].email)
         org = store.orgs[0]
-        form = {"csrf_token": browser.csrf, "displayName": "Bench", "dialect": "POSTGRES",
-                "host": pg.host, "port": str(pg.port), "databaseName": pg.database,
-                "username": pg.user, "password": pg.password, "sslEnabled": "y"}
-        api_body = {"dialect": "POSTGRES", "type": "direct", "host": pg.host, "port": pg.port,
-                    "databaseName": pg.database, "username": pg.user,
-                    "password": pg.password, "sslEnabled": True}
+        form = {
+            "csrf_token": browser.csrf,
+            "displayName": "Bench",
+            "dialect": "POSTGRES",
+            "host": pg.host,
+            "port": str(pg.port),
+            "databaseName": pg.database,
+            "username": pg.user,
+            "password": pg.password,
+            "sslEnabled": "y",
+        }
+        api_body = {
+            "dialect": "POSTGRES",
+            "type": "direct",
+            "host": pg.host,
+            "port": pg.port,
+            "databaseName": pg.database,
+            "username": pg.user,
+            "password": pg.password,
+            "sslEnabled": True,
+        }
 
         def bare() -> None:
-            with psycopg.connect(host=pg.host, port=pg.port, dbname=pg.database,
-                                 user=pg.user, password=pg.password, sslmode="require",
-                                 connect_timeout=10) as conn:
+            with psycopg.connect(
+                host=pg.host,
+                port=pg.port,
+                dbname=pg.database,
+                user=pg.user,
+                password=pg.password,
+                sslmode="require",
+                connect_timeout=10,
+            ) as conn:
                 conn.execute("SELECT 1").fetchone()
 
         def htmx(**changes: str) -> str:
-            response = browser.session.post(url + "/sources/verify", timeout=60,
-                                            headers={"HX-Request": "true"},
-                                            data={**form, **changes})
+            response = browser.session.post(
+                url + "/sources/verify",
+                timeout=60,
+                headers={"HX-Request": "true"},
+                data={**form, **changes},
+            )
             return response.text
 
         def api() -> None:
             response = requests.post(
                 f"{url}/api/public/organizations/{org.id}/data-sources/verify",
-                json=api_body, headers={"Authorization": f"Bearer {org.key}"}, timeout=60)
+                json=api_body,
+                headers={"Authorization": f"Bearer {org.key}"},
+                timeout=60,
+            )
             assert response.status_code == 200, response.text[:300]
 
         first = htmx()
@@ -78,20 +107,34 @@ def test_bench_verify_through_http(pg, store_pg, tmp_path, figures):
                 fn()
                 samples[name].append(time.perf_counter() - started)
         base = statistics.median(samples["bare"])
-        print(f"\nverify, success, median of {ROUNDS} interleaved rounds: bare psycopg.connect"
-              f" + SELECT 1 {base * 1000:.1f} ms")
+        print(
+            f"\nverify, success, median of {ROUNDS} interleaved rounds: bare psycopg.connect"
+            f" + SELECT 1 {base * 1000:.1f} ms"
+        )
         for name, label in (("htmx", "the form's htmx verify"), ("api", "the API's verify")):
             ours = statistics.median(samples[name])
             goal = base * GOAL_RATIO + GOAL_EXTRA_MS / 1000
-            print(f"  {label} through gunicorn: {ours * 1000:.1f} ms = {ours / base:.2f}× "
-                  f"(+{(ours - base) * 1000:.1f} ms; goal ≤ {goal * 1000:.1f} ms)")
-            figures.append(Figure(f"verify, success, {label} (gunicorn), median", ours, base,
-                                  "bare psycopg + SELECT 1", "≤ 1.3× + 3 ms", ours <= goal))
+            print(
+                f"  {label} through gunicorn: {ours * 1000:.1f} ms = {ours / base:.2f}× "
+                f"(+{(ours - base) * 1000:.1f} ms; goal ≤ {goal * 1000:.1f} ms)"
+            )
+            figures.append(
+                Figure(
+                    f"verify, success, {label} (gunicorn), median",
+                    ours,
+                    base,
+                    "bare psycopg + SELECT 1",
+                    "≤ 1.3× + 3 ms",
+                    ours <= goal,
+                )
+            )
 
-        cases = {"wrong password": {"password": "wrong-password"},
-                 "unknown database": {"databaseName": "nope"},
-                 "refused port": {"port": str(free_port())},
-                 "host not found (.invalid)": {"host": "db.nowhere.invalid"}}
+        cases = {
+            "wrong password": {"password": "wrong-password"},
+            "unknown database": {"databaseName": "nope"},
+            "refused port": {"port": str(free_port())},
+            "host not found (.invalid)": {"host": "db.nowhere.invalid"},
+        }
         for name, changes in cases.items():
             took = []
             for _ in range(5):
@@ -103,8 +146,16 @@ def test_bench_verify_through_http(pg, store_pg, tmp_path, figures):
 
 def _silent_verify(app, dialect: str, port: int, seconds: float) -> float:
     app.config["VERIFY_TIMEOUT"] = seconds
-    raw = {"displayName": "x", "dialect": dialect, "host": "127.0.0.1", "port": port,
-           "databaseName": "d", "username": "u", "password": "secret", "sslEnabled": False}
+    raw = {
+        "displayName": "x",
+        "dialect": dialect,
+        "host": "127.0.0.1",
+        "port": port,
+        "databaseName": "d",
+        "username": "u",
+        "password": "secret",
+        "sslEnabled": False,
+    }
     with app.app_context():
         started = time.monotonic()
         try:
@@ -120,8 +171,15 @@ def _libpq_alone(port: int, seconds: float) -> float:
     """libpq's connect_timeout given the same deadline (it takes whole seconds)."""
     started = time.monotonic()
     with contextlib.suppress(psycopg.OperationalError):
-        psycopg.connect(host="127.0.0.1", port=port, dbname="d", user="u", password="secret",
-                        sslmode="disable", connect_timeout=seconds)
+        psycopg.connect(
+            host="127.0.0.1",
+            port=port,
+            dbname="d",
+            user="u",
+            password="secret",
+            sslmode="disable",
+            connect_timeout=seconds,
+        )
     return time.monotonic() - started
 
 
@@ -130,10 +188,17 @@ def test_bench_verify_deadline(app, silent_port, figures):
         baseline = _libpq_alone(silent_port, seconds)
         for dialect in ("POSTGRES", "MARIADB"):
             took = _silent_verify(app, dialect, silent_port, seconds)
-            print(f"\nverify deadline {seconds:g} s, {dialect}, silent host: ended after "
-                  f"{took:.2f} s (libpq's connect_timeout={seconds:g}: {baseline:.2f} s)")
-            figures.append(Figure(f"verify deadline {seconds:g} s, {dialect}, silent host",
-                                  took, baseline if dialect == "POSTGRES" else None,
-                                  "libpq connect_timeout" if dialect == "POSTGRES" else "",
-                                  f"{seconds:g} ± {PRECISION:g} s",
-                                  abs(took - seconds) <= PRECISION))
+            print(
+                f"\nverify deadline {seconds:g} s, {dialect}, silent host: ended after "
+                f"{took:.2f} s (libpq's connect_timeout={seconds:g}: {baseline:.2f} s)"
+            )
+            figures.append(
+                Figure(
+                    f"verify deadline {seconds:g} s, {dialect}, silent host",
+                    took,
+                    baseline if dialect == "POSTGRES" else None,
+                    "libpq connect_timeout" if dialect == "POSTGRES" else "",
+                    f"{seconds:g} ± {PRECISION:g} s",
+                    abs(took - seconds) <= PRECISION,
+                )
+            )

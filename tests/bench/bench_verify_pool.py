@@ -38,49 +38,66 @@ def _ms(get) -> float:
 def _figures(samples: list[float]) -> str:
     ordered = sorted(samples)
     p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
-    return (f"median {statistics.median(ordered):.1f} ms, p95 {p95:.1f} ms, "
-            f"max {ordered[-1]:.1f} ms (n={len(ordered)})")
+    return (
+        f"median {statistics.median(ordered):.1f} ms, p95 {p95:.1f} ms, "
+        f"max {ordered[-1]:.1f} ms (n={len(ordered)})"
+    )
 
 
 def _storm(pg, silent_port, tmp_path, name: str, bound: int, per_org: int) -> None:
-    settings = {"DATADOCK_VERIFY_TIMEOUT": str(TIMEOUT),
-                "DATADOCK_VERIFY_CONCURRENCY": str(bound),
-                "DATADOCK_VERIFY_CONCURRENCY_PER_ORG": str(per_org)}
-    with prepared_store(pg, tmp_path / f"instance-{name}", ["Acme", "Globex"],
-                        settings) as store, \
-            gunicorn(store, tmp_path / f"gunicorn-{name}.log") as url:
+    settings = {
+        "DATADOCK_VERIFY_TIMEOUT": str(TIMEOUT),
+        "DATADOCK_VERIFY_CONCURRENCY": str(bound),
+        "DATADOCK_VERIFY_CONCURRENCY_PER_ORG": str(per_org),
+    }
+    with (
+        prepared_store(pg, tmp_path / f"instance-{name}", ["Acme", "Globex"], settings) as store,
+        gunicorn(store, tmp_path / f"gunicorn-{name}.log") as url,
+    ):
         acme, globex = store.orgs
         browsers = {acme.id: login(url, acme.email)}
         reader = login(url, acme.email)
-        pages = {"/login": lambda: requests.get(url + "/login", timeout=60),
-                 "/sources": lambda: reader.session.get(url + "/sources", timeout=60)}
+        pages = {
+            "/login": lambda: requests.get(url + "/login", timeout=60),
+            "/sources": lambda: reader.session.get(url + "/sources", timeout=60),
+        }
         idle = {path: [_ms(get) for _ in range(SAMPLES)] for path, get in pages.items()}
 
         plan = [("htmx", acme)] * 8 + [("api", acme)] * 8 + [("api", globex)] * 16
         clock = Clock()
         threads, outcomes = fire_verifies(url, silent_port, plan, browsers, clock)
         if bound < 64:
-            poll(lambda: sum(o.seq > 0 and o.busy for o in outcomes)
-                 + waiting_on(silent_port) == len(plan), TIMEOUT * 6, "storm not in flight")
+            poll(
+                lambda: (
+                    sum(o.seq > 0 and o.busy for o in outcomes) + waiting_on(silent_port)
+                    == len(plan)
+                ),
+                TIMEOUT * 6,
+                "storm not in flight",
+            )
         else:  # nothing is refused: wait until a process has every thread taken by a verify
             threads_per_process = int(procfile_option("--threads"))
-            poll(lambda: waiting_on(silent_port) >= threads_per_process, TIMEOUT * 6,
-                 "verifies did not take every thread")
+            poll(
+                lambda: waiting_on(silent_port) >= threads_per_process,
+                TIMEOUT * 6,
+                "verifies did not take every thread",
+            )
         held = waiting_on(silent_port)
         busy: dict[str, list[float]] = {path: [] for path in pages}
         # Sample while no verify that got a slot has answered (they end at the deadline).
-        while len(busy["/sources"]) < SAMPLES and all(
-                o.seq == 0 for o in outcomes if not o.busy):
+        while len(busy["/sources"]) < SAMPLES and all(o.seq == 0 for o in outcomes if not o.busy):
             for path, get in pages.items():
                 busy[path].append(_ms(get))
         for thread in threads:
             thread.join(timeout=TIMEOUT * 12)
         refused = [o.elapsed_ms for o in outcomes if o.busy]
 
-    print(f"\n[{name}] VERIFY_CONCURRENCY={bound}, per org {per_org}; gunicorn "
-          f"--workers {procfile_option('--workers')} --threads {procfile_option('--threads')}; "
-          f"32 verifies of a silent host (deadline {TIMEOUT} s): {held} in flight, "
-          f"{len(refused)} refused")
+    print(
+        f"\n[{name}] VERIFY_CONCURRENCY={bound}, per org {per_org}; gunicorn "
+        f"--workers {procfile_option('--workers')} --threads {procfile_option('--threads')}; "
+        f"32 verifies of a silent host (deadline {TIMEOUT} s): {held} in flight, "
+        f"{len(refused)} refused"
+    )
     for path in pages:
         print(f"[{name}] GET {path} idle: {_figures(idle[path])}")
         if busy[path]:

@@ -24,10 +24,12 @@ def pytest_terminal_summary(terminalreporter) -> None:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     terminalreporter.section("Datadock bench: figures against same-run baselines")
     for n, row in enumerate(rows):
-        terminalreporter.write_line("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths,
-                                                                             strict=True))
-                                    + " |")
+        terminalreporter.write_line(
+            "| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |"
+        )
         if n == 0:
             terminalreporter.write_line("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    terminalreporter.write_line("(min over interleaved rounds on a shared 2-core machine: "
-                                "figures are noisy; ratios compare runs of the same moment)")
+    terminalreporter.write_line(
+        "(min over interleaved rounds on a shared 2-core machine: "
+        "figures are noisy; ratios compare runs of the same moment)"
+    )

@@ -86,16 +86,23 @@ def _setup_store(app, cfg: dict[str, Any], stale: bool) -> int:
         upgrade()
         if stale:
             db.session.execute(text("ANALYZE schema_tables"))
-            db.session.execute(text(
-                "ALTER TABLE schema_tables SET (autovacuum_enabled = false)"))
+            db.session.execute(text("ALTER TABLE schema_tables SET (autovacuum_enabled = false)"))
             db.session.commit()
         org = Organization(name="Bench")
         db.session.add(org)
         db.session.commit()
-        source = Source(organization_id=org.id, display_name="Big", dialect="POSTGRES",
-                        host=cfg["host"], port=cfg["port"], database_name=cfg["database"],
-                        username=cfg["user"], ssl_enabled=False, settings={},
-                        secrets_blob=vault().encrypt({"password": cfg["password"]}))
+        source = Source(
+            organization_id=org.id,
+            display_name="Big",
+            dialect="POSTGRES",
+            host=cfg["host"],
+            port=cfg["port"],
+            database_name=cfg["database"],
+            username=cfg["user"],
+            ssl_enabled=False,
+            settings={},
+            secrets_blob=vault().encrypt({"password": cfg["password"]}),
+        )
         db.session.add(source)
         db.session.commit()
         return source.id
@@ -126,8 +133,13 @@ def _sync(app, source_id: int, first: bool) -> dict[str, Any]:
         source = db.session.get(Source, source_id)
         assert source.last_sync_status == "SUCCESS", source.sync_error_message
         run = db.session.scalars(db.select(SyncRun).order_by(SyncRun.id.desc())).first()
-        return {"time": took, "peak_mb": peak, "tables": run.table_count,
-                "columns": run.column_count, "changes": run.change_count}
+        return {
+            "time": took,
+            "peak_mb": peak,
+            "tables": run.table_count,
+            "columns": run.column_count,
+            "changes": run.change_count,
+        }
 
 
 def main() -> None:
@@ -136,8 +148,9 @@ def main() -> None:
 
     apps, sources = {}, {}
     for store, url in cfg["stores"].items():
-        apps[store] = create_app({"SCHEDULER_ENABLED": False, "VERIFY_TIMEOUT": 30.0,
-                                  "SQLALCHEMY_DATABASE_URI": url})
+        apps[store] = create_app(
+            {"SCHEDULER_ENABLED": False, "VERIFY_TIMEOUT": 30.0, "SQLALCHEMY_DATABASE_URI": url}
+        )
         sources[store] = _setup_store(apps[store], cfg, stale=url.startswith("postgresql"))
     results: dict[str, list] = {"flat": [], "reflection": [], "rss_mb": [], "checks": []}
     for store in apps:

@@ -21,10 +21,19 @@ CHROMIUM = "/usr/bin/chromium"
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     """Debian's Chromium, with no traffic to Google's services."""
-    return {**browser_type_launch_args, "executable_path": CHROMIUM,
-            "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                     "--disable-component-update", "--disable-sync", "--no-first-run",
-                     "--disable-quic"]}
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-quic",
+        ],
+    }
 
 
 @pytest.fixture
@@ -37,15 +46,26 @@ def live_server_env() -> dict[str, str]:
 def live_server(tmp_path, live_server_env) -> Iterator[str]:
     """The app served by `flask run` on a free loopback port, on a fresh SQLite store."""
     port = free_port()
-    env = {**os.environ, "DATADOCK_INSTANCE_PATH": str(tmp_path / "instance"),
-           "DATADOCK_VERIFY_TIMEOUT": "5", "DATADOCK_TICK_SECONDS": "1", **live_server_env}
+    env = {
+        **os.environ,
+        "DATADOCK_INSTANCE_PATH": str(tmp_path / "instance"),
+        "DATADOCK_VERIFY_TIMEOUT": "5",
+        "DATADOCK_TICK_SECONDS": "1",
+        **live_server_env,
+    }
     env.pop("DATABASE_URL", None)
     flask = [sys.executable, "-m", "flask", "--app", "webapp"]
-    subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True,
-                   capture_output=True, timeout=300)  # a safety deadline, as below
+    subprocess.run(
+        [*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True, timeout=300
+    )  # a safety deadline, as below
     log = (tmp_path / "server.log").open("w")
-    proc = subprocess.Popen([*flask, "run", "--host", "127.0.0.1", "--port", str(port)],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [*flask, "run", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
 
     def answering() -> bool:

@@ -25,8 +25,9 @@ def patient_expect():
     expect.set_options(timeout=None)  # back to Playwright's default
 
 
-def test_setup_with_the_demo_then_browse_every_page_without_a_csp_violation(page: Page,
-                                                                            live_server: str):
+def test_setup_with_the_demo_then_browse_every_page_without_a_csp_violation(
+    page: Page, live_server: str
+):
     violations: list[str] = []
 
     def watch(message: ConsoleMessage) -> None:
@@ -48,8 +49,10 @@ def test_setup_with_the_demo_then_browse_every_page_without_a_csp_violation(page
     status = page.locator("#sync-status")
     expect(status).not_to_have_text(re.compile("PENDING|NEVER_SYNCED"), timeout=SYNC_DEADLINE_MS)
     if status.inner_text() != "SUCCESS":
-        pytest.fail(f"the demo sync ended {status.inner_text()}: "
-                    f"{page.locator('#sync-error').all_inner_texts()}")
+        pytest.fail(
+            f"the demo sync ended {status.inner_text()}: "
+            f"{page.locator('#sync-error').all_inner_texts()}"
+        )
     expect(page.get_by_text("main.order_totals")).to_be_visible()
     page.get_by_text("main.orders", exact=True).click()
     expect(page.get_by_role("cell", name="customer_id")).to_be_visible()

@@ -55,8 +55,9 @@ def test_setup_add_source_verify_save_and_see_the_schema(page: Page, live_server
     expect(row).to_contain_text("SUCCESS")
 
 
-def test_paste_a_connection_string_then_verify_shows_the_checklist(page: Page, live_server: str,
-                                                                   pg):
+def test_paste_a_connection_string_then_verify_shows_the_checklist(
+    page: Page, live_server: str, pg
+):
     page.goto(live_server)
     page.get_by_label("Organization name").fill("Acme")
     page.get_by_label("Admin email").fill("admin@example.com")

@@ -25,8 +25,7 @@ def set_up(page: Page, base: str) -> None:
     expect(page.get_by_role("heading", name="Data sources", exact=True)).to_be_visible()
 
 
-def test_add_verify_save_sync_and_delete_without_javascript(browser: Browser, live_server: str,
-                                                            pg):
+def test_add_verify_save_sync_and_delete_without_javascript(browser: Browser, live_server: str, pg):
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
     set_up(page, live_server)
@@ -73,6 +72,7 @@ def test_add_verify_save_sync_and_delete_without_javascript(browser: Browser, li
     page.get_by_label("Password", exact=True).fill(pg.password)
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("heading", name="No script")).to_be_visible()
+
     # No polling without JavaScript: a person reloads until the first sync has ended.
     def sync_ended() -> bool:
         page.reload()
@@ -98,7 +98,8 @@ def _tab_until(page: Page, target: str, trail: list[str], limit: int = 40) -> No
         page.keyboard.press("Tab")
         focused = page.evaluate(
             "() => { const e = document.activeElement;"
-            " return e.id || (e.textContent || '').trim() || e.tagName; }")
+            " return e.id || (e.textContent || '').trim() || e.tagName; }"
+        )
         trail.append(focused)
         if focused == target:
             return
@@ -109,18 +110,45 @@ def test_the_add_form_works_by_keyboard_alone(page: Page, live_server: str, pg):
     set_up(page, live_server)
     page.goto(live_server + "/sources/new")
     trail: list[str] = []
-    typed = {"displayName": "Keyboard", "host": pg.host, "port": str(pg.port),
-             "databaseName": pg.database, "username": pg.user, "password": "wrong-password"}
+    typed = {
+        "displayName": "Keyboard",
+        "host": pg.host,
+        "port": str(pg.port),
+        "databaseName": pg.database,
+        "username": pg.user,
+        "password": "wrong-password",
+    }
     for field, text in typed.items():
         _tab_until(page, field, trail)
         if field == "port":
             page.keyboard.press("Control+A")
         page.keyboard.type(text)
     # The focus went through the form in reading order, with nothing skipped or trapped.
-    order = [x for x in trail if x in ("displayName", "dialect", "connectionString", "host",
-                                       "port", "databaseName", "username", "password")]
-    assert order == ["displayName", "dialect", "connectionString", "host", "port",
-                     "databaseName", "username", "password"], trail
+    order = [
+        x
+        for x in trail
+        if x
+        in (
+            "displayName",
+            "dialect",
+            "connectionString",
+            "host",
+            "port",
+            "databaseName",
+            "username",
+            "password",
+        )
+    ]
+    assert order == [
+        "displayName",
+        "dialect",
+        "connectionString",
+        "host",
+        "port",
+        "databaseName",
+        "username",
+        "password",
+    ], trail
     _tab_until(page, "Verify", trail)
     page.keyboard.press("Enter")
     expect(page.locator("#password-error")).to_have_text("Incorrect username or password")

@@ -41,8 +41,9 @@ def test_an_admin_adds_a_webhook_and_sends_a_test(page: Page, live_server: str):
         expect(page.locator("#signing-secret")).to_have_count(0)
         assert "e2e-token" not in page.content()
         page.get_by_role("link", name="Webhook to 127.0.0.1").click()
-        expect(page.get_by_text("A source becomes unhealthy, A source recovers, The schema "
-                                "changes")).to_be_visible()
+        expect(
+            page.get_by_text("A source becomes unhealthy, A source recovers, The schema changes")
+        ).to_be_visible()
         page.get_by_role("button", name="Send test").click()
         wait_for(lambda: receiver.requests, timeout=60)
         [request] = receiver.requests

@@ -17,11 +17,14 @@ pytestmark = pytest.mark.e2e
 ADMIN_PASSWORD = "a long admin password"
 
 
-def test_a_link_is_completed_from_a_fresh_browser(page: Page, browser: Browser,
-                                                  live_server: str, pg):
+def test_a_link_is_completed_from_a_fresh_browser(
+    page: Page, browser: Browser, live_server: str, pg
+):
     violations: list[str] = []
-    page.on("console", lambda m: violations.append(m.text)
-            if "Content Security Policy" in m.text else None)
+    page.on(
+        "console",
+        lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None,
+    )
     page.goto(live_server)
     page.get_by_label("Organization name").fill("Acme")
     page.get_by_label("Admin email").fill("admin@corp.local")
@@ -35,11 +38,14 @@ def test_a_link_is_completed_from_a_fresh_browser(page: Page, browser: Browser,
     link = page.locator("#new-link").input_value()
     assert re.match(re.escape(live_server) + r"/connect/[A-Za-z0-9_-]{43}$", link)
     expect(page.get_by_role("row", name=re.compile("Customer warehouse"))).to_contain_text(
-        "Pending")
+        "Pending"
+    )
 
     dba = browser.new_context().new_page()  # a fresh browser: no cookie of the admin's
-    dba.on("console", lambda m: violations.append(m.text)
-           if "Content Security Policy" in m.text else None)
+    dba.on(
+        "console",
+        lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None,
+    )
     dba.goto(link)
     expect(dba.get_by_role("heading", name="Connect PostgreSQL to Acme")).to_be_visible()
     expect(dba.get_by_label("Dialect")).to_have_count(0)  # only this dialect's form

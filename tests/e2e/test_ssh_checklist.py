@@ -43,8 +43,7 @@ def test_ssh_tunnel_error_under_its_field_then_verified(page: Page, live_server:
     expect(result).to_contain_text("Could not connect.")
     expect(page.locator("#sshPassword-error")).to_have_text(REJECTED)
     expect(page.locator("#sshUsername-error")).to_have_text(REJECTED)
-    expect(page.get_by_label("SSH password", exact=True)).to_have_attribute(
-        "aria-invalid", "true")
+    expect(page.get_by_label("SSH password", exact=True)).to_have_attribute("aria-invalid", "true")
     for step in ("DNS", "TCP"):
         expect(result.locator("li.ok", has_text=step)).to_be_visible()
     expect(result.locator("li.failed", has_text="SSH tunnel")).to_be_visible()
@@ -61,7 +60,8 @@ def test_ssh_tunnel_error_under_its_field_then_verified(page: Page, live_server:
     expect(result.locator("li.ok", has_text="Can read the catalog")).to_be_visible()
     expect(page.locator("#sshPassword-error")).to_have_text("")
     expect(page.get_by_label("SSH password", exact=True)).not_to_have_attribute(
-        "aria-invalid", "true")
+        "aria-invalid", "true"
+    )
 
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("heading", name="Behind the bastion")).to_be_visible()

@@ -23,20 +23,26 @@ pytestmark = pytest.mark.e2e
 ADMIN_EMAIL, ADMIN_PASSWORD = "admin@example.com", "a long admin password"
 LOOPBACK = re.compile(r"^https?://(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(/|$)")
 USERS = [
-    oidc_provider_mock.User(sub="bob-sub", claims={
-        "email": "bob@example.com", "email_verified": True, "name": "Bob"}),
-    oidc_provider_mock.User(sub="carol-sub", claims={
-        "email": "carol@example.com", "email_verified": True, "name": "Carol"}),
-    oidc_provider_mock.User(sub="mallory-sub", claims={
-        "email": "mallory@example.com", "email_verified": True, "aud": "another-client"}),
+    oidc_provider_mock.User(
+        sub="bob-sub", claims={"email": "bob@example.com", "email_verified": True, "name": "Bob"}
+    ),
+    oidc_provider_mock.User(
+        sub="carol-sub",
+        claims={"email": "carol@example.com", "email_verified": True, "name": "Carol"},
+    ),
+    oidc_provider_mock.User(
+        sub="mallory-sub",
+        claims={"email": "mallory@example.com", "email_verified": True, "aud": "another-client"},
+    ),
 ]
 
 
 @pytest.fixture(scope="module")
 def provider() -> Iterator[str]:
     """The provider's issuer URL."""
-    with oidc_provider_mock.run_server_in_thread(port=0, require_nonce=True,
-                                                 user_claims=USERS) as server:
+    with oidc_provider_mock.run_server_in_thread(
+        port=0, require_nonce=True, user_claims=USERS
+    ) as server:
         host, port = server.server_address[:2]
         assert host == "127.0.0.1", host
         yield f"http://127.0.0.1:{port}"
@@ -45,10 +51,14 @@ def provider() -> Iterator[str]:
 @pytest.fixture
 def live_server_env(provider) -> dict[str, str]:
     """Datadock configured for the provider; people without an invitation become viewers."""
-    return {"DATADOCK_OIDC_ISSUER": provider, "DATADOCK_OIDC_CLIENT_ID": "datadock",
-            "DATADOCK_OIDC_CLIENT_SECRET": "e2e-client-secret",
-            "DATADOCK_OIDC_PROVIDER_NAME": "Acme ID", "DATADOCK_OIDC_DEFAULT_ROLE": "viewer",
-            "DATADOCK_OIDC_ALLOWED_DOMAINS": "example.com"}
+    return {
+        "DATADOCK_OIDC_ISSUER": provider,
+        "DATADOCK_OIDC_CLIENT_ID": "datadock",
+        "DATADOCK_OIDC_CLIENT_SECRET": "e2e-client-secret",
+        "DATADOCK_OIDC_PROVIDER_NAME": "Acme ID",
+        "DATADOCK_OIDC_DEFAULT_ROLE": "viewer",
+        "DATADOCK_OIDC_ALLOWED_DOMAINS": "example.com",
+    }
 
 
 def loopback_only(context: BrowserContext) -> BrowserContext:
@@ -82,12 +92,14 @@ def sign_in_at_provider(page: Page, sub: str) -> None:
 
 
 def test_sso_signs_in_with_the_default_role_and_a_replayed_callback_is_refused(
-        page: Page, browser: Browser, live_server: str):
+    page: Page, browser: Browser, live_server: str
+):
     set_up(page, live_server)
     page.get_by_role("button", name="Log out").click()
     callbacks: list[str] = []
-    page.on("request", lambda r: callbacks.append(r.url) if "/login/sso/callback" in r.url
-            else None)
+    page.on(
+        "request", lambda r: callbacks.append(r.url) if "/login/sso/callback" in r.url else None
+    )
 
     page.get_by_role("button", name="Sign in with Acme ID").click()
     sign_in_at_provider(page, "bob-sub")
@@ -119,13 +131,15 @@ def test_a_token_for_another_audience_is_refused_in_the_browser(page: Page, live
     page.get_by_role("button", name="Sign in with Acme ID").click()
     sign_in_at_provider(page, "mallory-sub")
     expect(page.locator("#sso-error")).to_contain_text(
-        "The ID token was issued for another application (wrong audience).")
+        "The ID token was issued for another application (wrong audience)."
+    )
     page.goto(page.url.split("/login")[0] + "/sources")
     expect(page).to_have_url(re.compile(r"/login"))  # not signed in
 
 
 def test_an_invited_email_joins_through_sso_from_the_invitation_page(
-        page: Page, browser: Browser, live_server: str):
+    page: Page, browser: Browser, live_server: str
+):
     set_up(page, live_server)
     page.get_by_role("link", name="Members").click()
     page.get_by_label("Email", exact=True).fill("carol@example.com")

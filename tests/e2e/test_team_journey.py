@@ -58,12 +58,15 @@ def _api_status(url: str, key: str) -> int:
         return exc.code
 
 
-def test_invite_a_viewer_and_an_editor_then_remove_the_editor(page: Page, browser: Browser,
-                                                              live_server: str, tmp_path):
+def test_invite_a_viewer_and_an_editor_then_remove_the_editor(
+    page: Page, browser: Browser, live_server: str, tmp_path
+):
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     violations: list[str] = []
-    page.on("console", lambda m: violations.append(m.text)
-            if "Content Security Policy" in m.text else None)
+    page.on(
+        "console",
+        lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None,
+    )
     page.goto(live_server)
     page.get_by_label("Organization name").fill("Acme")
     page.get_by_label("Admin email").fill("admin@corp.local")
@@ -75,8 +78,7 @@ def test_invite_a_viewer_and_an_editor_then_remove_the_editor(page: Page, browse
 
     viewer_link = _invite(page, live_server, "vi@example.test", "viewer")
     editor_link = _invite(page, live_server, "ed@corp.local", "editor")
-    expect(page.get_by_role("row", name=re.compile("vi@example.test"))).to_contain_text(
-        "viewer")
+    expect(page.get_by_role("row", name=re.compile("vi@example.test"))).to_contain_text("viewer")
 
     viewer = _accept(browser, viewer_link, "Vi")
     expect(viewer.get_by_role("link", name="Add data source")).to_have_count(0)
@@ -129,9 +131,17 @@ def _key_for(instance: Path, email: str) -> str:
         "with app.app_context():\n"
         f"    user = db.session.scalar(db.select(User).filter_by(email={email!r}))\n"
         "    org = db.session.get(Organization, 1)\n"
-        "    print(create_key(org, 'editor script', user, scope='write')[1])\n")
+        "    print(create_key(org, 'editor script', user, scope='write')[1])\n"
+    )
     env = {**os.environ, "DATADOCK_INSTANCE_PATH": str(instance)}
     env.pop("DATABASE_URL", None)
-    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, check=True,
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     return out.stdout.strip().splitlines()[-1]

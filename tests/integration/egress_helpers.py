@@ -56,8 +56,9 @@ def _forward(connection: socket.socket, upstream: int) -> None:
 
 
 @contextlib.contextmanager
-def counting_listener(host: str = ALIAS, upstream: int | None = None,
-                      port: int = 0) -> Iterator[Listener]:
+def counting_listener(
+    host: str = ALIAS, upstream: int | None = None, port: int = 0
+) -> Iterator[Listener]:
     """Listen on `host` (a loopback alias: all of 127.0.0.0/8 is loopback on Linux), count
     every connection, and close it, or pipe it to 127.0.0.1:`upstream` (a real server)."""
     server = socket.socket()
@@ -99,12 +100,20 @@ def spellings(v4: str = ALIAS) -> list[str]:
     raw = address.packed
     hi, lo = f"{raw[0]:02x}{raw[1]:02x}", f"{raw[2]:02x}{raw[3]:02x}"
     client = int(address) ^ 0xFFFFFFFF
-    local48 = ipaddress.IPv6Address(bytes.fromhex("0064ff9b0001") + raw[:2] + b"\0" + raw[2:]
-                                    + b"\0" * 5)
+    local48 = ipaddress.IPv6Address(
+        bytes.fromhex("0064ff9b0001") + raw[:2] + b"\0" + raw[2:] + b"\0" * 5
+    )
     found = [
-        f"::ffff:{v4}", f"::ffff:{hi}:{lo}", f"[::ffff:{v4}]",
-        f"0000:0000:0000:0000:0000:ffff:{hi}:{lo}", f"::{v4}", f"::ffff:0:{hi}:{lo}",
-        f"64:ff9b::{hi}:{lo}", str(local48), f"2002:{hi}:{lo}::", f"2001:0:{hi}:{lo}::1",
+        f"::ffff:{v4}",
+        f"::ffff:{hi}:{lo}",
+        f"[::ffff:{v4}]",
+        f"0000:0000:0000:0000:0000:ffff:{hi}:{lo}",
+        f"::{v4}",
+        f"::ffff:0:{hi}:{lo}",
+        f"64:ff9b::{hi}:{lo}",
+        str(local48),
+        f"2002:{hi}:{lo}::",
+        f"2001:0:{hi}:{lo}::1",
         f"2001:0:4136:e378:8000:63bf:{client >> 16:04x}:{client & 0xFFFF:04x}",
         str(int(address)),
     ]
@@ -120,15 +129,21 @@ def url_host(spelling: str) -> str:
 
 SUFFIX = ".datadock.test"
 # Names the private /etc/hosts of test_egress_names.py maps (resolver_names.py uses them).
-BLOCKED_NAMES = {f"v6-{i}{SUFFIX}": str(ipaddress.ip_address(s.strip("[]"))) for i, s in
-                 enumerate(x for x in spellings(ALIAS) if ":" in x)}
+BLOCKED_NAMES = {
+    f"v6-{i}{SUFFIX}": str(ipaddress.ip_address(s.strip("[]")))
+    for i, s in enumerate(x for x in spellings(ALIAS) if ":" in x)
+}
 BLOCKED_NAMES[f"alias{SUFFIX}"] = ALIAS
-METADATA_NAMES = {f"metadata-{i}{SUFFIX}": str(ipaddress.ip_address(s.strip("[]"))) for i, s in
-                  enumerate(["169.254.169.254", *(x for x in spellings("169.254.169.254")
-                                                  if ":" in x)])}
+METADATA_NAMES = {
+    f"metadata-{i}{SUFFIX}": str(ipaddress.ip_address(s.strip("[]")))
+    for i, s in enumerate(
+        ["169.254.169.254", *(x for x in spellings("169.254.169.254") if ":" in x)]
+    )
+}
 
 
 def hosts_lines() -> str:
     """/etc/hosts lines for BLOCKED_NAMES and METADATA_NAMES."""
-    return "".join(f"{address} {name}\n" for name, address in
-                   {**BLOCKED_NAMES, **METADATA_NAMES}.items())
+    return "".join(
+        f"{address} {name}\n" for name, address in {**BLOCKED_NAMES, **METADATA_NAMES}.items()
+    )

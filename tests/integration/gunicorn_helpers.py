@@ -36,9 +36,10 @@ _DEFAULT = re.compile(r"\$\{(\w+):-([^}]*)\}")
 def procfile_web_command(port: int, env: dict[str, str]) -> list[str]:
     """The Procfile's `web:` command with its ${VAR:-default}s filled from `env`, bound to
     127.0.0.1:`port` instead of every interface."""
-    line = next(row for row in (ROOT / "Procfile").read_text().splitlines()
-                if row.startswith("web:"))
-    text = _DEFAULT.sub(lambda m: env.get(m.group(1)) or m.group(2), line[len("web:"):])
+    line = next(
+        row for row in (ROOT / "Procfile").read_text().splitlines() if row.startswith("web:")
+    )
+    text = _DEFAULT.sub(lambda m: env.get(m.group(1)) or m.group(2), line[len("web:") :])
     words = shlex.split(text)
     assert words[0] == "gunicorn", words
     words[words.index("--bind") + 1] = f"127.0.0.1:{port}"
@@ -69,8 +70,9 @@ class Store:
 
 
 @contextlib.contextmanager
-def prepared_store(pg, instance: Path, org_names: list[str],
-                   extra_env: dict[str, str] | None = None) -> Iterator[Store]:
+def prepared_store(
+    pg, instance: Path, org_names: list[str], extra_env: dict[str, str] | None = None
+) -> Iterator[Store]:
     """A fresh, migrated PostgreSQL store with one admin and one API key per organization."""
     from webapp import create_app
     from webapp.accounts import create_admin
@@ -81,13 +83,18 @@ def prepared_store(pg, instance: Path, org_names: list[str],
     env = {k: v for k, v in os.environ.items() if not k.startswith("DATADOCK_")}
     env.pop("DATABASE_URL", None)
     store = fresh_database(pg, "verifypool")
-    env.update({
-        "DATABASE_URL": f"postgresql://{pg.user}:{pg.password}@{pg.host}:{pg.port}/{store}",
-        "SECRET_KEY": "verify-pool-test-secret-key-0123456789",
-        "DATADOCK_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-        "DATADOCK_INSTANCE_PATH": str(instance), "DATADOCK_SCHEDULER": "off",
-        "DATADOCK_HEALTH_INTERVAL": "0", "DATADOCK_LOG_FORMAT": "text",
-        **(extra_env or {})})
+    env.update(
+        {
+            "DATABASE_URL": f"postgresql://{pg.user}:{pg.password}@{pg.host}:{pg.port}/{store}",
+            "SECRET_KEY": "verify-pool-test-secret-key-0123456789",
+            "DATADOCK_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+            "DATADOCK_INSTANCE_PATH": str(instance),
+            "DATADOCK_SCHEDULER": "off",
+            "DATADOCK_HEALTH_INTERVAL": "0",
+            "DATADOCK_LOG_FORMAT": "text",
+            **(extra_env or {}),
+        }
+    )
     orgs = []
     with _environment(env):
         app = create_app({"SCHEDULER_ENABLED": False})
@@ -123,8 +130,9 @@ def gunicorn(store: Store, log_path: Path) -> Iterator[str]:
     command = procfile_web_command(port, store.env)
     workers = int(command[command.index("--workers") + 1])
     with log_path.open("w") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=store.env, stdout=log,
-                                   stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=store.env, stdout=log, stderr=subprocess.STDOUT
+        )
         url = f"http://127.0.0.1:{port}"
         try:
             _wait_ready(process, url, workers, log_path)
@@ -163,9 +171,16 @@ class Browser:
 def login(url: str, email: str) -> Browser:
     """A browser-like session logged in as `email`, holding the add form's CSRF token."""
     session = requests.Session()
-    response = session.post(url + "/login", data={
-        "csrf_token": csrf_token(session, url + "/login"), "email": email,
-        "password": PASSWORD}, allow_redirects=False, timeout=30)
+    response = session.post(
+        url + "/login",
+        data={
+            "csrf_token": csrf_token(session, url + "/login"),
+            "email": email,
+            "password": PASSWORD,
+        },
+        allow_redirects=False,
+        timeout=30,
+    )
     assert response.status_code == 302, response.text[:500]
     return Browser(session, csrf_token(session, url + "/sources/new"))
 
@@ -225,33 +240,50 @@ class Clock:
             return next(self._next)
 
 
-def fire_verifies(url: str, silent_port: int, plan: list[tuple[str, Org]],
-                  browsers: dict[int, Browser], clock: Clock
-                  ) -> tuple[list[threading.Thread], list[Outcome]]:
+def fire_verifies(
+    url: str,
+    silent_port: int,
+    plan: list[tuple[str, Org]],
+    browsers: dict[int, Browser],
+    clock: Clock,
+) -> tuple[list[threading.Thread], list[Outcome]]:
     """Start one thread per (kind, org) verify of a PostgreSQL source on the silent host."""
     outcomes = [Outcome(kind, org.id) for kind, org in plan]
-    fields = {"dialect": "POSTGRES", "host": "127.0.0.1", "port": silent_port,
-              "databaseName": "app", "username": "reader", "password": "typed-secret"}
+    fields = {
+        "dialect": "POSTGRES",
+        "host": "127.0.0.1",
+        "port": silent_port,
+        "databaseName": "app",
+        "username": "reader",
+        "password": "typed-secret",
+    }
 
     def one(outcome: Outcome, org: Org) -> None:
         if outcome.kind == "api":
             response = requests.post(
                 f"{url}/api/public/organizations/{org.id}/data-sources/verify",
                 json={**fields, "type": "direct", "sslEnabled": False},
-                headers={"Authorization": f"Bearer {org.key}"}, timeout=120)
+                headers={"Authorization": f"Bearer {org.key}"},
+                timeout=120,
+            )
         else:
             browser = browsers[org.id]
             response = requests.post(
-                url + "/sources/verify", cookies=browser.session.cookies.get_dict(),
-                headers={"HX-Request": "true"}, timeout=120,
-                data={**fields, "displayName": "Warehouse", "csrf_token": browser.csrf})
+                url + "/sources/verify",
+                cookies=browser.session.cookies.get_dict(),
+                headers={"HX-Request": "true"},
+                timeout=120,
+                data={**fields, "displayName": "Warehouse", "csrf_token": browser.csrf},
+            )
         outcome.status, outcome.text = response.status_code, response.text
         outcome.headers = dict(response.headers)
         outcome.elapsed_ms = response.elapsed.total_seconds() * 1000
         outcome.seq = clock.tick()
 
-    threads = [threading.Thread(target=one, args=(outcome, org), daemon=True)
-               for outcome, (_, org) in zip(outcomes, plan, strict=True)]
+    threads = [
+        threading.Thread(target=one, args=(outcome, org), daemon=True)
+        for outcome, (_, org) in zip(outcomes, plan, strict=True)
+    ]
     for thread in threads:
         thread.start()
     return threads, outcomes

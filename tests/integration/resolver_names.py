@@ -37,10 +37,11 @@ from webapp.models import Organization, Source, utcnow
 from webapp.records import vault
 
 if os.environ.get("DATADOCK_TEST_RESOLVER") != "1":
-    pytest.skip("runs inside test_egress_names.py's mount namespace only",
-                allow_module_level=True)
+    pytest.skip("runs inside test_egress_names.py's mount namespace only", allow_module_level=True)
 
 DNS_ADDRESS = "127.0.0.153"
+
+
 class RebindingDns:
     """A DNS server for `rebind-*.datadock.test`: the first A query for a name is answered
     127.0.0.1, every later one 127.0.0.9 (TTL 0); AAAA queries get no answer."""
@@ -66,10 +67,10 @@ class RebindingDns:
         ident = struct.unpack(">H", query[:2])[0]
         at, labels = 12, []
         while query[at]:
-            labels.append(query[at + 1:at + 1 + query[at]].decode())
+            labels.append(query[at + 1 : at + 1 + query[at]].decode())
             at += 1 + query[at]
-        qtype = struct.unpack(">H", query[at + 1:at + 3])[0]
-        question = query[12:at + 5]
+        qtype = struct.unpack(">H", query[at + 1 : at + 3])[0]
+        question = query[12 : at + 5]
         name = ".".join(labels).lower()
         answers = b""
         if qtype == 1 and name.startswith("rebind-") and name.endswith(SUFFIX):
@@ -102,14 +103,23 @@ def blocked(app):
 
 
 def postgres(host: str, port: int) -> dict:
-    return {"dialect": "POSTGRES", "host": host, "port": port, "databaseName": "app",
-            "username": "reader", "password": "pw", "sslEnabled": False}
+    return {
+        "dialect": "POSTGRES",
+        "host": host,
+        "port": port,
+        "databaseName": "app",
+        "username": "reader",
+        "password": "pw",
+        "sslEnabled": False,
+    }
 
 
 def test_the_private_hosts_file_is_in_force():
     for name, address in BLOCKED_NAMES.items():
-        answers = {ipaddress.ip_address(i[4][0])
-                   for i in socket.getaddrinfo(name, 1, type=socket.SOCK_STREAM)}
+        answers = {
+            ipaddress.ip_address(i[4][0])
+            for i in socket.getaddrinfo(name, 1, type=socket.SOCK_STREAM)
+        }
         assert answers == {ipaddress.ip_address(address)}, name
 
 
@@ -120,16 +130,26 @@ def test_names_resolving_to_a_blocked_spelling_are_refused_everywhere(app, block
         error = api.post("/verify", json=postgres(name, blocked.port)).get_json()["error"]
         assert error["fieldErrors"] == {"host": NOT_ALLOWED}, name
         assert f"{name} resolves to {address}" in error["detail"]
-        create = api.post(json={"type": "direct", "displayName": name,
-                                **postgres(name, blocked.port)})
+        create = api.post(
+            json={"type": "direct", "displayName": name, **postgres(name, blocked.port)}
+        )
         assert create.get_json()["error"]["fieldErrors"] == {"host": NOT_ALLOWED}
     with app.app_context():  # saved before the rule: the health check sends nothing
         org = db.session.get(Organization, org_id)
         for name in BLOCKED_NAMES:
-            db.session.add(Source(organization_id=org.id, display_name=f"saved {name}",
-                                  dialect="POSTGRES", host=name, port=blocked.port,
-                                  database_name="app", username="reader", ssl_enabled=False,
-                                  secrets_blob=vault().encrypt({"password": "pw"})))
+            db.session.add(
+                Source(
+                    organization_id=org.id,
+                    display_name=f"saved {name}",
+                    dialect="POSTGRES",
+                    host=name,
+                    port=blocked.port,
+                    database_name="app",
+                    username="reader",
+                    ssl_enabled=False,
+                    secrets_blob=vault().encrypt({"password": "pw"}),
+                )
+            )
         db.session.commit()
         for source_id in claim_due(HEALTH, "t", utcnow(), 60, 100):
             run_health(source_id, "t")
@@ -142,11 +162,13 @@ def test_names_resolving_to_a_blocked_spelling_are_refused_everywhere(app, block
 def test_the_form_refuses_a_name_resolving_to_a_blocked_spelling(app, admin, blocked):
     token = csrf_token(admin, "/sources/new")
     for name in list(BLOCKED_NAMES)[:3]:
-        form = {"csrf_token": token, "displayName": "F", **{
-            k: str(v) for k, v in postgres(name, blocked.port).items() if k != "sslEnabled"}}
+        form = {
+            "csrf_token": token,
+            "displayName": "F",
+            **{k: str(v) for k, v in postgres(name, blocked.port).items() if k != "sslEnabled"},
+        }
         htmx = admin.post("/sources/verify", data=form, headers={"HX-Request": "true"})
-        assert f'id="host-error" hx-swap-oob="true">{NOT_ALLOWED}<' in htmx.get_data(
-            as_text=True)
+        assert f'id="host-error" hx-swap-oob="true">{NOT_ALLOWED}<' in htmx.get_data(as_text=True)
         plain = admin.post("/sources/new", data=form)
         assert f'id="host-error">{NOT_ALLOWED}<' in plain.get_data(as_text=True)
     assert blocked.accepted == []
@@ -164,15 +186,18 @@ def test_names_resolving_to_the_metadata_address_are_refused_by_default(quick_ap
 @contextlib.contextmanager
 def harmless_and_blocked() -> Iterator[tuple]:
     """Listeners on 127.0.0.1 and 127.0.0.9 with the same port."""
-    with counting_listener("127.0.0.1") as harmless, \
-            counting_listener(ALIAS, port=harmless.port) as blocked:
+    with (
+        counting_listener("127.0.0.1") as harmless,
+        counting_listener(ALIAS, port=harmless.port) as blocked,
+    ):
         yield harmless, blocked
 
 
-ORACLE_TLS = {"databaseName": "FREEPDB1", "username": "app", "password": "pw",
-              "sslEnabled": True}
-DATABRICKS = {"databricksHttpPath": "/sql/1.0/warehouses/1234567890abcdef",
-              "password": "dapi0123456789abcdef0123456789abcdef"}
+ORACLE_TLS = {"databaseName": "FREEPDB1", "username": "app", "password": "pw", "sslEnabled": True}
+DATABRICKS = {
+    "databricksHttpPath": "/sql/1.0/warehouses/1234567890abcdef",
+    "password": "dapi0123456789abcdef0123456789abcdef",
+}
 
 
 def rebind_verify(app, dialect: str, more: dict, harmless) -> ConnectionFailed:
@@ -180,8 +205,9 @@ def rebind_verify(app, dialect: str, more: dict, harmless) -> ConnectionFailed:
     name = f"rebind-{dialect.lower()}{SUFFIX}"
     app.config.update(EGRESS_BLOCK=[f"{ALIAS}/32"], VERIFY_TIMEOUT=2.0)
     with app.app_context(), pytest.raises(ConnectionFailed) as caught:
-        uc.verify_input({"displayName": "x", "dialect": dialect, "host": name,
-                         "port": harmless.port, **more})
+        uc.verify_input(
+            {"displayName": "x", "dialect": dialect, "host": name, "port": harmless.port, **more}
+        )
     steps = {s["name"]: s["status"] for s in caught.value.steps}
     assert steps["dns"] == "ok" and steps["tcp"] == "ok"  # the check saw 127.0.0.1
     # The control: the name does rebind, so any later look-up answers the blocked alias.
@@ -191,8 +217,7 @@ def rebind_verify(app, dialect: str, more: dict, harmless) -> ConnectionFailed:
 
 
 @needs_driver("ORACLE")
-def test_oracle_over_tls_looks_the_name_up_again_and_is_stopped_before_connecting(
-        quick_app, dns):
+def test_oracle_over_tls_looks_the_name_up_again_and_is_stopped_before_connecting(quick_app, dns):
     """python-oracledb (thin, TCPS) is given the name for its certificate check and resolves
     it again itself: the second answer (127.0.0.9) is checked before any connection."""
     with harmless_and_blocked() as (harmless, blocked):

@@ -41,13 +41,22 @@ class S3Server:
         """A boto3 S3 client with the accepted key."""
         import boto3
 
-        return boto3.client("s3", endpoint_url=self.endpoint, aws_access_key_id=self.key_id,
-                            aws_secret_access_key=self.secret, region_name=self.region)
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            aws_access_key_id=self.key_id,
+            aws_secret_access_key=self.secret,
+            region_name=self.region,
+        )
 
 
 def _post(url: str, body: bytes) -> None:
-    request = urllib.request.Request(url, data=body, method="POST",  # noqa: S310
-                                     headers={"Content-Type": "text/plain"})
+    request = urllib.request.Request(  # noqa: S310 - the test's own loopback S3 server
+        url,
+        data=body,
+        method="POST",
+        headers={"Content-Type": "text/plain"},
+    )
     with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - loopback http
         answer.read()
 
@@ -62,22 +71,29 @@ def _fill(server: S3Server, log_folder: Path) -> None:
     s3 = server.client()
     s3.create_bucket(Bucket=BUCKET)
     put = lambda key, body: s3.put_object(Bucket=BUCKET, Key=key, Body=body)  # noqa: E731
-    put("sales/orders.csv", b"id,customer,amount,ordered_on\n1,ann,2.50,2026-01-02\n"
-                            b"2,bob,3.00,2026-01-03\n")
+    put(
+        "sales/orders.csv",
+        b"id,customer,amount,ordered_on\n1,ann,2.50,2026-01-02\n2,bob,3.00,2026-01-03\n",
+    )
     put("sales/customers.csv", b"id,name\n1,ann\n2,bob\n")
     put("sales/2026/january.csv", b"id,customer,amount,ordered_on\n3,cy,1.25,2026-01-05\n")
     put("sales/2026/february.csv", b"id,customer,amount,ordered_on\n4,di,9.75,2026-02-05\n")
     put("sales/readme.txt", b"not a table")
-    put("events/events.json", b'{"id": 1, "kind": "click", "at": "2026-01-01T00:00:00"}\n'
-                              b'{"id": 2, "kind": "view", "at": "2026-01-02T00:00:00"}\n')
+    put(
+        "events/events.json",
+        b'{"id": 1, "kind": "click", "at": "2026-01-01T00:00:00"}\n'
+        b'{"id": 2, "kind": "view", "at": "2026-01-02T00:00:00"}\n',
+    )
     put("broken/bad.csv", UNREADABLE_CSV)
     put("empty/readme.txt", b"no csv here")
     import duckdb
 
     parquet = log_folder / "scores.parquet"
     with duckdb.connect() as connection:
-        connection.execute("COPY (SELECT 1::INTEGER AS id, 'ann' AS name, 2.5::DOUBLE AS score) "
-                           f"TO '{parquet}' (FORMAT parquet)")
+        connection.execute(
+            "COPY (SELECT 1::INTEGER AS id, 'ann' AS name, 2.5::DOUBLE AS score) "
+            f"TO '{parquet}' (FORMAT parquet)"
+        )
     put("parquet/scores.parquet", parquet.read_bytes())
 
 
@@ -90,17 +106,36 @@ def moto_server(log_path: Path) -> Iterator[S3Server]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with open(log_path, "wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1",
-                                    "-p", str(port)], stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
-        wait_until(lambda: _answers(f"{base}/moto-api/data.json"), timeout=60,
-                   what="moto to answer", ignore=(OSError,))
-        iam = boto3.client("iam", endpoint_url=base, aws_access_key_id="setup",
-                           aws_secret_access_key="setup", region_name="us-east-1")
+        wait_until(
+            lambda: _answers(f"{base}/moto-api/data.json"),
+            timeout=60,
+            what="moto to answer",
+            ignore=(OSError,),
+        )
+        iam = boto3.client(
+            "iam",
+            endpoint_url=base,
+            aws_access_key_id="setup",
+            aws_secret_access_key="setup",
+            region_name="us-east-1",
+        )
         iam.create_user(UserName="datadock")
-        iam.put_user_policy(UserName="datadock", PolicyName="read", PolicyDocument=json.dumps(
-            {"Version": "2012-10-17", "Statement": [
-                {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
+        iam.put_user_policy(
+            UserName="datadock",
+            PolicyName="read",
+            PolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
+                }
+            ),
+        )
         key = iam.create_access_key(UserName="datadock")["AccessKey"]
         server = S3Server("127.0.0.1", port, key["AccessKeyId"], key["SecretAccessKey"])
         _fill(server, log_path.parent)

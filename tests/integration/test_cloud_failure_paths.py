@@ -24,23 +24,49 @@ from webapp.dialects.base import Target
 TIMEOUT = 2.0
 
 HOSTED = {
-    "SQL_SERVER": {"port": 1433, "databaseName": "master", "username": "sa",
-                   "password": "pw", "sslEnabled": False},
-    "ORACLE": {"port": 1521, "databaseName": "FREEPDB1", "username": "app", "password": "pw",
-               "sslEnabled": False},
-    "CLICKHOUSE": {"port": 8123, "databaseName": "default", "username": "default",
-                   "password": "pw", "sslEnabled": False},
+    "SQL_SERVER": {
+        "port": 1433,
+        "databaseName": "master",
+        "username": "sa",
+        "password": "pw",
+        "sslEnabled": False,
+    },
+    "ORACLE": {
+        "port": 1521,
+        "databaseName": "FREEPDB1",
+        "username": "app",
+        "password": "pw",
+        "sslEnabled": False,
+    },
+    "CLICKHOUSE": {
+        "port": 8123,
+        "databaseName": "default",
+        "username": "default",
+        "password": "pw",
+        "sslEnabled": False,
+    },
     "TRINO": {"port": 8080, "databaseName": "hive", "username": "app", "sslEnabled": False},
-    "DATABRICKS": {"port": 443, "databricksHttpPath": "/sql/1.0/warehouses/1234567890abcdef",
-                   "password": "dapi0123456789abcdef0123456789abcdef"},
-    "POSTHOG": {"port": 443, "posthogProjectId": "12345", "password": "phx_abc",
-                "sslEnabled": False},
+    "DATABRICKS": {
+        "port": 443,
+        "databricksHttpPath": "/sql/1.0/warehouses/1234567890abcdef",
+        "password": "dapi0123456789abcdef0123456789abcdef",
+    },
+    "POSTHOG": {
+        "port": 443,
+        "posthogProjectId": "12345",
+        "password": "phx_abc",
+        "sslEnabled": False,
+    },
 }
 
 
 def raw(dialect: str, **changes) -> dict:
-    values = {"displayName": "x", "dialect": dialect, "host": "127.0.0.1",
-              **HOSTED.get(dialect, {})}
+    values = {
+        "displayName": "x",
+        "dialect": dialect,
+        "host": "127.0.0.1",
+        **HOSTED.get(dialect, {}),
+    }
     values.update(changes)
     return values
 
@@ -76,8 +102,7 @@ def test_a_refused_port_is_incorrect_port(quick_app, dialect):
 
 
 @pytest.mark.parametrize("dialect", dialect_params(sorted(HOSTED)))
-def test_a_silent_server_costs_one_deadline_and_names_the_firewall(quick_app, dialect,
-                                                                   silent_port):
+def test_a_silent_server_costs_one_deadline_and_names_the_firewall(quick_app, dialect, silent_port):
     """The real driver against a listener that accepts and never answers: its own deadline
     (or Datadock's around it) holds, and the error is the host's, with the firewall hint."""
     error, elapsed = failure(quick_app, raw(dialect, port=silent_port))
@@ -112,16 +137,23 @@ def test_oracle_deadline_holds_with_an_event_loop_running_in_the_caller(quick_ap
 
 # --- Real drivers, stand-in servers that answer like the vendor's -------------------------------
 
+
 def clickhouse_error(code: int, name: str):
     body = f"Code: {code}. DB::Exception: {name}. ({name}) (version 24.8.4.13)\n".encode()
     return lambda method, path, body_in: (
-        403 if code == 516 else 404, {"X-ClickHouse-Exception-Code": str(code)}, body)
+        403 if code == 516 else 404,
+        {"X-ClickHouse-Exception-Code": str(code)},
+        body,
+    )
 
 
-@pytest.mark.parametrize("code, name, field, message", [
-    (516, "AUTHENTICATION_FAILED", "password", "Incorrect username or password"),
-    (81, "UNKNOWN_DATABASE", "databaseName", "Database does not exist"),
-])
+@pytest.mark.parametrize(
+    "code, name, field, message",
+    [
+        (516, "AUTHENTICATION_FAILED", "password", "Incorrect username or password"),
+        (81, "UNKNOWN_DATABASE", "databaseName", "Database does not exist"),
+    ],
+)
 @needs_driver("CLICKHOUSE")
 def test_clickhouse_http_errors_reach_the_right_field(quick_app, code, name, field, message):
     with http_standin(clickhouse_error(code, name)) as standin:
@@ -134,8 +166,10 @@ def test_clickhouse_http_errors_reach_the_right_field(quick_app, code, name, fie
 def test_trino_401_is_a_bad_login_and_the_request_is_pinned(quick_app):
     with http_standin(lambda m, p, b: (401, {"WWW-Authenticate": "Basic"}, b"")) as standin:
         error, _ = failure(quick_app, raw("TRINO", host="localhost", port=standin.port))
-    assert error.field_errors == {"username": "Incorrect username or password",
-                                  "password": "Incorrect username or password"}
+    assert error.field_errors == {
+        "username": "Incorrect username or password",
+        "password": "Incorrect username or password",
+    }
     first = standin.requests[0]
     # Sent to the address Datadock checked, but named as the user typed it.
     assert first["headers"]["Host"] == f"localhost:{standin.port}"
@@ -144,9 +178,17 @@ def test_trino_401_is_a_bad_login_and_the_request_is_pinned(quick_app):
 
 @needs_driver("TRINO")
 def test_trino_unknown_catalog(quick_app):
-    error_body = {"id": "q1", "infoUri": "http://x/q1", "stats": {"state": "FAILED"},
-                  "error": {"message": "line 1:15: Catalog 'nope' not found", "errorCode": 44,
-                            "errorName": "CATALOG_NOT_FOUND", "errorType": "USER_ERROR"}}
+    error_body = {
+        "id": "q1",
+        "infoUri": "http://x/q1",
+        "stats": {"state": "FAILED"},
+        "error": {
+            "message": "line 1:15: Catalog 'nope' not found",
+            "errorCode": 44,
+            "errorName": "CATALOG_NOT_FOUND",
+            "errorType": "USER_ERROR",
+        },
+    }
     with http_standin(lambda m, p, b: json_reply(200, error_body)) as standin:
         error, _ = failure(quick_app, raw("TRINO", port=standin.port, databaseName="nope"))
     assert error.field_errors == {"databaseName": "Catalog does not exist"}
@@ -156,8 +198,12 @@ def test_trino_unknown_catalog(quick_app):
 @needs_driver("TRINO")
 def test_trino_refuses_to_follow_the_server_to_another_host(quick_app):
     """A coordinator answering with a nextUri on another host is not followed there."""
-    redirect = {"id": "q1", "infoUri": "x", "nextUri": "http://169.254.169.254/v1/statement/x",
-                "stats": {"state": "QUEUED"}}
+    redirect = {
+        "id": "q1",
+        "infoUri": "x",
+        "nextUri": "http://169.254.169.254/v1/statement/x",
+        "stats": {"state": "QUEUED"},
+    }
     with http_standin(lambda m, p, b: json_reply(200, redirect)) as standin:
         error, _ = failure(quick_app, raw("TRINO", port=standin.port))
     assert len(standin.requests) == 1  # the second request never left
@@ -177,8 +223,7 @@ def test_pinned_session_checks_the_certificate_against_the_name():
         with http_standin(ok, tls=(cert, key)) as standin:
             good = pinned_session("localhost", "127.0.0.1", standin.port, tls=True)
             good.verify = str(ca)
-            assert good.get(f"https://localhost:{standin.port}/", timeout=5).json() == {
-                "ok": True}
+            assert good.get(f"https://localhost:{standin.port}/", timeout=5).json() == {"ok": True}
             wrong = pinned_session("db.example.test", "127.0.0.1", standin.port, tls=True)
             wrong.verify = str(ca)
             with pytest.raises(requests.exceptions.SSLError):
@@ -189,31 +234,51 @@ def posthog_answer(project_status: int = 200, query_status: int = 200):
     def answer(method, path, body):
         if path == "/api/projects/12345/" and method == "GET":
             if project_status != 200:
-                return json_reply(project_status, {"type": "authentication_error",
-                                                   "code": "not_authenticated"})
+                return json_reply(
+                    project_status, {"type": "authentication_error", "code": "not_authenticated"}
+                )
             return json_reply(200, {"id": 12345, "name": "Web app"})
         if path == "/api/projects/12345/query/" and query_status != 200:
-            return json_reply(query_status, {"type": "authentication_error",
-                                             "code": "permission_denied"})
+            return json_reply(
+                query_status, {"type": "authentication_error", "code": "permission_denied"}
+            )
         if path == "/api/projects/12345/query/":
             kind = __import__("json").loads(body)["query"]["kind"]
             if kind == "HogQLQuery":
                 return json_reply(200, {"results": [[1]], "columns": ["1"]})
-            return json_reply(200, {"tables": {
-                "events": {"type": "posthog", "name": "events", "fields": {
-                    "uuid": {"name": "uuid", "type": "string"},
-                    "timestamp": {"name": "timestamp", "type": "datetime"}}},
-                "stripe_charges": {"type": "data_warehouse", "name": "stripe_charges",
-                                   "fields": {"id": {"name": "id", "type": "string"}}}}})
+            return json_reply(
+                200,
+                {
+                    "tables": {
+                        "events": {
+                            "type": "posthog",
+                            "name": "events",
+                            "fields": {
+                                "uuid": {"name": "uuid", "type": "string"},
+                                "timestamp": {"name": "timestamp", "type": "datetime"},
+                            },
+                        },
+                        "stripe_charges": {
+                            "type": "data_warehouse",
+                            "name": "stripe_charges",
+                            "fields": {"id": {"name": "id", "type": "string"}},
+                        },
+                    }
+                },
+            )
         return json_reply(404, {"code": "not_found"})
+
     return answer
 
 
-@pytest.mark.parametrize("status, field, message", [
-    (401, "password", "Incorrect API key"),
-    (403, "password", "This key has no access to this project"),
-    (404, "posthogProjectId", "Project not found"),
-])
+@pytest.mark.parametrize(
+    "status, field, message",
+    [
+        (401, "password", "Incorrect API key"),
+        (403, "password", "This key has no access to this project"),
+        (404, "posthogProjectId", "Project not found"),
+    ],
+)
 def test_posthog_api_statuses(quick_app, status, field, message):
     with http_standin(posthog_answer(status)) as standin:
         error, _ = failure(quick_app, raw("POSTHOG", port=standin.port))
@@ -242,7 +307,8 @@ def test_posthog_verify_and_introspect_against_the_stand_in(quick_app):
         tables = list(dialect.introspect(client))
     assert [(t.schema, t.name, [c["name"] for c in t.columns]) for t in tables] == [
         ("posthog", "events", ["uuid", "timestamp"]),
-        ("data_warehouse", "stripe_charges", ["id"])]
+        ("data_warehouse", "stripe_charges", ["id"]),
+    ]
 
 
 def test_posthog_untrusted_certificate_is_a_host_error(quick_app):
@@ -251,31 +317,56 @@ def test_posthog_untrusted_certificate_is_a_host_error(quick_app):
     with server_dir("phtls") as folder:
         _, cert, key = _certificates(folder)
         with http_standin(posthog_answer(), tls=(cert, key)) as standin:
-            error, _ = failure(quick_app, raw("POSTHOG", host="localhost", port=standin.port,
-                                        sslEnabled=True))
+            error, _ = failure(
+                quick_app, raw("POSTHOG", host="localhost", port=standin.port, sslEnabled=True)
+            )
     assert error.field_errors == {"host": "Certificate not trusted"}
     assert statuses(error)["tls"] == "failed"
 
 
 # --- Snowflake: the real connector against loopback (account host overridden) ----------------
 
+
 def snowflake_login(code: str, message: str):
     body = {"data": {"nextAction": None}, "code": code, "message": message, "success": False}
     return lambda method, path, b: json_reply(200, body)
 
 
-@pytest.mark.parametrize("code, message, field, shown", [
-    ("390100", "Incorrect username or password was specified.", "password",
-     "Incorrect username or password"),
-    ("390201", "The requested database does not exist or not authorized.", "databaseName",
-     "Database does not exist"),
-    ("390201", "The requested warehouse does not exist or not authorized.",
-     "snowflakeWarehouse", "Warehouse does not exist"),
-    ("390189", "Role 'X' specified in the connect string is not granted to this user.",
-     "snowflakeRole", "This role is not granted to the user"),
-    ("390144", "JWT token is invalid.", "snowflakePrivateKey",
-     "This key is not registered for this user"),
-])
+@pytest.mark.parametrize(
+    "code, message, field, shown",
+    [
+        (
+            "390100",
+            "Incorrect username or password was specified.",
+            "password",
+            "Incorrect username or password",
+        ),
+        (
+            "390201",
+            "The requested database does not exist or not authorized.",
+            "databaseName",
+            "Database does not exist",
+        ),
+        (
+            "390201",
+            "The requested warehouse does not exist or not authorized.",
+            "snowflakeWarehouse",
+            "Warehouse does not exist",
+        ),
+        (
+            "390189",
+            "Role 'X' specified in the connect string is not granted to this user.",
+            "snowflakeRole",
+            "This role is not granted to the user",
+        ),
+        (
+            "390144",
+            "JWT token is invalid.",
+            "snowflakePrivateKey",
+            "This key is not registered for this user",
+        ),
+    ],
+)
 @needs_driver("SNOWFLAKE")
 def test_snowflake_login_errors(code, message, field, shown):
     """The connector's Rust core parses a login answer from a loopback stand-in; Datadock's
@@ -283,14 +374,27 @@ def test_snowflake_login_errors(code, message, field, shown):
     import snowflake.connector
 
     dialect = get_dialect("SNOWFLAKE")
-    values = {"snowflakeAccountId": "acme-test", "username": "u", "password": "p",
-              "databaseName": "ANALYTICS"}
-    with http_standin(snowflake_login(code, message)) as standin, \
-            pytest.raises(snowflake.connector.Error) as caught:
+    values = {
+        "snowflakeAccountId": "acme-test",
+        "username": "u",
+        "password": "p",
+        "databaseName": "ANALYTICS",
+    }
+    with (
+        http_standin(snowflake_login(code, message)) as standin,
+        pytest.raises(snowflake.connector.Error) as caught,
+    ):
         snowflake.connector.connect(
-            account="acme-test", user="u", password="p", host="127.0.0.1",
-            port=standin.port, protocol="http", login_timeout=3, retry_max_attempts=1,
-            enable_server_session_keep_alive_auto_detection=False)
+            account="acme-test",
+            user="u",
+            password="p",
+            host="127.0.0.1",
+            port=standin.port,
+            protocol="http",
+            login_timeout=3,
+            retry_max_attempts=1,
+            enable_server_session_keep_alive_auto_detection=False,
+        )
     failure_ = dialect.classify(caught.value, Target(values, None, TIMEOUT))
     assert failure_.field_errors[field] == shown
     assert message not in failure_.detail
@@ -304,9 +408,16 @@ def test_snowflake_login_deadline_against_a_silent_listener(silent_port):
     started = time.monotonic()
     with pytest.raises(snowflake.connector.Error) as caught:
         snowflake.connector.connect(
-            account="acme-test", user="u", password="p", host="127.0.0.1", port=silent_port,
-            protocol="http", login_timeout=2, retry_max_attempts=1,
-            enable_server_session_keep_alive_auto_detection=False)
+            account="acme-test",
+            user="u",
+            password="p",
+            host="127.0.0.1",
+            port=silent_port,
+            protocol="http",
+            login_timeout=2,
+            retry_max_attempts=1,
+            enable_server_session_keep_alive_auto_detection=False,
+        )
     assert time.monotonic() - started < 2 * TIMEOUT + 1.5
     failure_ = dialect.classify(caught.value, Target({"snowflakeAccountId": "a"}, None, 2.0))
     assert "did not answer within 2 s" in failure_.field_errors["snowflakeAccountId"]

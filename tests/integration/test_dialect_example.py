@@ -52,30 +52,40 @@ def test_the_example_verifies_and_maps_a_wrong_password(app, pg, cockroach):
     with app.app_context():
         assert uc.verify_input(raw).server_version.startswith("PostgreSQL")
     error = failure(app, values(pg, dialect="COCKROACHDB", password="wrong-password"))
-    assert error.field_errors == {"username": "Incorrect username or password",
-                                  "password": "Incorrect username or password"}
+    assert error.field_errors == {
+        "username": "Incorrect username or password",
+        "password": "Incorrect username or password",
+    }
 
 
 def test_its_own_error_rule_comes_first(cockroach):
     target = Target({"host": "x.cockroachlabs.cloud", "port": 26257}, "127.0.0.1", 2.0, 26257)
-    cluster = psycopg.OperationalError("FATAL: codeParamsRoutingFailed: missing cluster "
-                                       "identifier")
+    cluster = psycopg.OperationalError("FATAL: codeParamsRoutingFailed: missing cluster identifier")
     assert cockroach.classify(cluster, target).field_errors == {
-        "host": "No such CockroachDB Cloud cluster"}
+        "host": "No such CockroachDB Cloud cluster"
+    }
     refused = psycopg.OperationalError("connection failed: Connection refused")
     assert cockroach.classify(refused, target).field_errors == {"port": "Incorrect port"}
 
 
 def test_its_urls_and_its_cloud_hosts_are_claimed(cockroach):
-    assert parse_connection_string("cockroachdb://app:pw@db.internal:26257/bank")[0] \
-        == "COCKROACHDB"
+    assert (
+        parse_connection_string("cockroachdb://app:pw@db.internal:26257/bank")[0] == "COCKROACHDB"
+    )
     key, found = parse_connection_string(
         "postgresql://app:pw@my-cluster-1234.abc.cockroachlabs.cloud:26257/defaultdb"
-        "?sslmode=verify-full")
+        "?sslmode=verify-full"
+    )
     assert key == "COCKROACHDB"
-    assert found == {"host": "my-cluster-1234.abc.cockroachlabs.cloud", "port": 26257,
-                     "username": "app", "password": "pw", "databaseName": "defaultdb",
-                     "sslEnabled": True, "sslMode": "verify-full"}
+    assert found == {
+        "host": "my-cluster-1234.abc.cockroachlabs.cloud",
+        "port": 26257,
+        "username": "app",
+        "password": "pw",
+        "databaseName": "defaultdb",
+        "sslEnabled": True,
+        "sslMode": "verify-full",
+    }
     assert parse_connection_string("postgresql://app@db.example.com/x")[0] == "POSTGRES"
 
 

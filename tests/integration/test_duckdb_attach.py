@@ -36,26 +36,45 @@ def main_file(app) -> str:
 
 
 def pg_attachment(pg, **changes):
-    values = {"host": pg.host, "port": pg.port, "databaseName": pg.database,
-              "userName": pg.user, "password": pg.password, **changes}
+    values = {
+        "host": pg.host,
+        "port": pg.port,
+        "databaseName": pg.database,
+        "userName": pg.user,
+        "password": pg.password,
+        **changes,
+    }
     return {"name": "crm", "type": "postgres", "postgresConnection": values}
 
 
 def maria_attachment(mariadb, **changes):
-    values = {"host": mariadb.host, "port": mariadb.port, "databaseName": mariadb.database,
-              "userName": mariadb.user, "password": mariadb.password, **changes}
+    values = {
+        "host": mariadb.host,
+        "port": mariadb.port,
+        "databaseName": mariadb.database,
+        "userName": mariadb.user,
+        "password": mariadb.password,
+        **changes,
+    }
     return {"name": "shop", "type": "mysql", "mysqlConnection": values}
 
 
 def values(path, *attachments):
-    return {"displayName": "Duck", "dialect": "DUCKDB", "databaseName": path,
-            FIELD: json.dumps(list(attachments))}
+    return {
+        "displayName": "Duck",
+        "dialect": "DUCKDB",
+        "databaseName": path,
+        FIELD: json.dumps(list(attachments)),
+    }
 
 
-def test_postgres_mysql_and_sqlite_attach_and_sync_as_catalogs(app, admin, pg, mariadb,
-                                                               main_file):
-    raw = values(main_file, pg_attachment(pg), maria_attachment(mariadb),
-                 {"name": "lite", "type": "sqlite", "sqliteConnection": {"path": "lite.sqlite"}})
+def test_postgres_mysql_and_sqlite_attach_and_sync_as_catalogs(app, admin, pg, mariadb, main_file):
+    raw = values(
+        main_file,
+        pg_attachment(pg),
+        maria_attachment(mariadb),
+        {"name": "lite", "type": "sqlite", "sqliteConnection": {"path": "lite.sqlite"}},
+    )
     with app.app_context():
         result = uc.verify_input(raw)
         assert result.server_version.startswith("DuckDB")
@@ -73,8 +92,7 @@ def test_postgres_mysql_and_sqlite_attach_and_sync_as_catalogs(app, admin, pg, m
 
 def test_attached_databases_are_read_only_and_nothing_else_is_reachable(app, pg, main_file):
     with app.app_context():
-        opened = open_connection(get_dialect("DUCKDB"), values(main_file, pg_attachment(pg)),
-                                 10.0)
+        opened = open_connection(get_dialect("DUCKDB"), values(main_file, pg_attachment(pg)), 10.0)
     try:
         con = opened.connection
         assert con.execute("SELECT count(*) FROM crm.public.customers").fetchone()[0] >= 0
@@ -93,9 +111,17 @@ def test_a_duckdb_file_in_s3_attaches(app, s3, main_file, tmp_path):  # noqa: F8
     with duckdb.connect(str(lake)) as con:
         con.execute("CREATE TABLE metrics (day DATE, value DOUBLE)")
     s3.client().put_object(Bucket=BUCKET, Key="lake/lake.duckdb", Body=lake.read_bytes())
-    attachment = {"name": "lake", "type": "s3", "s3Connection": {
-        "url": f"s3://{BUCKET}/lake/lake.duckdb", "accessKeyId": s3.key_id,
-        "secretAccessKey": s3.secret, "region": s3.region, "endpoint": s3.endpoint}}
+    attachment = {
+        "name": "lake",
+        "type": "s3",
+        "s3Connection": {
+            "url": f"s3://{BUCKET}/lake/lake.duckdb",
+            "accessKeyId": s3.key_id,
+            "secretAccessKey": s3.secret,
+            "region": s3.region,
+            "endpoint": s3.endpoint,
+        },
+    }
     dialect = get_dialect("DUCKDB")
     with app.app_context():
         opened = open_connection(dialect, values(main_file, attachment), 10.0)
@@ -104,8 +130,10 @@ def test_a_duckdb_file_in_s3_attaches(app, s3, main_file, tmp_path):  # noqa: F8
     finally:
         opened.close()
     assert "lake.main.metrics" in names
-    wrong = {**attachment, "s3Connection": {**attachment["s3Connection"],
-                                            "secretAccessKey": "x" * 40}}
+    wrong = {
+        **attachment,
+        "s3Connection": {**attachment["s3Connection"], "secretAccessKey": "x" * 40},
+    }
     error = failure(app, values(main_file, wrong))
     # DuckDB reports a refused key on S3 as a missing file.
     assert error.field_errors == {FIELD: "lake: no such file, or the key may not read it"}
@@ -137,25 +165,59 @@ def test_a_link_to_the_store_is_refused(app, main_file):
     # The data folder's file policy applies to SQLite attachments as to SQLite sources.
     store = Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"))
     (Path(app.config["DATA_DIR"]) / "own.sqlite").symlink_to(store)
-    error = failure(app, values(main_file, {"name": "own", "type": "sqlite",
-                                            "sqliteConnection": {"path": "own.sqlite"}}))
+    error = failure(
+        app,
+        values(
+            main_file, {"name": "own", "type": "sqlite", "sqliteConnection": {"path": "own.sqlite"}}
+        ),
+    )
     assert error.field_errors == {FIELD: "own: Use a path inside the data folder"}
 
 
-@pytest.mark.parametrize("attachment,message", [
-    ({"name": "bq", "type": "bigquery", "bigqueryConnection": {}}, "BigQuery cannot be attached"),
-    ({"name": "sf", "type": "snowflake"}, "Snowflake cannot be attached"),
-    ({"name": "Main", "type": "sqlite", "sqliteConnection": {"path": "a"}}, "name must be"),
-    ({"name": "x", "type": "postgres", "postgresConnection": {"host": "h"}},
-     "postgresConnection.databaseName is required"),
-    ({"name": "x", "type": "sqlite", "sqliteConnection": {"path": "/etc/passwd"}},
-     "path must be relative"),
-    ({"name": "x", "type": "s3", "s3Connection": {"url": "s3://b/*.duckdb", "accessKeyId": "a",
-                                                  "secretAccessKey": "b"}}, "url must be"),
-    ({"name": "x", "type": "mysql", "mysqlConnection": {"host": "h", "databaseName": "d",
-                                                        "userName": "u", "sslmode": "x"}},
-     "unknown mysqlConnection keys sslmode"),
-])
+@pytest.mark.parametrize(
+    "attachment,message",
+    [
+        (
+            {"name": "bq", "type": "bigquery", "bigqueryConnection": {}},
+            "BigQuery cannot be attached",
+        ),
+        ({"name": "sf", "type": "snowflake"}, "Snowflake cannot be attached"),
+        ({"name": "Main", "type": "sqlite", "sqliteConnection": {"path": "a"}}, "name must be"),
+        (
+            {"name": "x", "type": "postgres", "postgresConnection": {"host": "h"}},
+            "postgresConnection.databaseName is required",
+        ),
+        (
+            {"name": "x", "type": "sqlite", "sqliteConnection": {"path": "/etc/passwd"}},
+            "path must be relative",
+        ),
+        (
+            {
+                "name": "x",
+                "type": "s3",
+                "s3Connection": {
+                    "url": "s3://b/*.duckdb",
+                    "accessKeyId": "a",
+                    "secretAccessKey": "b",
+                },
+            },
+            "url must be",
+        ),
+        (
+            {
+                "name": "x",
+                "type": "mysql",
+                "mysqlConnection": {
+                    "host": "h",
+                    "databaseName": "d",
+                    "userName": "u",
+                    "sslmode": "x",
+                },
+            },
+            "unknown mysqlConnection keys sslmode",
+        ),
+    ],
+)
 def test_attachments_are_checked_before_anything_connects(app, attachment, message):
     with app.app_context(), pytest.raises(ValidationFailed) as caught:
         uc.verify_input(values("main.duckdb", attachment))
@@ -175,7 +237,8 @@ def test_a_plain_file_keeps_external_access_off(app, main_file):
         with pytest.raises(duckdb.Error):
             opened.connection.execute("SELECT * FROM read_csv('/etc/passwd')").fetchall()
         setting = opened.connection.execute(
-            "SELECT current_setting('enable_external_access')").fetchone()[0]
+            "SELECT current_setting('enable_external_access')"
+        ).fetchone()[0]
         assert setting is False
     finally:
         opened.close()
@@ -196,8 +259,9 @@ def test_the_saved_list_is_never_shown_again(app, admin, pg, main_file):
 def test_attached_catalogs_hold_no_system_schemas(app, pg, mariadb, main_file):
     dialect = get_dialect("DUCKDB")
     with app.app_context():
-        opened = open_connection(dialect, values(
-            main_file, pg_attachment(pg), maria_attachment(mariadb)), 10.0)
+        opened = open_connection(
+            dialect, values(main_file, pg_attachment(pg), maria_attachment(mariadb)), 10.0
+        )
     try:
         schemas = {t.schema for t in dialect.introspect(opened.connection)}
     finally:

@@ -18,8 +18,7 @@ import pytest
 from tests.integration.egress_helpers import hosts_lines
 
 INNER = Path(__file__).with_name("resolver_names.py")
-MOUNT = 'mount --bind "$1" /etc/hosts && mount --bind "$2" /etc/resolv.conf && shift 2 && ' \
-        'exec "$@"'
+MOUNT = 'mount --bind "$1" /etc/hosts && mount --bind "$2" /etc/resolv.conf && shift 2 && exec "$@"'
 
 
 def test_names_and_rebinding_through_the_system_resolver(tmp_path):
@@ -29,11 +28,31 @@ def test_names_and_rebinding_through_the_system_resolver(tmp_path):
     hosts.write_text("127.0.0.1 localhost\n::1 localhost ip6-localhost\n" + hosts_lines())
     resolv = tmp_path / "resolv.conf"
     resolv.write_text("nameserver 127.0.0.153\noptions timeout:1 attempts:1\n")
-    command = ["unshare", "--mount", "--propagation", "private", "sh", "-c", MOUNT, "sh",
-               str(hosts), str(resolv), sys.executable, "-m", "pytest", "-q", str(INNER)]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300,
-                            env={**os.environ, "DATADOCK_TEST_RESOLVER": "1"},
-                            cwd=Path(__file__).parents[2])
+    command = [
+        "unshare",
+        "--mount",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        MOUNT,
+        "sh",
+        str(hosts),
+        str(resolv),
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        str(INNER),
+    ]
+    result = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "DATADOCK_TEST_RESOLVER": "1"},
+        cwd=Path(__file__).parents[2],
+    )
     print(result.stdout[-4000:], result.stderr[-2000:])
     assert result.returncode == 0, "the tests in the private namespace failed (output above)"
     assert " passed" in result.stdout and "failed" not in result.stdout

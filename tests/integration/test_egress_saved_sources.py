@@ -55,8 +55,15 @@ def verify_detail(raw: dict) -> str:
 
 def saved(dialect: str, host: str, port: int, secrets: dict, **columns) -> Source:
     """A row as a save before the block rule would have left it."""
-    source = Source(organization_id=org().id, display_name=f"{dialect} {host}", dialect=dialect,
-                    host=host, port=port, secrets_blob=vault().encrypt(secrets), **columns)
+    source = Source(
+        organization_id=org().id,
+        display_name=f"{dialect} {host}",
+        dialect=dialect,
+        host=host,
+        port=port,
+        secrets_blob=vault().encrypt(secrets),
+        **columns,
+    )
     db.session.add(source)
     db.session.commit()
     return source
@@ -91,9 +98,18 @@ def test_a_verified_postgres_source_fails_sync_and_health_once_blocked(app, admi
 
 def test_every_saved_spelling_fails_sync_and_health_and_sends_nothing(app, admin):
     with app.app_context(), counting_listener() as listener:
-        rows = [saved("POSTGRES", spelling, listener.port, {"password": "pw"},
-                      database_name="app", username="reader", ssl_enabled=False)
-                for spelling in spellings(ALIAS)]
+        rows = [
+            saved(
+                "POSTGRES",
+                spelling,
+                listener.port,
+                {"password": "pw"},
+                database_name="app",
+                username="reader",
+                ssl_enabled=False,
+            )
+            for spelling in spellings(ALIAS)
+        ]
         with blocked_after(app):
             for source in rows:
                 uc.request_sync(source)
@@ -111,8 +127,14 @@ def test_every_saved_spelling_fails_sync_and_health_and_sends_nothing(app, admin
 def test_a_saved_posthog_source_sends_its_key_nowhere_once_blocked(app, admin):
     """The issue's case: a PostHog source sent its API key to the address on every check."""
     with app.app_context(), counting_listener() as listener:
-        source = saved("POSTHOG", "::ffff:127.0.0.9", listener.port, {"password": POSTHOG_KEY},
-                       ssl_enabled=False, settings={"posthogProjectId": "12345"})
+        source = saved(
+            "POSTHOG",
+            "::ffff:127.0.0.9",
+            listener.port,
+            {"password": POSTHOG_KEY},
+            ssl_enabled=False,
+            settings={"posthogProjectId": "12345"},
+        )
         # Unblocked, the health check does connect to it (the control).
         assert run_due(HEALTH, run_health) == [source.id]
         assert listener.wait_for(1)

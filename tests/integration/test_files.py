@@ -79,8 +79,7 @@ MAKERS = {"SQLITE": make_sqlite, "DUCKDB": make_duckdb}
 
 
 def values(dialect: str, path: str, **changes):
-    return {"displayName": f"{dialect} file", "dialect": dialect, "databaseName": path,
-            **changes}
+    return {"displayName": f"{dialect} file", "dialect": dialect, "databaseName": path, **changes}
 
 
 def refusal(app, raw) -> uc.SourceError | ConnectionFailed:
@@ -96,7 +95,11 @@ def test_verify_walks_the_file_ladder(app, data_dir, dialect):
         result = uc.verify_input(values(dialect, "sales/shop.db"))
     assert result.server_version.startswith("SQLite 3." if dialect == "SQLITE" else "DuckDB v")
     assert [(s["name"], s["status"]) for s in result.steps] == [
-        ("fields", "ok"), ("file", "ok"), ("database", "ok"), ("catalog", "ok")]
+        ("fields", "ok"),
+        ("file", "ok"),
+        ("database", "ok"),
+        ("catalog", "ok"),
+    ]
 
 
 @pytest.mark.parametrize("dialect", ["SQLITE", "DUCKDB"])
@@ -106,8 +109,14 @@ def test_sync_reads_tables_views_keys_and_odd_names(app, admin, data_dir, dialec
         source = sync_once(uc.create_source(org(app), values(dialect, "shop.db")).id)
         assert source.last_sync_status == "SUCCESS", source.sync_error_message
         tables = tables_of(source)
-        assert {"main.customers", "main.orders", "main.order_lines", "main.line_notes",
-                "main.big_orders", "main.we\"ird 'tåble"} <= set(tables)
+        assert {
+            "main.customers",
+            "main.orders",
+            "main.order_lines",
+            "main.line_notes",
+            "main.big_orders",
+            "main.we\"ird 'tåble",
+        } <= set(tables)
         assert tables["main.big_orders"].kind == "view"
         assert tables["main.customers"].kind == "table"
         customers = tables["main.customers"].columns
@@ -141,8 +150,12 @@ def test_foreign_keys_and_row_estimates(app, data_dir, dialect):
     MAKERS[dialect](data_dir / "shop.db")
     tables = introspect(app, dialect, "shop.db")
     [orders_fk] = tables["main.orders"].foreign_keys
-    assert (orders_fk["columns"], orders_fk["referredSchema"], orders_fk["referredTable"],
-            orders_fk["referredColumns"]) == (["customer_id"], "main", "customers", ["id"])
+    assert (
+        orders_fk["columns"],
+        orders_fk["referredSchema"],
+        orders_fk["referredTable"],
+        orders_fk["referredColumns"],
+    ) == (["customer_id"], "main", "customers", ["id"])
     # A composite key; in SQLite it names no columns and refers to the parent's primary key.
     [notes_fk] = tables["main.line_notes"].foreign_keys
     assert notes_fk["columns"] == ["order_id", "line_no"]
@@ -170,8 +183,9 @@ def test_sqlite_excluding_main_reads_nothing(app, data_dir):
 def test_sqlite_with_a_broken_view_still_syncs(app, data_dir):
     path = make_sqlite(data_dir / "broken.db")
     connection = sqlite3.connect(path)
-    connection.executescript("CREATE TABLE gone (x INTEGER); CREATE VIEW stale AS SELECT x "
-                             "FROM gone; DROP TABLE gone;")
+    connection.executescript(
+        "CREATE TABLE gone (x INTEGER); CREATE VIEW stale AS SELECT x FROM gone; DROP TABLE gone;"
+    )
     connection.close()
     tables = introspect(app, "SQLITE", "broken.db")
     assert tables["main.stale"].kind == "view" and tables["main.stale"].columns == []
@@ -186,10 +200,12 @@ def test_sqlite_file_names_are_not_read_as_uri_syntax(app, data_dir):
 
 
 @pytest.mark.parametrize("dialect", ["SQLITE", "DUCKDB"])
-@pytest.mark.parametrize("path", ["/etc/passwd", "../x.db", "sales/../../x.db", "~/x.db",
-                                  "..\\x.db"])
-def test_paths_outside_the_folder_are_refused_before_anything_is_opened(app, data_dir,
-                                                                       dialect, path):
+@pytest.mark.parametrize(
+    "path", ["/etc/passwd", "../x.db", "sales/../../x.db", "~/x.db", "..\\x.db"]
+)
+def test_paths_outside_the_folder_are_refused_before_anything_is_opened(
+    app, data_dir, dialect, path
+):
     error = refusal(app, values(dialect, path))
     assert isinstance(error, uc.ValidationFailed)
     assert error.field_errors["databaseName"].startswith(OUTSIDE)
@@ -221,9 +237,11 @@ def test_a_symlink_inside_the_folder_is_followed(app, data_dir, dialect):
 def test_missing_file_folder_and_non_database_file(app, data_dir, dialect):
     (data_dir / "folder.db").mkdir()
     (data_dir / "notes.txt").write_text("This is not a database, just some text.\n" * 20)
-    cases = {"missing.db": NOT_FOUND, "folder.db": "This is a folder, not a file",
-             "notes.txt": "Not a SQLite database" if dialect == "SQLITE"
-             else "Not a DuckDB database"}
+    cases = {
+        "missing.db": NOT_FOUND,
+        "folder.db": "This is a folder, not a file",
+        "notes.txt": "Not a SQLite database" if dialect == "SQLITE" else "Not a DuckDB database",
+    }
     for path, message in cases.items():
         error = refusal(app, values(dialect, path))
         assert isinstance(error, ConnectionFailed), path
@@ -246,12 +264,14 @@ def test_duckdb_sql_cannot_reach_other_files(app, data_dir, tmp_path):
         opened = open_connection(get_dialect("DUCKDB"), values("DUCKDB", "wh.duckdb"), 5.0)
     connection = opened.connection
     try:
-        for statement in ("SELECT * FROM read_csv('/etc/passwd')",
-                          "SELECT * FROM read_text('/etc/hostname')",
-                          f"ATTACH '{outside}' AS other",
-                          f"COPY customers TO '{tmp_path / 'out.csv'}'",
-                          "SET enable_external_access = true",
-                          "INSTALL httpfs"):
+        for statement in (
+            "SELECT * FROM read_csv('/etc/passwd')",
+            "SELECT * FROM read_text('/etc/hostname')",
+            f"ATTACH '{outside}' AS other",
+            f"COPY customers TO '{tmp_path / 'out.csv'}'",
+            "SET enable_external_access = true",
+            "INSTALL httpfs",
+        ):
             with pytest.raises(duckdb.Error):
                 connection.execute(statement).fetchall()
         with pytest.raises(duckdb.Error):  # opened read-only
@@ -262,8 +282,10 @@ def test_duckdb_sql_cannot_reach_other_files(app, data_dir, tmp_path):
     assert not (tmp_path / "out.csv").exists()
     # The same statement on a connection opened without Datadock's settings does read the file.
     with duckdb.connect() as unrestricted:
-        assert unrestricted.execute("SELECT count(*) FROM read_text('/etc/hostname')"
-                                    ).fetchone()[0] == 1
+        assert (
+            unrestricted.execute("SELECT count(*) FROM read_text('/etc/hostname')").fetchone()[0]
+            == 1
+        )
 
 
 def test_sqlite_sql_cannot_attach_or_write(app, data_dir, tmp_path):

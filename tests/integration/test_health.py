@@ -36,8 +36,11 @@ def test_a_new_source_is_checked_and_its_history_recorded(app, admin, pg):
         assert source.last_health_status == "HEALTHY"
         assert source.last_healthy_at == source.last_health_check_attempt_at >= before
         interval = app.config["HEALTH_INTERVAL"]
-        assert (timedelta(seconds=interval) <= source.next_health_at - source.last_healthy_at
-                <= timedelta(seconds=interval * 1.1 + 1))
+        assert (
+            timedelta(seconds=interval)
+            <= source.next_health_at - source.last_healthy_at
+            <= timedelta(seconds=interval * 1.1 + 1)
+        )
         assert source.health_lease_owner is None
         [check] = uc.health_history(source)
         assert check.healthy and check.error_message is None
@@ -162,12 +165,23 @@ def test_old_checks_are_pruned(app, admin, pg):
     with app.app_context():
         source = add_source(pg, pg.database)
         now = utcnow()
-        db.session.add_all([HealthCheck(source_id=source.id, checked_at=now - timedelta(days=d),
-                                        healthy=True, latency_ms=5) for d in (0, 1, 29, 31, 45)])
+        db.session.add_all(
+            [
+                HealthCheck(
+                    source_id=source.id,
+                    checked_at=now - timedelta(days=d),
+                    healthy=True,
+                    latency_ms=5,
+                )
+                for d in (0, 1, 29, 31, 45)
+            ]
+        )
         db.session.commit()
         assert prune_health(now - timedelta(days=30)) == 2
-        ages = sorted((now - c.checked_at).days for c in uc.health_history(
-            source, since=now - timedelta(days=60)))
+        ages = sorted(
+            (now - c.checked_at).days
+            for c in uc.health_history(source, since=now - timedelta(days=60))
+        )
         assert ages == [0, 1, 29]
 
 
@@ -178,10 +192,15 @@ def test_the_page_draws_uptime_bars_and_the_list_a_dot(app, admin, pg):
         checks = []
         for minutes in range(5, 24 * 60, 30):
             healthy = minutes % 7 != 0
-            checks.append(HealthCheck(source_id=source.id,
-                                      checked_at=now - timedelta(minutes=minutes),
-                                      healthy=healthy, latency_ms=10 + minutes % 50,
-                                      error_message=None if healthy else "The host … timed out"))
+            checks.append(
+                HealthCheck(
+                    source_id=source.id,
+                    checked_at=now - timedelta(minutes=minutes),
+                    healthy=healthy,
+                    latency_ms=10 + minutes % 50,
+                    error_message=None if healthy else "The host … timed out",
+                )
+            )
         db.session.add_all(checks)
         source = check_once(source.id)  # a real one, the newest
         source_id = source.id
@@ -191,7 +210,7 @@ def test_the_page_draws_uptime_bars_and_the_list_a_dot(app, admin, pg):
         assert uptime.uptime_percent == expected
 
     page = admin.get(f"/sources/{source_id}").get_data(as_text=True)
-    panel = page[page.index('id="health-panel"'):page.index('id="sync-history"')]
+    panel = page[page.index('id="health-panel"') : page.index('id="sync-history"')]
     assert "<svg" in panel and 'role="img"' in panel and "style=" not in panel
     assert len(re.findall(r'<g class="bucket bucket-', panel)) == 48
     assert 'fill="#b42318"' in panel or 'fill="#d49b00"' in panel  # some failed checks
@@ -208,8 +227,11 @@ def test_the_page_draws_uptime_bars_and_the_list_a_dot(app, admin, pg):
     assert 'class="dot dot-healthy"' in listing
 
     token = csrf_token(admin, f"/sources/{source_id}")
-    response = admin.post(f"/sources/{source_id}/health/check", data={"csrf_token": token},
-                          headers={"HX-Request": "true"})
+    response = admin.post(
+        f"/sources/{source_id}/health/check",
+        data={"csrf_token": token},
+        headers={"HX-Request": "true"},
+    )
     assert response.status_code == 200 and "every 3s" in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(Source, source_id).next_health_at <= utcnow()

@@ -50,16 +50,26 @@ def starttls_server(cert: str, key: str) -> Iterator[Mailbox]:
             box.messages.append(envelope)
             return "250 OK"
 
-    def authenticator(server: Any, session: Any, envelope: Any, mechanism: str,
-                      auth_data: Any) -> AuthResult:
-        ok = (isinstance(auth_data, LoginPassword) and auth_data.login.decode() == SMTP_USER
-              and auth_data.password.decode() == SMTP_PASSWORD)
+    def authenticator(
+        server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+    ) -> AuthResult:
+        ok = (
+            isinstance(auth_data, LoginPassword)
+            and auth_data.login.decode() == SMTP_USER
+            and auth_data.password.decode() == SMTP_PASSWORD
+        )
         box.logins.append((auth_data.login.decode(), session.ssl is not None))
         return AuthResult(success=ok)
 
-    controller = Controller(Handler(), hostname="127.0.0.1", port=box.port,
-                            tls_context=context, require_starttls=True,
-                            authenticator=authenticator, auth_require_tls=True)
+    controller = Controller(
+        Handler(),
+        hostname="127.0.0.1",
+        port=box.port,
+        tls_context=context,
+        require_starttls=True,
+        authenticator=authenticator,
+        auth_require_tls=True,
+    )
     controller.start()
     try:
         yield box
@@ -74,11 +84,16 @@ def mail_app(tmp_path, monkeypatch):
     monkeypatch.setenv("DATADOCK_INSTANCE_PATH", str(tmp_path / "instance"))
     monkeypatch.delenv("DATABASE_URL", raising=False)
     with starttls_server(str(cert), str(key)) as box:
-        app = create_app({
-            "TESTING": True, "SCHEDULER_ENABLED": False, "BASE_URL": BASE_URL,
-            "SMTP_URL": f"smtp://{SMTP_USER}:{SMTP_PASSWORD.replace(' ', '%20')}"
-                        f"@127.0.0.1:{box.port}",
-            "SMTP_FROM": "datadock@example.test"})
+        app = create_app(
+            {
+                "TESTING": True,
+                "SCHEDULER_ENABLED": False,
+                "BASE_URL": BASE_URL,
+                "SMTP_URL": f"smtp://{SMTP_USER}:{SMTP_PASSWORD.replace(' ', '%20')}"
+                f"@127.0.0.1:{box.port}",
+                "SMTP_FROM": "datadock@example.test",
+            }
+        )
         with app.app_context():
             upgrade()
         yield app, box
@@ -94,9 +109,19 @@ def _text(envelope: Any) -> str:
 def _admin(app):
     client = app.test_client()
     token = csrf_token(client, "/setup")
-    assert client.post("/setup", data={"csrf_token": token, "organization": "Acme",
-                                       "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD,
-                                       "confirm": ADMIN_PASSWORD}).status_code == 302
+    assert (
+        client.post(
+            "/setup",
+            data={
+                "csrf_token": token,
+                "organization": "Acme",
+                "email": ADMIN_EMAIL,
+                "password": ADMIN_PASSWORD,
+                "confirm": ADMIN_PASSWORD,
+            },
+        ).status_code
+        == 302
+    )
     return client
 
 
@@ -104,8 +129,10 @@ def test_an_invitation_is_mailed_over_starttls_and_its_link_works_once(mail_app)
     app, box = mail_app
     admin = _admin(app)
     token = csrf_token(admin, "/settings/members")
-    page = admin.post("/settings/members/invite", data={
-        "csrf_token": token, "email": "Ana@Corp.Local", "role": "editor"})
+    page = admin.post(
+        "/settings/members/invite",
+        data={"csrf_token": token, "email": "Ana@Corp.Local", "role": "editor"},
+    )
     assert page.status_code == 201 and page.headers["Cache-Control"] == "no-store"
     html = page.get_data(as_text=True)
     assert "We emailed it." in html
@@ -122,9 +149,15 @@ def test_an_invitation_is_mailed_over_starttls_and_its_link_works_once(mail_app)
     path = shown.removeprefix(BASE_URL)
     ana = app.test_client()
     form_token = csrf_token(ana, path)
-    accepted = ana.post(path, data={"csrf_token": form_token, "name": "Ana",
-                                    "password": "ana's long password", "confirm":
-                                    "ana's long password"})
+    accepted = ana.post(
+        path,
+        data={
+            "csrf_token": form_token,
+            "name": "Ana",
+            "password": "ana's long password",
+            "confirm": "ana's long password",
+        },
+    )
     assert accepted.status_code == 302
     assert ana.get("/sources").status_code == 200
     again = app.test_client().get(path)
@@ -137,21 +170,25 @@ def test_an_invitation_is_mailed_over_starttls_and_its_link_works_once(mail_app)
 def test_the_cli_prints_a_link_and_mails_it(mail_app):
     app, box = mail_app
     _admin(app)
-    result = app.test_cli_runner().invoke(args=["datadock", "invite", "--org", "Acme",
-                                                "--email", "x@y", "--role", "editor"])
+    result = app.test_cli_runner().invoke(
+        args=["datadock", "invite", "--org", "Acme", "--email", "x@y", "--role", "editor"]
+    )
     assert result.exit_code == 0, result.output
     link = re.search(r"https://\S+/invitations/\S+", result.output).group(0)
     assert link.startswith(BASE_URL)
     wait_until(lambda: box.messages, what="the invitation mail")
     assert link in _text(box.messages[0])
-    refused = app.test_cli_runner().invoke(args=["datadock", "invite", "--org", "Acme",
-                                                 "--email", "not-an-email"])
+    refused = app.test_cli_runner().invoke(
+        args=["datadock", "invite", "--org", "Acme", "--email", "not-an-email"]
+    )
     assert refused.exit_code != 0 and "@-sign" in refused.output
     created = app.test_cli_runner().invoke(
         args=["datadock", "create-admin", "--org", "Acme", "--email", "ops@example.test"],
-        env={"DATADOCK_ADMIN_PASSWORD": "an admin password 1"})
+        env={"DATADOCK_ADMIN_PASSWORD": "an admin password 1"},
+    )
     assert created.exit_code == 0, created.output
     bad = app.test_cli_runner().invoke(
         args=["datadock", "create-admin", "--org", "Acme", "--email", "ops@@example.test"],
-        env={"DATADOCK_ADMIN_PASSWORD": "an admin password 1"})
+        env={"DATADOCK_ADMIN_PASSWORD": "an admin password 1"},
+    )
     assert bad.exit_code != 0 and "email:" in bad.output

@@ -21,12 +21,19 @@ def test_two_admins_demoting_each_other_at_once_leave_one_admin(pg, tmp_path, mo
     monkeypatch.setenv("DATADOCK_INSTANCE_PATH", str(tmp_path / "instance"))
     monkeypatch.delenv("DATABASE_URL", raising=False)
     name = fresh_database(pg, "members")
-    app = create_app({"TESTING": True, "SCHEDULER_ENABLED": False, "SQLALCHEMY_DATABASE_URI":
-                      f"postgresql+psycopg://{pg.user}:{pg.password}@{pg.host}:{pg.port}/{name}"})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SCHEDULER_ENABLED": False,
+            "SQLALCHEMY_DATABASE_URI": f"postgresql+psycopg://{pg.user}:{pg.password}@{pg.host}:{pg.port}/{name}",
+        }
+    )
     with app.app_context():
         upgrade()
-        ids = [create_admin("Acme", f"{who}@corp.local", "a long admin password").id
-               for who in ("ana", "bob")]
+        ids = [
+            create_admin("Acme", f"{who}@corp.local", "a long admin password").id
+            for who in ("ana", "bob")
+        ]
     start = threading.Barrier(2)
     outcomes: list[str] = []
 

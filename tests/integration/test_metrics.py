@@ -68,50 +68,100 @@ def test_figures_come_from_the_store_and_any_process_answers_the_same(app, admin
         uc.pause_source(paused)
         good.last_health_status, good.last_sync_status = "HEALTHY", "SUCCESS"
         good.next_sync_at = now - timedelta(seconds=90)  # due 90 s ago, claimed by nobody
-        db.session.add_all([
-            SyncRun(source_id=good.id, status="SUCCESS", trigger="schedule",
+        db.session.add_all(
+            [
+                SyncRun(
+                    source_id=good.id,
+                    status="SUCCESS",
+                    trigger="schedule",
                     started_at=now - timedelta(seconds=40),
-                    finished_at=now - timedelta(seconds=10)),
-            SyncRun(source_id=good.id, status="FAILED", trigger="manual",
+                    finished_at=now - timedelta(seconds=10),
+                ),
+                SyncRun(
+                    source_id=good.id,
+                    status="FAILED",
+                    trigger="manual",
                     started_at=now - timedelta(seconds=4),
-                    finished_at=now - timedelta(seconds=2)),
-            SyncRun(source_id=good.id, status="SUCCESS", trigger="schedule",  # out of the hour
-                    started_at=now - timedelta(hours=3), finished_at=now - timedelta(hours=2)),
-            HealthCheck(source_id=good.id, checked_at=now - timedelta(minutes=5), healthy=True,
-                        latency_ms=20),
-            HealthCheck(source_id=good.id, checked_at=now - timedelta(minutes=1), healthy=False,
-                        latency_ms=3000, error_message="Timed out"),
-        ])
+                    finished_at=now - timedelta(seconds=2),
+                ),
+                SyncRun(
+                    source_id=good.id,
+                    status="SUCCESS",
+                    trigger="schedule",  # out of the hour
+                    started_at=now - timedelta(hours=3),
+                    finished_at=now - timedelta(hours=2),
+                ),
+                HealthCheck(
+                    source_id=good.id,
+                    checked_at=now - timedelta(minutes=5),
+                    healthy=True,
+                    latency_ms=20,
+                ),
+                HealthCheck(
+                    source_id=good.id,
+                    checked_at=now - timedelta(minutes=1),
+                    healthy=False,
+                    latency_ms=3000,
+                    error_message="Timed out",
+                ),
+            ]
+        )
         db.session.commit()
         paused_id, good_id = paused.id, good.id
 
     found = samples(scrape(admin).get_data(as_text=True))
-    assert found[("datadock_sources", (("health", "healthy"), ("paused", "false"),
-                                       ("sync_status", "success")))] == 1
-    assert found[("datadock_sources", (("health", "unknown"), ("paused", "true"),
-                                       ("sync_status", "pending")))] == 1
+    assert (
+        found[
+            (
+                "datadock_sources",
+                (("health", "healthy"), ("paused", "false"), ("sync_status", "success")),
+            )
+        ]
+        == 1
+    )
+    assert (
+        found[
+            (
+                "datadock_sources",
+                (("health", "unknown"), ("paused", "true"), ("sync_status", "pending")),
+            )
+        ]
+        == 1
+    )
     assert found[("datadock_sync_duration_seconds_gcount", (("status", "success"),))] == 1
     assert found[("datadock_sync_duration_seconds_gsum", (("status", "success"),))] == 30
-    assert found[("datadock_sync_duration_seconds_bucket", (("le", "15.0"),
-                                                            ("status", "failed")))] == 1
-    assert found[("datadock_health_check_latency_seconds_bucket",
-                  (("healthy", "true"), ("le", "0.025")))] == 1
+    assert (
+        found[("datadock_sync_duration_seconds_bucket", (("le", "15.0"), ("status", "failed")))]
+        == 1
+    )
+    assert (
+        found[
+            ("datadock_health_check_latency_seconds_bucket", (("healthy", "true"), ("le", "0.025")))
+        ]
+        == 1
+    )
     assert found[("datadock_health_check_latency_seconds_gsum", (("healthy", "false"),))] == 3
     # One verify passed, one failed at TCP (from the audit log).
     assert found[("datadock_verify_outcomes_total", (("result", "success"), ("step", "")))] == 1
-    assert found[("datadock_verify_outcomes_total", (("result", "failure"),
-                                                     ("step", "tcp")))] == 1
+    assert found[("datadock_verify_outcomes_total", (("result", "failure"), ("step", "tcp")))] == 1
     lag = found[("datadock_job_queue_lag_seconds", (("kind", "sync"),))]
     assert 90 <= lag < 90 + 60
     assert found[("datadock_job_queue_lag_seconds", (("kind", "health"),))] >= 0
 
     # Another process on the same store answers the same figures.
-    other = create_app({"TESTING": True, "SCHEDULER_ENABLED": False, "METRICS_TOKEN": TOKEN,
-                        "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"]})
+    other = create_app(
+        {
+            "TESTING": True,
+            "SCHEDULER_ENABLED": False,
+            "METRICS_TOKEN": TOKEN,
+            "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+        }
+    )
     again = samples(scrape(other.test_client()).get_data(as_text=True))
     lag_keys = {k for k in found if k[0] == "datadock_job_queue_lag_seconds"}
     assert {k: v for k, v in again.items() if k not in lag_keys} == {
-        k: v for k, v in found.items() if k not in lag_keys}
+        k: v for k, v in found.items() if k not in lag_keys
+    }
 
     # Claimed work is no longer waiting (the paused source's first sync was asked for before
     # the pause, so it runs); a paused source's health check is never waiting.
@@ -132,24 +182,47 @@ def test_a_postgresql_store_answers_the_same_metrics(pg, tmp_path, monkeypatch):
     monkeypatch.setenv("DATADOCK_INSTANCE_PATH", str(tmp_path / "instance"))
     monkeypatch.delenv("DATABASE_URL", raising=False)
     url = f"postgresql+psycopg://{pg.user}:{pg.password}@{pg.host}:{pg.port}/{name}"
-    application = create_app({"TESTING": True, "SCHEDULER_ENABLED": False,
-                              "METRICS_TOKEN": TOKEN, "SQLALCHEMY_DATABASE_URI": url})
+    application = create_app(
+        {
+            "TESTING": True,
+            "SCHEDULER_ENABLED": False,
+            "METRICS_TOKEN": TOKEN,
+            "SQLALCHEMY_DATABASE_URI": url,
+        }
+    )
     with application.app_context():
         upgrade()
         org = Organization(name="Acme")
         db.session.add(org)
         db.session.commit()
-        audit.record(org.id, "source.verified", target_type="source",
-                     details={"result": "failure", "step": "auth", "dialect": "POSTGRES"})
-        db.session.add(Source(organization_id=org.id, display_name="S", dialect="POSTGRES",
-                              last_health_status="UNHEALTHY", last_sync_status="FAILED"))
+        audit.record(
+            org.id,
+            "source.verified",
+            target_type="source",
+            details={"result": "failure", "step": "auth", "dialect": "POSTGRES"},
+        )
+        db.session.add(
+            Source(
+                organization_id=org.id,
+                display_name="S",
+                dialect="POSTGRES",
+                last_health_status="UNHEALTHY",
+                last_sync_status="FAILED",
+            )
+        )
         db.session.commit()
         try:
             found = samples(scrape(application.test_client()).get_data(as_text=True))
         finally:
             db.session.remove()
             db.engine.dispose()
-    assert found[("datadock_verify_outcomes_total", (("result", "failure"),
-                                                     ("step", "auth")))] == 1
-    assert found[("datadock_sources", (("health", "unhealthy"), ("paused", "false"),
-                                       ("sync_status", "failed")))] == 1
+    assert found[("datadock_verify_outcomes_total", (("result", "failure"), ("step", "auth")))] == 1
+    assert (
+        found[
+            (
+                "datadock_sources",
+                (("health", "unhealthy"), ("paused", "false"), ("sync_status", "failed")),
+            )
+        ]
+        == 1
+    )

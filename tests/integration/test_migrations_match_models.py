@@ -42,14 +42,29 @@ def store_url(request, tmp_path) -> str:
 
 
 def _flask_db(*args: str, url: str, instance: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("DATADOCK_") and k not in ("DATABASE_URL", "SECRET_KEY")}
-    env.update({"DATABASE_URL": url, "DATADOCK_INSTANCE_PATH": str(instance),
-                "SECRET_KEY": "migrations-check-secret-key-0123456789",
-                "DATADOCK_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-                "DATADOCK_SCHEDULER": "off", "DATADOCK_LOG_FORMAT": "text"})
-    return subprocess.run([sys.executable, "-m", "flask", "--app", "webapp", "db", *args],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("DATADOCK_") and k not in ("DATABASE_URL", "SECRET_KEY")
+    }
+    env.update(
+        {
+            "DATABASE_URL": url,
+            "DATADOCK_INSTANCE_PATH": str(instance),
+            "SECRET_KEY": "migrations-check-secret-key-0123456789",
+            "DATADOCK_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+            "DATADOCK_SCHEDULER": "off",
+            "DATADOCK_LOG_FORMAT": "text",
+        }
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "webapp", "db", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_a_fresh_store_migrated_to_head_matches_the_models(store_url, tmp_path):
@@ -64,11 +79,13 @@ def test_a_fresh_store_migrated_to_head_matches_the_models(store_url, tmp_path):
     assert CLEAN in output
 
 
-SOURCE = ("INSERT INTO sources (id, organization_id, display_name, dialect, host, port,"
-          " database_name, username, ssl_enabled, settings, is_demo, created_at, updated_at,"
-          " last_sync_status, has_completed_first_sync, sync_failures)"
-          " VALUES (:id, 1, :name, 'POSTGRES', 'db.invalid', 5432, 'app', 'reader', :no, '{}',"
-          " :no, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 'SUCCESS', :yes, 0)")
+SOURCE = (
+    "INSERT INTO sources (id, organization_id, display_name, dialect, host, port,"
+    " database_name, username, ssl_enabled, settings, is_demo, created_at, updated_at,"
+    " last_sync_status, has_completed_first_sync, sync_failures)"
+    " VALUES (:id, 1, :name, 'POSTGRES', 'db.invalid', 5432, 'app', 'reader', :no, '{}',"
+    " :no, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 'SUCCESS', :yes, 0)"
+)
 CHILDREN = [
     "INSERT INTO schema_snapshots (id, source_id, created_at, table_count, column_count,"
     " complete) VALUES (1, 1, CURRENT_TIMESTAMP, 1, 1, :yes)",
@@ -93,13 +110,18 @@ def test_rows_pointing_at_sources_survive_the_migrations(store_url, tmp_path, mo
     monkeypatch.setenv("DATADOCK_INSTANCE_PATH", str(tmp_path / "instance"))
     monkeypatch.delenv("DATABASE_URL", raising=False)
     url = store_url.replace("postgresql://", "postgresql+psycopg://", 1)
-    application = create_app({"TESTING": True, "SCHEDULER_ENABLED": False,
-                              "SQLALCHEMY_DATABASE_URI": url})
+    application = create_app(
+        {"TESTING": True, "SCHEDULER_ENABLED": False, "SQLALCHEMY_DATABASE_URI": url}
+    )
     flags = {"no": False, "yes": True}
     with application.app_context():
         upgrade(revision=BEFORE_TODAY)
-        db.session.execute(text("INSERT INTO organizations (id, name, created_at)"
-                                " VALUES (1, 'Acme', CURRENT_TIMESTAMP)"))
+        db.session.execute(
+            text(
+                "INSERT INTO organizations (id, name, created_at)"
+                " VALUES (1, 'Acme', CURRENT_TIMESTAMP)"
+            )
+        )
         db.session.execute(text(SOURCE), {"id": 1, "name": "Warehouse", **flags})
         for statement in CHILDREN:
             db.session.execute(text(statement), flags)

@@ -29,9 +29,16 @@ TIMEOUT = 2.0
 
 
 def raw(**changes) -> dict:
-    values = {"displayName": "m", "dialect": "MONGODB", "host": "127.0.0.1", "port": 27017,
-              "databaseName": "app", "username": "reader", "password": "pw-never-shown",
-              "sslEnabled": False}
+    values = {
+        "displayName": "m",
+        "dialect": "MONGODB",
+        "host": "127.0.0.1",
+        "port": 27017,
+        "databaseName": "app",
+        "username": "reader",
+        "password": "pw-never-shown",
+        "sslEnabled": False,
+    }
     values.update(changes)
     return values
 
@@ -112,8 +119,7 @@ def test_a_server_requiring_tls_says_turn_ssl_on(quick_app):
     assert "pw-never-shown" not in error.detail
 
 
-def test_tls_goes_to_the_checked_address_with_the_typed_name_and_checks_the_certificate(
-        quick_app):
+def test_tls_goes_to_the_checked_address_with_the_typed_name_and_checks_the_certificate(quick_app):
     """The socket goes to 127.0.0.1 (the checked address) but the TLS server name is the
     host typed (localhost); without the private CA the certificate is refused."""
     names: list[str | None] = []
@@ -130,10 +136,13 @@ def test_tls_goes_to_the_checked_address_with_the_typed_name_and_checks_the_cert
                     tls.recv(4096)
 
         with listener(tls_then_hang_up) as port:
-            untrusted, _ = failure(quick_app, raw(host="localhost", port=port,
-                                                  sslEnabled=True))
-            trusted, _ = failure(quick_app, raw(host="localhost", port=port, sslEnabled=True,
-                                                sslRootCertificate=ca.read_text()))
+            untrusted, _ = failure(quick_app, raw(host="localhost", port=port, sslEnabled=True))
+            trusted, _ = failure(
+                quick_app,
+                raw(
+                    host="localhost", port=port, sslEnabled=True, sslRootCertificate=ca.read_text()
+                ),
+            )
     assert untrusted.step == "tls"
     assert untrusted.field_errors == {"sslMode": "Certificate not trusted"}
     assert names and set(names) == {"localhost"}
@@ -156,13 +165,19 @@ def test_tls_on_against_a_plain_server_is_a_handshake_failure(quick_app):
 
 def test_srv_strings_are_refused_with_the_reason(quick_app):
     with quick_app.app_context(), pytest.raises(Exception) as caught:
-        uc.verify_input({"displayName": "m", "dialect": "MONGODB",
-                         "connectionString": "mongodb+srv://u:p@cluster0.example.invalid/app"})
+        uc.verify_input(
+            {
+                "displayName": "m",
+                "dialect": "MONGODB",
+                "connectionString": "mongodb+srv://u:p@cluster0.example.invalid/app",
+            }
+        )
     fields = getattr(caught.value, "field_errors", {})
     assert any("mongodb+srv" in message for message in fields.values()), fields
 
 
 # --- A MongoDB wire-protocol stand-in: the real pymongo handshake, commands and BSON ----------
+
 
 def _wire_standin_handler(collections: dict[str, list[dict]], seen: list[str]):
     """Answer OP_QUERY hello and OP_MSG commands (hello, buildInfo, listCollections, aggregate,
@@ -174,11 +189,21 @@ def _wire_standin_handler(collections: dict[str, list[dict]], seen: list[str]):
     from bson import Int64
 
     def hello() -> dict:
-        return {"ismaster": True, "isWritablePrimary": True, "helloOk": True,
-                "maxBsonObjectSize": 16777216, "maxMessageSizeBytes": 48000000,
-                "maxWriteBatchSize": 100000, "localTime": dt.datetime.now(dt.UTC),
-                "logicalSessionTimeoutMinutes": 30, "connectionId": 1,
-                "minWireVersion": 0, "maxWireVersion": 21, "readOnly": False, "ok": 1.0}
+        return {
+            "ismaster": True,
+            "isWritablePrimary": True,
+            "helloOk": True,
+            "maxBsonObjectSize": 16777216,
+            "maxMessageSizeBytes": 48000000,
+            "maxWriteBatchSize": 100000,
+            "localTime": dt.datetime.now(dt.UTC),
+            "logicalSessionTimeoutMinutes": 30,
+            "connectionId": 1,
+            "minWireVersion": 0,
+            "maxWireVersion": 21,
+            "readOnly": False,
+            "ok": 1.0,
+        }
 
     def answer(command: dict) -> dict:
         name = next(iter(command)).lower()
@@ -189,15 +214,28 @@ def _wire_standin_handler(collections: dict[str, list[dict]], seen: list[str]):
         if name == "buildinfo":
             return {"version": "7.0.12", "ok": 1.0}
         if name == "listcollections":
-            batch = [{"name": n, "type": "collection", "options": {}, "info": {}}
-                     for n in collections]
-            return {"cursor": {"id": Int64(0), "ns": f"{database}.$cmd.listCollections",
-                               "firstBatch": batch}, "ok": 1.0}
+            batch = [
+                {"name": n, "type": "collection", "options": {}, "info": {}} for n in collections
+            ]
+            return {
+                "cursor": {
+                    "id": Int64(0),
+                    "ns": f"{database}.$cmd.listCollections",
+                    "firstBatch": batch,
+                },
+                "ok": 1.0,
+            }
         if name == "aggregate":
             docs = collections[command["aggregate"]]
             size = command["pipeline"][0]["$sample"]["size"]
-            return {"cursor": {"id": Int64(0), "ns": f"{database}.{command['aggregate']}",
-                               "firstBatch": docs[:size]}, "ok": 1.0}
+            return {
+                "cursor": {
+                    "id": Int64(0),
+                    "ns": f"{database}.{command['aggregate']}",
+                    "firstBatch": docs[:size],
+                },
+                "ok": 1.0,
+            }
         return {"ok": 1.0}
 
     def read(conn: socket.socket, n: int) -> bytes:
@@ -217,17 +255,22 @@ def _wire_standin_handler(collections: dict[str, list[dict]], seen: list[str]):
                 body = read(conn, length - 16)
                 if opcode == 2004:  # OP_QUERY: the first hello
                     name_end = body.index(b"\x00", 4)
-                    command = bson.decode(body[name_end + 9:][:struct.unpack(
-                        "<i", body[name_end + 9:name_end + 13])[0]])
+                    command = bson.decode(
+                        body[name_end + 9 :][
+                            : struct.unpack("<i", body[name_end + 9 : name_end + 13])[0]
+                        ]
+                    )
                     doc = bson.encode(answer(command))
                     payload = struct.pack("<iqii", 0, 0, 0, 1) + doc
                     reply_op = 1
                 else:  # OP_MSG: flags, then a kind-0 section with the command
-                    command = bson.decode(body[5:5 + struct.unpack("<i", body[5:9])[0]])
+                    command = bson.decode(body[5 : 5 + struct.unpack("<i", body[5:9])[0]])
                     payload = struct.pack("<I", 0) + b"\x00" + bson.encode(answer(command))
                     reply_op = 2013
-                conn.sendall(struct.pack("<iiii", 16 + len(payload), request_id + 1000,
-                                         request_id, reply_op) + payload)
+                conn.sendall(
+                    struct.pack("<iiii", 16 + len(payload), request_id + 1000, request_id, reply_op)
+                    + payload
+                )
 
     return handle
 
@@ -242,17 +285,22 @@ def test_verify_and_introspect_against_a_wire_protocol_standin(quick_app):
     from webapp.dialects.base import Target
 
     seen: list[str] = []
-    collections = {"orders": [{"_id": ObjectId(), "total": 9.5, "tags": ["a"]},
-                              {"_id": ObjectId(), "total": 3, "note": None}],
-                   "users": [{"_id": ObjectId(), "email": "a@example.com"}]}
+    collections = {
+        "orders": [
+            {"_id": ObjectId(), "total": 9.5, "tags": ["a"]},
+            {"_id": ObjectId(), "total": 3, "note": None},
+        ],
+        "users": [{"_id": ObjectId(), "email": "a@example.com"}],
+    }
     values = raw(username="", password="", databaseName="shop")
     with listener(_wire_standin_handler(collections, seen)) as port:
         quick_app.config["VERIFY_TIMEOUT"] = 5.0
         with quick_app.app_context():
             result = uc.verify_input({**values, "host": "localhost", "port": port})
         dialect = get_dialect("MONGODB")
-        connection = dialect.connect(Target({**values, "port": port, "sampleSize": 100},
-                                            "127.0.0.1", 5.0, port))
+        connection = dialect.connect(
+            Target({**values, "port": port, "sampleSize": 100}, "127.0.0.1", 5.0, port)
+        )
         try:
             tables = list(dialect.introspect(connection))
         finally:
@@ -261,5 +309,9 @@ def test_verify_and_introspect_against_a_wire_protocol_standin(quick_app):
     assert {"buildinfo", "listcollections"} <= set(seen)
     assert [(t.schema, t.name) for t in tables] == [("shop", "orders"), ("shop", "users")]
     orders = {c["name"]: (c["type"], c["occurrence"]) for c in tables[0].columns}
-    assert orders == {"_id": ("objectId", 1.0), "total": ("double|int", 1.0),
-                      "tags": ("array", 0.5), "note": ("null", 0.5)}
+    assert orders == {
+        "_id": ("objectId", 1.0),
+        "total": ("double|int", 1.0),
+        "tags": ("array", 0.5),
+        "note": ("null", 0.5),
+    }

@@ -19,18 +19,30 @@ BAD_LOGIN = "Incorrect username or password"
 
 def values(server, **changes):
     """Form-style input for a throwaway MariaDB, with `changes` applied."""
-    raw = {"displayName": "Maria", "dialect": "MARIADB", "host": server.host,
-           "port": server.port, "databaseName": server.database, "username": server.user,
-           "password": server.password, "sslEnabled": False}
+    raw = {
+        "displayName": "Maria",
+        "dialect": "MARIADB",
+        "host": server.host,
+        "port": server.port,
+        "databaseName": server.database,
+        "username": server.user,
+        "password": server.password,
+        "sslEnabled": False,
+    }
     raw.update(changes)
     return raw
 
 
 def tls_values(server, **changes):
     """Input for the TLS server, trusting the test CA."""
-    return values(server, sslEnabled=True, sslMode="verify-full",
-                  sslCustomCertificatesEnabled=True,
-                  sslRootCertificate=server.ca_cert_path.read_text(), **changes)
+    return values(
+        server,
+        sslEnabled=True,
+        sslMode="verify-full",
+        sslCustomCertificatesEnabled=True,
+        sslRootCertificate=server.ca_cert_path.read_text(),
+        **changes,
+    )
 
 
 def statuses(error: ConnectionFailed) -> dict[str, str]:
@@ -43,8 +55,16 @@ def test_success_reports_version_and_every_step(app, mariadb, dialect):
         result = uc.verify_input(values(mariadb, dialect=dialect))
     assert result.server_version.startswith("MariaDB 10.")
     steps = {s["name"]: s["status"] for s in result.steps}
-    assert steps == {"fields": "ok", "dns": "ok", "tcp": "ok", "ssh": "skipped",
-                     "tls": "skipped", "auth": "ok", "database": "ok", "catalog": "ok"}
+    assert steps == {
+        "fields": "ok",
+        "dns": "ok",
+        "tcp": "ok",
+        "ssh": "skipped",
+        "tls": "skipped",
+        "auth": "ok",
+        "database": "ok",
+        "catalog": "ok",
+    }
 
 
 def test_wrong_password(app, mariadb):
@@ -61,8 +81,15 @@ def test_unknown_user_looks_like_a_wrong_password(app, mariadb):
 
 def test_unknown_database(app, mariadb):
     # A user with rights on every database is told plainly that the database does not exist.
-    error = failure(app, values(mariadb, username=mariadb.wide_user,
-                                password=mariadb.wide_password, databaseName="no_such_db"))
+    error = failure(
+        app,
+        values(
+            mariadb,
+            username=mariadb.wide_user,
+            password=mariadb.wide_password,
+            databaseName="no_such_db",
+        ),
+    )
     assert error.field_errors == {"databaseName": "Database does not exist"}
     assert statuses(error)["auth"] == "ok" and statuses(error)["database"] == "failed"
 
@@ -70,7 +97,8 @@ def test_unknown_database(app, mariadb):
 def test_database_without_rights(app, mariadb):
     error = failure(app, values(mariadb, databaseName="secretdb"))
     assert error.field_errors == {
-        "databaseName": "Database does not exist, or this user may not use it"}
+        "databaseName": "Database does not exist, or this user may not use it"
+    }
     assert error.step == "database"
 
 
@@ -87,12 +115,27 @@ def test_host_not_found(app, mariadb):
 
 def test_unresponsive_host_costs_one_deadline(app, silent_port):
     app.config["VERIFY_TIMEOUT"] = 2.0
-    raw = {"displayName": "x", "dialect": "MYSQL", "host": "127.0.0.1", "port": silent_port,
-           "databaseName": "d", "username": "u", "password": "p", "sslEnabled": False}
+    raw = {
+        "displayName": "x",
+        "dialect": "MYSQL",
+        "host": "127.0.0.1",
+        "port": silent_port,
+        "databaseName": "d",
+        "username": "u",
+        "password": "p",
+        "sslEnabled": False,
+    }
     error = failure(app, raw)
-    assert statuses(error) == {"fields": "ok", "dns": "ok", "tcp": "ok", "ssh": "skipped",
-                               "tls": "skipped", "auth": "failed", "database": "not_run",
-                               "catalog": "not_run"}
+    assert statuses(error) == {
+        "fields": "ok",
+        "dns": "ok",
+        "tcp": "ok",
+        "ssh": "skipped",
+        "tls": "skipped",
+        "auth": "failed",
+        "database": "not_run",
+        "catalog": "not_run",
+    }
     assert error.field_errors == {"host": "127.0.0.1 did not answer within 2 s"}
     assert "firewall" in error.detail and "outbound address" in error.detail
 
@@ -144,8 +187,12 @@ def test_the_certificate_is_checked_against_the_name_the_user_typed(mariadb_tls)
 
 def test_a_pasted_client_certificate_is_presented(app, mariadb_tls):
     server = mariadb_tls
-    raw = tls_values(server, username=server.x509_user, sslClientCertificate=server.client_cert,
-                     sslClientKey=server.client_key)
+    raw = tls_values(
+        server,
+        username=server.x509_user,
+        sslClientCertificate=server.client_cert,
+        sslClientKey=server.client_key,
+    )
     with app.app_context():
         assert uc.verify_input(raw).server_version.startswith("MariaDB")
     # Without it the server refuses the login (MariaDB does not say why).
@@ -155,11 +202,16 @@ def test_a_pasted_client_certificate_is_presented(app, mariadb_tls):
 
 def test_a_client_key_of_another_certificate_is_named(app, mariadb_tls):
     server = mariadb_tls
-    error = failure(app, tls_values(server, username=server.x509_user,
-                                    sslClientCertificate=server.client_cert,
-                                    sslClientKey=server.stranger_key))
-    assert error.field_errors == {
-        "sslClientKey": "This key does not match the client certificate"}
+    error = failure(
+        app,
+        tls_values(
+            server,
+            username=server.x509_user,
+            sslClientCertificate=server.client_cert,
+            sslClientKey=server.stranger_key,
+        ),
+    )
+    assert error.field_errors == {"sslClientKey": "This key does not match the client certificate"}
     assert server.stranger_key not in error.detail
 
 
@@ -181,8 +233,10 @@ def test_local_infile_is_refused_on_datadock_connections(app, mariadb, tmp_path)
     with app.app_context():
         opened = open_connection(get_dialect("MARIADB"), values(mariadb), 5.0)
     try:
-        with opened.connection.cursor() as cur, pytest.raises(
-                pymysql.err.OperationalError) as caught:
+        with (
+            opened.connection.cursor() as cur,
+            pytest.raises(pymysql.err.OperationalError) as caught,
+        ):
             cur.execute(statement)
         # 4166 (MariaDB) / 1148, 3948 (MySQL): the client did not offer LOCAL INFILE.
         assert caught.value.args[0] in (1148, 3948, 4166)
@@ -194,9 +248,16 @@ def test_local_infile_is_refused_on_datadock_connections(app, mariadb, tmp_path)
             cur.execute("SELECT COUNT(*) FROM infile_target")
             assert cur.fetchone()[0] == 0
         # The server itself allows it: a client that enables LOCAL INFILE succeeds.
-        enabled = pymysql.connect(host=mariadb.host, port=mariadb.port, user=mariadb.user,
-                                  password=mariadb.password, database="appdb",
-                                  local_infile=True, autocommit=True, read_timeout=10)
+        enabled = pymysql.connect(
+            host=mariadb.host,
+            port=mariadb.port,
+            user=mariadb.user,
+            password=mariadb.password,
+            database="appdb",
+            local_infile=True,
+            autocommit=True,
+            read_timeout=10,
+        )
         with enabled, enabled.cursor() as cur:
             cur.execute(statement)
             cur.execute("SELECT COUNT(*) FROM infile_target")
@@ -214,8 +275,14 @@ def test_save_and_sync_reads_tables_views_keys_and_odd_names(app, admin, mariadb
         tables = tables_of(source)
         # No schema pattern: the named database only.
         assert {t.schema_name for t in tables.values()} == {"appdb"}
-        assert {"appdb.customers", "appdb.orders", "appdb.order_lines", "appdb.line_notes",
-                "appdb.big_orders", "appdb.we\"ird 'tåble`s"} <= set(tables)
+        assert {
+            "appdb.customers",
+            "appdb.orders",
+            "appdb.order_lines",
+            "appdb.line_notes",
+            "appdb.big_orders",
+            "appdb.we\"ird 'tåble`s",
+        } <= set(tables)
         assert tables["appdb.big_orders"].kind == "view"
         assert tables["appdb.orders"].kind == "table"
         orders = {c["name"]: c for c in tables["appdb.orders"].columns}
@@ -226,10 +293,18 @@ def test_save_and_sync_reads_tables_views_keys_and_odd_names(app, admin, mariadb
         assert [c["name"] for c in lines if c["primaryKey"]] == ["order_id", "line_no"]
         odd = tables["appdb.we\"ird 'tåble`s"].columns
         assert [(c["name"], c["primaryKey"]) for c in odd] == [
-            ("spa ced col", True), ('ünï"cödé', False)]
-        assert tables["appdb.orders"].foreign_keys == [{
-            "name": "fk_orders_customer", "columns": ["customer_id"],
-            "referredSchema": "appdb", "referredTable": "customers", "referredColumns": ["id"]}]
+            ("spa ced col", True),
+            ('ünï"cödé', False),
+        ]
+        assert tables["appdb.orders"].foreign_keys == [
+            {
+                "name": "fk_orders_customer",
+                "columns": ["customer_id"],
+                "referredSchema": "appdb",
+                "referredTable": "customers",
+                "referredColumns": ["id"],
+            }
+        ]
         assert tables["appdb.customers"].row_estimate == 3  # ANALYZE TABLE ran
         assert tables["appdb.big_orders"].row_estimate is None
     page = admin.get(f"/sources/{source.id}").get_data(as_text=True)
@@ -241,16 +316,32 @@ def test_introspection_reads_foreign_keys_and_row_estimates(app, mariadb):
     with app.app_context():
         opened = open_connection(dialect, values(mariadb), 5.0)
     try:
-        tables = {(t.schema, t.name): t for t in dialect.introspect(
-            opened.connection, SchemaFilter.parse("app*, analytics", ""))}
+        tables = {
+            (t.schema, t.name): t
+            for t in dialect.introspect(
+                opened.connection, SchemaFilter.parse("app*, analytics", "")
+            )
+        }
     finally:
         opened.close()
-    assert tables[("appdb", "orders")].foreign_keys == [{
-        "name": "fk_orders_customer", "columns": ["customer_id"], "referredSchema": "appdb",
-        "referredTable": "customers", "referredColumns": ["id"]}]
-    assert tables[("appdb", "line_notes")].foreign_keys == [{
-        "name": "fk_notes_line", "columns": ["order_id", "line_no"], "referredSchema": "appdb",
-        "referredTable": "order_lines", "referredColumns": ["order_id", "line_no"]}]
+    assert tables[("appdb", "orders")].foreign_keys == [
+        {
+            "name": "fk_orders_customer",
+            "columns": ["customer_id"],
+            "referredSchema": "appdb",
+            "referredTable": "customers",
+            "referredColumns": ["id"],
+        }
+    ]
+    assert tables[("appdb", "line_notes")].foreign_keys == [
+        {
+            "name": "fk_notes_line",
+            "columns": ["order_id", "line_no"],
+            "referredSchema": "appdb",
+            "referredTable": "order_lines",
+            "referredColumns": ["order_id", "line_no"],
+        }
+    ]
     # A key into another database (schema) names it.
     assert tables[("analytics", "events")].foreign_keys[0]["referredSchema"] == "appdb"
     assert tables[("appdb", "customers")].row_estimate == 3  # ANALYZE TABLE ran
@@ -279,8 +370,14 @@ def test_excluding_the_named_database_syncs_nothing(app, admin, mariadb):
 
 def test_verify_and_sync_through_an_ssh_tunnel(app, admin, mariadb, sshd):
     # The database host is given as the SSH server sees it.
-    raw = values(mariadb, sshEnabled=True, sshHost=sshd.host, sshPort=sshd.port,
-                 sshUsername=sshd.user, sshPassword=sshd.password)
+    raw = values(
+        mariadb,
+        sshEnabled=True,
+        sshHost=sshd.host,
+        sshPort=sshd.port,
+        sshUsername=sshd.user,
+        sshPassword=sshd.password,
+    )
     with app.app_context():
         result = uc.verify_input(raw)
         assert {s["name"]: s["status"] for s in result.steps}["ssh"] == "ok"

@@ -18,11 +18,13 @@ from webapp.models import Source
 BEFORE = "6c1d2e3f4a51"
 NFC = unicodedata.normalize("NFC", "Café")
 NFD = unicodedata.normalize("NFD", "Café")
-ROW = ("INSERT INTO sources (organization_id, display_name, dialect, host, port, database_name,"
-       " username, ssl_enabled, settings, is_demo, created_at, updated_at, last_sync_status,"
-       " has_completed_first_sync, sync_failures, mutating_queries_enabled)"
-       " VALUES (:org, :name, 'POSTGRES', 'db.invalid', 5432, 'app', 'reader', :no, '{}', :no,"
-       " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 'NEVER_SYNCED', :no, 0, :no)")
+ROW = (
+    "INSERT INTO sources (organization_id, display_name, dialect, host, port, database_name,"
+    " username, ssl_enabled, settings, is_demo, created_at, updated_at, last_sync_status,"
+    " has_completed_first_sync, sync_failures, mutating_queries_enabled)"
+    " VALUES (:org, :name, 'POSTGRES', 'db.invalid', 5432, 'app', 'reader', :no, '{}', :no,"
+    " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 'NEVER_SYNCED', :no, 0, :no)"
+)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -30,44 +32,68 @@ def store_url(request, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'migrate.sqlite3'}"
     from tests.integration.jobs_helpers import fresh_database
+
     pg = request.getfixturevalue("pg")
     name = fresh_database(pg, "namekeys")
     return f"postgresql+psycopg://{pg.user}:{pg.password}@{pg.host}:{pg.port}/{name}"
 
 
 def _org(name: str) -> int:
-    db.session.execute(text("INSERT INTO organizations (name, created_at) "
-                            "VALUES (:n, CURRENT_TIMESTAMP)"), {"n": name})
+    db.session.execute(
+        text("INSERT INTO organizations (name, created_at) VALUES (:n, CURRENT_TIMESTAMP)"),
+        {"n": name},
+    )
     return db.session.scalar(text("SELECT id FROM organizations WHERE name = :n"), {"n": name})
 
 
 def _rows() -> list[tuple[int, str, str]]:
-    return [tuple(r) for r in db.session.execute(text(
-        "SELECT organization_id, display_name, name_key FROM sources ORDER BY id"))]
+    return [
+        tuple(r)
+        for r in db.session.execute(
+            text("SELECT organization_id, display_name, name_key FROM sources ORDER BY id")
+        )
+    ]
 
 
 def test_existing_rows_get_keys_and_look_alikes_are_renamed(store_url, tmp_path, monkeypatch):
     monkeypatch.setenv("DATADOCK_INSTANCE_PATH", str(tmp_path / "instance"))
     monkeypatch.delenv("DATABASE_URL", raising=False)
-    application = create_app({"TESTING": True, "SCHEDULER_ENABLED": False,
-                              "SQLALCHEMY_DATABASE_URI": store_url})
+    application = create_app(
+        {"TESTING": True, "SCHEDULER_ENABLED": False, "SQLALCHEMY_DATABASE_URI": store_url}
+    )
     with application.app_context():
         upgrade(revision=BEFORE)
         acme, globex = _org("Acme"), _org("Globex")
-        for org, name in ((acme, NFC), (acme, "Dup"), (acme, NFD), (acme, "Ｄup"),
-                          (acme, "Dup (2)"), (acme, "Warehouse"), (globex, "dup")):
+        for org, name in (
+            (acme, NFC),
+            (acme, "Dup"),
+            (acme, NFD),
+            (acme, "Ｄup"),
+            (acme, "Dup (2)"),
+            (acme, "Warehouse"),
+            (globex, "dup"),
+        ):
             db.session.execute(text(ROW), {"org": org, "name": name, "no": False})
         db.session.commit()
 
         upgrade()
         assert _rows() == [
-            (acme, NFC, "café"), (acme, "Dup", "dup"), (acme, f"{NFD} (2)", "café (2)"),
+            (acme, NFC, "café"),
+            (acme, "Dup", "dup"),
+            (acme, f"{NFD} (2)", "café (2)"),
             (acme, "Ｄup (3)", "dup (3)"),  # "Dup (2)" already stood for itself
-            (acme, "Dup (2)", "dup (2)"), (acme, "Warehouse", "warehouse"),
+            (acme, "Dup (2)", "dup (2)"),
+            (acme, "Warehouse", "warehouse"),
             (globex, "dup", "dup"),  # another organization: no clash
         ]
-        db.session.add(Source(organization_id=acme, display_name="ＷＡＲＥＨＯＵＳＥ",
-                              dialect="POSTGRES", settings={}))
+        db.session.add(
+            Source(
+                organization_id=acme,
+                display_name="ＷＡＲＥＨＯＵＳＥ",
+                dialect="POSTGRES",
+                settings={},
+            )
+        )
         with pytest.raises(IntegrityError):
             db.session.commit()
         db.session.rollback()

@@ -49,9 +49,23 @@ def restart(server: PgServer, base) -> None:
     log = base / "restart.log"
     with log.open("w") as out:
         server.process = subprocess.Popen(
-            [_pg_bin("postgres"), "-D", str(server.data_dir), "-p", str(server.port),
-             "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={base / 'sock'}",
-             "-c", "fsync=off"], stdout=out, stderr=subprocess.STDOUT, **_as_postgres())
+            [
+                _pg_bin("postgres"),
+                "-D",
+                str(server.data_dir),
+                "-p",
+                str(server.port),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                f"unix_socket_directories={base / 'sock'}",
+                "-c",
+                "fsync=off",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            **_as_postgres(),
+        )
     _wait_ready(server, log)
 
 
@@ -71,7 +85,8 @@ def events_of(kind: str) -> list[Event]:
 
 def webhook(receiver, **extra) -> tuple[object, str]:
     channel, secret = notifications.create_channel(
-        org(), {"type": "webhook", "url": receiver.url(), **extra})
+        org(), {"type": "webhook", "url": receiver.url(), **extra}
+    )
     return channel, secret
 
 
@@ -111,11 +126,13 @@ def test_a_stopped_server_raises_one_unhealthy_and_one_recovered(app, admin, pg_
         sent = payloads(receiver, secret)
         assert [p["type"] for p in sent] == ["source.unhealthy", "source.recovered"]
         first, second = sent
-        assert set(first) == {"id", "type", "occurredAt", "organizationId", "source", "data",
-                              "url"}
+        assert set(first) == {"id", "type", "occurredAt", "organizationId", "source", "data", "url"}
         assert first["id"] == unhealthy.uid and second["id"] == recovered.uid
-        assert first["source"] == {"id": str(source.id), "displayName": "Test DB",
-                                   "dialect": "POSTGRES"}
+        assert first["source"] == {
+            "id": str(source.id),
+            "displayName": "Test DB",
+            "dialect": "POSTGRES",
+        }
         assert first["data"]["consecutiveFailures"] == 2
         assert "refused" in first["data"]["reason"] or "connect" in first["data"]["reason"]
         assert server.password not in receiver.requests[0].body.decode()
@@ -194,12 +211,12 @@ def test_a_failing_receiver_is_retried_with_back_off_and_logged(app, admin, pg):
         assert deliveries.run_due("notify-test", later) == 1
         db.session.expire_all()
         assert db.session.get(Delivery, delivery.id).next_attempt_at - later == timedelta(
-            seconds=120)
+            seconds=120
+        )
         assert deliveries.run_due("notify-test", later + timedelta(seconds=120)) == 1
         db.session.expire_all()
         delivery = db.session.get(Delivery, delivery.id)
-        assert (delivery.status, delivery.attempts, delivery.response_code) == (
-            "delivered", 3, 200)
+        assert (delivery.status, delivery.attempts, delivery.response_code) == ("delivered", 3, 200)
         assert [entry["code"] for entry in delivery.attempt_log] == [500, 503, 200]
         bodies = payloads(receiver, secret)
         assert [p["type"] for p in bodies] == ["test"] * 3
@@ -230,8 +247,10 @@ def test_retries_stop_after_a_day(app, admin):
             moment = delivery.next_attempt_at
         assert delivery.status == "failed"
         assert moment - delivery.created_at <= timedelta(hours=24)
-        print(f"gave up after {delivery.attempts} attempts over "
-              f"{(moment - delivery.created_at) / timedelta(hours=1):.1f} h")
+        print(
+            f"gave up after {delivery.attempts} attempts over "
+            f"{(moment - delivery.created_at) / timedelta(hours=1):.1f} h"
+        )
 
 
 def test_a_client_error_fails_at_once(app, admin):
@@ -260,7 +279,8 @@ def test_an_email_arrives_at_the_smtp_server(app, admin, pg):
         app.config["SMTP_URL"] = f"smtp://127.0.0.1:{box.port}"
         app.config["SMTP_FROM"] = "datadock@example.com"
         _channel, secret = notifications.create_channel(
-            org(), {"type": "email", "addresses": ["ops@example.com", "db@example.com"]})
+            org(), {"type": "email", "addresses": ["ops@example.com", "db@example.com"]}
+        )
         assert secret is None
         source = add_source(pg, pg.database)
         source.port = free_port()
@@ -289,11 +309,14 @@ def test_the_running_scheduler_sends_events_on_its_own(app, admin, pg):
         scheduler.start(app)
 
         def check_again_and_look() -> list:
-            """"Check now" whenever the last check is done (health runs per its interval)."""
+            """ "Check now" whenever the last check is done (health runs per its interval)."""
             db.session.expire_all()
             current = db.session.get(Source, source.id)
-            if current.health_lease_owner is None and current.next_health_at is not None \
-                    and current.next_health_at > utcnow():
+            if (
+                current.health_lease_owner is None
+                and current.next_health_at is not None
+                and current.next_health_at > utcnow()
+            ):
                 uc.request_health_check(current)
             db.session.commit()
             return receiver.requests
@@ -323,7 +346,8 @@ def test_a_slack_channel_gets_a_readable_message(app, admin, pg):
     """A loopback receiver stands in for hooks.slack.com (no traffic leaves the machine)."""
     with app.app_context(), webhook_receiver() as receiver:
         channel, secret = notifications.create_channel(
-            org(), {"type": "slack", "url": receiver.url("/services/T0/B0/slack-token")})
+            org(), {"type": "slack", "url": receiver.url("/services/T0/B0/slack-token")}
+        )
         assert secret is None
         assert notifications.channel_view(channel)["host"] == "127.0.0.1"
         source = add_source(pg, pg.database, displayName="Orders <DB>")
@@ -347,13 +371,15 @@ def test_deliveries_are_claimed_once_on_a_postgresql_store(pg, tmp_path, monkeyp
     monkeypatch.setenv("DATADOCK_INSTANCE_PATH", str(tmp_path / "instance"))
     monkeypatch.delenv("DATABASE_URL", raising=False)
     url = f"postgresql+psycopg://{pg.user}:{pg.password}@{pg.host}:{pg.port}/{name}"
-    application = create_app({"TESTING": True, "SCHEDULER_ENABLED": False,
-                              "SQLALCHEMY_DATABASE_URI": url})
+    application = create_app(
+        {"TESTING": True, "SCHEDULER_ENABLED": False, "SQLALCHEMY_DATABASE_URI": url}
+    )
     with application.app_context():
         upgrade()
         create_admin("Acme", "admin@example.com", "a long admin password")
         channel, _ = notifications.create_channel(
-            org(), {"type": "webhook", "url": "http://127.0.0.1:9/hook"})
+            org(), {"type": "webhook", "url": "http://127.0.0.1:9/hook"}
+        )
         for _ in range(10):
             notifications.send_test(channel)
         now = utcnow()
@@ -370,7 +396,8 @@ def test_deliveries_are_claimed_once_on_a_postgresql_store(pg, tmp_path, monkeyp
         for thread in threads:
             thread.join()
         assert sorted(results["a"] + results["b"]) == sorted(
-            db.session.scalars(db.select(Delivery.id)))
+            db.session.scalars(db.select(Delivery.id))
+        )
         assert not set(results["a"]) & set(results["b"])
         assert deliveries.claim("c", now, 10) == []
         later = now + timedelta(seconds=deliveries.LEASE_SECONDS + 1)
@@ -403,7 +430,8 @@ def test_https_receivers_are_verified_by_the_urls_host_name(app, admin, tmp_path
     ca, cert, key = _certificates(tmp_path)
     with app.app_context(), webhook_receiver(tls=(cert, key)) as receiver:
         channel, secret = notifications.create_channel(
-            org(), {"type": "webhook", "url": f"https://localhost:{receiver.port}/hook"})
+            org(), {"type": "webhook", "url": f"https://localhost:{receiver.port}/hook"}
+        )
         untrusted = notifications.send_test(channel)
         deliveries.run_due("notify-test")
         db.session.expire_all()

@@ -30,22 +30,34 @@ def store_url(request, tmp_path) -> str:
 def test_existing_sources_get_distinct_public_ids(store_url, tmp_path, monkeypatch):
     monkeypatch.setenv("DATADOCK_INSTANCE_PATH", str(tmp_path / "instance"))
     monkeypatch.delenv("DATABASE_URL", raising=False)
-    app = create_app({"TESTING": True, "SCHEDULER_ENABLED": False,
-                      "SQLALCHEMY_DATABASE_URI": store_url})
+    app = create_app(
+        {"TESTING": True, "SCHEDULER_ENABLED": False, "SQLALCHEMY_DATABASE_URI": store_url}
+    )
     with app.app_context():
         upgrade(revision=BEFORE)
-        db.session.execute(text("INSERT INTO organizations (id, name, created_at) VALUES "
-                                "(1, 'Acme', CURRENT_TIMESTAMP)"))
+        db.session.execute(
+            text(
+                "INSERT INTO organizations (id, name, created_at) VALUES "
+                "(1, 'Acme', CURRENT_TIMESTAMP)"
+            )
+        )
         for n in (1, 2, 3):
-            db.session.execute(text(
-                "INSERT INTO sources (id, organization_id, display_name, name_key, dialect, "
-                "ssl_enabled, settings, is_demo, created_at, updated_at, last_sync_status, "
-                "has_completed_first_sync, sync_failures, mutating_queries_enabled) VALUES "
-                f"({n}, 1, 'S{n}', 's{n}', 'POSTGRES', true, '{{}}', false, "
-                "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 'NEVER_SYNCED', false, 0, false)"))
-        db.session.execute(text("INSERT INTO sync_runs (id, source_id, started_at, status, "
-                                "trigger, table_count, column_count, change_count) VALUES "
-                                "(1, 1, CURRENT_TIMESTAMP, 'SUCCESS', 'create', 0, 0, 0)"))
+            db.session.execute(
+                text(
+                    "INSERT INTO sources (id, organization_id, display_name, name_key, dialect, "
+                    "ssl_enabled, settings, is_demo, created_at, updated_at, last_sync_status, "
+                    "has_completed_first_sync, sync_failures, mutating_queries_enabled) VALUES "
+                    f"({n}, 1, 'S{n}', 's{n}', 'POSTGRES', true, '{{}}', false, "
+                    "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 'NEVER_SYNCED', false, 0, false)"
+                )
+            )
+        db.session.execute(
+            text(
+                "INSERT INTO sync_runs (id, source_id, started_at, status, "
+                "trigger, table_count, column_count, change_count) VALUES "
+                "(1, 1, CURRENT_TIMESTAMP, 'SUCCESS', 'create', 0, 0, 0)"
+            )
+        )
         db.session.commit()
         upgrade(revision=PUBLIC_IDS)
         ids = [row[0] for row in db.session.execute(text("SELECT public_id FROM sources"))]

@@ -16,10 +16,18 @@ KEYS = ("s3AccessKeyId", "s3SecretAccessKey")
 
 
 def values(server, **changes):
-    raw = {"displayName": "Files", "dialect": "S3", "s3Bucket": BUCKET, "s3Prefix": "sales/",
-           "s3FileFormat": "csv", "s3TableLevel": "file", "s3AccessKeyId": server.key_id,
-           "s3SecretAccessKey": server.secret, "s3Region": server.region,
-           "s3Endpoint": server.endpoint}
+    raw = {
+        "displayName": "Files",
+        "dialect": "S3",
+        "s3Bucket": BUCKET,
+        "s3Prefix": "sales/",
+        "s3FileFormat": "csv",
+        "s3TableLevel": "file",
+        "s3AccessKeyId": server.key_id,
+        "s3SecretAccessKey": server.secret,
+        "s3Region": server.region,
+        "s3Endpoint": server.endpoint,
+    }
     raw.update(changes)
     return raw
 
@@ -30,7 +38,11 @@ def test_verify_lists_the_files_and_infers_columns(app, s3):  # noqa: F811
     assert result.server_version.startswith("S3 via DuckDB 1.4.")
     assert "4 CSV files" in result.server_version  # readme.txt is not one
     assert {s["name"]: s["status"] for s in result.steps} == {
-        "fields": "ok", "auth": "ok", "database": "ok", "catalog": "ok"}
+        "fields": "ok",
+        "auth": "ok",
+        "database": "ok",
+        "catalog": "ok",
+    }
 
 
 def test_wrong_key_id_and_wrong_secret_are_under_the_key_fields(app, s3):  # noqa: F811
@@ -73,21 +85,37 @@ def test_a_refused_endpoint_port_is_under_the_endpoint(app, s3):  # noqa: F811
     assert set(error.field_errors) == {"s3Endpoint"}
 
 
-@pytest.mark.parametrize("raw,message", [
-    ({"s3Bucket": "Bad_Bucket"}, "A bucket name"),
-    ({"s3Prefix": "a/*.csv"}, "A folder path"),
-    ({"s3Prefix": "a/../b"}, "A folder path"),
-    ({"s3Endpoint": "ftp://x"}, "An endpoint"),
-    ({"s3AccessKeyId": "akia lower"}, "An access key ID"),
-])
+@pytest.mark.parametrize(
+    "raw,message",
+    [
+        ({"s3Bucket": "Bad_Bucket"}, "A bucket name"),
+        ({"s3Prefix": "a/*.csv"}, "A folder path"),
+        ({"s3Prefix": "a/../b"}, "A folder path"),
+        ({"s3Endpoint": "ftp://x"}, "An endpoint"),
+        ({"s3AccessKeyId": "akia lower"}, "An access key ID"),
+    ],
+)
 def test_local_checks_name_the_field(app, raw, message):
     from webapp.core.refusal import ValidationFailed
 
     with app.app_context(), pytest.raises(ValidationFailed) as caught:
-        uc.verify_input({**values(type("S", (), {"key_id": "AKIA0000000000000000",
-                                                   "secret": "s", "region": "us-east-1",
-                                                   "endpoint": "http://127.0.0.1:1"})()),
-                         **raw})
+        uc.verify_input(
+            {
+                **values(
+                    type(
+                        "S",
+                        (),
+                        {
+                            "key_id": "AKIA0000000000000000",
+                            "secret": "s",
+                            "region": "us-east-1",
+                            "endpoint": "http://127.0.0.1:1",
+                        },
+                    )()
+                ),
+                **raw,
+            }
+        )
     (name,) = raw
     assert caught.value.field_errors[name].startswith(message)
 
@@ -97,13 +125,22 @@ def test_sync_files_and_folders_as_tables(app, admin, s3):  # noqa: F811
         source = sync_once(uc.create_source(org(app), values(s3)).id)
         assert source.last_sync_status == "SUCCESS", source.sync_error_message
         tables = tables_of(source)
-        assert set(tables) == {f"{BUCKET}.orders.csv", f"{BUCKET}.customers.csv",
-                               f"{BUCKET}.2026/january.csv", f"{BUCKET}.2026/february.csv"}
+        assert set(tables) == {
+            f"{BUCKET}.orders.csv",
+            f"{BUCKET}.customers.csv",
+            f"{BUCKET}.2026/january.csv",
+            f"{BUCKET}.2026/february.csv",
+        }
         orders = [(c["name"], c["type"]) for c in tables[f"{BUCKET}.orders.csv"].columns]
-        assert orders == [("id", "BIGINT"), ("customer", "VARCHAR"), ("amount", "DOUBLE"),
-                          ("ordered_on", "DATE")]
-        folders = sync_once(uc.create_source(org(app), values(
-            s3, displayName="Folders", s3TableLevel="folder")).id)
+        assert orders == [
+            ("id", "BIGINT"),
+            ("customer", "VARCHAR"),
+            ("amount", "DOUBLE"),
+            ("ordered_on", "DATE"),
+        ]
+        folders = sync_once(
+            uc.create_source(org(app), values(s3, displayName="Folders", s3TableLevel="folder")).id
+        )
         assert folders.last_sync_status == "SUCCESS", folders.sync_error_message
         assert set(tables_of(folders)) == {f"{BUCKET}..", f"{BUCKET}.2026"}
         # The secret access key is stored encrypted, never in the public values.
@@ -111,10 +148,13 @@ def test_sync_files_and_folders_as_tables(app, admin, s3):  # noqa: F811
         assert s3.secret not in str(source.__dict__)
 
 
-@pytest.mark.parametrize("fmt,prefix,columns", [
-    ("parquet", "parquet", [("id", "INTEGER"), ("name", "VARCHAR"), ("score", "DOUBLE")]),
-    ("json", "events/", [("id", "BIGINT"), ("kind", "VARCHAR"), ("at", "VARCHAR")]),
-])
+@pytest.mark.parametrize(
+    "fmt,prefix,columns",
+    [
+        ("parquet", "parquet", [("id", "INTEGER"), ("name", "VARCHAR"), ("score", "DOUBLE")]),
+        ("json", "events/", [("id", "BIGINT"), ("kind", "VARCHAR"), ("at", "VARCHAR")]),
+    ],
+)
 def test_parquet_and_json_columns(app, s3, fmt, prefix, columns):  # noqa: F811
     from webapp.connect.verify import open_connection
 
@@ -150,8 +190,17 @@ def test_the_form_and_the_api_take_the_s3_fields(app, admin, s3):  # noqa: F811
     from webapp.models import Organization
 
     html = admin.get("/sources/fieldset?dialect=S3").get_data(as_text=True)
-    for name in ("s3Bucket", "s3Prefix", "s3FileFormat", "s3TableLevel", "s3AccessKeyId",
-                 "s3SecretAccessKey", "s3SessionToken", "s3Region", "s3Endpoint"):
+    for name in (
+        "s3Bucket",
+        "s3Prefix",
+        "s3FileFormat",
+        "s3TableLevel",
+        "s3AccessKeyId",
+        "s3SecretAccessKey",
+        "s3SessionToken",
+        "s3Region",
+        "s3Endpoint",
+    ):
         assert f'name="{name}"' in html, name
     with app.app_context():
         org = db.session.scalar(db.select(Organization))
@@ -159,8 +208,9 @@ def test_the_form_and_the_api_take_the_s3_fields(app, admin, s3):  # noqa: F811
         api = f"/api/public/organizations/{org.id}/data-sources"
     auth = {"Authorization": f"Bearer {key}"}
     body = {k: v for k, v in values(s3).items() if k != "dialect"}
-    bad = admin.post(f"{api}/verify", headers=auth,
-                     json={**body, "dialect": "S3", "s3Bucket": "no-such-bucket"})
+    bad = admin.post(
+        f"{api}/verify", headers=auth, json={**body, "dialect": "S3", "s3Bucket": "no-such-bucket"}
+    )
     assert bad.status_code == 400
     assert bad.get_json()["error"]["fieldErrors"] == {"s3Bucket": "No such bucket"}
     created = admin.post(api, headers=auth, json={**body, "dialect": "S3", "type": "direct"})

@@ -19,8 +19,9 @@ def _keys() -> set[tuple[str, str]]:
 
 def test_the_scheduler_purges_spent_counters(app):
     day = 86400
-    app.config.update(PRUNE_INTERVAL=0.3, SCHEDULER_TICK_SECONDS=60, HEALTH_INTERVAL=0,
-                      LOGIN_RATE_LIMIT=(10, day))  # the longest window: kept a day
+    app.config.update(
+        PRUNE_INTERVAL=0.3, SCHEDULER_TICK_SECONDS=60, HEALTH_INTERVAL=0, LOGIN_RATE_LIMIT=(10, day)
+    )  # the longest window: kept a day
     now = time.time()
     with app.app_context():
         # Addresses that came once and never again, long ago, and callers active now.
@@ -41,8 +42,9 @@ def test_the_scheduler_purges_spent_counters(app):
 def test_purge_spent_keeps_every_window_that_may_still_run(app):
     """Without configured windows longer than an hour, an hour is kept (the webhook's limit,
     30/minute, is written in the code)."""
-    app.config.update(API_RATE_LIMIT=(120, 60), LOGIN_RATE_LIMIT=(10, 900),
-                      LOGIN_ADDRESS_RATE_LIMIT=(50, 900))
+    app.config.update(
+        API_RATE_LIMIT=(120, 60), LOGIN_RATE_LIMIT=(10, 900), LOGIN_ADDRESS_RATE_LIMIT=(50, 900)
+    )
     now = time.time()
     with app.app_context():
         ratelimit.hit("webhook", "1", 30, 60, now=now - 1800)

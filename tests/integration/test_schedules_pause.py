@@ -51,16 +51,20 @@ def wait_for(condition, seconds: float = 30.0, what: str = "the condition") -> N
 
 
 def runs_of(source_id: int) -> list[SyncRun]:
-    return list(db.session.scalars(db.select(SyncRun).where(SyncRun.source_id == source_id)
-                                   .order_by(SyncRun.id)))
+    return list(
+        db.session.scalars(
+            db.select(SyncRun).where(SyncRun.source_id == source_id).order_by(SyncRun.id)
+        )
+    )
 
 
 def test_a_cron_schedule_runs_at_its_times_in_its_zone(app, admin, pg, clock):
     app.config.update(SCHEDULER_TICK_SECONDS=0.2, HEALTH_INTERVAL=0)
     with app.app_context():
         # 03:30 in Berlin is 02:30 UTC in winter.
-        source = add_source(pg, pg.database, syncSchedule="30 3 * * *",
-                            syncTimezone="Europe/Berlin")
+        source = add_source(
+            pg, pg.database, syncSchedule="30 3 * * *", syncTimezone="Europe/Berlin"
+        )
         source = sync_once(source.id)  # the first sync, queued by the create
         due = clock.at.replace(hour=2, minute=30)  # 03:30 CET that same day
         assert source.next_sync_at == due
@@ -68,17 +72,25 @@ def test_a_cron_schedule_runs_at_its_times_in_its_zone(app, admin, pg, clock):
         assert claim_due(SYNC, "early", due - timedelta(seconds=1), 60, 10) == []
         clock.at = due
         scheduler.start(app)
-        wait_for(lambda: [r.status for r in runs_of(source.id)] == ["SUCCESS", "SUCCESS"],
-                 what="the scheduled sync")
+        wait_for(
+            lambda: [r.status for r in runs_of(source.id)] == ["SUCCESS", "SUCCESS"],
+            what="the scheduled sync",
+        )
         assert runs_of(source.id)[1].trigger == "schedule"
-        wait_for(lambda: db.session.get(Source, source.id).next_sync_at == due
-                 + timedelta(days=1), what="the next run to be set")
+        wait_for(
+            lambda: db.session.get(Source, source.id).next_sync_at == due + timedelta(days=1),
+            what="the next run to be set",
+        )
         # The next day at the same time, again.
         clock.at = due + timedelta(days=1)
-        wait_for(lambda: len(runs_of(source.id)) == 3 and runs_of(source.id)[2].status
-                 == "SUCCESS", what="the next day's sync")
-        wait_for(lambda: db.session.get(Source, source.id).next_sync_at
-                 == due + timedelta(days=2), what="the day after to be set")
+        wait_for(
+            lambda: len(runs_of(source.id)) == 3 and runs_of(source.id)[2].status == "SUCCESS",
+            what="the next day's sync",
+        )
+        wait_for(
+            lambda: db.session.get(Source, source.id).next_sync_at == due + timedelta(days=2),
+            what="the day after to be set",
+        )
 
 
 def test_a_paused_source_runs_no_scheduled_work_but_runs_by_hand(app, admin, pg, clock):
@@ -91,24 +103,35 @@ def test_a_paused_source_runs_no_scheduled_work_but_runs_by_hand(app, admin, pg,
         later = clock.at + timedelta(days=3)
         # Both would be due days later, but only the active one is claimed.
         assert claim_due(SYNC, "probe", later, 60, 10) == [active.id]
-        db.session.execute(db.update(Source).values(sync_lease_owner=None,
-                                                    sync_lease_until=None))
+        db.session.execute(db.update(Source).values(sync_lease_owner=None, sync_lease_until=None))
         db.session.commit()
         assert claim_due(HEALTH, "probe", later, 60, 10) == [active.id]  # never checked yet
-        db.session.execute(db.update(Source).values(health_lease_owner=None,
-                                                    health_lease_until=None))
+        db.session.execute(
+            db.update(Source).values(health_lease_owner=None, health_lease_until=None)
+        )
         db.session.commit()
 
         # The scheduler, days later: the active source syncs and is checked, the paused one
         # neither (both were due in the same ticks).
         clock.at = later
         scheduler.start(app)
-        wait_for(lambda: len(runs_of(active.id)) == 2 and runs_of(active.id)[1].status
-                 == "SUCCESS" and db.session.get(Source, active.id).last_health_status
-                 == "HEALTHY", what="the active source's scheduled work")
+        wait_for(
+            lambda: (
+                len(runs_of(active.id)) == 2
+                and runs_of(active.id)[1].status == "SUCCESS"
+                and db.session.get(Source, active.id).last_health_status == "HEALTHY"
+            ),
+            what="the active source's scheduled work",
+        )
         assert [r.trigger for r in runs_of(paused.id)] == ["create"]
-        assert db.session.scalar(db.select(db.func.count()).select_from(HealthCheck)
-                                 .where(HealthCheck.source_id == paused.id)) == 0
+        assert (
+            db.session.scalar(
+                db.select(db.func.count())
+                .select_from(HealthCheck)
+                .where(HealthCheck.source_id == paused.id)
+            )
+            == 0
+        )
 
         # By hand it still syncs and checks, and stays without a due time afterwards.
         app.extensions.pop("datadock_runner").stop(wait=True)
@@ -140,8 +163,7 @@ def test_the_source_page_tests_the_saved_connection_and_pauses(app, admin, pg):
     html = admin.get(page).get_data(as_text=True)
     assert "Test connection" in html and ">Pause<" in html and "badge paused" not in html
     token = csrf_token(admin, page)
-    tested = admin.post(f"{page}/test", data={"csrf_token": token},
-                        headers={"HX-Request": "true"})
+    tested = admin.post(f"{page}/test", data={"csrf_token": token}, headers={"HX-Request": "true"})
     body = tested.get_data(as_text=True)
     assert tested.status_code == 200 and "Connection verified." in body
     assert 'data-step="auth"' in body and 'data-step="catalog"' in body
@@ -168,8 +190,9 @@ def test_the_source_page_tests_the_saved_connection_and_pauses(app, admin, pg):
     resumed = admin.post(f"{page}/resume", data={"csrf_token": token}, follow_redirects=True)
     assert 'class="badge paused"' not in resumed.get_data(as_text=True)
     with app.app_context():
-        actions = db.session.scalars(db.text(
-            "SELECT action FROM audit_events WHERE target_id = :id ORDER BY id"),
-            {"id": source_id}).all()
+        actions = db.session.scalars(
+            db.text("SELECT action FROM audit_events WHERE target_id = :id ORDER BY id"),
+            {"id": source_id},
+        ).all()
     assert actions[-2:] == ["source.paused", "source.resumed"]
     assert actions.count("source.verified") == 3

@@ -34,27 +34,48 @@ ENGINES = ("ELASTICSEARCH", "OPENSEARCH")
 ES_HEADERS = {"X-Elastic-Product": "Elasticsearch"}
 
 MAPPINGS = {
-    "orders": {"mappings": {"properties": {
-        "placed": {"type": "date"},
-        "customer": {"properties": {"name": {"type": "text",
-                                             "fields": {"keyword": {"type": "keyword"}}},
-                                    "address": {"properties": {"city": {"type": "keyword"}}}}},
-        "lines": {"type": "nested", "properties": {"sku": {"type": "keyword"},
-                                                   "qty": {"type": "integer"}}},
-        "total": {"type": "scaled_float", "scaling_factor": 100}}}},
+    "orders": {
+        "mappings": {
+            "properties": {
+                "placed": {"type": "date"},
+                "customer": {
+                    "properties": {
+                        "name": {"type": "text", "fields": {"keyword": {"type": "keyword"}}},
+                        "address": {"properties": {"city": {"type": "keyword"}}},
+                    }
+                },
+                "lines": {
+                    "type": "nested",
+                    "properties": {"sku": {"type": "keyword"}, "qty": {"type": "integer"}},
+                },
+                "total": {"type": "scaled_float", "scaling_factor": 100},
+            }
+        }
+    },
     "orders-2025": {"mappings": {"properties": {"placed": {"type": "date"}}}},
     ".kibana_1": {"mappings": {"properties": {"type": {"type": "keyword"}}}},
-    ".ds-logs-web-2026.01.01-000001": {"mappings": {"properties": {
-        "@timestamp": {"type": "date"}, "message": {"type": "match_only_text"}}}},
+    ".ds-logs-web-2026.01.01-000001": {
+        "mappings": {
+            "properties": {"@timestamp": {"type": "date"}, "message": {"type": "match_only_text"}}
+        }
+    },
 }
 
 
 def root(engine: str) -> dict:
     if engine == "OPENSEARCH":
-        return {"name": "node-1", "cluster_name": "c", "tagline": "The OpenSearch Project",
-                "version": {"distribution": "opensearch", "number": "2.17.1"}}
-    return {"name": "node-1", "cluster_name": "c", "tagline": "You Know, for Search",
-            "version": {"number": "8.15.0", "build_flavor": "default"}}
+        return {
+            "name": "node-1",
+            "cluster_name": "c",
+            "tagline": "The OpenSearch Project",
+            "version": {"distribution": "opensearch", "number": "2.17.1"},
+        }
+    return {
+        "name": "node-1",
+        "cluster_name": "c",
+        "tagline": "You Know, for Search",
+        "version": {"number": "8.15.0", "build_flavor": "default"},
+    }
 
 
 def cluster(engine: str, status: int = 200):
@@ -64,21 +85,48 @@ def cluster(engine: str, status: int = 200):
     def answer(method, path, body):
         route = urlsplit(path).path
         if status != 200:
-            return json_reply(status, {"error": {"type": "security_exception",
-                                                 "reason": "unable to authenticate"},
-                                       "status": status}, headers)
+            return json_reply(
+                status,
+                {
+                    "error": {"type": "security_exception", "reason": "unable to authenticate"},
+                    "status": status,
+                },
+                headers,
+            )
         if route == "/":
             return json_reply(200, root(engine), headers)
         if route == "/_cat/indices":
-            return json_reply(200, [{"index": "orders", "docs.count": "1200"},
-                                    {"index": "orders-2025", "docs.count": "3"},
-                                    {"index": ".kibana_1", "docs.count": "9"}], headers)
+            return json_reply(
+                200,
+                [
+                    {"index": "orders", "docs.count": "1200"},
+                    {"index": "orders-2025", "docs.count": "3"},
+                    {"index": ".kibana_1", "docs.count": "9"},
+                ],
+                headers,
+            )
         if route == "/_cat/aliases":
-            return json_reply(200, [{"alias": "all-orders", "index": "orders"},
-                                    {"alias": "all-orders", "index": "orders-2025"}], headers)
+            return json_reply(
+                200,
+                [
+                    {"alias": "all-orders", "index": "orders"},
+                    {"alias": "all-orders", "index": "orders-2025"},
+                ],
+                headers,
+            )
         if route in ("/_data_stream/%2A", "/_data_stream/*"):
-            return json_reply(200, {"data_streams": [{"name": "logs-web", "indices": [
-                {"index_name": ".ds-logs-web-2026.01.01-000001"}]}]}, headers)
+            return json_reply(
+                200,
+                {
+                    "data_streams": [
+                        {
+                            "name": "logs-web",
+                            "indices": [{"index_name": ".ds-logs-web-2026.01.01-000001"}],
+                        }
+                    ]
+                },
+                headers,
+            )
         if route in ("/%2A/_mapping", "/*/_mapping"):
             return json_reply(200, MAPPINGS, headers)
         return json_reply(404, {"error": "no handler", "status": 404}, headers)
@@ -91,8 +139,15 @@ def header(request: dict, name: str) -> str | None:
 
 
 def raw(engine: str, **changes) -> dict:
-    values = {"displayName": "s", "dialect": engine, "host": "127.0.0.1", "port": 9200,
-              "username": "elastic", "password": "pw-never-shown", "sslEnabled": False}
+    values = {
+        "displayName": "s",
+        "dialect": engine,
+        "host": "127.0.0.1",
+        "port": 9200,
+        "username": "elastic",
+        "password": "pw-never-shown",
+        "sslEnabled": False,
+    }
     values.update(changes)
     return values
 
@@ -182,8 +237,10 @@ def test_https_against_a_plain_http_node_is_a_handshake_failure(quick_app, engin
 def test_a_401_is_a_bad_login(quick_app, engine):
     with http_standin(cluster(engine, status=401)) as standin:
         error, _ = failure(quick_app, raw(engine, port=standin.port))
-    assert error.field_errors == {"username": "Incorrect username or password",
-                                  "password": "Incorrect username or password"}
+    assert error.field_errors == {
+        "username": "Incorrect username or password",
+        "password": "Incorrect username or password",
+    }
     sent = header(standin.requests[0], "Authorization")
     assert sent == "Basic " + base64.b64encode(b"elastic:pw-never-shown").decode()
 
@@ -191,15 +248,27 @@ def test_a_401_is_a_bad_login(quick_app, engine):
 @needs_driver("ELASTICSEARCH")
 def test_an_api_key_is_sent_as_such_and_a_401_names_it(quick_app):
     with http_standin(cluster("ELASTICSEARCH", status=401)) as standin:
-        error, _ = failure(quick_app, raw("ELASTICSEARCH", port=standin.port, username="",
-                                          password="", apiKey="a2V5OnNlY3JldA=="))
+        error, _ = failure(
+            quick_app,
+            raw(
+                "ELASTICSEARCH",
+                port=standin.port,
+                username="",
+                password="",
+                apiKey="a2V5OnNlY3JldA==",
+            ),
+        )
     assert error.field_errors == {"apiKey": "Incorrect API key"}
     assert header(standin.requests[0], "Authorization") == "ApiKey a2V5OnNlY3JldA=="
 
 
-@pytest.mark.parametrize("engine, other", [
-    pytest.param("ELASTICSEARCH", "OPENSEARCH", marks=needs_driver("ELASTICSEARCH")),
-    pytest.param("OPENSEARCH", "ELASTICSEARCH", marks=needs_driver("OPENSEARCH"))])
+@pytest.mark.parametrize(
+    "engine, other",
+    [
+        pytest.param("ELASTICSEARCH", "OPENSEARCH", marks=needs_driver("ELASTICSEARCH")),
+        pytest.param("OPENSEARCH", "ELASTICSEARCH", marks=needs_driver("OPENSEARCH")),
+    ],
+)
 def test_the_other_product_is_named(quick_app, engine, other):
     with http_standin(cluster(other)) as standin:
         error, _ = failure(quick_app, raw(engine, port=standin.port))
@@ -225,8 +294,12 @@ def test_indices_aliases_and_data_streams_become_tables(engine):
     dialect = get_dialect(engine)
     with http_standin(cluster(engine)) as standin:
         values = dialect.field("port").clean(standin.port)
-        target = Target({"host": "127.0.0.1", "port": values, "sslEnabled": False},
-                        "127.0.0.1", 5.0, standin.port)
+        target = Target(
+            {"host": "127.0.0.1", "port": values, "sslEnabled": False},
+            "127.0.0.1",
+            5.0,
+            standin.port,
+        )
         connection = dialect.connect(target)
         try:
             tables = list(dialect.introspect(connection))
@@ -238,7 +311,8 @@ def test_indices_aliases_and_data_streams_become_tables(engine):
         ("aliases", "all-orders", "view", None),
         ("data_streams", "logs-web", "table", None),
         ("indices", "orders", "table", 1200),
-        ("indices", "orders-2025", "table", 3)]
+        ("indices", "orders-2025", "table", 3),
+    ]
     stream = {c["name"]: c["type"] for c in tables[1].columns}
     assert stream == {"_id": "keyword", "@timestamp": "date", "message": "match_only_text"}
     assert [t.name for t in only_indices] == ["orders", "orders-2025"]
@@ -249,15 +323,23 @@ def test_indices_aliases_and_data_streams_become_tables(engine):
 def test_mapping_properties_are_flattened_with_dotted_names():
     columns = mapping_columns(MAPPINGS["orders"]["mappings"])
     assert [(c["name"], c["type"]) for c in columns] == [
-        ("_id", "keyword"), ("placed", "date"), ("customer", "object"),
-        ("customer.name", "text"), ("customer.name.keyword", "keyword"),
-        ("customer.address", "object"), ("customer.address.city", "keyword"),
-        ("lines", "nested"), ("lines.sku", "keyword"), ("lines.qty", "integer"),
-        ("total", "scaled_float")]
+        ("_id", "keyword"),
+        ("placed", "date"),
+        ("customer", "object"),
+        ("customer.name", "text"),
+        ("customer.name.keyword", "keyword"),
+        ("customer.address", "object"),
+        ("customer.address.city", "keyword"),
+        ("lines", "nested"),
+        ("lines.sku", "keyword"),
+        ("lines.qty", "integer"),
+        ("total", "scaled_float"),
+    ]
     assert columns[0]["primaryKey"] and [c["ordinal"] for c in columns] == list(range(1, 12))
     # A 6.x mapping with one type.
-    assert [c["name"] for c in mapping_columns({"_doc": {"properties": {"a": {"type": "long"}}}})
-            ] == ["_id", "a"]
+    assert [
+        c["name"] for c in mapping_columns({"_doc": {"properties": {"a": {"type": "long"}}}})
+    ] == ["_id", "a"]
 
 
 def test_a_cloud_id_names_the_deployment_host():
@@ -275,14 +357,19 @@ def test_local_checks_fill_the_host_from_the_cloud_id_and_pair_credentials():
     values = {"cloudId": f"d:{encoded}", "username": "elastic", "password": "x"}
     assert dialect.check_local(values) == {}
     assert (values["host"], values["port"], values["sslEnabled"]) == (
-        "dep1.found.example.invalid", 443, True)
+        "dep1.found.example.invalid",
+        443,
+        True,
+    )
     assert dialect.check_local({"cloudId": "d:%%%"}) == {
-        "cloudId": "Paste the Cloud ID from the deployment's page (name:…)"}
+        "cloudId": "Paste the Cloud ID from the deployment's page (name:…)"
+    }
     assert dialect.check_local({"host": "h", "username": "u"}) == {
-        "password": "Enter the password too (or neither)"}
-    assert dialect.check_local({"host": "h", "username": "u", "password": "p",
-                                "apiKey": "k"}) == {
-        "apiKey": "Use an API key or a username and password, not both"}
+        "password": "Enter the password too (or neither)"
+    }
+    assert dialect.check_local({"host": "h", "username": "u", "password": "p", "apiKey": "k"}) == {
+        "apiKey": "Use an API key or a username and password, not both"
+    }
     assert get_dialect("OPENSEARCH").check_local({}) == {"host": "Enter the host"}
 
 
@@ -294,12 +381,19 @@ def test_https_checks_the_certificate_against_the_typed_name(quick_app, engine):
     with server_dir("searchtls") as folder:
         ca, cert, key = _certificates(folder)
         with http_standin(cluster(engine), tls=(cert, key)) as standin:
-            untrusted, _ = failure(quick_app, raw(engine, host="localhost", port=standin.port,
-                                                  sslEnabled=True))
+            untrusted, _ = failure(
+                quick_app, raw(engine, host="localhost", port=standin.port, sslEnabled=True)
+            )
             quick_app.config["VERIFY_TIMEOUT"] = 5.0
             with quick_app.app_context():
-                result = uc.verify_input(raw(engine, host="localhost", port=standin.port,
-                                             sslEnabled=True,
-                                             sslRootCertificate=ca.read_text()))
+                result = uc.verify_input(
+                    raw(
+                        engine,
+                        host="localhost",
+                        port=standin.port,
+                        sslEnabled=True,
+                        sslRootCertificate=ca.read_text(),
+                    )
+                )
     assert untrusted.field_errors == {"sslRootCertificate": "Certificate not trusted"}
     assert result.server_version.startswith(get_dialect(engine).label)

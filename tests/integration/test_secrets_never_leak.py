@@ -17,16 +17,17 @@ from webapp.extensions import db
 from webapp.models import AuditEvent, Organization, Source
 
 ROLE = "leak_probe"
-SAVED = "Saved-Probe-Secret-7d1e9c"      # the role's real password, saved with the source
-WRONG = "Wrong-Probe-Secret-55aa01"      # typed in a failing verify
-PASTED = "Pasted-Probe-Secret-31f0bb"    # inside a pasted connection string
-API_WRONG = "Api-Probe-Secret-90c2de"    # sent to the API's verify
+SAVED = "Saved-Probe-Secret-7d1e9c"  # the role's real password, saved with the source
+WRONG = "Wrong-Probe-Secret-55aa01"  # typed in a failing verify
+PASTED = "Pasted-Probe-Secret-31f0bb"  # inside a pasted connection string
+API_WRONG = "Api-Probe-Secret-90c2de"  # sent to the API's verify
 SECRETS = (SAVED, WRONG, PASTED, API_WRONG)
 
 
 @pytest.fixture
 def probe_role(pg):
     """A login role whose password the test knows and later changes (to make a sync fail)."""
+
     def drop(conn: psycopg.Connection) -> None:
         if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (ROLE,)).fetchone():
             conn.execute(f"DROP OWNED BY {ROLE}")
@@ -55,15 +56,21 @@ def app_log():
 
 
 def form(pg, password: str, **changes) -> dict:
-    raw = {"displayName": "Leak probe", "dialect": "POSTGRES", "host": pg.host,
-           "port": str(pg.port), "databaseName": pg.database, "username": ROLE,
-           "password": password, "sslEnabled": "y"}
+    raw = {
+        "displayName": "Leak probe",
+        "dialect": "POSTGRES",
+        "host": pg.host,
+        "port": str(pg.port),
+        "databaseName": pg.database,
+        "username": ROLE,
+        "password": password,
+        "sslEnabled": "y",
+    }
     raw.update(changes)
     return raw
 
 
-def test_no_secret_reaches_logs_pages_api_or_audit(app, admin, pg, probe_role, caplog,
-                                                   app_log):
+def test_no_secret_reaches_logs_pages_api_or_audit(app, admin, pg, probe_role, caplog, app_log):
     caplog.set_level(logging.DEBUG)
     seen: list[str] = []  # every body the browser or an API client got
 
@@ -74,16 +81,26 @@ def test_no_secret_reaches_logs_pages_api_or_audit(app, admin, pg, probe_role, c
     # 1. A failing verify, through htmx and as a plain form post.
     token = csrf_token(admin, "/sources/new")
     for headers, status in (({"HX-Request": "true"}, 200), ({}, 422)):  # htmx swaps 2xx only
-        response = keep(admin.post("/sources/verify", headers=headers,
-                                   data={**form(pg, WRONG), "csrf_token": token}))
+        response = keep(
+            admin.post(
+                "/sources/verify", headers=headers, data={**form(pg, WRONG), "csrf_token": token}
+            )
+        )
         assert response.status_code == status
         assert "Incorrect username or password" in seen[-1]
     # ... and one from a pasted connection string with a wrong password in it.
     url = f"postgresql://{ROLE}:{PASTED}@{pg.host}:{pg.port}/{pg.database}"
-    keep(admin.post("/sources/connection-string", data={
-        "csrf_token": token, "dialect": "POSTGRES", "connectionString": url}))
-    response = keep(admin.post("/sources/verify", data={
-        **form(pg, ""), "connectionString": url, "csrf_token": token}))
+    keep(
+        admin.post(
+            "/sources/connection-string",
+            data={"csrf_token": token, "dialect": "POSTGRES", "connectionString": url},
+        )
+    )
+    response = keep(
+        admin.post(
+            "/sources/verify", data={**form(pg, ""), "connectionString": url, "csrf_token": token}
+        )
+    )
     assert response.status_code == 422
 
     # 2. A save with the right password, then every page that shows the source.
@@ -91,8 +108,14 @@ def test_no_secret_reaches_logs_pages_api_or_audit(app, admin, pg, probe_role, c
     assert response.status_code == 302, response.get_data(as_text=True)
     with app.app_context():
         source_id = db.session.scalar(db.select(Source.id))
-    for page in (f"/sources/{source_id}", f"/sources/{source_id}/edit", "/sources", "/audit",
-                 f"/sources/{source_id}/sync-panel", f"/sources/{source_id}/delete"):
+    for page in (
+        f"/sources/{source_id}",
+        f"/sources/{source_id}/edit",
+        "/sources",
+        "/audit",
+        f"/sources/{source_id}/sync-panel",
+        f"/sources/{source_id}/delete",
+    ):
         assert keep(admin.get(page)).status_code == 200, page
 
     # 3. The password changes on the server: the next sync fails with the saved one.
@@ -113,18 +136,33 @@ def test_no_secret_reaches_logs_pages_api_or_audit(app, admin, pg, probe_role, c
     api = f"/api/public/organizations/{org_id}/data-sources"
     assert keep(admin.get(f"{api}/{source_id}", headers=auth)).status_code == 200
     assert keep(admin.get(api, headers=auth)).status_code == 200
-    failed = keep(admin.post(f"{api}/verify", headers=auth, json={
-        "type": "direct", "dialect": "POSTGRES", "host": pg.host, "port": pg.port,
-        "databaseName": pg.database, "username": ROLE, "password": API_WRONG,
-        "sslEnabled": True}))
+    failed = keep(
+        admin.post(
+            f"{api}/verify",
+            headers=auth,
+            json={
+                "type": "direct",
+                "dialect": "POSTGRES",
+                "host": pg.host,
+                "port": pg.port,
+                "databaseName": pg.database,
+                "username": ROLE,
+                "password": API_WRONG,
+                "sslEnabled": True,
+            },
+        )
+    )
     assert failed.status_code == 400
     assert failed.get_json()["error"]["fieldErrors"]["password"] == (
-        "Incorrect username or password")
+        "Incorrect username or password"
+    )
 
     # Nothing leaked anywhere.
     with app.app_context():
-        audit = [repr((e.actor, e.action, e.target_name, e.details))
-                 for e in db.session.scalars(db.select(AuditEvent))]
+        audit = [
+            repr((e.actor, e.action, e.target_name, e.details))
+            for e in db.session.scalars(db.select(AuditEvent))
+        ]
     assert len(caplog.records) > 0 and app_log.getvalue()  # the logs were really captured
     logged = caplog.text + "\n".join(r.getMessage() for r in caplog.records)
     for secret in SECRETS:

@@ -33,12 +33,21 @@ UA = "setup-race-test"
 
 
 def _env(database_url: str, instance: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("DATADOCK_") and k not in ("DATABASE_URL", "SECRET_KEY")}
-    env.update({"DATABASE_URL": database_url, "SECRET_KEY": "setup-race-test-secret-key",
-                "DATADOCK_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-                "DATADOCK_INSTANCE_PATH": str(instance), "DATADOCK_SCHEDULER": "off",
-                "DATADOCK_LOG_FORMAT": "text"})
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("DATADOCK_") and k not in ("DATABASE_URL", "SECRET_KEY")
+    }
+    env.update(
+        {
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "setup-race-test-secret-key",
+            "DATADOCK_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+            "DATADOCK_INSTANCE_PATH": str(instance),
+            "DATADOCK_SCHEDULER": "off",
+            "DATADOCK_LOG_FORMAT": "text",
+        }
+    )
     return env
 
 
@@ -51,6 +60,7 @@ def store(request, tmp_path) -> tuple[str, object]:
 
         def count(table: str) -> int:
             import sqlite3
+
             with sqlite3.connect(path) as conn:
                 return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     else:
@@ -59,12 +69,19 @@ def store(request, tmp_path) -> tuple[str, object]:
         url = f"postgresql://{pg.user}:{pg.password}@{pg.host}:{pg.port}/{name}"
 
         def count(table: str) -> int:
-            with psycopg.connect(host=pg.host, port=pg.port, user=pg.user,
-                                 password=pg.password, dbname=name) as conn:
+            with psycopg.connect(
+                host=pg.host, port=pg.port, user=pg.user, password=pg.password, dbname=name
+            ) as conn:
                 return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
     env = _env(url, tmp_path / "instance")
-    subprocess.run([sys.executable, "-m", "flask", "--app", "webapp", "db", "upgrade"],
-                   env=env, check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "webapp", "db", "upgrade"],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     return url, count
 
 
@@ -75,9 +92,24 @@ def served(store, tmp_path) -> Iterator[str]:
     port = free_port()
     log = (tmp_path / "gunicorn.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "webapp:create_app()", "--bind", f"127.0.0.1:{port}",
-         "--workers", "3", "--threads", "2", "--timeout", "60"],
-        env=_env(url, tmp_path / "instance"), stdout=log, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "webapp:create_app()",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "3",
+            "--threads",
+            "2",
+            "--timeout",
+            "60",
+        ],
+        env=_env(url, tmp_path / "instance"),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -122,11 +154,23 @@ def test_simultaneous_setups_create_exactly_one_organization(store, served):
         browser, token = browsers[i]
         try:
             barrier.wait(timeout=30)
-            response = browser.post(served + "/setup", timeout=60, data={
-                "csrf_token": token, "organization": f"Org {i}", "email": f"admin{i}@example.com",
-                "password": PASSWORD, "confirm": PASSWORD})
-            results[i] = (response.status_code, [r.status_code for r in response.history],
-                          response.url, response.text)
+            response = browser.post(
+                served + "/setup",
+                timeout=60,
+                data={
+                    "csrf_token": token,
+                    "organization": f"Org {i}",
+                    "email": f"admin{i}@example.com",
+                    "password": PASSWORD,
+                    "confirm": PASSWORD,
+                },
+            )
+            results[i] = (
+                response.status_code,
+                [r.status_code for r in response.history],
+                response.url,
+                response.text,
+            )
         except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
             results[i] = exc
 
@@ -145,7 +189,10 @@ def test_simultaneous_setups_create_exactly_one_organization(store, served):
     for i in losers:
         status, history, final_url, text = results[i]
         assert status == 200 and history == [303] and final_url.endswith("/login"), (
-            status, history, final_url)
+            status,
+            history,
+            final_url,
+        )
         assert "Datadock is already set up" in text
     # The winner is the one account there is, and it is logged in.
     browser, _ = browsers[winners[0]]

@@ -27,14 +27,23 @@ def test_verify_walks_every_step_and_says_the_server_is_not_singlestore(app, mar
     assert result.server_version.startswith("MariaDB 10.")
     assert "not SingleStore" in result.server_version
     assert {s["name"]: s["status"] for s in result.steps} == {
-        "fields": "ok", "dns": "ok", "tcp": "ok", "ssh": "skipped", "tls": "skipped",
-        "auth": "ok", "database": "ok", "catalog": "ok"}
+        "fields": "ok",
+        "dns": "ok",
+        "tcp": "ok",
+        "ssh": "skipped",
+        "tls": "skipped",
+        "auth": "ok",
+        "database": "ok",
+        "catalog": "ok",
+    }
 
 
 def test_wrong_password_and_refused_port_are_field_errors(app, mariadb):
     error = failure(app, store_values(mariadb, password="not-the-password"))
-    assert error.field_errors == {"username": "Incorrect username or password",
-                                  "password": "Incorrect username or password"}
+    assert error.field_errors == {
+        "username": "Incorrect username or password",
+        "password": "Incorrect username or password",
+    }
     assert "not-the-password" not in error.detail
     error = failure(app, store_values(mariadb, port=free_port()))
     assert error.field_errors == {"port": "Incorrect port"}
@@ -64,8 +73,10 @@ def test_schema_patterns_never_read_system_databases(app, mariadb):
     with app.app_context():
         opened = open_connection(dialect, store_values(mariadb), 5.0)
     try:
-        schemas = {t.schema for t in dialect.introspect(
-            opened.connection, SchemaFilter.parse("*", "scratch"))}
+        schemas = {
+            t.schema
+            for t in dialect.introspect(opened.connection, SchemaFilter.parse("*", "scratch"))
+        }
     finally:
         opened.close()
     assert schemas == {"appdb", "analytics"}

@@ -57,8 +57,12 @@ def test_save_encrypts_the_password_and_sync_reads_the_catalog(app, admin, pg):
         assert source.last_sync_status == "SUCCESS"
         assert source.has_completed_first_sync and source.last_successful_sync_at
         tables = tables_of(source)
-        assert {"public.customers", "public.orders", "public.big_orders",
-                "analytics.events"} <= set(tables)
+        assert {
+            "public.customers",
+            "public.orders",
+            "public.big_orders",
+            "analytics.events",
+        } <= set(tables)
         assert tables["public.big_orders"].kind == "view"
         columns = {c["name"]: c for c in tables["public.orders"].columns}
         assert columns["id"]["primaryKey"] is True and columns["id"]["nullable"] is False
@@ -104,8 +108,7 @@ def test_edit_keeps_a_blank_password_unless_the_host_moves(app, admin, pg):
     form = admin.get(f"/sources/{source_id}/edit").get_data(as_text=True)
     assert "Saved — leave blank to keep." in form and pg.password not in form
     token = csrf_token(admin, f"/sources/{source_id}/edit")
-    raw = {**values(pg, displayName="Renamed", password=""), "sslEnabled": "y",
-           "csrf_token": token}
+    raw = {**values(pg, displayName="Renamed", password=""), "sslEnabled": "y", "csrf_token": token}
     assert admin.post(f"/sources/{source_id}/edit", data=raw).status_code == 302
     moved = {**raw, "host": "localhost"}
     response = admin.post(f"/sources/{source_id}/edit", data=moved)
@@ -130,8 +133,7 @@ def test_delete_removes_source_secrets_and_snapshots(app, admin, pg):
         sync_once(source.id)
         source_id = source.id
     token = csrf_token(admin, f"/sources/{source_id}")
-    assert admin.post(f"/sources/{source_id}/delete", data={"csrf_token": token}).status_code \
-        == 302
+    assert admin.post(f"/sources/{source_id}/delete", data={"csrf_token": token}).status_code == 302
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(Source)) == 0
         assert db.session.scalar(db.select(db.func.count()).select_from(SchemaTable)) == 0

@@ -32,8 +32,14 @@ LATER = ("tls", "auth", "database", "catalog")
 
 def ssh_values(pg, sshd, **changes):
     """Form-style input: the throwaway PostgreSQL behind the throwaway sshd, password login."""
-    raw = values(pg, sshEnabled=True, sshHost=sshd.host, sshPort=sshd.port,
-                 sshUsername=sshd.user, sshPassword=sshd.password)
+    raw = values(
+        pg,
+        sshEnabled=True,
+        sshHost=sshd.host,
+        sshPort=sshd.port,
+        sshUsername=sshd.user,
+        sshPassword=sshd.password,
+    )
     raw.update(changes)
     return raw
 
@@ -41,8 +47,11 @@ def ssh_values(pg, sshd, **changes):
 def key_values(pg, sshd, name, **changes):
     """Input that logs in with the client key `name` (and its passphrase, if it has one)."""
     key = sshd.keys[name]
-    login = {"sshPassword": "", "sshPrivateKey": key.private,
-             "sshPrivateKeyPassphrase": key.passphrase or ""}
+    login = {
+        "sshPassword": "",
+        "sshPrivateKey": key.private,
+        "sshPrivateKeyPassphrase": key.passphrase or "",
+    }
     return ssh_values(pg, sshd, **{**login, **changes})
 
 
@@ -68,8 +77,11 @@ def tunnel_threads() -> set[threading.Thread]:
     found = set()
     for thread in threading.enumerate():
         owner = getattr(getattr(thread, "_target", None), "__self__", None)
-        if (isinstance(thread, paramiko.Transport) or isinstance(owner, SSHTunnelForwarder)
-                or type(owner).__module__ == "sshtunnel"):
+        if (
+            isinstance(thread, paramiko.Transport)
+            or isinstance(owner, SSHTunnelForwarder)
+            or type(owner).__module__ == "sshtunnel"
+        ):
             found.add(thread)
     return found
 
@@ -84,14 +96,23 @@ def settled_tunnel_threads(seconds: float = 5.0) -> set[threading.Thread]:
 
 # --- Success -----------------------------------------------------------------------------------
 
+
 def test_password_login_verifies_through_the_tunnel(app, pg, sshd):
     before = accepted_logins(sshd)
     with app.app_context():
         result = uc.verify_input(ssh_values(pg, sshd))
     assert result.server_version.startswith("PostgreSQL")
     steps = statuses(result.steps)
-    assert steps == {"fields": "ok", "dns": "ok", "tcp": "ok", "ssh": "ok", "tls": "ok",
-                     "auth": "ok", "database": "ok", "catalog": "ok"}
+    assert steps == {
+        "fields": "ok",
+        "dns": "ok",
+        "tcp": "ok",
+        "ssh": "ok",
+        "tls": "ok",
+        "auth": "ok",
+        "database": "ok",
+        "catalog": "ok",
+    }
     assert accepted_logins(sshd) == before + 1  # the connection really went through sshd
     assert f"Accepted password for {sshd.user}" in sshd.log_path.read_text()
     assert settled_tunnel_threads() == set()
@@ -99,12 +120,22 @@ def test_password_login_verifies_through_the_tunnel(app, pg, sshd):
 
 def test_a_tunnels_threads_end_when_it_closes(pg, sshd):
     assert settled_tunnel_threads() == set()
-    raw = {"sshHost": sshd.host, "sshPort": sshd.port, "sshUsername": sshd.user,
-           "sshPassword": sshd.password}
+    raw = {
+        "sshHost": sshd.host,
+        "sshPort": sshd.port,
+        "sshUsername": sshd.user,
+        "sshPassword": sshd.password,
+    }
     tunnel = open_tunnel(raw, "127.0.0.1", pg.host, pg.port, 5.0)
     try:
-        with psycopg.connect(host="127.0.0.1", port=tunnel.local_port, dbname=pg.database,
-                             user=pg.user, password=pg.password, connect_timeout=5) as conn:
+        with psycopg.connect(
+            host="127.0.0.1",
+            port=tunnel.local_port,
+            dbname=pg.database,
+            user=pg.user,
+            password=pg.password,
+            connect_timeout=5,
+        ) as conn:
             assert conn.execute("SELECT 1").fetchone() == (1,)
             running = tunnel_threads()
             assert any(isinstance(t, paramiko.Transport) for t in running)  # the session
@@ -115,10 +146,23 @@ def test_a_tunnels_threads_end_when_it_closes(pg, sshd):
     assert settled_tunnel_threads() == set()
 
 
-@pytest.mark.parametrize("name", [
-    "rsa-openssh", "rsa-pem", "rsa-pkcs8", "ed25519-openssh", "ed25519-pkcs8", "ecdsa-openssh",
-    "ecdsa-pem", "ecdsa-pkcs8", "rsa-openssh-passphrase", "ed25519-openssh-passphrase",
-    "ecdsa-pem-passphrase", "rsa-pkcs8-passphrase"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "rsa-openssh",
+        "rsa-pem",
+        "rsa-pkcs8",
+        "ed25519-openssh",
+        "ed25519-pkcs8",
+        "ecdsa-openssh",
+        "ecdsa-pem",
+        "ecdsa-pkcs8",
+        "rsa-openssh-passphrase",
+        "ed25519-openssh-passphrase",
+        "ecdsa-pem-passphrase",
+        "rsa-pkcs8-passphrase",
+    ],
+)
 def test_each_key_type_and_format_logs_in(app, pg, sshd, name):
     before = accepted_logins(sshd)
     with app.app_context():
@@ -144,22 +188,33 @@ def test_a_refused_key_falls_back_to_the_password(app, pg, sshd):
     assert statuses(result.steps)["ssh"] == "ok"
 
 
-@pytest.mark.parametrize("pin", ["known_hosts ed25519", "known_hosts rsa", "bare line ed25519",
-                                 "fingerprint ed25519", "keygen line rsa"])
+@pytest.mark.parametrize(
+    "pin",
+    [
+        "known_hosts ed25519",
+        "known_hosts rsa",
+        "bare line ed25519",
+        "fingerprint ed25519",
+        "keygen line rsa",
+    ],
+)
 def test_a_matching_host_key_pin_verifies(app, pg, sshd, pin):
     form, kind = pin.rsplit(" ", 1)
     line = sshd.known_hosts[kind]
-    text = {"known_hosts": line,
-            "bare line": " ".join(line.split()[1:]),
-            "fingerprint": sshd.fingerprints[kind],
-            # What `ssh-keygen -lf host_rsa.pub` prints.
-            "keygen line": f"2048 {sshd.fingerprints[kind]} root@bastion (RSA)"}[form]
+    text = {
+        "known_hosts": line,
+        "bare line": " ".join(line.split()[1:]),
+        "fingerprint": sshd.fingerprints[kind],
+        # What `ssh-keygen -lf host_rsa.pub` prints.
+        "keygen line": f"2048 {sshd.fingerprints[kind]} root@bastion (RSA)",
+    }[form]
     with app.app_context():
         result = uc.verify_input(ssh_values(pg, sshd, sshHostKey=text))
     assert statuses(result.steps)["ssh"] == "ok"
 
 
 # --- Failures before the SSH session -----------------------------------------------------------
+
 
 def test_ssh_host_not_found(app, pg, sshd):
     error = failure(app, ssh_values(pg, sshd, sshHost="bastion.nowhere.invalid"))
@@ -197,19 +252,24 @@ def test_a_port_that_is_not_ssh(app, pg, sshd):
 
 # --- Failures of the SSH session ---------------------------------------------------------------
 
+
 def test_wrong_ssh_password(app, pg, sshd):
     error = failure(app, ssh_values(pg, sshd, sshPassword="not-the-ssh-password"))
     assert_failed_at_ssh(error)
-    assert error.field_errors == {"sshUsername": REJECTED_PASSWORD,
-                                  "sshPassword": REJECTED_PASSWORD}
+    assert error.field_errors == {
+        "sshUsername": REJECTED_PASSWORD,
+        "sshPassword": REJECTED_PASSWORD,
+    }
     assert "not-the-ssh-password" not in error.detail
 
 
 def test_unknown_ssh_user_looks_like_a_wrong_password(app, pg, sshd):
     error = failure(app, ssh_values(pg, sshd, sshUsername="nobody-here"))
     assert_failed_at_ssh(error)
-    assert error.field_errors == {"sshUsername": REJECTED_PASSWORD,
-                                  "sshPassword": REJECTED_PASSWORD}
+    assert error.field_errors == {
+        "sshUsername": REJECTED_PASSWORD,
+        "sshPassword": REJECTED_PASSWORD,
+    }
 
 
 def test_key_not_authorized(app, pg, sshd):
@@ -219,8 +279,9 @@ def test_key_not_authorized(app, pg, sshd):
     assert error.field_errors == {"sshUsername": REJECTED_KEY, "sshPrivateKey": REJECTED_KEY}
 
 
-@pytest.mark.parametrize("name", ["ed25519-openssh-passphrase", "ecdsa-pem-passphrase",
-                                  "rsa-pkcs8-passphrase"])
+@pytest.mark.parametrize(
+    "name", ["ed25519-openssh-passphrase", "ecdsa-pem-passphrase", "rsa-pkcs8-passphrase"]
+)
 def test_wrong_passphrase(app, pg, sshd, name):
     error = failure(app, key_values(pg, sshd, name, sshPrivateKeyPassphrase="not it"))
     assert error.field_errors == {"sshPrivateKeyPassphrase": "Incorrect passphrase"}
@@ -231,13 +292,18 @@ def test_wrong_passphrase(app, pg, sshd, name):
 def test_missing_passphrase(app, pg, sshd, name):
     error = failure(app, key_values(pg, sshd, name, sshPrivateKeyPassphrase=""))
     assert error.field_errors == {
-        "sshPrivateKeyPassphrase": "This key is encrypted: enter its passphrase"}
+        "sshPrivateKeyPassphrase": "This key is encrypted: enter its passphrase"
+    }
 
 
-@pytest.mark.parametrize("text", [
-    "just some text",
-    "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n",
-    "-----BEGIN RSA PRIVATE KEY-----\nMIIBOgIBAAJBAK\n-----END RSA PRIVATE KEY-----\n"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "just some text",
+        "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n",
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIBOgIBAAJBAK\n-----END RSA PRIVATE KEY-----\n",
+    ],
+)
 def test_garbage_key(app, pg, sshd, text):
     error = failure(app, ssh_values(pg, sshd, sshPassword="", sshPrivateKey=text))
     assert error.field_errors == {"sshPrivateKey": UNREADABLE_KEY}
@@ -253,24 +319,27 @@ def test_a_pasted_public_key_is_named_as_such(app, pg, sshd):
 @pytest.mark.parametrize("form", ["known_hosts", "fingerprint"])
 def test_host_key_pin_mismatch_names_the_presented_key(app, pg, sshd, form):
     stranger = sshd.unauthorized_key.public.split()  # a real Ed25519 key, not the server's
-    pin = (f"[{sshd.host}]:{sshd.port} {stranger[0]} {stranger[1]}" if form == "known_hosts"
-           else "SHA256:" + "A" * 43)
+    pin = (
+        f"[{sshd.host}]:{sshd.port} {stranger[0]} {stranger[1]}"
+        if form == "known_hosts"
+        else "SHA256:" + "A" * 43
+    )
     before = sshd.log_path.read_text()
     error = failure(app, ssh_values(pg, sshd, sshHostKey=pin))
     assert_failed_at_ssh(error)
     presented = sshd.fingerprints["ed25519"]
-    assert error.field_errors == {"sshHostKey": f"Host key mismatch: the server presented "
-                                                f"{presented}"}
+    assert error.field_errors == {
+        "sshHostKey": f"Host key mismatch: the server presented {presented}"
+    }
     # Nothing was sent to log in: the password never reached the impostor.
-    assert "password for" not in sshd.log_path.read_text()[len(before):]
+    assert "password for" not in sshd.log_path.read_text()[len(before) :]
 
 
 def test_a_pin_of_a_type_the_server_lacks(app, pg, sshd):
     ecdsa = sshd.keys["ecdsa-openssh"].public.split()  # the server has Ed25519 and RSA keys only
     error = failure(app, ssh_values(pg, sshd, sshHostKey=f"{ecdsa[0]} {ecdsa[1]}"))
     assert_failed_at_ssh(error)
-    assert error.field_errors == {
-        "sshHostKey": "The server has no ecdsa-sha2-nistp256 host key"}
+    assert error.field_errors == {"sshHostKey": "The server has no ecdsa-sha2-nistp256 host key"}
 
 
 def test_a_malformed_pin_is_refused_before_connecting(app, pg, sshd):
@@ -282,6 +351,7 @@ def test_a_malformed_pin_is_refused_before_connecting(app, pg, sshd):
 
 
 # --- Behind the tunnel -------------------------------------------------------------------------
+
 
 def test_database_port_wrong_behind_the_tunnel(app, pg, sshd):
     error = failure(app, ssh_values(pg, sshd, port=free_port()))
@@ -295,7 +365,8 @@ def test_a_destination_the_ssh_server_forbids(app, pg, sshd):
     error = failure(app, ssh_values(pg, sshd, host="127.0.0.2"))  # outside sshd's PermitOpen
     assert_failed_at_ssh(error)
     assert error.field_errors == {
-        "host": "The SSH server does not allow tunnels to this host and port"}
+        "host": "The SSH server does not allow tunnels to this host and port"
+    }
 
 
 def test_wrong_database_password_through_the_tunnel_is_an_auth_failure(app, pg, sshd):
@@ -319,6 +390,7 @@ def test_unresponsive_database_behind_the_tunnel(app, pg, sshd):
 
 # --- Secrets -----------------------------------------------------------------------------------
 
+
 def test_no_secret_reaches_the_log(app, pg, sshd, caplog):
     caplog.set_level(logging.DEBUG)  # paramiko's and sshtunnel's chatter included
     key = sshd.keys["rsa-openssh-passphrase"]
@@ -337,24 +409,36 @@ def test_no_secret_reaches_the_log(app, pg, sshd, caplog):
                 uc.verify_input(raw)
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert "SSH tunnel via" in text  # the failures were logged, without their secrets
-    for secret in ("wrong-ssh-secret-1", sshd.password, "wrong-passphrase-2", KEY_PASSPHRASE,
-                   "wrong-db-secret-3", pg.password, key_line, "garbage-key-text-4"):
+    for secret in (
+        "wrong-ssh-secret-1",
+        sshd.password,
+        "wrong-passphrase-2",
+        KEY_PASSPHRASE,
+        "wrong-db-secret-3",
+        pg.password,
+        key_line,
+        "garbage-key-text-4",
+    ):
         assert secret not in text, secret
 
 
 # --- Save, sync, edit --------------------------------------------------------------------------
 
+
 def test_save_and_sync_through_the_tunnel(app, admin, pg, sshd):
     with app.app_context():
-        source = uc.create_source(org(app), key_values(pg, sshd, "ed25519-openssh-passphrase",
-                                                       sshHostKey=sshd.known_hosts["ed25519"]))
+        source = uc.create_source(
+            org(app),
+            key_values(
+                pg, sshd, "ed25519-openssh-passphrase", sshHostKey=sshd.known_hosts["ed25519"]
+            ),
+        )
         assert source.settings["sshHost"] == sshd.host
         assert sshd.keys["ed25519-openssh-passphrase"].private not in str(source.settings)
         logins = accepted_logins(sshd)
         source = sync_once(source.id)
         assert source.last_sync_status == "SUCCESS", source.sync_error_message
-        assert {"public.customers", "public.orders", "analytics.events"} <= set(
-            tables_of(source))
+        assert {"public.customers", "public.orders", "analytics.events"} <= set(tables_of(source))
         assert accepted_logins(sshd) == logins + 1  # the sync went through the tunnel too
     assert settled_tunnel_threads() == set()
 
@@ -367,8 +451,7 @@ def test_editing_the_ssh_host_asks_for_the_ssh_secrets_again(app, admin, pg, ssh
         uc.update_source(source, {"displayName": "Renamed", "sshPassword": "", "password": ""})
         # Another SSH host: the saved secrets are not sent there.
         with pytest.raises(uc.ValidationFailed) as caught:
-            uc.update_source(source, {"sshHost": "localhost", "sshPassword": "",
-                                      "password": ""})
+            uc.update_source(source, {"sshHost": "localhost", "sshPassword": "", "password": ""})
         errors = caught.value.field_errors
         assert errors["sshPassword"].startswith("Enter the ssh password again")
         assert errors["password"].startswith("Enter the password again")

@@ -40,29 +40,38 @@ with warnings.catch_warnings():  # its Authlib imports warn; Authlib's own "alwa
 
 SECRET = "client-secret-never-shown"
 USERS = [
-    oidc_provider_mock.User(sub="alice-sub", claims={
-        "email": "Alice@Example.com", "email_verified": True, "name": "Alice"}),
-    oidc_provider_mock.User(sub="admin-sub", claims={
-        "email": ADMIN_EMAIL, "email_verified": True}),
-    oidc_provider_mock.User(sub="admin-impostor", claims={
-        "email": ADMIN_EMAIL, "email_verified": True}),
-    oidc_provider_mock.User(sub="unverified-sub", claims={
-        "email": "carol@example.com", "email_verified": False}),
-    oidc_provider_mock.User(sub="outsider-sub", claims={
-        "email": "dave@elsewhere.test", "email_verified": True}),
+    oidc_provider_mock.User(
+        sub="alice-sub",
+        claims={"email": "Alice@Example.com", "email_verified": True, "name": "Alice"},
+    ),
+    oidc_provider_mock.User(sub="admin-sub", claims={"email": ADMIN_EMAIL, "email_verified": True}),
+    oidc_provider_mock.User(
+        sub="admin-impostor", claims={"email": ADMIN_EMAIL, "email_verified": True}
+    ),
+    oidc_provider_mock.User(
+        sub="unverified-sub", claims={"email": "carol@example.com", "email_verified": False}
+    ),
+    oidc_provider_mock.User(
+        sub="outsider-sub", claims={"email": "dave@elsewhere.test", "email_verified": True}
+    ),
     oidc_provider_mock.User(sub="no-email-sub", claims={}),
-    oidc_provider_mock.User(sub="wrong-aud-sub", claims={
-        "email": "erin@example.com", "email_verified": True, "aud": "another-client"}),
-    oidc_provider_mock.User(sub="bad-nonce-sub", claims={
-        "email": "frank@example.com", "email_verified": True, "nonce": "not-this-sign-in"}),
+    oidc_provider_mock.User(
+        sub="wrong-aud-sub",
+        claims={"email": "erin@example.com", "email_verified": True, "aud": "another-client"},
+    ),
+    oidc_provider_mock.User(
+        sub="bad-nonce-sub",
+        claims={"email": "frank@example.com", "email_verified": True, "nonce": "not-this-sign-in"},
+    ),
 ]
 
 
 @pytest.fixture(scope="module")
 def provider() -> Iterator[str]:
     """The provider's issuer URL (a loopback port of its own)."""
-    with oidc_provider_mock.run_server_in_thread(port=0, require_nonce=True,
-                                                 user_claims=USERS) as server:
+    with oidc_provider_mock.run_server_in_thread(
+        port=0, require_nonce=True, user_claims=USERS
+    ) as server:
         host, port = server.server_address[:2]
         assert host in ("127.0.0.1", "::1"), host
         yield f"http://{'127.0.0.1' if host == '127.0.0.1' else '[::1]'}:{port}"
@@ -71,9 +80,14 @@ def provider() -> Iterator[str]:
 @pytest.fixture
 def sso_app(app, admin, provider):
     """The app (set up: Acme and its admin) with SSO configured."""
-    app.config.update(OIDC_ISSUER=provider, OIDC_CLIENT_ID="datadock",
-                      OIDC_CLIENT_SECRET=SECRET, OIDC_PROVIDER_NAME="Acme ID",
-                      OIDC_ALLOWED_DOMAINS=[], OIDC_DEFAULT_ROLE=None)
+    app.config.update(
+        OIDC_ISSUER=provider,
+        OIDC_CLIENT_ID="datadock",
+        OIDC_CLIENT_SECRET=SECRET,
+        OIDC_PROVIDER_NAME="Acme ID",
+        OIDC_ALLOWED_DOMAINS=[],
+        OIDC_DEFAULT_ROLE=None,
+    )
     return app
 
 
@@ -107,15 +121,19 @@ def invite(app, email: str, role: str) -> None:
 
 def role_of(app, email: str) -> str | None:
     with app.app_context():
-        return db.session.scalar(select(Membership.role).join(User)
-                                 .where(User.email == email))
+        return db.session.scalar(select(Membership.role).join(User).where(User.email == email))
 
 
 def failures(app) -> list[dict]:
     with app.app_context():
-        return [event.details for event in db.session.scalars(
-            select(AuditEvent).where(AuditEvent.action == "auth.sign_in_failed")
-            .order_by(AuditEvent.id))]
+        return [
+            event.details
+            for event in db.session.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.action == "auth.sign_in_failed")
+                .order_by(AuditEvent.id)
+            )
+        ]
 
 
 def assert_refused(response, words: str) -> str:
@@ -131,8 +149,12 @@ def test_login_page_shows_the_button_only_when_configured(app, admin, provider):
     assert "Sign in with" not in anonymous.get("/login").get_data(as_text=True)
     csrf = csrf_token(anonymous, "/login")
     assert anonymous.post("/login/sso", data={"csrf_token": csrf}).status_code == 404
-    app.config.update(OIDC_ISSUER=provider, OIDC_CLIENT_ID="datadock",
-                      OIDC_CLIENT_SECRET=SECRET, OIDC_PROVIDER_NAME="Acme ID")
+    app.config.update(
+        OIDC_ISSUER=provider,
+        OIDC_CLIENT_ID="datadock",
+        OIDC_CLIENT_SECRET=SECRET,
+        OIDC_PROVIDER_NAME="Acme ID",
+    )
     html = anonymous.get("/login").get_data(as_text=True)
     assert "Sign in with Acme ID" in html and SECRET not in html
     # The start is a form POST: without its CSRF token it is refused.
@@ -157,8 +179,7 @@ def test_an_invited_email_signs_in_with_the_invitations_role(sso_app, caplog):
     assert role_of(sso_app, "alice@example.com") == "editor"
     with sso_app.app_context():
         user = db.session.scalar(select(User).where(User.email == "alice@example.com"))
-        assert (user.oidc_issuer, user.oidc_subject) == (sso_app.config["OIDC_ISSUER"],
-                                                         "alice-sub")
+        assert (user.oidc_issuer, user.oidc_subject) == (sso_app.config["OIDC_ISSUER"], "alice-sub")
         assert user.password_hash == "" and user.name == "Alice"
         event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "sso.sign_in"))
         assert event.actor == "alice@example.com" and event.details["created"] is True
@@ -166,8 +187,9 @@ def test_an_invited_email_signs_in_with_the_invitations_role(sso_app, caplog):
     # The password form does not let an SSO-made account in with an empty password.
     other = sso_app.test_client()
     token = csrf_token(other, "/login")
-    refused = other.post("/login", data={"csrf_token": token, "email": "alice@example.com",
-                                         "password": ""})
+    refused = other.post(
+        "/login", data={"csrf_token": token, "email": "alice@example.com", "password": ""}
+    )
     assert refused.status_code == 422
     # Signing in again finds the linked identity (and keeps the role).
     again = sso_app.test_client()
@@ -198,30 +220,39 @@ def test_a_password_account_with_the_same_verified_email_is_linked(sso_app):
     # The password still works, and another subject with that email is refused.
     other = sso_app.test_client()
     token = csrf_token(other, "/login")
-    assert other.post("/login", data={"csrf_token": token, "email": ADMIN_EMAIL,
-                                      "password": ADMIN_PASSWORD}).status_code == 302
-    assert_refused(sso(sso_app.test_client(), "admin-impostor"),
-                   "already linked to another Acme ID account")
+    assert (
+        other.post(
+            "/login", data={"csrf_token": token, "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
+        ).status_code
+        == 302
+    )
+    assert_refused(
+        sso(sso_app.test_client(), "admin-impostor"), "already linked to another Acme ID account"
+    )
 
 
 def test_email_rules_refuse_unverified_missing_and_foreign_addresses(sso_app):
     sso_app.config.update(OIDC_DEFAULT_ROLE="viewer", OIDC_ALLOWED_DOMAINS=["example.com"])
-    assert_refused(sso(sso_app.test_client(), "unverified-sub"),
-                   "has not verified the email address carol@example.com")
-    assert_refused(sso(sso_app.test_client(), "outsider-sub"),
-                   "Email addresses at elsewhere.test may not sign in here")
-    assert_refused(sso(sso_app.test_client(), "no-email-sub"),
-                   "did not share an email address")
-    assert [f["reason"] for f in failures(sso_app)] == [
-        "email_unverified", "domain", "no_email"]
+    assert_refused(
+        sso(sso_app.test_client(), "unverified-sub"),
+        "has not verified the email address carol@example.com",
+    )
+    assert_refused(
+        sso(sso_app.test_client(), "outsider-sub"),
+        "Email addresses at elsewhere.test may not sign in here",
+    )
+    assert_refused(sso(sso_app.test_client(), "no-email-sub"), "did not share an email address")
+    assert [f["reason"] for f in failures(sso_app)] == ["email_unverified", "domain", "no_email"]
     with sso_app.app_context():
         assert db.session.scalar(select(User).where(User.email == "carol@example.com")) is None
 
 
 def test_a_token_for_another_audience_or_nonce_is_refused(sso_app):
     sso_app.config["OIDC_DEFAULT_ROLE"] = "viewer"
-    assert_refused(sso(sso_app.test_client(), "wrong-aud-sub"),
-                   "issued for another application (wrong audience)")
+    assert_refused(
+        sso(sso_app.test_client(), "wrong-aud-sub"),
+        "issued for another application (wrong audience)",
+    )
     assert_refused(sso(sso_app.test_client(), "bad-nonce-sub"), "nonce mismatch")
     assert [f["reason"] for f in failures(sso_app)] == ["id_token.aud", "id_token.nonce"]
     with sso_app.app_context():
@@ -272,8 +303,9 @@ def test_discovery_is_read_once_and_an_unreachable_issuer_is_a_message(sso_app, 
     sso_app.config["OIDC_ISSUER"] = f"http://127.0.0.1:{closed}"
     anonymous = sso_app.test_client()
     token = csrf_token(anonymous, "/login")
-    assert_refused(anonymous.post("/login/sso", data={"csrf_token": token}),
-                   "Acme ID did not answer")
+    assert_refused(
+        anonymous.post("/login/sso", data={"csrf_token": token}), "Acme ID did not answer"
+    )
 
 
 def test_an_unresponsive_issuer_costs_one_timeout(sso_app, silent_port, monkeypatch):
@@ -281,17 +313,23 @@ def test_an_unresponsive_issuer_costs_one_timeout(sso_app, silent_port, monkeypa
     sso_app.config["OIDC_ISSUER"] = f"http://127.0.0.1:{silent_port}"
     anonymous = sso_app.test_client()
     token = csrf_token(anonymous, "/login")
-    assert_refused(anonymous.post("/login/sso", data={"csrf_token": token}),
-                   "Acme ID did not answer")
+    assert_refused(
+        anonymous.post("/login/sso", data={"csrf_token": token}), "Acme ID did not answer"
+    )
 
 
 class ForeignDiscovery(BaseHTTPRequestHandler):
     """A discovery document that names another issuer than the one it is served from."""
 
     def do_GET(self) -> None:
-        body = json.dumps({"issuer": "http://127.0.0.1:1", "jwks_uri": "http://127.0.0.1:1/k",
-                           "authorization_endpoint": "http://127.0.0.1:1/a",
-                           "token_endpoint": "http://127.0.0.1:1/t"}).encode()
+        body = json.dumps(
+            {
+                "issuer": "http://127.0.0.1:1",
+                "jwks_uri": "http://127.0.0.1:1/k",
+                "authorization_endpoint": "http://127.0.0.1:1/a",
+                "token_endpoint": "http://127.0.0.1:1/t",
+            }
+        ).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -310,8 +348,10 @@ def test_a_discovery_document_for_another_issuer_is_refused(sso_app):
         sso_app.config["OIDC_ISSUER"] = f"http://127.0.0.1:{server.server_address[1]}"
         anonymous = sso_app.test_client()
         token = csrf_token(anonymous, "/login")
-        assert_refused(anonymous.post("/login/sso", data={"csrf_token": token}),
-                       "discovery document names another issuer")
+        assert_refused(
+            anonymous.post("/login/sso", data={"csrf_token": token}),
+            "discovery document names another issuer",
+        )
     finally:
         server.shutdown()
         server.server_close()
@@ -337,11 +377,15 @@ def test_the_audit_log_names_why_a_sign_in_was_refused(sso_app, admin):
     assert "carol@example.com" in html
 
 
-@pytest.mark.parametrize(("listed", "used"), [
-    (None, "client_secret_basic"), (["client_secret_basic", "client_secret_post"],
-                                     "client_secret_basic"),
-    (["client_secret_post"], "client_secret_post"), (["private_key_jwt"], "client_secret_basic"),
-])
+@pytest.mark.parametrize(
+    ("listed", "used"),
+    [
+        (None, "client_secret_basic"),
+        (["client_secret_basic", "client_secret_post"], "client_secret_basic"),
+        (["client_secret_post"], "client_secret_post"),
+        (["private_key_jwt"], "client_secret_basic"),
+    ],
+)
 def test_the_secret_goes_to_the_token_endpoint_the_way_the_provider_lists(listed, used):
     assert oidc.auth_method({"token_endpoint_auth_methods_supported": listed}) == used
 
@@ -350,20 +394,36 @@ def test_sign_in_and_a_refused_replay_on_a_postgresql_store(pg, provider, tmp_pa
     name = fresh_database(pg, "ssostore")
     monkeypatch.setenv("DATADOCK_INSTANCE_PATH", str(tmp_path / "instance"))
     monkeypatch.delenv("DATABASE_URL", raising=False)
-    application = create_app({
-        "TESTING": True, "SCHEDULER_ENABLED": False,
-        "SQLALCHEMY_DATABASE_URI":
-            f"postgresql+psycopg://{pg.user}:{pg.password}@{pg.host}:{pg.port}/{name}",
-        "OIDC_ISSUER": provider, "OIDC_CLIENT_ID": "datadock", "OIDC_CLIENT_SECRET": SECRET,
-        "OIDC_PROVIDER_NAME": "Acme ID", "OIDC_DEFAULT_ROLE": "editor"})
+    application = create_app(
+        {
+            "TESTING": True,
+            "SCHEDULER_ENABLED": False,
+            "SQLALCHEMY_DATABASE_URI": f"postgresql+psycopg://{pg.user}:{pg.password}@{pg.host}:{pg.port}/{name}",
+            "OIDC_ISSUER": provider,
+            "OIDC_CLIENT_ID": "datadock",
+            "OIDC_CLIENT_SECRET": SECRET,
+            "OIDC_PROVIDER_NAME": "Acme ID",
+            "OIDC_DEFAULT_ROLE": "editor",
+        }
+    )
     try:
         with application.app_context():
             upgrade()
         setup = application.test_client()
         token = csrf_token(setup, "/setup")
-        assert setup.post("/setup", data={
-            "csrf_token": token, "organization": "Acme", "email": ADMIN_EMAIL,
-            "password": ADMIN_PASSWORD, "confirm": ADMIN_PASSWORD}).status_code == 302
+        assert (
+            setup.post(
+                "/setup",
+                data={
+                    "csrf_token": token,
+                    "organization": "Acme",
+                    "email": ADMIN_EMAIL,
+                    "password": ADMIN_PASSWORD,
+                    "confirm": ADMIN_PASSWORD,
+                },
+            ).status_code
+            == 302
+        )
         client = application.test_client()
         callback = authorize(start(client), "alice-sub")
         assert client.get(callback).status_code == 303

@@ -42,8 +42,9 @@ def pg_store_app(pg, tmp_path, monkeypatch):
     with psycopg.connect(pg.superuser_dsn(), autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name} OWNER {pg.user}")
     monkeypatch.setenv("DATADOCK_INSTANCE_PATH", str(tmp_path / "instance"))
-    monkeypatch.setenv("DATABASE_URL",
-                       f"postgresql://{pg.user}:{pg.password}@{pg.host}:{pg.port}/{name}")
+    monkeypatch.setenv(
+        "DATABASE_URL", f"postgresql://{pg.user}:{pg.password}@{pg.host}:{pg.port}/{name}"
+    )
     app = create_app({"TESTING": True, "SCHEDULER_ENABLED": False, "VERIFY_TIMEOUT": 3.0})
     with app.app_context():
         upgrade()
@@ -81,10 +82,17 @@ def test_a_saved_source_pointing_at_the_store_fails_sync_and_health(pg_store_app
     api_for(app)
     with app.app_context():
         org = db.session.scalar(db.select(Organization))
-        source = Source(organization_id=org.id, display_name="Saved before", dialect="POSTGRES",
-                        host="localhost", port=pg.port, database_name=pg.database,
-                        username=pg.user, ssl_enabled=False,
-                        secrets_blob=vault().encrypt({"password": pg.password}))
+        source = Source(
+            organization_id=org.id,
+            display_name="Saved before",
+            dialect="POSTGRES",
+            host="localhost",
+            port=pg.port,
+            database_name=pg.database,
+            username=pg.user,
+            ssl_enabled=False,
+            secrets_blob=vault().encrypt({"password": pg.password}),
+        )
         db.session.add(source)
         db.session.commit()
         uc.request_sync(source)
@@ -100,9 +108,14 @@ def test_a_saved_source_pointing_at_the_store_fails_sync_and_health(pg_store_app
 
 
 def test_a_tunnel_through_this_machine_to_the_store_is_refused(pg_store_app, pg, sshd):
-    raw = {**values(pg, host="127.0.0.1", sslEnabled=False), "sshEnabled": True,
-           "sshHost": sshd.host, "sshPort": sshd.port, "sshUsername": sshd.user,
-           "sshPassword": sshd.password}
+    raw = {
+        **values(pg, host="127.0.0.1", sslEnabled=False),
+        "sshEnabled": True,
+        "sshHost": sshd.host,
+        "sshPort": sshd.port,
+        "sshUsername": sshd.user,
+        "sshPassword": sshd.password,
+    }
     with pg_store_app.app_context(), pytest.raises(ConnectionFailed) as caught:
         uc.verify_input(raw)
     assert caught.value.field_errors == OWN_SERVER
@@ -110,6 +123,7 @@ def test_a_tunnel_through_this_machine_to_the_store_is_refused(pg_store_app, pg,
 
 
 # --- the SQLite store, by identity ----------------------------------------------------------
+
 
 def store_path(app) -> Path:
     return Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"))
@@ -136,8 +150,10 @@ def test_a_hard_link_to_the_store_is_refused_and_the_store_keeps_its_locks(app, 
     with app.app_context():
         org = db.session.get(Organization, org_id)
         for index in range(3):
-            uc.create_source(org, {"displayName": f"After {index}", "dialect": "SQLITE",
-                                   "databaseName": "ok.sqlite"})
+            uc.create_source(
+                org,
+                {"displayName": f"After {index}", "dialect": "SQLITE", "databaseName": "ok.sqlite"},
+            )
         db.session.remove()
         db.engine.dispose()
     with sqlite3.connect(store_path(app)) as check:
@@ -149,11 +165,15 @@ def test_a_symbolic_link_to_the_store_is_refused(app, tmp_path):
     data = Path(app.config["DATA_DIR"])
     (data / "link.sqlite").symlink_to(store_path(app))
     assert file_failure(app, "SQLITE", "link.sqlite").field_errors == {
-        "databaseName": "Use a path inside the data folder"}
+        "databaseName": "Use a path inside the data folder"
+    }
     # A data folder above the instance folder: the link's target is inside the data folder.
     app.config["DATA_DIR"] = str(tmp_path)
-    for relative in ("instance/data/link.sqlite", "instance/datadock.sqlite3",
-                     "instance/secret_key"):
+    for relative in (
+        "instance/data/link.sqlite",
+        "instance/datadock.sqlite3",
+        "instance/secret_key",
+    ):
         failure = file_failure(app, "SQLITE", relative)
         assert failure.field_errors == {"databaseName": OWN_FILE}, relative
         assert "instance folder" in failure.detail
@@ -190,8 +210,13 @@ def test_a_saved_file_source_that_became_the_store_fails_sync_and_health(app):
     org_id, _ = make_org(app, "Acme", "admin@example.com")
     os.link(store_path(app), data / "later.sqlite")
     with app.app_context():
-        source = Source(organization_id=org_id, display_name="Later", dialect="SQLITE",
-                        database_name="later.sqlite", secrets_blob=vault().encrypt({}))
+        source = Source(
+            organization_id=org_id,
+            display_name="Later",
+            dialect="SQLITE",
+            database_name="later.sqlite",
+            secrets_blob=vault().encrypt({}),
+        )
         db.session.add(source)
         db.session.commit()
         uc.request_sync(source)

@@ -64,24 +64,41 @@ def test_sync_stores_kinds_keys_estimates_and_odd_names(app, admin, pg, catalog_
         assert vip.kind == "table"
         assert [c["name"] for c in vip.columns] == ["id", "full name", "ünïcödé", "code"]
         cols = {c["name"]: c for c in vip.columns}
-        assert cols["id"] == {"name": "id", "type": "integer", "nullable": False, "default": None,
-                              "primaryKey": True, "ordinal": 1}
+        assert cols["id"] == {
+            "name": "id",
+            "type": "integer",
+            "nullable": False,
+            "default": None,
+            "primaryKey": True,
+            "ordinal": 1,
+        }
         assert cols["full name"]["default"] == "'n/a'::text"
         assert cols["full name"]["nullable"] is False
         assert cols["ünïcödé"]["type"] == "numeric(8,3)"
         assert cols["code"]["type"] == "character varying(20)"
 
         orders = tables[("Sales Data", "orders")]
-        assert orders.foreign_keys == [{
-            "name": "orders_customer_fkey", "columns": ["customer"],
-            "referredSchema": "Sales Data", "referredTable": 'Customers "VIP"',
-            "referredColumns": ["id"]}]
+        assert orders.foreign_keys == [
+            {
+                "name": "orders_customer_fkey",
+                "columns": ["customer"],
+                "referredSchema": "Sales Data",
+                "referredTable": 'Customers "VIP"',
+                "referredColumns": ["id"],
+            }
+        ]
 
         # A composite key keeps the declared column order on both sides.
         child = tables[("public", "child")]
-        assert child.foreign_keys == [{
-            "name": "child_parent_fk", "columns": ["pb", "pa"], "referredSchema": "public",
-            "referredTable": "parent", "referredColumns": ["b", "a"]}]
+        assert child.foreign_keys == [
+            {
+                "name": "child_parent_fk",
+                "columns": ["pb", "pa"],
+                "referredSchema": "public",
+                "referredTable": "parent",
+                "referredColumns": ["b", "a"],
+            }
+        ]
         parent = tables[("public", "parent")]
         assert [c["name"] for c in parent.columns if c["primaryKey"]] == ["a", "b"]
         assert parent.row_estimate == 2000
@@ -98,15 +115,20 @@ def test_sync_stores_kinds_keys_estimates_and_odd_names(app, admin, pg, catalog_
 
 def test_schema_patterns_are_applied_in_the_catalog_query(app, admin, pg, catalog_db):
     with app.app_context():
-        created = add_source(pg, catalog_db, includeSchemas="public, analytics_*, SALES*",
-                             excludeSchemas="analytics_raw")
+        created = add_source(
+            pg,
+            catalog_db,
+            includeSchemas="public, analytics_*, SALES*",
+            excludeSchemas="analytics_raw",
+        )
         tables = tables_of(sync_once(created.id))
     schemas = {schema for schema, _ in tables}
     assert schemas == {"public", "analytics_mart", "Sales Data"}
 
     # The filter is in the SQL: the server returns no row of an excluded schema.
     conditions, params = schema_conditions(
-        "n.nspname", SchemaFilter.parse("public, analytics_*", "analytics_raw"))
+        "n.nspname", SchemaFilter.parse("public, analytics_*", "analytics_raw")
+    )
     with psycopg.connect(pg.superuser_dsn(catalog_db)) as conn:
         rows = conn.execute(CATALOG_QUERY.format(filters=conditions), params).fetchall()
     assert {r[0] for r in rows} == {"public", "analytics_mart"}
@@ -114,8 +136,12 @@ def test_schema_patterns_are_applied_in_the_catalog_query(app, admin, pg, catalo
 
 def test_a_pattern_with_sql_wildcards_matches_literally(app, admin, pg):
     name = fresh_database(pg, "likes")
-    run_sql(pg, name, "CREATE SCHEMA a_b; CREATE TABLE a_b.t (x int);"
-                      "CREATE SCHEMA axb; CREATE TABLE axb.t (x int);")
+    run_sql(
+        pg,
+        name,
+        "CREATE SCHEMA a_b; CREATE TABLE a_b.t (x int);"
+        "CREATE SCHEMA axb; CREATE TABLE axb.t (x int);",
+    )
     with app.app_context():
         tables = tables_of(sync_once(add_source(pg, name, includeSchemas="a_b").id))
     assert set(tables) == {("a_b", "t")}  # "_" is a character here, not LIKE's wildcard
@@ -124,16 +150,28 @@ def test_a_pattern_with_sql_wildcards_matches_literally(app, admin, pg):
 def test_redshift_information_schema_variant_reads_keys_too(app, admin, pg, catalog_db):
     """Redshift's catalog query runs on information_schema, which PostgreSQL has as well."""
     with app.app_context():
-        source = sync_once(add_source(pg, catalog_db, dialect="REDSHIFT",
-                                      displayName="As Redshift",
-                                      excludeSchemas="analytics_*, scratch").id)
+        source = sync_once(
+            add_source(
+                pg,
+                catalog_db,
+                dialect="REDSHIFT",
+                displayName="As Redshift",
+                excludeSchemas="analytics_*, scratch",
+            ).id
+        )
         assert source.last_sync_status == "SUCCESS", source.sync_error_message
         tables = tables_of(source)
     assert {s for s, _ in tables} == {"public", "Sales Data"}
     child = tables[("public", "child")]
-    assert child.foreign_keys == [{
-        "name": "child_parent_fk", "columns": ["pb", "pa"], "referredSchema": "public",
-        "referredTable": "parent", "referredColumns": ["b", "a"]}]
+    assert child.foreign_keys == [
+        {
+            "name": "child_parent_fk",
+            "columns": ["pb", "pa"],
+            "referredSchema": "public",
+            "referredTable": "parent",
+            "referredColumns": ["b", "a"],
+        }
+    ]
     cols = {c["name"]: c for c in tables[("Sales Data", 'Customers "VIP"')].columns}
     assert cols["ünïcödé"]["type"] == "numeric(8,3)"
     assert cols["code"]["type"] == "character varying(20)"
@@ -153,4 +191,5 @@ def test_introspect_streams_one_table_at_a_time(pg, catalog_db):
         rest = list(stream)
     assert ("datadock_catalog",) in cursors
     assert [first.name, *[t.name for t in rest]] == sorted(
-        ["child", "measurements", "parent", "parent_count", "parent_labels"])
+        ["child", "measurements", "parent", "parent_count", "parent_labels"]
+    )

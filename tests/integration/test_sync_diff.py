@@ -50,7 +50,11 @@ def test_diff_after_ddl_changes_and_history_page(app, admin, pg):
         source = sync_once(add_source(pg, database).id)
         first = last_run(source)
         assert (first.status, first.trigger, first.changes, first.change_count) == (
-            "SUCCESS", "create", None, 0)
+            "SUCCESS",
+            "create",
+            None,
+            0,
+        )
         assert first.table_count == 4 and first.finished_at >= first.started_at
         first_snapshot = source.current_snapshot_id
 
@@ -62,21 +66,49 @@ def test_diff_after_ddl_changes_and_history_page(app, admin, pg):
         assert second.id == run.id and second.status == "SUCCESS"
         changes = second.changes
         assert changes["tablesAdded"] == [
-            {"schema": "public", "name": "new table ✓", "kind": "table"}]
-        assert changes["tablesRemoved"] == [{"schema": "public", "name": "doomed",
-                                             "kind": "table"}]
-        assert changes["columnsAdded"] == [{"schema": "public", "table": "customers",
-                                            "column": "email", "type": "character varying(200)"}]
-        assert changes["columnsRemoved"] == [{"schema": "public", "table": "customers",
-                                              "column": "legacy_code", "type": "character(3)"}]
+            {"schema": "public", "name": "new table ✓", "kind": "table"}
+        ]
+        assert changes["tablesRemoved"] == [{"schema": "public", "name": "doomed", "kind": "table"}]
+        assert changes["columnsAdded"] == [
+            {
+                "schema": "public",
+                "table": "customers",
+                "column": "email",
+                "type": "character varying(200)",
+            }
+        ]
+        assert changes["columnsRemoved"] == [
+            {
+                "schema": "public",
+                "table": "customers",
+                "column": "legacy_code",
+                "type": "character(3)",
+            }
+        ]
         # The view's column follows the table's new type: two retyped columns.
         assert changes["columnsRetyped"] == [
-            {"schema": "public", "table": "order_totals", "column": "total", "from": "integer",
-             "to": "numeric(12,2)"},
-            {"schema": "public", "table": "orders", "column": "total", "from": "integer",
-             "to": "numeric(12,2)"}]
-        assert changes["counts"] == {"tablesAdded": 1, "tablesRemoved": 1, "columnsAdded": 1,
-                                     "columnsRemoved": 1, "columnsRetyped": 2}
+            {
+                "schema": "public",
+                "table": "order_totals",
+                "column": "total",
+                "from": "integer",
+                "to": "numeric(12,2)",
+            },
+            {
+                "schema": "public",
+                "table": "orders",
+                "column": "total",
+                "from": "integer",
+                "to": "numeric(12,2)",
+            },
+        ]
+        assert changes["counts"] == {
+            "tablesAdded": 1,
+            "tablesRemoved": 1,
+            "columnsAdded": 1,
+            "columnsRemoved": 1,
+            "columnsRetyped": 2,
+        }
         assert second.change_count == 6 and changes["truncated"] is False
         # The previous snapshot is gone once the new one is in place.
         assert db.session.get(SchemaSnapshot, first_snapshot) is None
@@ -108,19 +140,51 @@ def test_diff_lists_are_capped_but_counts_are_complete(app, admin, pg):
         new = SchemaSnapshot(source_id=source.id, complete=True)
         db.session.add_all([old, new])
         db.session.commit()
-        col = {"name": "c", "type": "int", "nullable": True, "default": None,
-               "primaryKey": False, "ordinal": 1}
-        db.session.execute(SchemaTable.__table__.insert(), [
-            {"snapshot_id": old.id, "schema_name": "s", "name": f"t{i:04d}", "kind": "table",
-             "columns": [col], "foreign_keys": []} for i in range(300)])
-        db.session.execute(SchemaTable.__table__.insert(), [
-            {"snapshot_id": new.id, "schema_name": "s", "name": f"t{i:04d}", "kind": "table",
-             "columns": [{**col, "type": "bigint"}] if i < 250 else [col], "foreign_keys": []}
-            for i in range(50, 600)])
+        col = {
+            "name": "c",
+            "type": "int",
+            "nullable": True,
+            "default": None,
+            "primaryKey": False,
+            "ordinal": 1,
+        }
+        db.session.execute(
+            SchemaTable.__table__.insert(),
+            [
+                {
+                    "snapshot_id": old.id,
+                    "schema_name": "s",
+                    "name": f"t{i:04d}",
+                    "kind": "table",
+                    "columns": [col],
+                    "foreign_keys": [],
+                }
+                for i in range(300)
+            ],
+        )
+        db.session.execute(
+            SchemaTable.__table__.insert(),
+            [
+                {
+                    "snapshot_id": new.id,
+                    "schema_name": "s",
+                    "name": f"t{i:04d}",
+                    "kind": "table",
+                    "columns": [{**col, "type": "bigint"}] if i < 250 else [col],
+                    "foreign_keys": [],
+                }
+                for i in range(50, 600)
+            ],
+        )
         db.session.commit()
         changes = diff.snapshot_diff(old.id, new.id)
-    assert changes["counts"] == {"tablesAdded": 300, "tablesRemoved": 50, "columnsAdded": 0,
-                                 "columnsRemoved": 0, "columnsRetyped": 200}
+    assert changes["counts"] == {
+        "tablesAdded": 300,
+        "tablesRemoved": 50,
+        "columnsAdded": 0,
+        "columnsRemoved": 0,
+        "columnsRetyped": 200,
+    }
     assert len(changes["tablesAdded"]) == diff.MAX_LISTED and changes["truncated"] is True
     assert changes["tablesAdded"][0]["name"] == "t0300"  # in (schema, name) order
     assert len(changes["tablesRemoved"]) == 50 and changes["total"] == 550
@@ -192,8 +256,10 @@ def test_a_request_during_a_running_sync_is_not_lost(app, admin, pg):
             worker.join(timeout=30)
             db.session.expire_all()
             runs, _total = uc.sync_history(source)
-            assert [(r.trigger, r.status) for r in runs] == [("manual", "QUEUED"),
-                                                              ("create", "SUCCESS")]
+            assert [(r.trigger, r.status) for r in runs] == [
+                ("manual", "QUEUED"),
+                ("create", "SUCCESS"),
+            ]
             # Due again at once, still PENDING, so the request is served next.
             assert source.next_sync_at <= utcnow() and source.last_sync_status == "PENDING"
             assert uc.request_sync(source).id == waiting.id  # one queued run, not two
@@ -209,8 +275,9 @@ def test_history_keeps_the_newest_runs(app, admin, pg):
 
     with app.app_context():
         source = add_source(pg, pg.database)
-        db.session.add_all([SyncRun(source_id=source.id, status="SUCCESS", trigger="schedule")
-                            for _ in range(30)])
+        db.session.add_all(
+            [SyncRun(source_id=source.id, status="SUCCESS", trigger="schedule") for _ in range(30)]
+        )
         db.session.commit()
         prune_runs(source.id, keep=10)
         db.session.commit()

@@ -26,8 +26,9 @@ def pg_store(pg, tmp_path, monkeypatch) -> Iterator[Flask]:
     monkeypatch.setenv("DATADOCK_INSTANCE_PATH", str(tmp_path / "instance"))
     monkeypatch.delenv("DATABASE_URL", raising=False)
     url = f"postgresql+psycopg://{pg.user}:{pg.password}@{pg.host}:{pg.port}/{name}"
-    application = create_app({"TESTING": True, "SCHEDULER_ENABLED": False,
-                              "SQLALCHEMY_DATABASE_URI": url})
+    application = create_app(
+        {"TESTING": True, "SCHEDULER_ENABLED": False, "SQLALCHEMY_DATABASE_URI": url}
+    )
     with application.app_context():
         upgrade()
         # Statistics of an empty table: what a store analysed before its first sync has.
@@ -39,20 +40,35 @@ def pg_store(pg, tmp_path, monkeypatch) -> Iterator[Flask]:
 
 
 def _column(name: str, typ: str) -> dict:
-    return {"name": name, "type": typ, "nullable": True, "default": None,
-            "primaryKey": False, "ordinal": 1}
+    return {
+        "name": name,
+        "type": typ,
+        "nullable": True,
+        "default": None,
+        "primaryKey": False,
+        "ordinal": 1,
+    }
 
 
-def _snapshot(source_id: int, tables: dict[tuple[str, str], list[dict]],
-              hashed: bool) -> int:
+def _snapshot(source_id: int, tables: dict[tuple[str, str], list[dict]], hashed: bool) -> int:
     snapshot = SchemaSnapshot(source_id=source_id, complete=True)
     db.session.add(snapshot)
     db.session.commit()
-    db.session.execute(SchemaTable.__table__.insert(), [
-        {"snapshot_id": snapshot.id, "schema_name": schema, "name": name, "kind": "table",
-         "columns": columns, "foreign_keys": [],
-         "columns_hash": diff.columns_hash(columns) if hashed else None}
-        for (schema, name), columns in tables.items()])
+    db.session.execute(
+        SchemaTable.__table__.insert(),
+        [
+            {
+                "snapshot_id": snapshot.id,
+                "schema_name": schema,
+                "name": name,
+                "kind": "table",
+                "columns": columns,
+                "foreign_keys": [],
+                "columns_hash": diff.columns_hash(columns) if hashed else None,
+            }
+            for (schema, name), columns in tables.items()
+        ],
+    )
     db.session.commit()
     return snapshot.id
 
@@ -71,8 +87,7 @@ def test_diff_on_a_postgres_store_with_stale_statistics(pg_store, hashed):
         org = Organization(name="Acme")
         db.session.add(org)
         db.session.commit()
-        source = Source(organization_id=org.id, display_name="S", dialect="POSTGRES",
-                        settings={})
+        source = Source(organization_id=org.id, display_name="S", dialect="POSTGRES", settings={})
         db.session.add(source)
         db.session.commit()
         old_id = _snapshot(source.id, old, hashed)
@@ -87,18 +102,26 @@ def test_diff_on_a_postgres_store_with_stale_statistics(pg_store, hashed):
             changes = diff.snapshot_diff(old_id, new_id)
         finally:
             event.remove(db.engine, "before_cursor_execute", record)
-    assert changes["counts"] == {"tablesAdded": 101, "tablesRemoved": 100, "columnsAdded": 1,
-                                 "columnsRemoved": 1, "columnsRetyped": 1}
+    assert changes["counts"] == {
+        "tablesAdded": 101,
+        "tablesRemoved": 100,
+        "columnsAdded": 1,
+        "columnsRemoved": 1,
+        "columnsRetyped": 1,
+    }
     assert changes["tablesAdded"][0] == {"schema": "a", "name": "first", "kind": "table"}
     assert changes["tablesRemoved"][0]["name"] == "t0000"
-    assert changes["columnsRetyped"] == [{"schema": "s", "table": "t0500", "column": "id",
-                                          "from": "integer", "to": "bigint"}]
-    assert changes["columnsAdded"] == [{"schema": "s", "table": "t0600", "column": "added",
-                                        "type": "date"}]
+    assert changes["columnsRetyped"] == [
+        {"schema": "s", "table": "t0500", "column": "id", "from": "integer", "to": "bigint"}
+    ]
+    assert changes["columnsAdded"] == [
+        {"schema": "s", "table": "t0600", "column": "added", "type": "date"}
+    ]
     assert changes["columnsRemoved"][0]["table"] == "t0700"
     assert not any(" JOIN " in sql.upper() or "EXISTS" in sql.upper() for sql in statements)
     # One scan, then the columns of differing pairs a batch at a time: with digests, only the
     # 4 differing tables; without, every one of the 1,100 pairs.
-    reads = [sql for sql in statements if "schema_tables.columns" in sql
-             and "columns_hash" not in sql]
+    reads = [
+        sql for sql in statements if "schema_tables.columns" in sql and "columns_hash" not in sql
+    ]
     assert len(reads) == (1 if hashed else -(-1100 // diff.PAIRS))

@@ -54,14 +54,23 @@ def test_a_killed_sync_is_taken_over_after_its_lease_expires(app, admin, pg, tmp
             source_id = source.id
         proxy.close_gate()
         # Killed mid-connect, it leaves its temporary files behind: keep them in tmp_path.
-        doomed = subprocess.Popen([sys.executable, "-c", DOOMED], cwd=os.getcwd(),
-                                  env={**os.environ, "TMPDIR": str(tmp_path)},
-                                  stdout=subprocess.PIPE,
-                                  stderr=subprocess.DEVNULL, text=True)
+        doomed = subprocess.Popen(
+            [sys.executable, "-c", DOOMED],
+            cwd=os.getcwd(),
+            env={**os.environ, "TMPDIR": str(tmp_path)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
         assert doomed.stdout.readline().strip() == f"claimed [{source_id}]"
         with app.app_context():
-            _wait_for(lambda: uc.sync_history(db.session.get(Source, source_id))[0][0].status
-                      == "RUNNING", 20, "the doomed sync to start")
+            _wait_for(
+                lambda: (
+                    uc.sync_history(db.session.get(Source, source_id))[0][0].status == "RUNNING"
+                ),
+                20,
+                "the doomed sync to start",
+            )
             doomed.send_signal(signal.SIGKILL)
             doomed.wait(timeout=10)
             source = db.session.get(Source, source_id)
@@ -71,9 +80,19 @@ def test_a_killed_sync_is_taken_over_after_its_lease_expires(app, admin, pg, tmp
             leftover = SchemaSnapshot(source_id=source_id, table_count=1)
             db.session.add(leftover)
             db.session.commit()
-            db.session.execute(SchemaTable.__table__.insert(), [{
-                "snapshot_id": leftover.id, "schema_name": "public", "name": "half",
-                "kind": "table", "columns": [], "foreign_keys": []}])
+            db.session.execute(
+                SchemaTable.__table__.insert(),
+                [
+                    {
+                        "snapshot_id": leftover.id,
+                        "schema_name": "public",
+                        "name": "half",
+                        "kind": "table",
+                        "columns": [],
+                        "foreign_keys": [],
+                    }
+                ],
+            )
             db.session.commit()
             leftover_id = leftover.id
             # While the lease lives, nobody else may claim the source.
@@ -84,20 +103,37 @@ def test_a_killed_sync_is_taken_over_after_its_lease_expires(app, admin, pg, tmp
         scheduler.start(app)
         with app.app_context():
             # Synced, and the new owner's lease released (right after the sync's last commit).
-            _wait_for(lambda: (db.session.get(Source, source_id).last_sync_status, db.session.get(
-                Source, source_id).sync_lease_owner) == ("SUCCESS", None),
-                LEASE + 30, "the takeover sync")
+            _wait_for(
+                lambda: (
+                    (
+                        db.session.get(Source, source_id).last_sync_status,
+                        db.session.get(Source, source_id).sync_lease_owner,
+                    )
+                    == ("SUCCESS", None)
+                ),
+                LEASE + 30,
+                "the takeover sync",
+            )
             source = db.session.get(Source, source_id)
             runs, _ = uc.sync_history(source)
-            assert [(r.trigger, r.status) for r in runs] == [("schedule", "SUCCESS"),
-                                                              ("create", "FAILED")]
+            assert [(r.trigger, r.status) for r in runs] == [
+                ("schedule", "SUCCESS"),
+                ("create", "FAILED"),
+            ]
             assert runs[1].error_message == INTERRUPTED
             assert runs[0].started_at >= runs[1].started_at
             # The half-written snapshot is gone (SQLite may reuse its id for the new one).
-            assert db.session.scalar(db.select(db.func.count()).select_from(SchemaTable)
-                                     .where(SchemaTable.name == "half")) == 0
+            assert (
+                db.session.scalar(
+                    db.select(db.func.count())
+                    .select_from(SchemaTable)
+                    .where(SchemaTable.name == "half")
+                )
+                == 0
+            )
             assert db.session.scalars(db.select(SchemaSnapshot.id)).all() == [
-                source.current_snapshot_id]
+                source.current_snapshot_id
+            ]
             assert leftover_id  # (was written above)
             assert ("public", "customers") in tables_of(source)
     finally:

@@ -79,23 +79,27 @@ class CatalogHoldProxy:
             upstream.settimeout(None)
             self.sockets += [client, upstream]
             asked = threading.Event()
-            threading.Thread(target=self._to_server, args=(client, upstream, asked),
-                             daemon=True).start()
-            threading.Thread(target=self._to_client, args=(upstream, client, asked),
-                             daemon=True).start()
+            threading.Thread(
+                target=self._to_server, args=(client, upstream, asked), daemon=True
+            ).start()
+            threading.Thread(
+                target=self._to_client, args=(upstream, client, asked), daemon=True
+            ).start()
 
-    def _to_server(self, client: socket.socket, upstream: socket.socket,
-                   asked: threading.Event) -> None:
+    def _to_server(
+        self, client: socket.socket, upstream: socket.socket, asked: threading.Event
+    ) -> None:
         tail = b""
         with _closing_both(client, upstream):
             while data := client.recv(65536):
                 if self.armed.is_set() and self.MARK in tail + data:
                     asked.set()  # before the query goes on: its answer comes after this
-                tail = data[-len(self.MARK):]
+                tail = data[-len(self.MARK) :]
                 upstream.sendall(data)
 
-    def _to_client(self, upstream: socket.socket, client: socket.socket,
-                   asked: threading.Event) -> None:
+    def _to_client(
+        self, upstream: socket.socket, client: socket.socket, asked: threading.Event
+    ) -> None:
         held = False
         with _closing_both(upstream, client):
             while data := upstream.recv(65536):
@@ -131,19 +135,33 @@ class Workers:
     """Worker processes on the test's instance folder, each logging to its own file."""
 
     def __init__(self, instance: str, folder: Path, **settings: str) -> None:
-        self.env = {k: v for k, v in os.environ.items()
-                    if not k.startswith("DATADOCK_") and k not in ("DATABASE_URL", "SECRET_KEY")}
-        self.env.update({"DATADOCK_INSTANCE_PATH": instance, "DATADOCK_HEALTH_INTERVAL": "0",
-                         "DATADOCK_LOG_FORMAT": "text", "DATADOCK_LOG_LEVEL": "INFO",
-                         "TMPDIR": str(folder), **settings})
+        self.env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("DATADOCK_") and k not in ("DATABASE_URL", "SECRET_KEY")
+        }
+        self.env.update(
+            {
+                "DATADOCK_INSTANCE_PATH": instance,
+                "DATADOCK_HEALTH_INTERVAL": "0",
+                "DATADOCK_LOG_FORMAT": "text",
+                "DATADOCK_LOG_LEVEL": "INFO",
+                "TMPDIR": str(folder),
+                **settings,
+            }
+        )
         self.folder = folder
         self.procs: list[subprocess.Popen] = []
 
     def start(self) -> subprocess.Popen:
         log = self.folder / f"worker-{len(self.procs)}.log"
-        proc = subprocess.Popen([sys.executable, "-m", "webapp.jobs.worker"], env=self.env,
-                                stdout=subprocess.DEVNULL, stderr=log.open("w"),
-                                stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "webapp.jobs.worker"],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=log.open("w"),
+            stdin=subprocess.DEVNULL,
+        )
         proc.log = log  # type: ignore[attr-defined]
         self.procs.append(proc)
         return proc
@@ -200,8 +218,13 @@ def synced(app, admin, pg, proxy) -> Iterator[tuple[int, int, set]]:
 def test_a_long_sync_keeps_its_lease_while_its_process_lives(app, synced, proxy, tmp_path):
     source_id, _, tables = synced
     lease = 2.0
-    workers = Workers(app.instance_path, tmp_path, DATADOCK_JOB_LEASE_SECONDS=str(lease),
-                      DATADOCK_JOB_HEARTBEAT_SECONDS="0.5", DATADOCK_TICK_SECONDS="0.2")
+    workers = Workers(
+        app.instance_path,
+        tmp_path,
+        DATADOCK_JOB_LEASE_SECONDS=str(lease),
+        DATADOCK_JOB_HEARTBEAT_SECONDS="0.5",
+        DATADOCK_TICK_SECONDS="0.2",
+    )
     try:
         with app.app_context():
             proxy.arm()
@@ -212,8 +235,11 @@ def test_a_long_sync_keeps_its_lease_while_its_process_lives(app, synced, proxy,
             assert _pid_of(held.sync_lease_owner) == first.pid
             until = held.sync_lease_until
             second = workers.start()
-            _wait_for(lambda: "scheduler started" in second.log.read_text(), 60,
-                      "the second worker to start")
+            _wait_for(
+                lambda: "scheduler started" in second.log.read_text(),
+                60,
+                "the second worker to start",
+            )
 
             def renewed_past_several_leases() -> bool:
                 now = _source(source_id)
@@ -226,11 +252,19 @@ def test_a_long_sync_keeps_its_lease_while_its_process_lives(app, synced, proxy,
             assert set(tables_of(_source(source_id))) == tables  # the last good snapshot
 
             proxy.release()
-            _wait_for(lambda: _source(source_id).last_sync_status == "SUCCESS"
-                      and _source(source_id).sync_lease_owner is None, 60, "the sync to end")
+            _wait_for(
+                lambda: (
+                    _source(source_id).last_sync_status == "SUCCESS"
+                    and _source(source_id).sync_lease_owner is None
+                ),
+                60,
+                "the sync to end",
+            )
             runs, _ = uc.sync_history(_source(source_id))
-            assert [(r.trigger, r.status) for r in runs] == [("manual", "SUCCESS"),
-                                                              ("create", "SUCCESS")]
+            assert [(r.trigger, r.status) for r in runs] == [
+                ("manual", "SUCCESS"),
+                ("create", "SUCCESS"),
+            ]
     finally:
         proxy.release()
         workers.stop()
@@ -239,8 +273,7 @@ def test_a_long_sync_keeps_its_lease_while_its_process_lives(app, synced, proxy,
     assert "lost its lease" not in first.log.read_text()
 
 
-def test_a_sync_killed_mid_catalog_is_taken_over_after_a_restart(app, synced, proxy,
-                                                                   tmp_path):
+def test_a_sync_killed_mid_catalog_is_taken_over_after_a_restart(app, synced, proxy, tmp_path):
     """The shipped settings (30 s lease, 10 s heartbeat, 5 s tick): taken over within 60 s."""
     source_id, snapshot_id, tables = synced
     workers = Workers(app.instance_path, tmp_path)
@@ -251,8 +284,14 @@ def test_a_sync_killed_mid_catalog_is_taken_over_after_a_restart(app, synced, pr
             doomed = workers.start()
             proxy.wait_held(60, "the doomed worker's catalog query")
             assert _pid_of(_source(source_id).sync_lease_owner) == doomed.pid
-            assert db.session.scalar(db.select(db.func.count()).select_from(SchemaSnapshot)
-                                     .where(SchemaSnapshot.complete.is_(False))) == 1
+            assert (
+                db.session.scalar(
+                    db.select(db.func.count())
+                    .select_from(SchemaSnapshot)
+                    .where(SchemaSnapshot.complete.is_(False))
+                )
+                == 1
+            )
             doomed.send_signal(signal.SIGKILL)
             doomed.wait(timeout=10)
             killed_at = time.monotonic()
@@ -270,18 +309,28 @@ def test_a_sync_killed_mid_catalog_is_taken_over_after_a_restart(app, synced, pr
             proxy.wait_held(30, "the restarted worker's catalog query")
             assert set(tables_of(_source(source_id))) == tables
             proxy.release()
-            _wait_for(lambda: _source(source_id).last_sync_status == "SUCCESS"
-                      and _source(source_id).sync_lease_owner is None, 60, "the sync to end")
+            _wait_for(
+                lambda: (
+                    _source(source_id).last_sync_status == "SUCCESS"
+                    and _source(source_id).sync_lease_owner is None
+                ),
+                60,
+                "the sync to end",
+            )
             source = _source(source_id)
             runs, _ = uc.sync_history(source)
             assert [(r.trigger, r.status) for r in runs] == [
-                ("schedule", "SUCCESS"), ("manual", "FAILED"), ("create", "SUCCESS")]
+                ("schedule", "SUCCESS"),
+                ("manual", "FAILED"),
+                ("create", "SUCCESS"),
+            ]
             assert runs[1].error_message == INTERRUPTED
             assert source.current_snapshot_id != snapshot_id
             assert set(tables_of(source)) == tables
             # The killed sync's half snapshot and the replaced one are gone.
             assert db.session.scalars(db.select(SchemaSnapshot.id)).all() == [
-                source.current_snapshot_id]
+                source.current_snapshot_id
+            ]
     finally:
         proxy.release()
         workers.stop()

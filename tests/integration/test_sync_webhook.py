@@ -17,8 +17,9 @@ from webapp.web.hooks import RedactHookTokens
 
 def _create_token(admin, source_id: int) -> str:
     token = csrf_token(admin, f"/sources/{source_id}")
-    response = admin.post(f"/sources/{source_id}/webhook", data={"csrf_token": token},
-                          headers={"HX-Request": "true"})
+    response = admin.post(
+        f"/sources/{source_id}/webhook", data={"csrf_token": token}, headers={"HX-Request": "true"}
+    )
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
     html = response.get_data(as_text=True)
@@ -55,8 +56,9 @@ def test_webhook_queues_a_sync_and_refuses_wrong_tokens(app, admin, pg):
         source = sync_once(source_id)
         run = uc.sync_history(source)[0][0]
         assert (run.id, run.trigger, run.status) == (body["syncRunId"], "webhook", "SUCCESS")
-        events = db.session.scalars(db.select(AuditEvent).where(
-            AuditEvent.action == "source.sync_requested")).all()
+        events = db.session.scalars(
+            db.select(AuditEvent).where(AuditEvent.action == "source.sync_requested")
+        ).all()
         assert [e.actor for e in events] == ["webhook", "webhook"]
         assert all(secret not in str(e.details) for e in events)
 
@@ -66,8 +68,10 @@ def test_webhook_queues_a_sync_and_refuses_wrong_tokens(app, admin, pg):
         error = refused.get_json()["error"]
         assert error["title"] == "Unauthorized" and error["fieldErrors"] == {}
     # Another source's id with this token is refused the same way as an unknown id.
-    assert hooks.post("/hooks/sources/99999/sync", headers={
-        "X-Datadock-Token": secret}).get_json() == refused.get_json()
+    assert (
+        hooks.post("/hooks/sources/99999/sync", headers={"X-Datadock-Token": secret}).get_json()
+        == refused.get_json()
+    )
     assert hooks.get(url).status_code == 405
 
 
@@ -86,10 +90,14 @@ def test_rotate_and_revoke(app, admin, pg):
     assert hooks.post(url, headers={"X-Datadock-Token": second}).status_code == 401
     with app.app_context():
         assert db.session.get(Source, source_id).webhook_token_hash is None
-        actions = db.session.scalars(db.select(AuditEvent.action).where(
-            AuditEvent.action.like("source.webhook%"))).all()
-        assert actions == ["source.webhook_created", "source.webhook_created",
-                           "source.webhook_revoked"]
+        actions = db.session.scalars(
+            db.select(AuditEvent.action).where(AuditEvent.action.like("source.webhook%"))
+        ).all()
+        assert actions == [
+            "source.webhook_created",
+            "source.webhook_created",
+            "source.webhook_revoked",
+        ]
 
 
 def test_token_pages_need_an_admin_and_csrf(app, admin, pg):
@@ -119,9 +127,12 @@ def test_webhook_is_rate_limited_per_source(app, admin, pg):
     secret = _create_token(admin, source_id)
     hooks = app.test_client()
     limit = uc.WEBHOOK_RATE[0]
-    codes = [hooks.post(f"/hooks/sources/{source_id}/sync",
-                        headers={"X-Datadock-Token": secret}).status_code
-             for _ in range(limit + 1)]
+    codes = [
+        hooks.post(
+            f"/hooks/sources/{source_id}/sync", headers={"X-Datadock-Token": secret}
+        ).status_code
+        for _ in range(limit + 1)
+    ]
     assert codes[:limit] == [202] * limit
     assert codes[limit] == 429
     refused = hooks.post(f"/hooks/sources/{source_id}/sync", headers={"X-Datadock-Token": secret})
@@ -132,8 +143,10 @@ def test_webhook_is_rate_limited_per_source(app, admin, pg):
 
 def test_tokens_in_urls_are_redacted_from_access_logs():
     line = "POST /hooks/sources/7/sync/s3cr3t-T0ken HTTP/1.1"
-    record = logging.LogRecord("werkzeug", logging.INFO, __file__, 1, '%s - - "%s" %s',
-                               ("127.0.0.1", line, "202"), None)
+    record = logging.LogRecord(
+        "werkzeug", logging.INFO, __file__, 1, '%s - - "%s" %s', ("127.0.0.1", line, "202"), None
+    )
     assert RedactHookTokens().filter(record)
     assert record.getMessage() == (
-        '127.0.0.1 - - "POST /hooks/sources/7/sync/[redacted] HTTP/1.1" 202')
+        '127.0.0.1 - - "POST /hooks/sources/7/sync/[redacted] HTTP/1.1" 202'
+    )

@@ -27,8 +27,9 @@ def store_url(request, tmp_path) -> str:
 def test_members_become_editors_and_keys_become_admin_keys(store_url, tmp_path, monkeypatch):
     monkeypatch.setenv("DATADOCK_INSTANCE_PATH", str(tmp_path / "instance"))
     monkeypatch.delenv("DATABASE_URL", raising=False)
-    app = create_app({"TESTING": True, "SCHEDULER_ENABLED": False,
-                      "SQLALCHEMY_DATABASE_URI": store_url})
+    app = create_app(
+        {"TESTING": True, "SCHEDULER_ENABLED": False, "SQLALCHEMY_DATABASE_URI": store_url}
+    )
     with app.app_context():
         upgrade(revision=BEFORE)
         for sql in (

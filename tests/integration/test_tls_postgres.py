@@ -21,11 +21,17 @@ def other_ca_pem() -> str:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Some other CA")])
     now = dt.datetime.now(dt.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(1)
-            .not_valid_before(now).not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
     return cert.public_bytes(serialization.Encoding.PEM).decode()
 
 
@@ -66,7 +72,8 @@ def test_malformed_pem_is_refused_before_connecting(app, pg):
     with app.app_context(), pytest.raises(uc.ValidationFailed) as caught:
         uc.verify_input(tls(pg, "verify-ca", "not a certificate"))
     assert caught.value.field_errors == {
-        "sslRootCertificate": "Paste PEM certificates (-----BEGIN CERTIFICATE-----…)"}
+        "sslRootCertificate": "Paste PEM certificates (-----BEGIN CERTIFICATE-----…)"
+    }
 
 
 def test_unknown_ssl_mode_is_refused(app, pg):

@@ -26,9 +26,16 @@ STEPS = ["fields", "dns", "tcp", "ssh", "tls", "auth", "database", "catalog"]
 
 
 def pg_values(server, **changes):
-    raw = {"displayName": "Deadline DB", "dialect": "POSTGRES", "host": server.host,
-           "port": server.port, "databaseName": server.database, "username": server.user,
-           "password": server.password, "sslEnabled": False}
+    raw = {
+        "displayName": "Deadline DB",
+        "dialect": "POSTGRES",
+        "host": server.host,
+        "port": server.port,
+        "databaseName": server.database,
+        "username": server.user,
+        "password": server.password,
+        "sslEnabled": False,
+    }
     return {**raw, **changes}
 
 
@@ -45,8 +52,16 @@ def test_success_lists_every_step_and_tcp_as_opened_by_the_driver(app, pg):
         result = uc.verify_input(pg_values(pg))
     assert [s["name"] for s in result.steps] == STEPS
     statuses = {s["name"]: s["status"] for s in result.steps}
-    assert statuses == {"fields": "ok", "dns": "ok", "tcp": "ok", "ssh": "skipped",
-                        "tls": "skipped", "auth": "ok", "database": "ok", "catalog": "ok"}
+    assert statuses == {
+        "fields": "ok",
+        "dns": "ok",
+        "tcp": "ok",
+        "ssh": "skipped",
+        "tls": "skipped",
+        "auth": "ok",
+        "database": "ok",
+        "catalog": "ok",
+    }
     tcp = next(s for s in result.steps if s["name"] == "tcp")
     assert tcp["detail"] == BY_DRIVER
     assert result.server_version.startswith("PostgreSQL ")
@@ -62,8 +77,16 @@ def test_a_refused_port_is_still_named_by_the_probe_after_the_failure(app, pg):
 def test_a_fractional_deadline_is_honoured_against_a_silent_host(app, silent_port, dialect):
     """2.5 s: libpq alone would stop at 2 s (its connect_timeout is whole seconds)."""
     app.config["VERIFY_TIMEOUT"] = 2.5
-    raw = {"displayName": "x", "dialect": dialect, "host": "127.0.0.1", "port": silent_port,
-           "databaseName": "d", "username": "u", "password": "p", "sslEnabled": False}
+    raw = {
+        "displayName": "x",
+        "dialect": dialect,
+        "host": "127.0.0.1",
+        "port": silent_port,
+        "databaseName": "d",
+        "username": "u",
+        "password": "p",
+        "sslEnabled": False,
+    }
     error, took = failed(app, raw)
     statuses = {s["name"]: s["status"] for s in error.steps}
     assert statuses["tcp"] == "ok" and statuses["auth"] == "failed"  # accepted, never answered
@@ -86,9 +109,16 @@ def test_a_host_that_accepts_nothing_times_out_at_tcp(app):
                 filler.setblocking(False)
                 filler.connect_ex(("127.0.0.1", port))
                 fillers.append(filler)
-            raw = {"displayName": "x", "dialect": "POSTGRES", "host": "127.0.0.1",
-                   "port": port, "databaseName": "d", "username": "u", "password": "p",
-                   "sslEnabled": False}
+            raw = {
+                "displayName": "x",
+                "dialect": "POSTGRES",
+                "host": "127.0.0.1",
+                "port": port,
+                "databaseName": "d",
+                "username": "u",
+                "password": "p",
+                "sslEnabled": False,
+            }
             error, took = failed(app, raw)
         finally:
             for filler in fillers:
@@ -99,19 +129,23 @@ def test_a_host_that_accepts_nothing_times_out_at_tcp(app):
 
 
 def test_the_audit_event_is_recorded_after_the_answer(app, admin, pg):
-    response = admin.post("/sources/verify", headers={"HX-Request": "true"},
-                          data={**{k: str(v) for k, v in pg_values(pg).items()
-                                   if k != "sslEnabled"},
-                                "csrf_token": _token(admin)})
+    response = admin.post(
+        "/sources/verify",
+        headers={"HX-Request": "true"},
+        data={
+            **{k: str(v) for k, v in pg_values(pg).items() if k != "sslEnabled"},
+            "csrf_token": _token(admin),
+        },
+    )
     assert "Connection verified." in response.get_data(as_text=True)
     with app.app_context():
         audit.settle()
         events = db.session.scalars(db.select(AuditEvent)).all()
-    assert [(e.action, e.details["result"]) for e in events] == [("source.verified",
-                                                                  "success")]
+    assert [(e.action, e.details["result"]) for e in events] == [("source.verified", "success")]
     assert events[0].actor_user_id is not None and events[0].ip_address == "127.0.0.1"
 
 
 def _token(client) -> str:
     from tests.fixtures_app import csrf_token
+
     return csrf_token(client, "/sources/new")

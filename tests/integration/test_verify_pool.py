@@ -43,12 +43,18 @@ PASSWORD = "a long admin password"
 
 
 def test_pages_answer_while_32_silent_verifies_are_in_flight_under_gunicorn(
-        pg, silent_port, tmp_path):
+    pg, silent_port, tmp_path
+):
     assert SIZE < THREADS, "the verify bound must leave the Procfile's threads for pages"
-    settings = {"DATADOCK_VERIFY_TIMEOUT": str(TIMEOUT), "DATADOCK_VERIFY_CONCURRENCY": str(SIZE),
-                "DATADOCK_VERIFY_CONCURRENCY_PER_ORG": str(PER_ORG)}
-    with prepared_store(pg, tmp_path / "instance", ["Acme", "Globex"], settings) as store, \
-            gunicorn(store, tmp_path / "gunicorn.log") as url:
+    settings = {
+        "DATADOCK_VERIFY_TIMEOUT": str(TIMEOUT),
+        "DATADOCK_VERIFY_CONCURRENCY": str(SIZE),
+        "DATADOCK_VERIFY_CONCURRENCY_PER_ORG": str(PER_ORG),
+    }
+    with (
+        prepared_store(pg, tmp_path / "instance", ["Acme", "Globex"], settings) as store,
+        gunicorn(store, tmp_path / "gunicorn.log") as url,
+    ):
         acme, globex = store.orgs
         browsers = {acme.id: login(url, acme.email)}
         reader = login(url, acme.email)
@@ -57,8 +63,13 @@ def test_pages_answer_while_32_silent_verifies_are_in_flight_under_gunicorn(
         threads, outcomes = fire_verifies(url, silent_port, plan, browsers, clock)
 
         # Every verify is accounted for: refused, or connected to the silent host and waiting.
-        poll(lambda: sum(o.seq > 0 and o.busy for o in outcomes) + waiting_on(silent_port)
-             == len(plan), TIMEOUT * 6, "verifies neither refused nor waiting on the host")
+        poll(
+            lambda: (
+                sum(o.seq > 0 and o.busy for o in outcomes) + waiting_on(silent_port) == len(plan)
+            ),
+            TIMEOUT * 6,
+            "verifies neither refused nor waiting on the host",
+        )
         waiting_before = waiting_on(silent_port)
         login_page = requests.get(url + "/login", timeout=60)
         login_seq = clock.tick()
@@ -100,8 +111,9 @@ def test_pages_answer_while_32_silent_verifies_are_in_flight_under_gunicorn(
             assert outcome.status == 200 and "already verifying" in outcome.text
     # A refused verify tried nothing, so it is not audited; each held one is, as a failure.
     with psycopg.connect(store.env["DATABASE_URL"]) as conn:
-        audited = conn.execute("SELECT count(*) FROM audit_events "
-                               "WHERE action = 'source.verified'").fetchone()[0]
+        audited = conn.execute(
+            "SELECT count(*) FROM audit_events WHERE action = 'source.verified'"
+        ).fetchone()[0]
     assert audited == len(held)
 
 
@@ -117,17 +129,28 @@ def _org(app: Flask, name: str, email: str) -> tuple[int, str]:
 
 
 def _silent(port: int) -> dict:
-    return {"type": "direct", "dialect": "POSTGRES", "host": "127.0.0.1", "port": port,
-            "databaseName": "app", "username": "reader", "password": "typed-secret",
-            "sslEnabled": False}
+    return {
+        "type": "direct",
+        "dialect": "POSTGRES",
+        "host": "127.0.0.1",
+        "port": port,
+        "databaseName": "app",
+        "username": "reader",
+        "password": "typed-secret",
+        "sslEnabled": False,
+    }
 
 
 def _hold(app: Flask, org_id: int, key: str, port: int) -> threading.Thread:
     """An API verify of the silent host, running until the deadline; returns once it holds
     its slot."""
+
     def verify() -> None:
-        app.test_client().post(f"/api/public/organizations/{org_id}/data-sources/verify",
-                               json=_silent(port), headers={"Authorization": f"Bearer {key}"})
+        app.test_client().post(
+            f"/api/public/organizations/{org_id}/data-sources/verify",
+            json=_silent(port),
+            headers={"Authorization": f"Bearer {key}"},
+        )
 
     thread = threading.Thread(target=verify)
     thread.start()
@@ -142,7 +165,8 @@ def one_per_org(app: Flask) -> Flask:
 
 
 def test_api_verify_and_create_get_429_with_retry_after_when_the_org_is_full(
-        one_per_org, silent_port):
+    one_per_org, silent_port
+):
     app = one_per_org
     org_id, key = _org(app, "Acme", "admin@example.com")
     holder = _hold(app, org_id, key, silent_port)
@@ -150,15 +174,21 @@ def test_api_verify_and_create_get_429_with_retry_after_when_the_org_is_full(
         api = app.test_client()
         auth = {"Authorization": f"Bearer {key}"}
         base = f"/api/public/organizations/{org_id}/data-sources"
-        for path, body in (("/verify", _silent(silent_port)),
-                           ("", {**_silent(silent_port), "displayName": "Warehouse"})):
+        for path, body in (
+            ("/verify", _silent(silent_port)),
+            ("", {**_silent(silent_port), "displayName": "Warehouse"}),
+        ):
             response = api.post(base + path, json=body, headers=auth)
             assert response.status_code == 429, response.get_json()
-            assert response.get_json() == {"error": {
-                "title": "RateLimitExceeded", "fieldErrors": {},
-                "detail": "Your organization is already verifying 1 connection at once; try "
-                          "again in a few seconds.",
-                "retryAfterMs": response.get_json()["error"]["retryAfterMs"]}}
+            assert response.get_json() == {
+                "error": {
+                    "title": "RateLimitExceeded",
+                    "fieldErrors": {},
+                    "detail": "Your organization is already verifying 1 connection at once; try "
+                    "again in a few seconds.",
+                    "retryAfterMs": response.get_json()["error"]["retryAfterMs"],
+                }
+            }
             assert 1000 <= response.get_json()["error"]["retryAfterMs"] <= 2000
             assert response.headers["Retry-After"] in ("1", "2")
     finally:
@@ -171,8 +201,10 @@ def test_api_verify_and_create_get_429_with_retry_after_when_the_org_is_full(
 
 def _logged_in(app: Flask, email: str) -> FlaskClient:
     client = app.test_client()
-    response = client.post("/login", data={"csrf_token": csrf_token(client, "/login"),
-                                           "email": email, "password": PASSWORD})
+    response = client.post(
+        "/login",
+        data={"csrf_token": csrf_token(client, "/login"), "email": email, "password": PASSWORD},
+    )
     assert response.status_code == 302
     return client
 
@@ -182,9 +214,16 @@ def test_htmx_and_form_show_the_busy_message_and_keep_what_was_typed(one_per_org
     org_id, key = _org(app, "Acme", "admin@example.com")
     browser = _logged_in(app, "admin@example.com")
     token = csrf_token(browser, "/sources/new")
-    form = {"csrf_token": token, "displayName": "Prod", "dialect": "POSTGRES",
-            "host": "db.example.com", "port": "6543", "databaseName": "app",
-            "username": "reader", "password": "typed-secret"}
+    form = {
+        "csrf_token": token,
+        "displayName": "Prod",
+        "dialect": "POSTGRES",
+        "host": "db.example.com",
+        "port": "6543",
+        "databaseName": "app",
+        "username": "reader",
+        "password": "typed-secret",
+    }
     message = "Your organization is already verifying 1 connection at once"
     holder = _hold(app, org_id, key, silent_port)
     try:
@@ -200,8 +239,9 @@ def test_htmx_and_form_show_the_busy_message_and_keep_what_was_typed(one_per_org
             assert message in html
             assert 'value="Prod"' in html and 'value="db.example.com"' in html
             assert 'value="6543"' in html and "typed-secret" not in html
-        demo = browser.post("/sources/demo", data={"csrf_token": token},
-                            follow_redirects=True)  # adding the demo verifies it too
+        demo = browser.post(
+            "/sources/demo", data={"csrf_token": token}, follow_redirects=True
+        )  # adding the demo verifies it too
         assert demo.status_code == 200 and message in demo.get_data(as_text=True)
     finally:
         holder.join(timeout=30)
@@ -210,16 +250,24 @@ def test_htmx_and_form_show_the_busy_message_and_keep_what_was_typed(one_per_org
 
 
 def test_another_org_still_verifies_while_one_is_full_until_the_process_is(
-        one_per_org, pg, silent_port):
+    one_per_org, pg, silent_port
+):
     app = one_per_org
     acme_id, acme_key = _org(app, "Acme", "admin@example.com")
     globex_id, globex_key = _org(app, "Globex", "admin@globex.example")
     holder = _hold(app, acme_id, acme_key, silent_port)
     try:
         api = app.test_client()
-        real = {"type": "direct", "dialect": "POSTGRES", "host": pg.host, "port": pg.port,
-                "databaseName": pg.database, "username": pg.user, "password": pg.password,
-                "sslEnabled": False}
+        real = {
+            "type": "direct",
+            "dialect": "POSTGRES",
+            "host": pg.host,
+            "port": pg.port,
+            "databaseName": pg.database,
+            "username": pg.user,
+            "password": pg.password,
+            "sslEnabled": False,
+        }
         url = f"/api/public/organizations/{globex_id}/data-sources/verify"
         auth = {"Authorization": f"Bearer {globex_key}"}
         response = api.post(url, json=real, headers=auth)
@@ -228,6 +276,7 @@ def test_another_org_still_verifies_while_one_is_full_until_the_process_is(
         response = api.post(url, json=real, headers=auth)
         assert response.status_code == 429
         assert response.get_json()["error"]["detail"] == (
-            "Datadock is already verifying 1 connection; try again in a few seconds.")
+            "Datadock is already verifying 1 connection; try again in a few seconds."
+        )
     finally:
         holder.join(timeout=30)

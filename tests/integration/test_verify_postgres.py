@@ -19,9 +19,16 @@ BAD_LOGIN = "Incorrect username or password"
 
 def values(server, **changes):
     """Form-style input for the throwaway server, with `changes` applied."""
-    raw = {"displayName": "Test DB", "dialect": "POSTGRES", "host": server.host,
-           "port": server.port, "databaseName": server.database, "username": server.user,
-           "password": server.password, "sslEnabled": True}
+    raw = {
+        "displayName": "Test DB",
+        "dialect": "POSTGRES",
+        "host": server.host,
+        "port": server.port,
+        "databaseName": server.database,
+        "username": server.user,
+        "password": server.password,
+        "sslEnabled": True,
+    }
     raw.update(changes)
     return raw
 
@@ -72,13 +79,29 @@ def test_host_not_found(app, pg):
 
 def test_unresponsive_host_names_the_host_and_the_firewall(app, silent_port):
     app.config["VERIFY_TIMEOUT"] = 2.0
-    raw = {"displayName": "x", "dialect": "POSTGRES", "host": "127.0.0.1", "port": silent_port,
-           "databaseName": "d", "username": "u", "password": "p", "sslEnabled": False}
+    raw = {
+        "displayName": "x",
+        "dialect": "POSTGRES",
+        "host": "127.0.0.1",
+        "port": silent_port,
+        "databaseName": "d",
+        "username": "u",
+        "password": "p",
+        "sslEnabled": False,
+    }
     error = failure(app, raw)
     # TCP connects (the listener accepts); the server never answers the login.
     steps = {s["name"]: s["status"] for s in error.steps}
-    assert steps == {"fields": "ok", "dns": "ok", "tcp": "ok", "ssh": "skipped", "tls": "skipped",
-                     "auth": "failed", "database": "not_run", "catalog": "not_run"}
+    assert steps == {
+        "fields": "ok",
+        "dns": "ok",
+        "tcp": "ok",
+        "ssh": "skipped",
+        "tls": "skipped",
+        "auth": "failed",
+        "database": "not_run",
+        "catalog": "not_run",
+    }
     assert f"127.0.0.1:{silent_port}" in error.detail
     assert "firewall" in error.detail and "outbound address" in error.detail
     assert "127.0.0.1" in error.field_errors["host"]
@@ -103,8 +126,9 @@ def test_verify_partial_over_http_puts_the_error_under_password(admin, pg):
     token = csrf_token(admin, "/sources/new")
     raw = values(pg, password="wrong-password-here")
     raw["sslEnabled"] = "y"
-    response = admin.post("/sources/verify", headers={"HX-Request": "true"},
-                          data={"csrf_token": token, **raw})
+    response = admin.post(
+        "/sources/verify", headers={"HX-Request": "true"}, data={"csrf_token": token, **raw}
+    )
     html = response.get_data(as_text=True)
     assert re.search(rf'id="password-error" hx-swap-oob="true">{BAD_LOGIN}<', html)
     assert re.search(rf'id="username-error" hx-swap-oob="true">{BAD_LOGIN}<', html)
@@ -112,8 +136,9 @@ def test_verify_partial_over_http_puts_the_error_under_password(admin, pg):
     assert "wrong-password-here" not in html
 
     raw["password"] = pg.password
-    response = admin.post("/sources/verify", headers={"HX-Request": "true"},
-                          data={"csrf_token": token, **raw})
+    response = admin.post(
+        "/sources/verify", headers={"HX-Request": "true"}, data={"csrf_token": token, **raw}
+    )
     html = response.get_data(as_text=True)
     assert "Connection verified." in html and "PostgreSQL" in html
     assert pg.password not in html

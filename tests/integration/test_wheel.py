@@ -25,8 +25,15 @@ from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 WHEELHOUSE = ROOT / ".venv" / "wheelhouse"
-BUILD_INPUTS = ("pyproject.toml", "README.md", "webapp", "templates", "static", "migrations",
-                "scripts")
+BUILD_INPUTS = (
+    "pyproject.toml",
+    "README.md",
+    "webapp",
+    "templates",
+    "static",
+    "migrations",
+    "scripts",
+)
 RESOURCES = ("templates", "static", "migrations")
 
 
@@ -42,8 +49,11 @@ def _procfile() -> dict[str, str]:
 
 
 def _repo_files(folder: str) -> set[str]:
-    return {str(p.relative_to(ROOT / folder)) for p in (ROOT / folder).rglob("*")
-            if p.is_file() and "__pycache__" not in p.parts}
+    return {
+        str(p.relative_to(ROOT / folder))
+        for p in (ROOT / folder).rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +69,20 @@ def wheel(tmp_path_factory) -> Path:
             src.mkdir(exist_ok=True)
             shutil.copy2(path, src / name)
     started = time.monotonic()
-    _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-          "-w", str(base / "dist"), str(src)])
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(base / "dist"),
+            str(src),
+        ]
+    )
     print(f"\nwheel built in {time.monotonic() - started:.1f} s")
     (found,) = (base / "dist").glob("datadock-*.whl")
     return found
@@ -76,12 +98,25 @@ def venv(wheel, tmp_path_factory) -> Path:
     _run([sys.executable, "-m", "venv", "--without-pip", str(path)])
     python = str(path / "bin" / "python")
     pip = [sys.executable, "-m", "pip", "--python", python]
-    _run([*pip, "install", "-q", "--no-index", "--find-links", str(WHEELHOUSE), "--no-deps",
-          "-r", str(ROOT / "requirements.txt"), str(wheel)])
+    _run(
+        [
+            *pip,
+            "install",
+            "-q",
+            "--no-index",
+            "--find-links",
+            str(WHEELHOUSE),
+            "--no-deps",
+            "-r",
+            str(ROOT / "requirements.txt"),
+            str(wheel),
+        ]
+    )
     print(f"fresh venv filled from the run lock in {time.monotonic() - started:.1f} s")
     check = subprocess.run([*pip, "check"], capture_output=True, text=True, timeout=60)
     assert check.returncode == 0, (
-        f"requirements.txt does not satisfy the package (run `make lock`):\n{check.stdout}")
+        f"requirements.txt does not satisfy the package (run `make lock`):\n{check.stdout}"
+    )
     return path
 
 
@@ -93,9 +128,12 @@ def workdir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def env(venv) -> dict[str, str]:
     """The venv first on PATH, as a buildpack sets it; nothing that points at the checkout."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("DATADOCK_", "FLASK_", "PYTHON", "VIRTUAL_ENV"))
-           and k not in ("DATABASE_URL", "SECRET_KEY")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DATADOCK_", "FLASK_", "PYTHON", "VIRTUAL_ENV"))
+        and k not in ("DATABASE_URL", "SECRET_KEY")
+    }
     env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     env["VIRTUAL_ENV"] = str(venv)
     return env
@@ -106,15 +144,31 @@ def served(venv, workdir, env) -> Iterator[str]:
     """Procfile's release (migrate), an admin, then its web command on a loopback port."""
     procfile = _procfile()
     _run(["bash", "-c", procfile["release"]], cwd=workdir, env=env)
-    _run(["flask", "--app", "webapp", "datadock", "create-admin", "--org", "Acme",
-          "--email", "admin@example.com"], cwd=workdir,
-         env={**env, "DATADOCK_ADMIN_PASSWORD": "correct horse battery"})
+    _run(
+        [
+            "flask",
+            "--app",
+            "webapp",
+            "datadock",
+            "create-admin",
+            "--org",
+            "Acme",
+            "--email",
+            "admin@example.com",
+        ],
+        cwd=workdir,
+        env={**env, "DATADOCK_ADMIN_PASSWORD": "correct horse battery"},
+    )
     port = free_port()
     web = procfile["web"].replace("0.0.0.0", "127.0.0.1")  # loopback only
     log = (workdir / "web.log").open("w")
-    proc = subprocess.Popen(["bash", "-c", f"exec {web}"], cwd=workdir, stdout=log,
-                            stderr=subprocess.STDOUT,
-                            env={**env, "PORT": str(port), "WEB_CONCURRENCY": "1"})
+    proc = subprocess.Popen(
+        ["bash", "-c", f"exec {web}"],
+        cwd=workdir,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**env, "PORT": str(port), "WEB_CONCURRENCY": "1"},
+    )
     url = f"http://127.0.0.1:{port}"
     started = time.monotonic()
     while True:
@@ -141,20 +195,28 @@ def test_wheel_carries_templates_static_and_migrations_under_the_package(wheel):
         names = set(archive.namelist())
         metadata = archive.read(next(n for n in names if n.endswith(".dist-info/METADATA")))
     for folder in RESOURCES:
-        inside = {n.removeprefix(f"webapp/_resources/{folder}/") for n in names
-                  if n.startswith(f"webapp/_resources/{folder}/")}
+        inside = {
+            n.removeprefix(f"webapp/_resources/{folder}/")
+            for n in names
+            if n.startswith(f"webapp/_resources/{folder}/")
+        }
         assert inside == _repo_files(folder), folder
-    assert {n.split("/")[0] for n in names} == {"webapp", wheel.name.split("-py3")[0] +
-                                                ".dist-info"}
+    assert {n.split("/")[0] for n in names} == {
+        "webapp",
+        wheel.name.split("-py3")[0] + ".dist-info",
+    }
     assert not any("__pycache__" in n for n in names)
     text = metadata.decode()
     assert "Provides-Extra: snowflake" in text
-    assert "snowflake-connector-python" in text and "extra == \"snowflake\"" in text
+    assert "snowflake-connector-python" in text and 'extra == "snowflake"' in text
 
 
 def test_the_installed_package_is_the_wheel_not_the_checkout(venv, workdir, env):
-    out = _run(["python", "-c", "import webapp; print(webapp.__file__); print(webapp.RESOURCES)"],
-               cwd=workdir, env=env).stdout.split()
+    out = _run(
+        ["python", "-c", "import webapp; print(webapp.__file__); print(webapp.RESOURCES)"],
+        cwd=workdir,
+        env=env,
+    ).stdout.split()
     site = venv / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}"
     assert Path(out[0]).is_relative_to(site), out
     assert Path(out[1]) == Path(out[0]).parent / "_resources"

@@ -28,8 +28,14 @@ def test_page_lists_events_newest_first_in_pages_of_50(app, admin):
     oid = org_id(app)
     with app.app_context():
         for n in range(120):
-            audit.record(oid, "source.sync_requested", target_type="source", target_id=n,
-                         target_name=f"db-{n:03}", details={"trigger": "manual"})
+            audit.record(
+                oid,
+                "source.sync_requested",
+                target_type="source",
+                target_id=n,
+                target_name=f"db-{n:03}",
+                details={"trigger": "manual"},
+            )
             db.session.commit()
     first = admin.get("/audit").get_data(as_text=True)
     names = re.findall(r"<td>(db-\d+)</td>", first)
@@ -59,15 +65,21 @@ def test_actor_is_the_logged_in_user_or_the_api_key_and_the_address_is_kept(app,
     source_id = add_source(app)
     token = csrf_token(admin, f"/sources/{source_id}")
     # (The session is bound to the address it logged in from: the test client's 127.0.0.1.)
-    assert admin.post(f"/sources/{source_id}/sync",
-                      data={"csrf_token": token}).status_code == 302
+    assert admin.post(f"/sources/{source_id}/sync", data={"csrf_token": token}).status_code == 302
     with app.app_context():
         event = db.session.scalar(db.select(AuditEvent))
         assert (event.actor, event.action, event.ip_address) == (
-            ADMIN_EMAIL, "source.sync_requested", "127.0.0.1")
+            ADMIN_EMAIL,
+            "source.sync_requested",
+            "127.0.0.1",
+        )
         assert event.actor_user_id is not None and event.target_id == source_id
-        key = ApiKey(organization_id=event.organization_id, name="deploy bot",
-                     prefix="ddk_ab12", key_hash="x" * 64)
+        key = ApiKey(
+            organization_id=event.organization_id,
+            name="deploy bot",
+            prefix="ddk_ab12",
+            key_hash="x" * 64,
+        )
         db.session.add(key)
         db.session.commit()
         with app.test_request_context("/api/public/x", environ_base={"REMOTE_ADDR": "10.9.8.7"}):
@@ -80,11 +92,12 @@ def test_actor_is_the_logged_in_user_or_the_api_key_and_the_address_is_kept(app,
         # Outside a request (a command, a job) the actor is "system".
         audit.record(event.organization_id, "source.deleted", target_name="x")
         db.session.commit()
-        assert db.session.scalars(db.select(AuditEvent.actor)
-                                  .order_by(AuditEvent.id.desc())).first() == "system"
+        assert (
+            db.session.scalars(db.select(AuditEvent.actor).order_by(AuditEvent.id.desc())).first()
+            == "system"
+        )
     html = admin.get("/audit").get_data(as_text=True)
-    assert rows(html)[:3] == ["source.deleted", "source.sync_requested",
-                              "source.sync_requested"]
+    assert rows(html)[:3] == ["source.deleted", "source.sync_requested", "source.sync_requested"]
     assert "<td>127.0.0.1</td>" in html and "<td>10.9.8.7</td>" in html
     assert "API key deploy bot (ddk_ab12…)" in html
     assert "Requested a schema sync" in html and "Trigger: manual" in html
@@ -100,12 +113,20 @@ def test_behind_a_trusted_proxy_the_forwarded_address_is_recorded(tmp_path, monk
     client = app.test_client()
     client.environ_base["HTTP_X_FORWARDED_FOR"] = "203.0.113.9"
     token = csrf_token(client, "/setup")
-    client.post("/setup", data={
-        "csrf_token": token, "organization": "Acme", "email": ADMIN_EMAIL,
-        "password": "a long admin password", "confirm": "a long admin password"})
+    client.post(
+        "/setup",
+        data={
+            "csrf_token": token,
+            "organization": "Acme",
+            "email": ADMIN_EMAIL,
+            "password": "a long admin password",
+            "confirm": "a long admin password",
+        },
+    )
     source_id = add_source(app)
-    response = client.post(f"/sources/{source_id}/delete",
-                           data={"csrf_token": csrf_token(client, "/sources")})
+    response = client.post(
+        f"/sources/{source_id}/delete", data={"csrf_token": csrf_token(client, "/sources")}
+    )
     assert response.status_code == 302
     with app.app_context():
         event = db.session.scalar(db.select(AuditEvent))
@@ -123,11 +144,19 @@ def test_delete_removes_secrets_snapshots_history_and_health_but_keeps_the_audit
             snapshot = SchemaSnapshot(source_id=sid, complete=True)
             db.session.add(snapshot)
             db.session.flush()
-            db.session.add_all([
-                SchemaTable(snapshot_id=snapshot.id, schema_name="public", name="t",
-                            kind="table", columns=[]),
-                SyncRun(source_id=sid, status="SUCCESS"),
-                HealthCheck(source_id=sid, healthy=True, latency_ms=3)])
+            db.session.add_all(
+                [
+                    SchemaTable(
+                        snapshot_id=snapshot.id,
+                        schema_name="public",
+                        name="t",
+                        kind="table",
+                        columns=[],
+                    ),
+                    SyncRun(source_id=sid, status="SUCCESS"),
+                    HealthCheck(source_id=sid, healthy=True, latency_ms=3),
+                ]
+            )
             db.session.get(Source, sid).current_snapshot_id = snapshot.id
         db.session.commit()
     page = admin.get(f"/sources/{source_id}/delete")
@@ -143,12 +172,15 @@ def test_delete_removes_secrets_snapshots_history_and_health_but_keeps_the_audit
         assert db.session.scalar(db.select(db.func.count()).select_from(SchemaTable)) == 1
         event = db.session.scalar(db.select(AuditEvent))
         assert (event.action, event.target_id, event.target_name) == (
-            "source.deleted", source_id, "Warehouse")
+            "source.deleted",
+            source_id,
+            "Warehouse",
+        )
 
 
 def test_detail_page_asks_before_deleting(app, admin):
     source_id = add_source(app)
     html = admin.get(f"/sources/{source_id}").get_data(as_text=True)
     form = re.search(r'<form method="get" action="/sources/\d+/delete"[^>]*>', html).group(0)
-    assert 'hx-post="/sources/' in form and "hx-confirm=\"Delete Warehouse" in form
+    assert 'hx-post="/sources/' in form and 'hx-confirm="Delete Warehouse' in form
     assert "X-CSRFToken" in form  # htmx posts with the token in a header

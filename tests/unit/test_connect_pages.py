@@ -20,11 +20,14 @@ PAGE = "/sources/onboarding-links"
 
 def make_link(admin: FlaskClient, dialect: str = "POSTGRES", name: str = "") -> str:
     token = csrf_token(admin, PAGE)
-    response = admin.post(PAGE, data={"csrf_token": token, "dialect": dialect,
-                                      "displayName": name, "expiresInDays": "2"})
+    response = admin.post(
+        PAGE,
+        data={"csrf_token": token, "dialect": dialect, "displayName": name, "expiresInDays": "2"},
+    )
     assert response.status_code == 200, response.get_data(as_text=True)
-    match = re.search(r'id="new-link" type="text" readonly value="([^"]+)"',
-                      response.get_data(as_text=True))
+    match = re.search(
+        r'id="new-link" type="text" readonly value="([^"]+)"', response.get_data(as_text=True)
+    )
     assert match
     return match.group(1).removeprefix("http://localhost")
 
@@ -53,14 +56,14 @@ def test_admins_make_a_link_shown_once_and_revoke_it(app: Flask, admin: FlaskCli
 
 def test_the_page_refuses_a_bad_lifetime_next_to_its_field(admin: FlaskClient):
     token = csrf_token(admin, PAGE)
-    response = admin.post(PAGE, data={"csrf_token": token, "dialect": "POSTGRES",
-                                      "expiresInDays": "90"})
+    response = admin.post(
+        PAGE, data={"csrf_token": token, "dialect": "POSTGRES", "expiresInDays": "90"}
+    )
     assert response.status_code == 422
     assert re.search(r'id="expiresInDays-error">[^<]+<', response.get_data(as_text=True))
 
 
-def test_the_public_page_shows_only_the_org_name_and_never_a_secret(app: Flask,
-                                                                   admin: FlaskClient):
+def test_the_public_page_shows_only_the_org_name_and_never_a_secret(app: Flask, admin: FlaskClient):
     add_source(app, "Secret project")
     path = make_link(admin)
     html = app.test_client().get(path).get_data(as_text=True)
@@ -75,8 +78,15 @@ def test_posts_need_the_pages_csrf_token(app: Flask, admin: FlaskClient):
     path = make_link(admin)
     browser = app.test_client()
     browser.get(path)
-    fields = {"completedBy": "Dana", "displayName": "X", "host": "127.0.0.1", "port": "1",
-              "databaseName": "d", "username": "u", "password": "p"}
+    fields = {
+        "completedBy": "Dana",
+        "displayName": "X",
+        "host": "127.0.0.1",
+        "port": "1",
+        "databaseName": "d",
+        "username": "u",
+        "password": "p",
+    }
     assert browser.post(path, data=fields).status_code == 400
     assert browser.post(path + "/verify", data=fields).status_code == 400
     with app.app_context():
@@ -101,32 +111,61 @@ def test_a_link_being_completed_refuses_a_second_completion(app: Flask, admin: F
         link = db.session.scalar(db.select(OnboardingLink))
         link.claimed_until = utcnow() + timedelta(minutes=1)  # another completion verifying
         db.session.commit()
-    response = browser.post(path, data={"csrf_token": token, "completedBy": "Dana",
-                                        "host": "127.0.0.1", "port": "1", "databaseName": "d",
-                                        "username": "u", "password": "p"})
+    response = browser.post(
+        path,
+        data={
+            "csrf_token": token,
+            "completedBy": "Dana",
+            "host": "127.0.0.1",
+            "port": "1",
+            "databaseName": "d",
+            "username": "u",
+            "password": "p",
+        },
+    )
     assert response.status_code == 409 and "being used" in response.get_data(as_text=True)
 
 
 def test_a_refused_completion_keeps_the_link_usable_and_names_the_fields(
-        app: Flask, admin: FlaskClient):
+    app: Flask, admin: FlaskClient
+):
     add_source(app, "Taken")
     path = make_link(admin)
     browser = app.test_client()
     token = csrf_token(browser, path)
-    response = browser.post(path, data={"csrf_token": token, "completedBy": "",
-                                        "displayName": "Taken", "host": "db.invalid",
-                                        "port": "5432", "databaseName": "d", "username": "u",
-                                        "password": "typed-secret"})
+    response = browser.post(
+        path,
+        data={
+            "csrf_token": token,
+            "completedBy": "",
+            "displayName": "Taken",
+            "host": "db.invalid",
+            "port": "5432",
+            "databaseName": "d",
+            "username": "u",
+            "password": "typed-secret",
+        },
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 422 and "typed-secret" not in html
     assert re.search(r'id="completedBy-error">Enter your name', html)
-    response = browser.post(path, data={"csrf_token": token, "completedBy": "Dana",
-                                        "displayName": "taken", "host": "db.invalid",
-                                        "port": "5432", "databaseName": "d", "username": "u",
-                                        "password": "typed-secret"})
+    response = browser.post(
+        path,
+        data={
+            "csrf_token": token,
+            "completedBy": "Dana",
+            "displayName": "taken",
+            "host": "db.invalid",
+            "port": "5432",
+            "databaseName": "d",
+            "username": "u",
+            "password": "typed-secret",
+        },
+    )
     assert response.status_code == 422
-    assert re.search(r'id="displayName-error">This name is already used', response.get_data(
-        as_text=True))
+    assert re.search(
+        r'id="displayName-error">This name is already used', response.get_data(as_text=True)
+    )
     with app.app_context():
         link = db.session.scalar(db.select(OnboardingLink))
         assert link.completed_at is None and link.claimed_until is None
@@ -144,15 +183,22 @@ def test_page_urls_take_a_public_uuid(app: Flask, admin: FlaskClient):
     assert admin.get("/sources/00000000-0000-4000-8000-000000000000").status_code == 404
 
 
-def test_the_egress_policy_applies_to_what_the_link_holder_types(app: Flask,
-                                                                 admin: FlaskClient):
+def test_the_egress_policy_applies_to_what_the_link_holder_types(app: Flask, admin: FlaskClient):
     path = make_link(admin, name="Metadata")
     browser = app.test_client()
     token = csrf_token(browser, path)
-    response = browser.post(path, data={"csrf_token": token, "completedBy": "Mallory",
-                                        "host": "169.254.169.254", "port": "80",
-                                        "databaseName": "d", "username": "u",
-                                        "password": "p"})
+    response = browser.post(
+        path,
+        data={
+            "csrf_token": token,
+            "completedBy": "Mallory",
+            "host": "169.254.169.254",
+            "port": "80",
+            "databaseName": "d",
+            "username": "u",
+            "password": "p",
+        },
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 422 and "link-local or cloud metadata" in html
     assert re.search(r'id="host-error">This address is not allowed', html)
@@ -167,8 +213,14 @@ def test_link_tokens_are_redacted_in_access_log_lines():
 
     from webapp.web.connect_pages import RedactConnectTokens
 
-    record = logging.LogRecord("werkzeug", logging.INFO, __file__, 1,
-                               '127.0.0.1 - - "GET /connect/%s HTTP/1.1" 200 -', ("abcDEF_123",),
-                               None)
+    record = logging.LogRecord(
+        "werkzeug",
+        logging.INFO,
+        __file__,
+        1,
+        '127.0.0.1 - - "GET /connect/%s HTTP/1.1" 200 -',
+        ("abcDEF_123",),
+        None,
+    )
     RedactConnectTokens().filter(record)
     assert record.getMessage() == '127.0.0.1 - - "GET /connect/[redacted] HTTP/1.1" 200 -'

@@ -21,12 +21,20 @@ from webapp.dialects.urls import parse_connection_string, scheme_of
 
 
 def facts(exc: BaseException, text: str | None = None, codes=(), **values) -> Facts:
-    return Facts(exc, str(exc) if text is None else text, tuple(codes), (exc,),
-                 {"host": "db.example.com", "port": 5432, **values}, 2.5, "Example",
-                 hidden=("password",))
+    return Facts(
+        exc,
+        str(exc) if text is None else text,
+        tuple(codes),
+        (exc,),
+        {"host": "db.example.com", "port": 5432, **values},
+        2.5,
+        "Example",
+        hidden=("password",),
+    )
 
 
 # --- the registry -------------------------------------------------------------------------------
+
 
 def test_one_list_of_modules_is_the_registry():
     assert list(load()) == list(DIALECTS)
@@ -67,7 +75,10 @@ def test_scheme_reading():
     assert scheme_of("mssql+pymssql://h") == "mssql"
     assert scheme_of("MD:my_db") == "md"
     assert parse_connection_string("jdbc:postgresql://h:5433/app")[1] == {
-        "host": "h", "port": 5433, "databaseName": "app"}
+        "host": "h",
+        "port": 5433,
+        "databaseName": "app",
+    }
     assert parse_connection_string(" postgresql://h/app ", known={"POSTGRES"})[0] == "POSTGRES"
 
 
@@ -83,6 +94,7 @@ def test_a_missing_driver_module_is_driver_missing(monkeypatch):
 
 
 # --- error rules --------------------------------------------------------------------------------
+
 
 def test_any_matcher_fits_then_every_condition_must_hold():
     rule = ErrorRule(BAD_LOGIN, text="denied", code=1045, also="user")
@@ -114,22 +126,31 @@ def test_types_chain_and_class_names():
 
 def test_given_fields_choose_between_rules():
     rules = untrusted_certificate(text="certificate verify failed")
-    pasted = facts(Exception("certificate verify failed"), sslCustomCertificatesEnabled=True,
-                   sslRootCertificate="-----BEGIN CERTIFICATE-----")
+    pasted = facts(
+        Exception("certificate verify failed"),
+        sslCustomCertificatesEnabled=True,
+        sslRootCertificate="-----BEGIN CERTIFICATE-----",
+    )
     assert first_failure(rules, pasted).field_errors == {
-        "sslRootCertificate": "Certificate not trusted"}
+        "sslRootCertificate": "Certificate not trusted"
+    }
     plain = facts(Exception("certificate verify failed"), sslCustomCertificatesEnabled=True)
     assert first_failure(rules, plain).field_errors == {"sslMode": "Certificate not trusted"}
     assert first_failure(rules, facts(Exception("other"))) is None
 
 
 def test_templates_fill_values_but_never_secrets():
-    failure = Failure("auth", "{label} at {host}:{port} said no to {username!r} ({password}) "
-                      "in {seconds:g} s, code {code}", {"username": "No {missing}"})
+    failure = Failure(
+        "auth",
+        "{label} at {host}:{port} said no to {username!r} ({password}) "
+        "in {seconds:g} s, code {code}",
+        {"username": "No {missing}"},
+    )
     built = failure(facts(Exception("x"), codes=(28000,), username="app", password="hunter2"))
     assert isinstance(built, ConnectionFailed) and built.step == "auth"
-    assert built.detail == ("Example at db.example.com:5432 said no to 'app' (None) in 2.5 s, "
-                            "code 28000")
+    assert built.detail == (
+        "Example at db.example.com:5432 said no to 'app' (None) in 2.5 s, code 28000"
+    )
     assert built.field_errors == {"username": "No None"}
 
 
@@ -137,7 +158,11 @@ def test_the_shared_classify_uses_the_table_then_the_fallback():
     postgres = get_dialect("POSTGRES")
     target = Target({"host": "h", "port": 5432, "databaseName": "app"}, "127.0.0.1", 2.0, 5432)
     assert postgres.classify(Exception('database "app" does not exist'), target).detail == (
-        "The server has no database named 'app'.")
+        "The server has no database named 'app'."
+    )
     assert postgres.classify(Exception("gibberish"), target).step == "connect"
-    assert get_dialect("TRINO").classify(Exception("gibberish"), target).detail.startswith(
-        "Trino refused the connection with an error Datadock does not recognise")
+    assert (
+        get_dialect("TRINO")
+        .classify(Exception("gibberish"), target)
+        .detail.startswith("Trino refused the connection with an error Datadock does not recognise")
+    )

@@ -32,8 +32,9 @@ def test_the_metadata_address_is_refused_by_default_in_every_spelling(quick_app,
 
 # A local-use NAT64 address whose guessed IPv4 parts are all zero is padding, not 0.0.0.0
 # (and a translator is another machine): it is left out here on purpose.
-@pytest.mark.parametrize("spelling", [s for s in spellings("0.0.0.0")
-                                      if not s.startswith("64:ff9b:1:")])
+@pytest.mark.parametrize(
+    "spelling", [s for s in spellings("0.0.0.0") if not s.startswith("64:ff9b:1:")]
+)
 def test_this_host_is_refused_in_every_spelling(quick_app, spelling):
     """`::ffff:0.0.0.0` reached the server itself."""
     with quick_app.app_context(), pytest.raises(ConnectionFailed) as caught:
@@ -85,8 +86,17 @@ def test_operator_networks_written_ipv4_mapped_cover_the_ipv4_addresses(quick_ap
         quick_app.config.update(EGRESS_BLOCK=[])
 
 
-LOOPBACK = ["127.0.0.1", "127.1", "localhost", "[::1]", "::1", "::ffff:127.0.0.1",
-            "::127.0.0.1", "2130706433", "127.5.6.7"]
+LOOPBACK = [
+    "127.0.0.1",
+    "127.1",
+    "localhost",
+    "[::1]",
+    "::1",
+    "::ffff:127.0.0.1",
+    "::127.0.0.1",
+    "2130706433",
+    "127.5.6.7",
+]
 
 
 def test_production_refuses_loopback_unless_the_operator_allows_it(quick_app):
@@ -100,8 +110,12 @@ def test_production_refuses_loopback_unless_the_operator_allows_it(quick_app):
                 assert "loopback, refused in production" in caught.value.detail
         quick_app.config.update(EGRESS_ALLOW=["127.0.0.0/8", "::1/128"])
         with quick_app.app_context():
-            assert {resolve(s, 5432, 1) for s in LOOPBACK} == {"127.0.0.1", "::1", "127.5.6.7",
-                                                               "::7f00:1"}
+            assert {resolve(s, 5432, 1) for s in LOOPBACK} == {
+                "127.0.0.1",
+                "::1",
+                "127.5.6.7",
+                "::7f00:1",
+            }
             # Allowing loopback does not open the metadata address.
             with pytest.raises(ConnectionFailed):
                 resolve("::ffff:169.254.169.254", 80, 1)

@@ -28,7 +28,8 @@ def test_trino_schema_from_the_field_and_the_url():
     with pytest.raises(FieldInvalid):
         dialect.field("trinoSchema").clean("x; DROP")
     assert dialect.read_url("trino://app@trino.example.com:443/hive/sales")["trinoSchema"] == (
-        "sales")
+        "sales"
+    )
 
 
 def test_bigquery_dataset_field_url_and_error():
@@ -42,20 +43,30 @@ def test_bigquery_dataset_field_url_and_error():
 def test_bigquery_unknown_dataset_is_on_its_field():
     from google.api_core.exceptions import NotFound
 
-    missing = NotFound("GET https://bigquery.googleapis.com/bigquery/v2/projects/acme/datasets/"
-                       "nope?prettyPrint=false: Not found: Dataset acme:nope")
+    missing = NotFound(
+        "GET https://bigquery.googleapis.com/bigquery/v2/projects/acme/datasets/"
+        "nope?prettyPrint=false: Not found: Dataset acme:nope"
+    )
     assert classify("BIGQUERY", missing, bigQueryDatasetId="nope").field_errors == {
-        "bigQueryDatasetId": "Dataset not found"}
+        "bigQueryDatasetId": "Dataset not found"
+    }
 
 
 @needs_driver("ATHENA")
 def test_athena_unknown_database_is_on_its_field():
     from botocore.exceptions import ClientError
 
-    missing = ClientError({"Error": {"Code": "MetadataException",
-                                     "Message": "Database nope not found."}}, "GetDatabase")
-    failure = classify("ATHENA", missing, athenaCatalog="AwsDataCatalog",
-                       athenaDatabase="nope", athenaRegion="eu-west-1")
+    missing = ClientError(
+        {"Error": {"Code": "MetadataException", "Message": "Database nope not found."}},
+        "GetDatabase",
+    )
+    failure = classify(
+        "ATHENA",
+        missing,
+        athenaCatalog="AwsDataCatalog",
+        athenaDatabase="nope",
+        athenaRegion="eu-west-1",
+    )
     assert failure.field_errors == {"athenaDatabase": "Database not found"}
     assert failure.step == "database"
 
@@ -63,8 +74,10 @@ def test_athena_unknown_database_is_on_its_field():
 def test_athena_introspects_only_the_database_given():
     from webapp.dialects.athena import AthenaConnection
 
-    rows = [("analytics", "orders", "BASE TABLE", "id", "bigint", "NO", None, False, 1),
-            ("raw", "events", "BASE TABLE", "id", "bigint", "NO", None, False, 1)]
+    rows = [
+        ("analytics", "orders", "BASE TABLE", "id", "bigint", "NO", None, False, 1),
+        ("raw", "events", "BASE TABLE", "id", "bigint", "NO", None, False, 1),
+    ]
 
     class Rows(AthenaConnection):
         def rows(self, sql, timeout):  # stand-in for Athena's paged results

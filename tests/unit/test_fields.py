@@ -10,15 +10,40 @@ PG = get_dialect("POSTGRES")
 
 def test_postgres_declares_the_api_field_names_once():
     assert [f.name for f in PG.fields][:6] == [
-        "host", "port", "databaseName", "username", "password", "sslEnabled"]
-    assert {"sshEnabled", "sshHost", "sshPort", "sshUsername", "sshPassword", "sshPrivateKey",
-            "sshPrivateKeyPassphrase", "sshHostKey"} <= {f.name for f in PG.fields}
-    assert PG.secret_names == ("password", "sslClientKey", "sshPassword", "sshPrivateKey",
-                               "sshPrivateKeyPassphrase")
+        "host",
+        "port",
+        "databaseName",
+        "username",
+        "password",
+        "sslEnabled",
+    ]
+    assert {
+        "sshEnabled",
+        "sshHost",
+        "sshPort",
+        "sshUsername",
+        "sshPassword",
+        "sshPrivateKey",
+        "sshPrivateKeyPassphrase",
+        "sshHostKey",
+    } <= {f.name for f in PG.fields}
+    assert PG.secret_names == (
+        "password",
+        "sslClientKey",
+        "sshPassword",
+        "sshPrivateKey",
+        "sshPrivateKeyPassphrase",
+    )
     assert PG.field("port").default == 5432
     assert PG.field("sslEnabled").default is True
     assert [f.label for f in PG.fields][:6] == [
-        "Host", "Port", "Database name", "Username", "Password", "SSL"]
+        "Host",
+        "Port",
+        "Database name",
+        "Username",
+        "Password",
+        "SSL",
+    ]
 
 
 def test_registry_is_case_insensitive_and_knows_only_registered_dialects():
@@ -38,15 +63,18 @@ def test_host_accepts_names_and_addresses(raw):
     assert host_field().clean(raw) == raw
 
 
-@pytest.mark.parametrize("raw, message", [
-    ("0", "Port must be between 1 and 65535"),
-    ("65536", "Port must be between 1 and 65535"),
-    ("-1", "Port must be between 1 and 65535"),
-    ("54x", "Port must be a whole number"),
-    (True, "Port must be a whole number"),
-    (5432.5, "Port must be a whole number"),
-    ("", "Port is required"),
-])
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ("0", "Port must be between 1 and 65535"),
+        ("65536", "Port must be between 1 and 65535"),
+        ("-1", "Port must be between 1 and 65535"),
+        ("54x", "Port must be a whole number"),
+        (True, "Port must be a whole number"),
+        (5432.5, "Port must be a whole number"),
+        ("", "Port is required"),
+    ],
+)
 def test_port_errors(raw, message):
     with pytest.raises(FieldInvalid, match=message):
         port_field(5432).clean(raw)

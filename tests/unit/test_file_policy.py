@@ -31,13 +31,22 @@ def refused(relative: str, folder: Path) -> ConnectionFailed:
 
 def test_a_relative_path_resolves_to_the_real_file(folder):
     assert resolve_data_file("sales/orders.db", folder) == (folder / "sales/orders.db").resolve()
-    assert resolve_data_file("./sales//orders.db", folder) == (folder / "sales/orders.db"
-                                                                ).resolve()
+    assert resolve_data_file("./sales//orders.db", folder) == (folder / "sales/orders.db").resolve()
 
 
-@pytest.mark.parametrize("path", ["/etc/passwd", "//etc/passwd", "../secret.db",
-                                  "sales/../../secret.db", "sales/..", "~/secret.db",
-                                  "..\\secret.db", " /etc/passwd"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/etc/passwd",
+        "//etc/passwd",
+        "../secret.db",
+        "sales/../../secret.db",
+        "sales/..",
+        "~/secret.db",
+        "..\\secret.db",
+        " /etc/passwd",
+    ],
+)
 def test_absolute_and_climbing_paths_are_refused(folder, path):
     assert refused(path, folder).field_errors == {"databaseName": OUTSIDE}
 
@@ -62,8 +71,7 @@ def test_symlinks_inside_the_folder_are_followed(folder):
 
 def test_missing_folder_and_special_files(folder):
     assert refused("sales/missing.db", folder).field_errors == {"databaseName": NOT_FOUND}
-    assert refused("sales", folder).field_errors == {
-        "databaseName": "This is a folder, not a file"}
+    assert refused("sales", folder).field_errors == {"databaseName": "This is a folder, not a file"}
     assert refused(".", folder).field_errors == {"databaseName": "This is a folder, not a file"}
     os.mkfifo(folder / "pipe")
     assert refused("pipe", folder).field_errors == {"databaseName": "Not a regular file"}

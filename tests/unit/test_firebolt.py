@@ -21,12 +21,18 @@ from webapp.dialects.base import Target
 
 pytestmark = needs_driver("FIREBOLT")
 TIMEOUT = 2.0
-VALUES = {"clientId": "svc-id", "clientSecret": "secret-never-shown", "accountName": "acme",
-          "databaseName": "shop", "engineName": ""}
+VALUES = {
+    "clientId": "svc-id",
+    "clientSecret": "secret-never-shown",
+    "accountName": "acme",
+    "databaseName": "shop",
+    "engineName": "",
+}
 
 
-def resolver(host: str, port: int, timeout: float, host_field: str = "host",
-             port_field: str = "port") -> str:
+def resolver(
+    host: str, port: int, timeout: float, host_field: str = "host", port_field: str = "port"
+) -> str:
     """DNS stand-in for the test names; anything else: the real egress check."""
     if host.endswith(".firebolt.test"):
         return "127.0.0.1"
@@ -56,10 +62,12 @@ def api(token_status: int = 200, account_status: int = 200, engine_url: str = ""
     def answer(method, path, body):
         if path.startswith("/oauth/token"):
             if token_status != 200:
-                return json_reply(token_status, {"error": "access_denied",
-                                                 "error_description": "Unauthorized"})
-            return json_reply(200, {"access_token": "tok", "expires_in": 3600,
-                                    "token_type": "Bearer"})
+                return json_reply(
+                    token_status, {"error": "access_denied", "error_description": "Unauthorized"}
+                )
+            return json_reply(
+                200, {"access_token": "tok", "expires_in": 3600, "token_type": "Bearer"}
+            )
         if path == "/web/v3/account/acme/engineUrl":
             if account_status != 200:
                 return json_reply(account_status, {"message": "not found"})
@@ -72,8 +80,13 @@ def api(token_status: int = 200, account_status: int = 200, engine_url: str = ""
 def test_the_driver_is_registered_with_its_fields():
     dialect = get_dialect("FIREBOLT")
     assert dialect.secret_names == ("clientSecret",)
-    assert [f.name for f in dialect.fields] == ["clientId", "clientSecret", "accountName",
-                                                "databaseName", "engineName"]
+    assert [f.name for f in dialect.fields] == [
+        "clientId",
+        "clientSecret",
+        "accountName",
+        "databaseName",
+        "engineName",
+    ]
 
 
 def test_an_unknown_api_host_is_refused_before_any_connection(quick_app):
@@ -100,8 +113,10 @@ def test_a_silent_api_costs_one_deadline(quick_app, silent_port):
 def test_a_rejected_secret_is_a_bad_login(quick_app):
     with http_standin(api(token_status=401)) as standin:
         failure = attempt(quick_app, standin.port)
-    assert failure.field_errors == {"clientId": "Incorrect username or password",
-                                    "clientSecret": "Incorrect username or password"}
+    assert failure.field_errors == {
+        "clientId": "Incorrect username or password",
+        "clientSecret": "Incorrect username or password",
+    }
     assert b"client_secret=secret-never-shown" in standin.requests[0]["body"]
 
 

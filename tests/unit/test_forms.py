@@ -11,16 +11,32 @@ def test_form_has_display_name_dialect_then_the_declared_fields(app):
         form = source_form(PG, formdata=None)
         names = [f.name for f in form if f.name != "csrf_token"]
         assert names[:19] == [
-            "displayName", "description", "includeSchemas", "excludeSchemas", "maxPoolSize",
-            "syncSchedule", "syncTime", "syncTimezone", "healthCheckIntervalMinutes",
-            "alertAfterFailures", "paused", "dialect", "connectionString", "host", "port",
-            "databaseName", "username", "password", "sslEnabled"]
+            "displayName",
+            "description",
+            "includeSchemas",
+            "excludeSchemas",
+            "maxPoolSize",
+            "syncSchedule",
+            "syncTime",
+            "syncTimezone",
+            "healthCheckIntervalMinutes",
+            "alertAfterFailures",
+            "paused",
+            "dialect",
+            "connectionString",
+            "host",
+            "port",
+            "databaseName",
+            "username",
+            "password",
+            "sslEnabled",
+        ]
         assert form.maxPoolSize.data == 10
         assert form.port.data == 5432
         assert form.sslEnabled.data is True
         assert form.host.label.text == "Host"
         assert form.password.type == "PasswordField"
-        assert 'required' in form.password()
+        assert "required" in form.password()
 
 
 def test_saved_secret_is_not_required_and_says_so(app):
@@ -31,8 +47,11 @@ def test_saved_secret_is_not_required_and_says_so(app):
 
 
 def test_posted_checkbox_absent_means_false(app):
-    with app.test_request_context("/sources/new", method="POST", data={
-            "displayName": "x", "dialect": "POSTGRES", "host": "h", "port": "1"}):
+    with app.test_request_context(
+        "/sources/new",
+        method="POST",
+        data={"displayName": "x", "dialect": "POSTGRES", "host": "h", "port": "1"},
+    ):
         values = form_values(source_form(PG))
         assert values["sslEnabled"] is False
         assert values["host"] == "h"

@@ -47,9 +47,16 @@ def add_source(app: Flask, name: str = "Warehouse", password: str = STORED_SECRE
     """A saved source row (no server needed to list, show, edit or delete it)."""
     with app.app_context():
         org = db.session.scalar(db.select(Organization))
-        source = Source(organization_id=org.id, display_name=name, dialect="POSTGRES",
-                        host="db.example.com", port=5432, database_name="app",
-                        username="reader", secrets_blob=vault().encrypt({"password": password}))
+        source = Source(
+            organization_id=org.id,
+            display_name=name,
+            dialect="POSTGRES",
+            host="db.example.com",
+            port=5432,
+            database_name="app",
+            username="reader",
+            secrets_blob=vault().encrypt({"password": password}),
+        )
         db.session.add(source)
         db.session.commit()
         return source.id
@@ -57,8 +64,7 @@ def add_source(app: Flask, name: str = "Warehouse", password: str = STORED_SECRE
 
 def login(client: FlaskClient, email: str, password: str):
     token = csrf_token(client, "/login")
-    return client.post("/login", data={"csrf_token": token, "email": email,
-                                       "password": password})
+    return client.post("/login", data={"csrf_token": token, "email": email, "password": password})
 
 
 @pytest.fixture
@@ -79,7 +85,8 @@ def member(app: Flask, admin: FlaskClient) -> FlaskClient:
 EXPECTED_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"),
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
@@ -89,9 +96,17 @@ EXPECTED_HEADERS = {
 
 def test_every_page_is_served_with_the_security_headers(app, admin):
     source_id = add_source(app)
-    pages = ["/sources", "/sources/new", f"/sources/{source_id}", f"/sources/{source_id}/edit",
-             f"/sources/{source_id}/delete", f"/sources/{source_id}/sync-panel", "/audit",
-             "/static/app.css", "/no-such-page"]
+    pages = [
+        "/sources",
+        "/sources/new",
+        f"/sources/{source_id}",
+        f"/sources/{source_id}/edit",
+        f"/sources/{source_id}/delete",
+        f"/sources/{source_id}/sync-panel",
+        "/audit",
+        "/static/app.css",
+        "/no-such-page",
+    ]
     for url in pages:
         response = admin.get(url)
         assert response.status_code in (200, 404), url
@@ -126,21 +141,31 @@ def test_development_cookie_is_httponly_and_lax_without_secure(client):
 
 # --- no inline script or style -------------------------------------------------------------
 
+
 def test_no_template_has_inline_script_style_or_event_handlers():
     offenders = []
     for path in (ROOT / "templates").rglob("*.html"):
         text = path.read_text()
-        for pattern in (r"<script(?![^>]*\bsrc=)[^>]*>", r"<style\b", r"\sstyle\s*=",
-                        r"\son[a-z]+\s*=", r"javascript:", r"hx-on"):
+        for pattern in (
+            r"<script(?![^>]*\bsrc=)[^>]*>",
+            r"<style\b",
+            r"\sstyle\s*=",
+            r"\son[a-z]+\s*=",
+            r"javascript:",
+            r"hx-on",
+        ):
             offenders += [f"{path.name}: {m.group(0)}" for m in re.finditer(pattern, text)]
     assert offenders == []
 
 
 # --- login throttling and passwords --------------------------------------------------------
 
+
 def throttle_message(response) -> str:
-    match = re.search(r'<div class="banner error" role="alert" id="login-throttled">([^<]+)</div>',
-                      response.get_data(as_text=True))
+    match = re.search(
+        r'<div class="banner error" role="alert" id="login-throttled">([^<]+)</div>',
+        response.get_data(as_text=True),
+    )
     assert match, "no throttling banner"
     return match.group(1)
 
@@ -177,22 +202,36 @@ def test_login_is_throttled_per_address(admin, app):
     assert 1 <= wait <= 600
     assert throttle_message(refused) == f"Too many login attempts. Try again in {minutes(wait)}."
     # Another address still gets in (the test client's address is set per request).
-    ok = other.post("/login", environ_base={"REMOTE_ADDR": "10.1.2.3"}, data={
-        "csrf_token": csrf_token(other, "/login"), "email": ADMIN_EMAIL,
-        "password": ADMIN_PASSWORD})
+    ok = other.post(
+        "/login",
+        environ_base={"REMOTE_ADDR": "10.1.2.3"},
+        data={
+            "csrf_token": csrf_token(other, "/login"),
+            "email": ADMIN_EMAIL,
+            "password": ADMIN_PASSWORD,
+        },
+    )
     assert ok.status_code == 302
 
 
 def test_passwords_shorter_than_12_characters_are_refused(client):
     token = csrf_token(client, "/setup")
-    response = client.post("/setup", data={"csrf_token": token, "organization": "Acme",
-                                           "email": "a@example.com", "password": "elevenchars",
-                                           "confirm": "elevenchars"})
+    response = client.post(
+        "/setup",
+        data={
+            "csrf_token": token,
+            "organization": "Acme",
+            "email": "a@example.com",
+            "password": "elevenchars",
+            "confirm": "elevenchars",
+        },
+    )
     assert response.status_code == 422
     assert "Use at least 12 characters" in response.get_data(as_text=True)
 
 
 # --- sessions ------------------------------------------------------------------------------
+
 
 def test_idle_session_ends_after_the_configured_minutes(admin, app):
     app.config["SESSION_IDLE_MINUTES"] = 30
@@ -229,6 +268,7 @@ def test_logout_clears_the_session(admin):
 
 # --- who may use every route ---------------------------------------------------------------
 
+
 def _url(rule, source_id: int, public_id: str = "") -> str:
     values = {}
     for name, converter in rule._converters.items():
@@ -241,7 +281,8 @@ def _url(rule, source_id: int, public_id: str = "") -> str:
 
 
 def test_every_route_declares_who_may_use_it_and_members_get_403_on_admin_routes(
-        app, admin, member):
+    app, admin, member
+):
     source_id = add_source(app)
     with app.app_context():
         public_id = db.session.get(Source, source_id).public_id
@@ -266,7 +307,8 @@ def test_every_route_declares_who_may_use_it_and_members_get_403_on_admin_routes
             continue
         access = getattr(app.view_functions[endpoint], "access", None)
         assert access in ("admin", "editor", "viewer"), (
-            f"{endpoint} ({rule.rule}) declares no role (@admin/editor/viewer_required)")
+            f"{endpoint} ({rule.rule}) declares no role (@admin/editor/viewer_required)"
+        )
         for method in methods:
             data = {"csrf_token": member_token} if method != "GET" else None
             response = member.open(url, method=method, data=data)
@@ -296,6 +338,7 @@ def test_member_sees_sources_but_no_admin_controls(app, member):
 
 # --- accessibility: every input has a label ------------------------------------------------
 
+
 class _Controls(HTMLParser):
     """Collects form controls, labels' `for`, and controls nested in a label."""
 
@@ -312,7 +355,10 @@ class _Controls(HTMLParser):
             if a.get("for"):
                 self.label_for.add(a["for"])
         if tag in ("input", "select", "textarea") and a.get("type") not in (
-                "hidden", "submit", "button"):
+            "hidden",
+            "submit",
+            "button",
+        ):
             self.controls.append({**a, "_tag": tag, "_wrapped": "1" if self.in_label else ""})
 
     def handle_endtag(self, tag: str) -> None:
@@ -323,14 +369,22 @@ class _Controls(HTMLParser):
 def unlabelled(html: str) -> list[str]:
     parser = _Controls()
     parser.feed(html)
-    return [f"{c['_tag']} {c.get('name')}" for c in parser.controls
-            if not (c["_wrapped"] or c.get("aria-label") or c.get("id") in parser.label_for)]
+    return [
+        f"{c['_tag']} {c.get('name')}"
+        for c in parser.controls
+        if not (c["_wrapped"] or c.get("aria-label") or c.get("id") in parser.label_for)
+    ]
 
 
 def test_every_input_on_every_page_is_labelled_and_described(app, admin, client):
     source_id = add_source(app)
-    urls = ["/sources", f"/sources/{source_id}", f"/sources/{source_id}/edit",
-            f"/sources/{source_id}/delete", "/audit"]
+    urls = [
+        "/sources",
+        f"/sources/{source_id}",
+        f"/sources/{source_id}/edit",
+        f"/sources/{source_id}/delete",
+        "/audit",
+    ]
     urls += [f"/sources/new?dialect={key}" for key in DIALECTS]
     for url in urls:
         html = admin.get(url).get_data(as_text=True)
@@ -353,23 +407,34 @@ def test_empty_states_say_what_to_do_next(admin, member):
     admin_list = admin.get("/sources").get_data(as_text=True)
     assert "No data sources yet" in admin_list and 'href="/sources/new"' in admin_list
     assert "An admin of your organization can add one." in member.get("/sources").get_data(
-        as_text=True)
+        as_text=True
+    )
     audit = admin.get("/audit").get_data(as_text=True)
     assert "Nothing recorded yet" in audit and 'href="/sources/new"' in audit
 
 
 # --- without JavaScript --------------------------------------------------------------------
 
+
 def test_without_javascript_changing_the_dialect_re_renders_and_saves_nothing(app, admin):
     token = csrf_token(admin, "/sources/new")
     page = admin.get("/sources/new").get_data(as_text=True)
-    assert "<noscript><button type=\"submit\" name=\"changeDialect\"" in page
+    assert '<noscript><button type="submit" name="changeDialect"' in page
     assert '<input type="hidden" name="fieldsetDialect" value="POSTGRES">' in page
     for url in ("/sources/new", "/sources/verify"):  # Save or Verify pressed after the change
-        response = admin.post(url, data={
-            "csrf_token": token, "fieldsetDialect": "POSTGRES", "dialect": "MYSQL",
-            "displayName": "Shop", "host": "db.example.com", "port": "5432",
-            "username": "reader", "password": "typed-secret-value"})
+        response = admin.post(
+            url,
+            data={
+                "csrf_token": token,
+                "fieldsetDialect": "POSTGRES",
+                "dialect": "MYSQL",
+                "displayName": "Shop",
+                "host": "db.example.com",
+                "port": "5432",
+                "username": "reader",
+                "password": "typed-secret-value",
+            },
+        )
         html = response.get_data(as_text=True)
         assert response.status_code == 200, url
         assert "<legend>MySQL connection</legend>" in html

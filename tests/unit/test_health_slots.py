@@ -26,8 +26,10 @@ class Checks:
         self.most = 0
         self.lock = threading.Lock()
         self.finish = threading.Event()
-        self.threads = [threading.Thread(target=self._one, args=(values, gate), daemon=True)
-                        for _ in range(count)]
+        self.threads = [
+            threading.Thread(target=self._one, args=(values, gate), daemon=True)
+            for _ in range(count)
+        ]
         for thread in self.threads:
             thread.start()
 
@@ -67,11 +69,22 @@ def test_servers_have_their_own_slots_and_a_tunnel_counts_for_its_ssh_host(monke
     monkeypatch.setattr(health, "STALL", 30.0)
     one = Checks({"host": "a.example.com", "port": 5432}, health.PER_SERVER)
     other = Checks({"host": "A.example.com", "port": 5433}, health.PER_SERVER)
-    tunnel = Checks({"host": "a.example.com", "port": 5432, "sshEnabled": True,
-                     "sshHost": "bastion.example.com", "sshPort": 22}, health.PER_SERVER)
+    tunnel = Checks(
+        {
+            "host": "a.example.com",
+            "port": 5432,
+            "sshEnabled": True,
+            "sshHost": "bastion.example.com",
+            "sshPort": 22,
+        },
+        health.PER_SERVER,
+    )
     files = Checks({"databaseName": "shop.sqlite"}, 40)  # no host: no slot needed
-    poll(lambda: one.inside == other.inside == tunnel.inside == health.PER_SERVER
-         and files.inside == 40)
+    poll(
+        lambda: (
+            one.inside == other.inside == tunnel.inside == health.PER_SERVER and files.inside == 40
+        )
+    )
     for checks in (one, other, tunnel, files):
         checks.finish.set()
 

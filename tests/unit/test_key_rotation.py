@@ -51,23 +51,41 @@ def seed(app: Flask) -> dict[int, str]:
         db.session.flush()
         ids = {}
         for name, password in SECRETS.items():
-            source = Source(organization_id=org.id, display_name=name, dialect="POSTGRES",
-                            host="db.example.com", port=5432, database_name="app",
-                            username="u", secrets_blob=vault().encrypt({"password": password}))
+            source = Source(
+                organization_id=org.id,
+                display_name=name,
+                dialect="POSTGRES",
+                host="db.example.com",
+                port=5432,
+                database_name="app",
+                username="u",
+                secrets_blob=vault().encrypt({"password": password}),
+            )
             db.session.add(source)
             db.session.flush()
             ids[source.id] = password
         # A source without secrets is left alone by both the check and the rotation.
-        db.session.add(Source(organization_id=org.id, display_name="No secrets",
-                              dialect="POSTGRES", host="h", port=1, database_name="d"))
+        db.session.add(
+            Source(
+                organization_id=org.id,
+                display_name="No secrets",
+                dialect="POSTGRES",
+                host="h",
+                port=1,
+                database_name="d",
+            )
+        )
         db.session.commit()
         return ids
 
 
 def blobs(app: Flask) -> dict[int, bytes]:
     with app.app_context():
-        return dict(db.session.execute(db.select(Source.id, Source.secrets_blob)
-                                       .where(Source.secrets_blob.is_not(None))).all())
+        return dict(
+            db.session.execute(
+                db.select(Source.id, Source.secrets_blob).where(Source.secrets_blob.is_not(None))
+            ).all()
+        )
 
 
 def test_rotate_keys_moves_every_secret_to_the_new_key_then_the_old_key_can_go(make_app):
@@ -82,7 +100,8 @@ def test_rotate_keys_moves_every_secret_to_the_new_key_then_the_old_key_can_go(m
     assert result.exit_code == 0, result.output
     assert result.output.strip() == (
         "Re-encrypted the secrets of 5 data sources with the newest key; 0 were already on it "
-        "(5 in all).")
+        "(5 in all)."
+    )
     for password in SECRETS.values():
         assert password not in result.output
     after = blobs(both)
@@ -101,8 +120,7 @@ def test_rotate_keys_moves_every_secret_to_the_new_key_then_the_old_key_can_go(m
         assert dict(db.session.execute(db.select(Source.id, Source.updated_at)).all()) == stamps
 
 
-def test_rotate_keys_refuses_and_changes_nothing_when_a_secret_is_unreadable(make_app,
-                                                                             monkeypatch):
+def test_rotate_keys_refuses_and_changes_nothing_when_a_secret_is_unreadable(make_app, monkeypatch):
     old, other = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     seed(make_app([old]))
     app = make_app([old])
@@ -171,8 +189,9 @@ def test_a_save_racing_the_rotation_is_not_overwritten(make_app, monkeypatch):
         if not done:  # while the rotation reads, another process saves source `raced`
             done.append(True)
             with db.engine.begin() as other:  # its own connection and transaction
-                other.execute(db.update(Source).where(Source.id == raced)
-                              .values(secrets_blob=fresh))
+                other.execute(
+                    db.update(Source).where(Source.id == raced).values(secrets_blob=fresh)
+                )
         return real_rotate(self, blob)
 
     monkeypatch.setattr(Vault, "rotate", rotate_then_someone_saves)
@@ -180,4 +199,5 @@ def test_a_save_racing_the_rotation_is_not_overwritten(make_app, monkeypatch):
         result = rotate_all(vault())
         assert (result.rotated, result.current, result.total) == (4, 1, 5)
         assert connection_values(db.session.get(Source, raced))["password"] == (
-            "typed-during-rotation")
+            "typed-during-rotation"
+        )

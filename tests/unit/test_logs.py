@@ -16,8 +16,9 @@ from webapp import logs, request_ids
 @pytest.fixture
 def output(app) -> Iterator[io.StringIO]:
     """What the app's own log handler (stderr in production) writes, captured."""
-    handler = next(h for h in logging.getLogger().handlers if getattr(h, "_datadock_handler",
-                                                                        False))
+    handler = next(
+        h for h in logging.getLogger().handlers if getattr(h, "_datadock_handler", False)
+    )
     stream = io.StringIO()
     previous = handler.setStream(stream)
     yield stream
@@ -50,7 +51,7 @@ def test_a_request_id_is_made_or_kept_and_echoed(client):
     assert client.get("/setup").headers["X-Request-Id"] != made
     kept = client.get("/setup", headers={"X-Request-Id": "edge-7f3a.42:1"})
     assert kept.headers["X-Request-Id"] == "edge-7f3a.42:1"
-    for bad in ("has space", "x" * 129, "tab\tinside", "-leading-dash", "quo\"te"):
+    for bad in ("has space", "x" * 129, "tab\tinside", "-leading-dash", 'quo"te'):
         replaced = client.get("/setup", headers={"X-Request-Id": bad}).headers["X-Request-Id"]
         assert re.fullmatch(r"[0-9a-f]{32}", replaced), bad
 

@@ -29,17 +29,43 @@ def roundtrip(documents: list[dict]) -> list[dict]:
 def orders() -> list[dict]:
     from bson import Decimal128, Int64, ObjectId
 
-    return roundtrip([
-        {"_id": ObjectId(), "total": Decimal128("9.99"), "placed": dt.datetime(2026, 1, 2),
-         "customer": {"name": "Ada", "address": {"city": "Paris"}},
-         "lines": [{"sku": "a", "qty": 1}, {"sku": "b", "qty": 2}], "views": Int64(5)},
-        {"_id": ObjectId(), "total": Decimal128("5.00"), "placed": dt.datetime(2026, 1, 3),
-         "customer": {"name": "Bob"}, "lines": [], "views": 2**40, "note": None},
-        {"_id": ObjectId(), "total": 3.5, "placed": dt.datetime(2026, 1, 4),
-         "customer": {"name": 7}, "lines": [{"sku": "c", "qty": 3}], "views": 3},
-        {"_id": ObjectId(), "total": Decimal128("1.25"), "placed": dt.datetime(2026, 1, 5),
-         "customer": {"name": "Cy"}, "views": 4, "flag": True},
-    ])
+    return roundtrip(
+        [
+            {
+                "_id": ObjectId(),
+                "total": Decimal128("9.99"),
+                "placed": dt.datetime(2026, 1, 2),
+                "customer": {"name": "Ada", "address": {"city": "Paris"}},
+                "lines": [{"sku": "a", "qty": 1}, {"sku": "b", "qty": 2}],
+                "views": Int64(5),
+            },
+            {
+                "_id": ObjectId(),
+                "total": Decimal128("5.00"),
+                "placed": dt.datetime(2026, 1, 3),
+                "customer": {"name": "Bob"},
+                "lines": [],
+                "views": 2**40,
+                "note": None,
+            },
+            {
+                "_id": ObjectId(),
+                "total": 3.5,
+                "placed": dt.datetime(2026, 1, 4),
+                "customer": {"name": 7},
+                "lines": [{"sku": "c", "qty": 3}],
+                "views": 3,
+            },
+            {
+                "_id": ObjectId(),
+                "total": Decimal128("1.25"),
+                "placed": dt.datetime(2026, 1, 5),
+                "customer": {"name": "Cy"},
+                "views": 4,
+                "flag": True,
+            },
+        ]
+    )
 
 
 def by_name(columns: list[dict]) -> dict[str, dict]:
@@ -74,13 +100,36 @@ def test_every_bson_type_has_its_name():
 
     from webapp.dialects.mongodb import bson_type
 
-    document = roundtrip([{"b": Binary(b"x", 0), "c": Code("f()"), "l": Int64(1),
-                           "mx": MaxKey(), "mn": MinKey(), "r": Regex("^a"),
-                           "t": Timestamp(1, 1), "d": 1.0, "s": "x", "o": {}, "a": []}])[0]
+    document = roundtrip(
+        [
+            {
+                "b": Binary(b"x", 0),
+                "c": Code("f()"),
+                "l": Int64(1),
+                "mx": MaxKey(),
+                "mn": MinKey(),
+                "r": Regex("^a"),
+                "t": Timestamp(1, 1),
+                "d": 1.0,
+                "s": "x",
+                "o": {},
+                "a": [],
+            }
+        ]
+    )[0]
     assert {k: bson_type(v) for k, v in document.items()} == {
-        "b": "binData", "c": "javascript", "l": "long", "mx": "maxKey", "mn": "minKey",
-        "r": "regex", "t": "timestamp", "d": "double", "s": "string", "o": "object",
-        "a": "array"}
+        "b": "binData",
+        "c": "javascript",
+        "l": "long",
+        "mx": "maxKey",
+        "mn": "minKey",
+        "r": "regex",
+        "t": "timestamp",
+        "d": "double",
+        "s": "string",
+        "o": "object",
+        "a": "array",
+    }
 
 
 def test_a_sample_with_too_many_paths_is_cut():
@@ -99,8 +148,10 @@ class StandinDatabase:
 
     def command(self, name, **options):
         assert name == "listCollections"
-        batch = [{"name": n, "type": "view" if n in self.views else "collection"}
-                 for n in self.collections]
+        batch = [
+            {"name": n, "type": "view" if n in self.views else "collection"}
+            for n in self.collections
+        ]
         return {"cursor": {"firstBatch": batch}}
 
     def __getitem__(self, name):
@@ -110,8 +161,7 @@ class StandinDatabase:
             def aggregate(self, pipeline):
                 from pymongo import _csot  # the deadline pymongo would apply to the call
 
-                database.sampled.append((name, pipeline[0]["$sample"]["size"],
-                                         _csot.get_timeout()))
+                database.sampled.append((name, pipeline[0]["$sample"]["size"], _csot.get_timeout()))
                 return iter(database.collections[name])
 
         return Collection()
@@ -120,36 +170,67 @@ class StandinDatabase:
 def test_introspect_lists_collections_once_and_samples_each(monkeypatch):
     from webapp.dialects.mongodb import MongoConnection
 
-    database = StandinDatabase({"orders": orders(), "system.views": [], "recent": orders()[:1]},
-                               views=("recent",))
+    database = StandinDatabase(
+        {"orders": orders(), "system.views": [], "recent": orders()[:1]}, views=("recent",)
+    )
     connection = MongoConnection({"app": database}, "app", sample_size=25)
     tables = list(get_dialect("MONGODB").introspect(connection))
     assert [(t.schema, t.name, t.kind) for t in tables] == [
-        ("app", "orders", "table"), ("app", "recent", "view")]
+        ("app", "orders", "table"),
+        ("app", "recent", "view"),
+    ]
     # Each sample under the sync's deadline (pymongo.timeout), not the connect one.
     assert database.sampled == [("orders", 25, 300.0), ("recent", 25, 300.0)]
     assert list(get_dialect("MONGODB").introspect(connection, SchemaFilter(("other",)))) == []
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("mongodb://app:s%40cret@db.example.com:27018/shop?authSource=admin&tls=true",
-     {"host": "db.example.com", "port": 27018, "username": "app", "password": "s@cret",
-      "databaseName": "shop", "authDatabase": "admin", "sslEnabled": True}),
-    ("mongodb://db.example.com/shop?tlsAllowInvalidHostnames=true&tls=true",
-     {"host": "db.example.com", "databaseName": "shop", "sslEnabled": True,
-      "sslMode": "verify-ca"}),
-    ("mongodb://u:p@db.example.com/shop",
-     {"host": "db.example.com", "username": "u", "password": "p", "databaseName": "shop",
-      "authDatabase": "shop"}),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (
+            "mongodb://app:s%40cret@db.example.com:27018/shop?authSource=admin&tls=true",
+            {
+                "host": "db.example.com",
+                "port": 27018,
+                "username": "app",
+                "password": "s@cret",
+                "databaseName": "shop",
+                "authDatabase": "admin",
+                "sslEnabled": True,
+            },
+        ),
+        (
+            "mongodb://db.example.com/shop?tlsAllowInvalidHostnames=true&tls=true",
+            {
+                "host": "db.example.com",
+                "databaseName": "shop",
+                "sslEnabled": True,
+                "sslMode": "verify-ca",
+            },
+        ),
+        (
+            "mongodb://u:p@db.example.com/shop",
+            {
+                "host": "db.example.com",
+                "username": "u",
+                "password": "p",
+                "databaseName": "shop",
+                "authDatabase": "shop",
+            },
+        ),
+    ],
+)
 def test_connection_strings(text, expected):
     assert get_dialect("MONGODB").read_url(text) == expected
 
 
-@pytest.mark.parametrize("text, words", [
-    ("mongodb+srv://u:p@cluster0.abcde.mongodb.net/app", r"mongodb\+srv"),
-    ("mongodb://a.example.com:27017,b.example.com:27017/app?replicaSet=rs0", "one host"),
-])
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("mongodb+srv://u:p@cluster0.abcde.mongodb.net/app", r"mongodb\+srv"),
+        ("mongodb://a.example.com:27017,b.example.com:27017/app?replicaSet=rs0", "one host"),
+    ],
+)
 def test_strings_datadock_cannot_pin_are_refused(text, words):
     with pytest.raises(FieldInvalid, match=words):
         get_dialect("MONGODB").read_url(text)
@@ -159,10 +240,15 @@ def test_local_checks():
     dialect = get_dialect("MONGODB")
     assert dialect.check_local({"databaseName": "a.b", "password": "x"}) == {
         "databaseName": 'MongoDB database names have no / \\ . space " or $',
-        "username": "Enter the username this password belongs to"}
+        "username": "Enter the username this password belongs to",
+    }
     assert dialect.field("sampleSize").default == 100
-    assert dialect.secret_names == ("password", "sshPassword", "sshPrivateKey",
-                                    "sshPrivateKeyPassphrase")
+    assert dialect.secret_names == (
+        "password",
+        "sshPassword",
+        "sshPrivateKey",
+        "sshPrivateKeyPassphrase",
+    )
 
 
 def test_server_errors_land_on_their_fields():
@@ -172,13 +258,21 @@ def test_server_errors_land_on_their_fields():
     from webapp.dialects.base import Target
 
     dialect = get_dialect("MONGODB")
-    target = Target({"host": "db.example.com", "port": 27017, "databaseName": "app",
-                     "authDatabase": "admin"}, None, 2.0)
-    bad = OperationFailure("Authentication failed.", code=18,
-                           details={"ok": 0, "errmsg": "Authentication failed.", "code": 18})
+    target = Target(
+        {"host": "db.example.com", "port": 27017, "databaseName": "app", "authDatabase": "admin"},
+        None,
+        2.0,
+    )
+    bad = OperationFailure(
+        "Authentication failed.",
+        code=18,
+        details={"ok": 0, "errmsg": "Authentication failed.", "code": 18},
+    )
     assert dialect.classify(bad, target).field_errors == {
         "username": "Incorrect username or password",
-        "password": "Incorrect username or password"}
+        "password": "Incorrect username or password",
+    }
     denied = OperationFailure("not authorized on app to execute command", code=13)
     assert dialect.classify(denied, target).field_errors == {
-        "username": "No access to this database"}
+        "username": "No access to this database"
+    }

@@ -13,8 +13,13 @@ KNOWN = set(DIALECTS)
 
 def test_registered_in_module_order_and_listed_so_in_the_form(admin):
     keys = list(DIALECTS)
-    assert keys.index("MYSQL") < keys.index("PLANETSCALE") < keys.index("MARIADB") \
-        < keys.index("SQLITE") < keys.index("DUCKDB")
+    assert (
+        keys.index("MYSQL")
+        < keys.index("PLANETSCALE")
+        < keys.index("MARIADB")
+        < keys.index("SQLITE")
+        < keys.index("DUCKDB")
+    )
     html = admin.get("/sources/new").get_data(as_text=True)
     listed = re.findall(r'<option[^>]*value="([A-Z0-9_]+)"', html)  # S3 has a digit
     assert listed == keys
@@ -27,11 +32,19 @@ def test_mysql_family_fields(key):
     assert names[:6] == ["host", "port", "databaseName", "username", "password", "sslEnabled"]
     assert "sshEnabled" in names and "sslRootCertificate" in names
     assert dialect.field("port").default == 3306
-    assert dialect.secret_names == ("password", "sslClientKey", "sshPassword", "sshPrivateKey",
-                                    "sshPrivateKeyPassphrase")
+    assert dialect.secret_names == (
+        "password",
+        "sslClientKey",
+        "sshPassword",
+        "sshPrivateKey",
+        "sshPrivateKeyPassphrase",
+    )
     # Only the modes PyMySQL can honour; nothing that reads server files is a field.
     assert [c[0] for c in dialect.field("sslMode").choices] == [
-        "require", "verify-ca", "verify-full"]
+        "require",
+        "verify-ca",
+        "verify-full",
+    ]
     assert not [n for n in names if "infile" in n.lower() or "option" in n.lower()]
     with pytest.raises(FieldInvalid):
         dialect.field("host").clean("db.example.com;local_infile=1")
@@ -50,9 +63,10 @@ def test_file_dialects_take_one_path_and_no_secrets(key):
 
 
 def test_swapping_to_mysql_keeps_shared_values_and_takes_its_own_port(admin):
-    html = admin.get("/sources/fieldset?dialect=MYSQL&host=x.example.com&port=5432"
-                     "&username=reader&databaseName=shop&password=leak-me").get_data(
-                         as_text=True)
+    html = admin.get(
+        "/sources/fieldset?dialect=MYSQL&host=x.example.com&port=5432"
+        "&username=reader&databaseName=shop&password=leak-me"
+    ).get_data(as_text=True)
     assert "MySQL connection" in html
     assert 'value="x.example.com"' in html and 'value="reader"' in html
     assert 'value="shop"' in html
@@ -61,35 +75,42 @@ def test_swapping_to_mysql_keeps_shared_values_and_takes_its_own_port(admin):
 
 
 def test_a_typed_port_survives_the_swap(admin):
-    html = admin.get("/sources/fieldset?dialect=MARIADB&host=x&port=3307").get_data(
-        as_text=True)
+    html = admin.get("/sources/fieldset?dialect=MARIADB&host=x&port=3307").get_data(as_text=True)
     assert 'value="3307"' in html
 
 
 def test_swapping_to_sqlite_shows_only_the_file_field(admin):
-    html = admin.get("/sources/fieldset?dialect=SQLITE&host=x&port=5432").get_data(
-        as_text=True)
+    html = admin.get("/sources/fieldset?dialect=SQLITE&host=x&port=5432").get_data(as_text=True)
     assert "Database file" in html and 'name="databaseName"' in html
     assert 'name="host"' not in html and 'name="password"' not in html
 
 
 def test_mysql_and_mariadb_urls_fill_the_fields():
     dialect, values = parse_connection_string(
-        "mysql://app%40corp:p%3Ass@db.example.com:3307/shop?ssl-mode=VERIFY_IDENTITY", KNOWN)
+        "mysql://app%40corp:p%3Ass@db.example.com:3307/shop?ssl-mode=VERIFY_IDENTITY", KNOWN
+    )
     assert dialect == "MYSQL"
-    assert values == {"host": "db.example.com", "port": 3307, "username": "app@corp",
-                      "password": "p:ss", "databaseName": "shop", "sslEnabled": True,
-                      "sslMode": "verify-full"}
-    dialect, values = parse_connection_string("mariadb://u@10.0.0.5/app?ssl-mode=DISABLED",
-                                              KNOWN)
+    assert values == {
+        "host": "db.example.com",
+        "port": 3307,
+        "username": "app@corp",
+        "password": "p:ss",
+        "databaseName": "shop",
+        "sslEnabled": True,
+        "sslMode": "verify-full",
+    }
+    dialect, values = parse_connection_string("mariadb://u@10.0.0.5/app?ssl-mode=DISABLED", KNOWN)
     assert dialect == "MARIADB" and values["sslEnabled"] is False
-    assert parse_connection_string("mysql+pymysql://u@h/db?ssl-mode=REQUIRED", KNOWN)[1][
-        "sslMode"] == "require"
+    assert (
+        parse_connection_string("mysql+pymysql://u@h/db?ssl-mode=REQUIRED", KNOWN)[1]["sslMode"]
+        == "require"
+    )
 
 
 def test_a_psdb_host_is_planetscale():
     dialect, values = parse_connection_string(
-        "mysql://abc:pscale_pw_x@aws.connect.psdb.cloud/shop?sslaccept=strict", KNOWN)
+        "mysql://abc:pscale_pw_x@aws.connect.psdb.cloud/shop?sslaccept=strict", KNOWN
+    )
     assert dialect == "PLANETSCALE"
     assert values["sslEnabled"] is True and values["sslMode"] == "verify-full"
 
@@ -97,18 +118,29 @@ def test_a_psdb_host_is_planetscale():
 def test_driver_options_in_a_url_are_ignored(app):
     from webapp.sources import clean_input
 
-    raw = {"displayName": "x", "port": "3306", "connectionString":
-           "mysql://u:p@db.example.com/shop?local_infile=1&allowLoadLocalInfile=true"
-           "&init_command=DROP+TABLE+x"}
+    raw = {
+        "displayName": "x",
+        "port": "3306",
+        "connectionString": "mysql://u:p@db.example.com/shop?local_infile=1&allowLoadLocalInfile=true"
+        "&init_command=DROP+TABLE+x",
+    }
     with app.app_context():
         data = clean_input(raw)
     assert data.dialect.key == "MYSQL"
     assert not [k for k in data.values if "infile" in k.lower() or "command" in k.lower()]
 
 
-@pytest.mark.parametrize("text", ["sqlite:///data/shop.db", "sqlite:////etc/passwd",
-                                  "duckdb:///x.duckdb", "duckdb://host/x.duckdb",
-                                  "sqlite://localhost/etc/passwd", "file:///etc/passwd"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "sqlite:///data/shop.db",
+        "sqlite:////etc/passwd",
+        "duckdb:///x.duckdb",
+        "duckdb://host/x.duckdb",
+        "sqlite://localhost/etc/passwd",
+        "file:///etc/passwd",
+    ],
+)
 def test_file_databases_are_not_connection_strings(text):
     with pytest.raises(FieldInvalid):
         parse_connection_string(text, KNOWN)

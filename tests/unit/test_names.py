@@ -28,27 +28,37 @@ NFC = unicodedata.normalize("NFC", "Café")
 NFD = unicodedata.normalize("NFD", "Café")
 
 
-@pytest.mark.parametrize(("one", "other"), [
-    (NFC, NFD),                          # Unicode forms
-    ("Dup", "Ｄup"),                     # full width
-    ("Dup", "Du\u200bp"),                # zero-width space
-    ("Dup", "\ufeffDup\u2060"),          # BOM, word joiner
-    ("Dup", "DUP"),                      # case
-    ("Straße", "STRASSE"),               # full case folding
-    ("Kelvin 5K", "kelvin 5\u212a"),     # KELVIN SIGN
-    ("ﬁles", "FILES"),                   # ligature
-    ("  Dup ", "Dup"),                   # spaces around
-    ("Dup", "Dup\ufe0f"),                # variation selector
-    ("Dup", "D\U000e0041up"),            # tag character
-])
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        (NFC, NFD),  # Unicode forms
+        ("Dup", "Ｄup"),  # full width
+        ("Dup", "Du\u200bp"),  # zero-width space
+        ("Dup", "\ufeffDup\u2060"),  # BOM, word joiner
+        ("Dup", "DUP"),  # case
+        ("Straße", "STRASSE"),  # full case folding
+        ("Kelvin 5K", "kelvin 5\u212a"),  # KELVIN SIGN
+        ("ﬁles", "FILES"),  # ligature
+        ("  Dup ", "Dup"),  # spaces around
+        ("Dup", "Dup\ufe0f"),  # variation selector
+        ("Dup", "D\U000e0041up"),  # tag character
+    ],
+)
 def test_names_that_look_alike_share_one_key(one, other):
     assert one != other
     assert name_key(one) == name_key(other)
 
 
-@pytest.mark.parametrize(("one", "other"), [
-    ("Dup", "Dupe"), ("Café", "Cafe"), ("a b", "ab"), ("Prod", "Prod (2)"), ("1", "١"),
-])
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ("Dup", "Dupe"),
+        ("Café", "Cafe"),
+        ("a b", "ab"),
+        ("Prod", "Prod (2)"),
+        ("1", "١"),
+    ],
+)
 def test_names_that_differ_keep_different_keys(one, other):
     assert name_key(one) != name_key(other)
 
@@ -60,23 +70,27 @@ def test_a_key_is_its_own_key(text):
     assert name_key(key) == key
 
 
-@pytest.mark.parametrize("name", ["Warehouse", NFC, NFD, "Ｄup", "数据仓库", "Prod (EU) — main",
-                                  "Ünïcödé 2", "a\u00a0b"])
+@pytest.mark.parametrize(
+    "name", ["Warehouse", NFC, NFD, "Ｄup", "数据仓库", "Prod (EU) — main", "Ünïcödé 2", "a\u00a0b"]
+)
 def test_ordinary_names_are_allowed(name):
     assert name_problem(name) is None
 
 
-@pytest.mark.parametrize(("name", "shown"), [
-    ("Du\u200bp", "U+200B"),      # zero-width space (Cf, default-ignorable)
-    ("Dup\u202e", "U+202E"),      # right-to-left override
-    ("\u0600Dup", "U+0600"),      # Arabic number sign: Cf, not default-ignorable
-    ("Du\u00adp", "U+00AD"),      # soft hyphen
-    ("Dup\u3164", "U+3164"),      # Hangul filler (a letter, but default-ignorable)
-    ("Dup\u0085", "U+0085"),      # NEL, a C1 control
-    ("Dup\x07", "U+0007"),
-    ("Du\u2028p", "U+2028"),      # line separator
-    ("Dup\ufe0f", "U+FE0F"),
-])
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("Du\u200bp", "U+200B"),  # zero-width space (Cf, default-ignorable)
+        ("Dup\u202e", "U+202E"),  # right-to-left override
+        ("\u0600Dup", "U+0600"),  # Arabic number sign: Cf, not default-ignorable
+        ("Du\u00adp", "U+00AD"),  # soft hyphen
+        ("Dup\u3164", "U+3164"),  # Hangul filler (a letter, but default-ignorable)
+        ("Dup\u0085", "U+0085"),  # NEL, a C1 control
+        ("Dup\x07", "U+0007"),
+        ("Du\u2028p", "U+2028"),  # line separator
+        ("Dup\ufe0f", "U+FE0F"),
+    ],
+)
 def test_control_and_invisible_characters_are_refused_and_named(name, shown):
     problem = name_problem(name)
     assert problem is not None and "control or invisible" in problem and shown in problem
@@ -96,10 +110,12 @@ def test_a_name_whose_characters_expand_too_far_is_refused():
 def test_descriptions_refuse_only_surrogates():
     assert text_problem("line one\nline two\u200b", "Description") is None
     assert text_problem("bad \udc00", "Description") == (
-        "Description contains characters that are not valid text")
+        "Description contains characters that are not valid text"
+    )
 
 
 # -- JSON depth, found without recursion
+
 
 def _reference_depth(value) -> int:
     if isinstance(value, dict):
@@ -111,9 +127,12 @@ def _reference_depth(value) -> int:
 
 _JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(alphabet='[]{}"\\ ab\u00e9\n', max_size=8),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
-        st.text(alphabet='[]{}"\\ k', max_size=4), inner, max_size=4),
-    max_leaves=30)
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(alphabet='[]{}"\\ k', max_size=4), inner, max_size=4)
+    ),
+    max_leaves=30,
+)
 
 
 @given(_JSON)
@@ -142,8 +161,12 @@ def test_unterminated_strings_are_read_once():
 
 
 def test_invalid_text_names_every_place_with_a_lone_surrogate():
-    body = {"displayName": "ok", "password": "p\udc00", "x": [1, {"y": "\ud800"}],
-            "bad\udc00key": 1}
+    body = {
+        "displayName": "ok",
+        "password": "p\udc00",
+        "x": [1, {"y": "\ud800"}],
+        "bad\udc00key": 1,
+    }
     found = list(invalid_text(body))
     assert (("password",), False) in found and (("x", 1, "y"), False) in found
     assert (("bad\udc00key",), True) in found and len(found) == 3
@@ -160,9 +183,11 @@ def test_invalid_text_walks_deep_values_without_recursion():
 
 # -- YAML shape: depth (aliases counted as what they repeat), size, loops
 
+
 def test_yaml_with_anchors_and_merge_keys_is_read():
-    text = ("defaults: &d {dialect: POSTGRES, port: 5432}\n"
-            "sources:\n  - <<: *d\n    displayName: A\n")
+    text = (
+        "defaults: &d {dialect: POSTGRES, port: 5432}\nsources:\n  - <<: *d\n    displayName: A\n"
+    )
     assert load_yaml(text)["sources"][0]["port"] == 5432
 
 
@@ -181,8 +206,11 @@ def test_aliases_count_as_deep_as_what_they_repeat():
 
 def test_alias_expansion_is_bounded():
     lines = ['a0: &a0 ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]']
-    lines += [f"a{i}: &a{i} [*a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1},"
-              f" *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}]" for i in range(1, 9)]
+    lines += [
+        f"a{i}: &a{i} [*a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1},"
+        f" *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}]"
+        for i in range(1, 9)
+    ]
     with pytest.raises(InputRefused, match=f"more than {MAX_YAML_NODES}"):
         check_yaml_shape("\n".join(lines))
 

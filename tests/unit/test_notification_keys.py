@@ -23,9 +23,14 @@ def _channel(app) -> int:
         db.session.flush()
         vault = app.extensions["datadock_vault"]
         channel = NotificationChannel(
-            organization_id=org.id, type="webhook", name="Hook", target="hooks.example.com",
-            secrets_blob=vault.encrypt({"url": "https://hooks.example.com/x",
-                                        "signingSecret": "whsec_kept"}))
+            organization_id=org.id,
+            type="webhook",
+            name="Hook",
+            target="hooks.example.com",
+            secrets_blob=vault.encrypt(
+                {"url": "https://hooks.example.com/x", "signingSecret": "whsec_kept"}
+            ),
+        )
         db.session.add(channel)
         db.session.commit()
         return channel.id

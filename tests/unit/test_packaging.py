@@ -36,8 +36,12 @@ def _requirements(extras: bool) -> list[Requirement]:
     groups = [PROJECT["dependencies"]]
     if extras:
         groups += PROJECT["optional-dependencies"].values()
-    return [Requirement(r) for group in groups for r in group
-            if canonicalize_name(Requirement(r).name) != "datadock"]
+    return [
+        Requirement(r)
+        for group in groups
+        for r in group
+        if canonicalize_name(Requirement(r).name) != "datadock"
+    ]
 
 
 def test_a_checkout_serves_the_top_level_folders(quick_app: Flask):
@@ -55,8 +59,11 @@ def test_the_build_hook_takes_every_file_but_caches(tmp_path):
 
 
 def test_every_dependency_has_an_upper_bound_or_a_pin():
-    unbounded = [str(r) for r in _requirements(extras=True)
-                 if not any(s.operator in ("<", "<=", "==", "~=") for s in r.specifier)]
+    unbounded = [
+        str(r)
+        for r in _requirements(extras=True)
+        if not any(s.operator in ("<", "<=", "==", "~=") for s in r.specifier)
+    ]
     assert unbounded == []
 
 
@@ -70,7 +77,8 @@ def test_the_locks_pin_every_dependency_inside_its_bounds():
             name = canonicalize_name(req.name)
             assert name in pins, f"{req.name} is not in {lock}: run `make lock`"
             assert req.specifier.contains(pins[name], prereleases=True), (
-                f"{lock} pins {req.name}=={pins[name]}, outside {req.specifier}: run `make lock`")
+                f"{lock} pins {req.name}=={pins[name]}, outside {req.specifier}: run `make lock`"
+            )
 
 
 def test_the_run_lock_is_the_dev_locks_subset_and_duckdb_stays_on_lts():

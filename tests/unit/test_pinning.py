@@ -27,8 +27,7 @@ def test_an_address_the_driver_resolved_itself_is_checked_again(quick_app):
         quick_app.config.update(EGRESS_BLOCK=[])
     # Another allowed answer (a round-robin name) is fine; a refused one never is.
     assert pin.target("127.0.0.2", 1521) == "127.0.0.2"
-    for refused in ("127.0.0.9", "::ffff:127.0.0.9", "169.254.169.254",
-                    "::ffff:169.254.169.254"):
+    for refused in ("127.0.0.9", "::ffff:127.0.0.9", "169.254.169.254", "::ffff:169.254.169.254"):
         with pytest.raises(PinRefused) as caught:
             pin.target(refused, 1521)
         assert "an address Datadock does not connect to" in caught.value.reason

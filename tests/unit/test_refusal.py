@@ -23,9 +23,14 @@ from webapp.core.refusal import (
 
 
 def test_every_kind_is_a_refusal_with_its_title_and_status():
-    kinds = {ValidationFailed: ("ValidationError", 400), DuplicateName: ("DuplicateName", 400),
-             ConnectionFailed: ("ConnectionFailed", 400), WebhookRefused: ("Unauthorized", 401),
-             WebhookThrottled: ("RateLimitExceeded", 429), VerifyBusy: ("RateLimitExceeded", 429)}
+    kinds = {
+        ValidationFailed: ("ValidationError", 400),
+        DuplicateName: ("DuplicateName", 400),
+        ConnectionFailed: ("ConnectionFailed", 400),
+        WebhookRefused: ("Unauthorized", 401),
+        WebhookThrottled: ("RateLimitExceeded", 429),
+        VerifyBusy: ("RateLimitExceeded", 429),
+    }
     for kind, (title, status) in kinds.items():
         assert issubclass(kind, Refusal)
         assert (kind.title, kind.status) == (title, status)
@@ -85,9 +90,13 @@ def test_raise_from_context_notes_and_tracebacks_still_work():
 
 
 def test_copy_and_pickle_keep_every_field():
-    for refusal in (ConnectionFailed("dns", "Not found.", {"host": "Host not found"},
-                                     [{"name": "dns", "status": "failed"}]),
-                    WebhookThrottled("Too often.", 2500), VerifyBusy("Busy.", 1000, 2)):
+    for refusal in (
+        ConnectionFailed(
+            "dns", "Not found.", {"host": "Host not found"}, [{"name": "dns", "status": "failed"}]
+        ),
+        WebhookThrottled("Too often.", 2500),
+        VerifyBusy("Busy.", 1000, 2),
+    ):
         for clone in (copy.copy(refusal), pickle.loads(pickle.dumps(refusal))):  # noqa: S301
             assert type(clone) is type(refusal)
             assert clone.body() == refusal.body() and clone.step == refusal.step
@@ -95,13 +104,20 @@ def test_copy_and_pickle_keep_every_field():
 
 
 def test_the_body_is_the_one_error_shape():
-    failure = ConnectionFailed("auth", "Rejected.", {"password": "Wrong"},
-                               [{"name": "auth", "status": "failed"}])
-    assert failure.body() == {"error": {
-        "title": "ConnectionFailed", "detail": "Rejected.", "fieldErrors": {"password": "Wrong"},
-        "steps": [{"name": "auth", "status": "failed"}]}}
+    failure = ConnectionFailed(
+        "auth", "Rejected.", {"password": "Wrong"}, [{"name": "auth", "status": "failed"}]
+    )
+    assert failure.body() == {
+        "error": {
+            "title": "ConnectionFailed",
+            "detail": "Rejected.",
+            "fieldErrors": {"password": "Wrong"},
+            "steps": [{"name": "auth", "status": "failed"}],
+        }
+    }
     throttled: RateLimited = WebhookThrottled("Too often.", 1200)
     assert throttled.body()["error"]["retryAfterMs"] == 1200
     assert throttled.headers() == {"Retry-After": "2"}
-    assert WebhookRefused("Not valid.").body() == {"error": {
-        "title": "Unauthorized", "detail": "Not valid.", "fieldErrors": {}}}
+    assert WebhookRefused("Not valid.").body() == {
+        "error": {"title": "Unauthorized", "detail": "Not valid.", "fieldErrors": {}}
+    }

@@ -21,8 +21,10 @@ FAKE_ID = "987654"
 
 
 def _web_url(rule) -> str:
-    values = {name: (int(FAKE_ID) if type(conv).__name__ == "IntegerConverter" else "x" * 20)
-              for name, conv in rule._converters.items()}
+    values = {
+        name: (int(FAKE_ID) if type(conv).__name__ == "IntegerConverter" else "x" * 20)
+        for name, conv in rule._converters.items()
+    }
     return rule.build(values, append_unknown=False)[1]
 
 
@@ -31,16 +33,23 @@ def team(app: Flask, admin):
     """Clients of an admin (from setup), an editor and a viewer (from invitations)."""
     invite_and_accept(app, "ed@corp.local", "editor")
     invite_and_accept(app, "vi@example.test", "viewer")
-    return {"admin": admin, "editor": logged_in(app, "ed@corp.local"),
-            "viewer": logged_in(app, "vi@example.test")}
+    return {
+        "admin": admin,
+        "editor": logged_in(app, "ed@corp.local"),
+        "viewer": logged_in(app, "vi@example.test"),
+    }
 
 
 def test_every_page_route_declares_a_role_and_each_role_gets_exactly_it(app, team):
     tokens = {role: csrf_token(client, "/sources") for role, client in team.items()}
     seen = dict.fromkeys(ROLES, 0)
     for rule in app.url_map.iter_rules():
-        if rule.endpoint == "static" or rule.endpoint in PUBLIC or rule.endpoint == \
-                "web.accept_invitation" or not rule.endpoint.startswith("web."):
+        if (
+            rule.endpoint == "static"
+            or rule.endpoint in PUBLIC
+            or rule.endpoint == "web.accept_invitation"
+            or not rule.endpoint.startswith("web.")
+        ):
             continue
         if rule.rule.startswith(("/hooks/", "/metrics")):
             continue
@@ -66,8 +75,7 @@ def _openapi_path(rule: str) -> str:
     return re.sub(r"<[^>]+>", "{}", rule)
 
 
-def test_every_api_operation_declares_a_scope_that_openapi_states_and_the_guard_applies(
-        app, admin):
+def test_every_api_operation_declares_a_scope_that_openapi_states_and_the_guard_applies(app, admin):
     keys = {scope: key_of(app, scope) for scope in SCOPES}
     client = app.test_client()
     document = client.get("/api/public/openapi.json").get_json()
@@ -75,8 +83,13 @@ def test_every_api_operation_declares_a_scope_that_openapi_states_and_the_guard_
     for path, item in document["paths"].items():
         for method, operation in item.items():
             documented[(re.sub(r"\{[^}]+\}", "{}", path), method.upper())] = operation
-    assert client.get("/api/public/organizations/1/data-sources",
-                      headers={"Authorization": f"Bearer {keys['admin']}"}).status_code == 200
+    assert (
+        client.get(
+            "/api/public/organizations/1/data-sources",
+            headers={"Authorization": f"Bearer {keys['admin']}"},
+        ).status_code
+        == 200
+    )
     walked = 0
     for rule in app.url_map.iter_rules():
         if not rule.endpoint.startswith("api.") or rule.endpoint == "api.openapi_document":
@@ -92,8 +105,9 @@ def test_every_api_operation_declares_a_scope_that_openapi_states_and_the_guard_
             assert operation.get("x-required-scope") == needed, (method, rule.rule)
             assert "403" in operation["responses"], (method, rule.rule)
             for scope, key in keys.items():
-                response = client.open(url, method=method, json={},
-                                       headers={"Authorization": f"Bearer {key}"})
+                response = client.open(
+                    url, method=method, json={}, headers={"Authorization": f"Bearer {key}"}
+                )
                 if scope_allows(scope, needed):
                     assert response.status_code != 403, (scope, method, url)
                 else:
@@ -103,9 +117,12 @@ def test_every_api_operation_declares_a_scope_that_openapi_states_and_the_guard_
             walked += 1
     assert walked >= 17, walked
     # Every documented operation (the document itself aside) is a route that was walked.
-    routes = {(_openapi_path(r.rule), m) for r in app.url_map.iter_rules()
-              if r.endpoint.startswith(("api.", "supermetrics.", "databrain.", "credible."))
-              for m in r.methods}
+    routes = {
+        (_openapi_path(r.rule), m)
+        for r in app.url_map.iter_rules()
+        if r.endpoint.startswith(("api.", "supermetrics.", "databrain.", "credible."))
+        for m in r.methods
+    }
     assert set(documented) <= routes, set(documented) - routes
 
 
@@ -141,8 +158,9 @@ def test_admin_email_and_reserved_domains_are_accepted_everywhere(app, admin):
     # Login names the reason instead of a bare "Invalid email address."
     client = app.test_client()
     token = csrf_token(client, "/login")
-    page = client.post("/login", data={"csrf_token": token, "email": "ops@@x",
-                                       "password": "whatever it is"})
+    page = client.post(
+        "/login", data={"csrf_token": token, "email": "ops@@x", "password": "whatever it is"}
+    )
     assert page.status_code == 422
     assert "Invalid email address." not in page.get_data(as_text=True)
     assert "@" in page.get_data(as_text=True)

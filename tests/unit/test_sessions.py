@@ -54,8 +54,7 @@ def clock(monkeypatch) -> Clock:
 
 def login(client: FlaskClient, email: str, password: str):
     token = csrf_token(client, "/login")
-    return client.post("/login", data={"csrf_token": token, "email": email,
-                                       "password": password})
+    return client.post("/login", data={"csrf_token": token, "email": email, "password": password})
 
 
 def logout(client: FlaskClient):
@@ -97,6 +96,7 @@ def member(app: Flask, admin: FlaskClient) -> FlaskClient:
 
 # --- logout and copied cookies -------------------------------------------------------------
 
+
 @pytest.fixture
 def served(app: Flask) -> Iterator[str]:
     """The app under a real threaded WSGI server on loopback; yields its base URL."""
@@ -117,9 +117,18 @@ def _form_token(browser: requests.Session, url: str) -> str:
 def test_a_copied_cookie_stops_working_at_logout_over_http(served):
     browser = requests.Session()
     browser.headers["User-Agent"] = UA
-    response = browser.post(served + "/setup", timeout=30, allow_redirects=False, data={
-        "csrf_token": _form_token(browser, served + "/setup"), "organization": "Acme",
-        "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "confirm": ADMIN_PASSWORD})
+    response = browser.post(
+        served + "/setup",
+        timeout=30,
+        allow_redirects=False,
+        data={
+            "csrf_token": _form_token(browser, served + "/setup"),
+            "organization": "Acme",
+            "email": ADMIN_EMAIL,
+            "password": ADMIN_PASSWORD,
+            "confirm": ADMIN_PASSWORD,
+        },
+    )
     assert response.status_code == 302
     assert "remember_token" not in response.headers.get("Set-Cookie", "")  # no remember-me
     copied = browser.cookies.get("session")
@@ -163,6 +172,7 @@ def test_a_session_id_without_the_generation_is_refused(app, admin):
 
 
 # --- password, role, removal ---------------------------------------------------------------
+
 
 def _change_password(found: User) -> None:
     accounts.change_password(found, "a brand new password")
@@ -255,6 +265,7 @@ def test_a_remember_cookie_is_never_a_way_in(app, admin):
 
 # --- absolute lifetime ---------------------------------------------------------------------
 
+
 def test_a_busy_session_still_ends_12_hours_after_login(clock, app, admin):
     assert "SESSION_MAX_HOURS" not in app.config or app.config["SESSION_MAX_HOURS"] == 12
     for _ in range(14):  # a request every 50 minutes: never idle, 11 h 40 min in all
@@ -294,8 +305,9 @@ def test_hsts_is_sent_in_production_only(tmp_path, monkeypatch, client):
     """Production is the DATADOCK_PRODUCTION setting (what DATADOCK_ENV=production sets)."""
     assert "Strict-Transport-Security" not in client.get("/setup").headers
     monkeypatch.setenv("DATADOCK_INSTANCE_PATH", str(tmp_path / "prod"))
-    production = create_app({"TESTING": True, "SCHEDULER_ENABLED": False,
-                             "DATADOCK_PRODUCTION": True})
+    production = create_app(
+        {"TESTING": True, "SCHEDULER_ENABLED": False, "DATADOCK_PRODUCTION": True}
+    )
     with production.app_context():
         upgrade()
     browser = production.test_client()
@@ -307,12 +319,20 @@ def test_hsts_is_sent_in_production_only(tmp_path, monkeypatch, client):
 
 # --- first-run setup -----------------------------------------------------------------------
 
+
 def test_setup_after_setup_says_it_is_already_set_up(app, admin):
     late = app.test_client()
     token = csrf_token(late, "/login")
-    response = late.post("/setup", data={
-        "csrf_token": token, "organization": "Other", "email": "late@example.com",
-        "password": ADMIN_PASSWORD, "confirm": ADMIN_PASSWORD})
+    response = late.post(
+        "/setup",
+        data={
+            "csrf_token": token,
+            "organization": "Other",
+            "email": "late@example.com",
+            "password": ADMIN_PASSWORD,
+            "confirm": ADMIN_PASSWORD,
+        },
+    )
     assert response.status_code == 303 and response.headers["Location"].endswith("/login")
     assert "Datadock is already set up" in late.get("/login").get_data(as_text=True)
     with app.app_context():
@@ -333,27 +353,36 @@ def test_a_claimed_installation_refuses_setup_even_without_users(app):
 
 # --- the migration -------------------------------------------------------------------------
 
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store_url(request, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'migrate.sqlite3'}"
     from tests.integration.jobs_helpers import fresh_database
+
     pg = request.getfixturevalue("pg")
     name = fresh_database(pg, "sessions")
     return f"postgresql+psycopg://{pg.user}:{pg.password}@{pg.host}:{pg.port}/{name}"
 
 
-def test_the_migration_gives_existing_users_generations_and_claims_setup(store_url, tmp_path,
-                                                                        monkeypatch):
+def test_the_migration_gives_existing_users_generations_and_claims_setup(
+    store_url, tmp_path, monkeypatch
+):
     monkeypatch.setenv("DATADOCK_INSTANCE_PATH", str(tmp_path / "instance"))
     monkeypatch.delenv("DATABASE_URL", raising=False)
-    application = create_app({"TESTING": True, "SCHEDULER_ENABLED": False,
-                              "SQLALCHEMY_DATABASE_URI": store_url})
+    application = create_app(
+        {"TESTING": True, "SCHEDULER_ENABLED": False, "SQLALCHEMY_DATABASE_URI": store_url}
+    )
     with application.app_context():
         upgrade(revision="5b1c0e2a9d41")
         for email in ("a@example.com", "b@example.com"):
-            db.session.execute(text("INSERT INTO users (email, password_hash, created_at) "
-                                    "VALUES (:e, 'x', CURRENT_TIMESTAMP)"), {"e": email})
+            db.session.execute(
+                text(
+                    "INSERT INTO users (email, password_hash, created_at) "
+                    "VALUES (:e, 'x', CURRENT_TIMESTAMP)"
+                ),
+                {"e": email},
+            )
         db.session.commit()
         upgrade(revision="6c1d2e3f4a51")
         generations = db.session.scalars(text("SELECT session_generation FROM users")).all()

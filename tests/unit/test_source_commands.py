@@ -97,9 +97,16 @@ def test_a_command_refused_halfway_leaves_nothing_behind(org):
         if not any(isinstance(o, Source) for o in session.new):
             return
         with db.engine.begin() as other:  # a second connection: another process's write
-            other.execute(Source.__table__.insert().values(
-                organization_id=org.id, display_name="SHOP", name_key="shop",
-                dialect="SQLITE", database_name="elsewhere.sqlite", settings={}))
+            other.execute(
+                Source.__table__.insert().values(
+                    organization_id=org.id,
+                    display_name="SHOP",
+                    name_key="shop",
+                    dialect="SQLITE",
+                    database_name="elsewhere.sqlite",
+                    settings={},
+                )
+            )
 
     event.listen(db.session(), "before_flush", rival)
     try:

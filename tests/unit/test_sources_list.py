@@ -15,10 +15,19 @@ def add_sources(app, count: int) -> None:
     with app.app_context():
         org = db.session.scalar(db.select(Organization))
         start = db.session.scalar(db.select(db.func.count()).select_from(Source))
-        db.session.add_all(Source(
-            organization_id=org.id, display_name=f"Source {i:03d}", dialect="POSTGRES",
-            host="db.example.com", port=5432, database_name="app", username="reader",
-            settings={}) for i in range(start, start + count))
+        db.session.add_all(
+            Source(
+                organization_id=org.id,
+                display_name=f"Source {i:03d}",
+                dialect="POSTGRES",
+                host="db.example.com",
+                port=5432,
+                database_name="app",
+                username="reader",
+                settings={},
+            )
+            for i in range(start, start + count)
+        )
         db.session.commit()
 
 
@@ -46,17 +55,25 @@ def test_search_by_name_key_ignores_case_and_width(app, admin):
     add_sources(app, 30)
     with app.app_context():
         org = db.session.scalar(db.select(Organization))
-        db.session.add(Source(organization_id=org.id, display_name="Ｗａｒｅｈｏｕｓｅ 100%",
-                              dialect="MYSQL", host="h", port=3306, settings={}))
+        db.session.add(
+            Source(
+                organization_id=org.id,
+                display_name="Ｗａｒｅｈｏｕｓｅ 100%",
+                dialect="MYSQL",
+                host="h",
+                port=3306,
+                settings={},
+            )
+        )
         db.session.commit()
     html = admin.get("/sources?q=warehouse").get_data(as_text=True)
     assert names(html) == ["Ｗａｒｅｈｏｕｓｅ 100%"]
     assert "1 of 31 data sources match" in html and "Clear filters" in html
     assert names(admin.get("/sources?q=SOURCE+02").get_data(as_text=True)) == [
-        f"Source {i:03d}" for i in range(20, 30)]
+        f"Source {i:03d}" for i in range(20, 30)
+    ]
     # LIKE's wildcards are plain characters in a search.
-    assert names(admin.get("/sources?q=%25").get_data(as_text=True)) == [
-        "Ｗａｒｅｈｏｕｓｅ 100%"]
+    assert names(admin.get("/sources?q=%25").get_data(as_text=True)) == ["Ｗａｒｅｈｏｕｓｅ 100%"]
     nothing = admin.get("/sources?q=nope").get_data(as_text=True)
     assert "No data sources match “nope”." in nothing and "<table" not in nothing
     assert 'name="q" value="nope"' in nothing  # the form keeps what was typed
@@ -72,15 +89,17 @@ def test_filters_by_dialect_health_and_sync_with_counts(app, admin):
     html = admin.get("/sources").get_data(as_text=True)
     assert ">Unhealthy (1)<" in html and ">Healthy (1)<" in html and ">Not checked (2)<" in html
     assert ">Failed (1)<" in html and ">Never synced (3)<" in html
-    assert names(admin.get("/sources?health=UNHEALTHY").get_data(as_text=True)) == [
-        "Source 000"]
+    assert names(admin.get("/sources?health=UNHEALTHY").get_data(as_text=True)) == ["Source 000"]
     assert names(admin.get("/sources?health=NONE").get_data(as_text=True)) == [
-        "Source 002", "Source 003"]
+        "Source 002",
+        "Source 003",
+    ]
     assert names(admin.get("/sources?dialect=MYSQL").get_data(as_text=True)) == ["Source 002"]
     assert names(admin.get("/sources?sync=FAILED").get_data(as_text=True)) == ["Source 003"]
     assert names(admin.get("/sources?sort=unhealthy").get_data(as_text=True))[0] == "Source 000"
-    assert len(names(admin.get("/sources?health=bogus&sort=bogus").get_data(
-        as_text=True))) == 4  # unknown values show everything
+    assert (
+        len(names(admin.get("/sources?health=bogus&sort=bogus").get_data(as_text=True))) == 4
+    )  # unknown values show everything
 
 
 def test_htmx_gets_only_the_results_and_times_are_relative(app, admin):
@@ -95,7 +114,8 @@ def test_htmx_gets_only_the_results_and_times_are_relative(app, admin):
     assert '<div id="sources-results">' in page
     assert re.search(rf'<time datetime="[^"]+" title="{exact}">3 min ago</time>', page)
     assert page.count("never") >= 2
-    partial = admin.get("/sources?q=source", headers={
-        "HX-Request": "true", "HX-Target": "sources-results"}).get_data(as_text=True)
+    partial = admin.get(
+        "/sources?q=source", headers={"HX-Request": "true", "HX-Target": "sources-results"}
+    ).get_data(as_text=True)
     assert "<table" in partial and "<form" not in partial and "<html" not in partial
     assert names(partial) == ["Source 000", "Source 001", "Source 002"]

@@ -29,8 +29,7 @@ def test_the_list_and_the_source_page_still_answer(app: Flask, admin: FlaskClien
     assert "Legacy" in page.get_data(as_text=True)
 
 
-def test_the_edit_page_says_the_dialect_is_not_available(app: Flask, admin: FlaskClient
-                                                          ) -> None:
+def test_the_edit_page_says_the_dialect_is_not_available(app: Flask, admin: FlaskClient) -> None:
     source_id = _orphan(app)
     response = admin.get(f"/sources/{source_id}/edit")
     assert response.status_code == 409

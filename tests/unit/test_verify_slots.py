@@ -32,8 +32,9 @@ def test_one_organization_cannot_take_every_slot():
     with pytest.raises(VerifyBusy) as caught:
         slots.acquire("a", 4, 2, 10)
     assert caught.value.status == 429 and caught.value.title == "RateLimitExceeded"
-    assert caught.value.detail == ("Your organization is already verifying 2 connections at "
-                                   "once; try again in a few seconds.")
+    assert caught.value.detail == (
+        "Your organization is already verifying 2 connections at once; try again in a few seconds."
+    )
     assert 9000 <= caught.value.retry_after_ms <= 10000
     assert caught.value.retry_after_seconds == 10
     slots.acquire("b", 4, 2, 3)  # another organization still gets slots
@@ -48,8 +49,9 @@ def test_the_process_bound_holds_across_organizations():
         slots.acquire(org, 3, 2, seconds)
     with pytest.raises(VerifyBusy) as caught:
         slots.acquire("d", 3, 2, 30)
-    assert caught.value.detail == ("Datadock is already verifying 3 connections; try again in "
-                                   "a few seconds.")
+    assert caught.value.detail == (
+        "Datadock is already verifying 3 connections; try again in a few seconds."
+    )
     # Retry-After: when the soonest verify in flight reaches its deadline.
     assert 1000 <= caught.value.retry_after_ms <= 2000
     assert caught.value.in_flight == 3
@@ -60,6 +62,7 @@ def test_a_verify_runs_in_a_slot_with_the_app_context_and_the_request_id(quick_a
 
     def work() -> str:
         from flask import current_app
+
         seen["app"] = current_app._get_current_object()
         seen["request_id"] = request_ids.current()
         seen["in_flight"] = verify_pool.slots_of(quick_app).in_flight()

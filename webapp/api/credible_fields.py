@@ -55,48 +55,106 @@ def _trino_server(value: Any) -> Mapping[str, Any]:
 
 def whole(ours: str, as_text: bool = False) -> Convert:
     """A whole number sent as a JSON number or as its digits (Credible sends both)."""
+
     def convert(value: Any) -> Mapping[str, Any]:
         if isinstance(value, bool) or not (
-                isinstance(value, int) or (isinstance(value, str) and value.isdigit())):
+            isinstance(value, int) or (isinstance(value, str) and value.isdigit())
+        ):
             raise ValueError("Must be a whole number")
         return {ours: str(int(value)) if as_text else int(value)}
+
     return convert
 
 
 TYPES: dict[str, CredibleType] = {
-    "postgres": CredibleType("POSTGRES", "postgresConnection", (
-        Rename("host", "host"), Rename("port", "port"), Rename("databaseName", "databaseName"),
-        Rename("userName", "username"), Rename("password", "password"),
-        Rename("connectionString", "connectionString"))),
-    "mysql": CredibleType("MYSQL", "mysqlConnection", (
-        Rename("host", "host"), Rename("port", "port"), Rename("database", "databaseName"),
-        Rename("user", "username"), Rename("password", "password"))),
-    "bigquery": CredibleType("BIGQUERY", "bigqueryConnection", (
-        Rename("defaultProjectId", "bigQueryProjectId"),
-        Rename("billingProjectId", "bigQueryBillingProjectId"),
-        Rename("location", "bigQueryLocation"),
-        Rename("serviceAccountKeyJson", "bigQueryJsonKey", convert=_json_key),
-        Rename("maximumBytesBilled", "bigQueryMaximumBytesBilled",
-               convert=whole("bigQueryMaximumBytesBilled", as_text=True)),
-        Rename("queryTimeoutMilliseconds", "bigQueryQueryTimeoutMs",
-               convert=whole("bigQueryQueryTimeoutMs")))),
-    "snowflake": CredibleType("SNOWFLAKE", "snowflakeConnection", (
-        Rename("account", "snowflakeAccountId"), Rename("username", "username"),
-        Rename("password", "password"), Rename("privateKey", "snowflakePrivateKey"),
-        Rename("privateKeyPass", "snowflakePrivateKeyPassphrase"),
-        Rename("warehouse", "snowflakeWarehouse"), Rename("database", "databaseName"),
-        Rename("schema", "snowflakeSchema"), Rename("role", "snowflakeRole"),
-        Rename("responseTimeoutMilliseconds", "snowflakeResponseTimeoutMs",
-               convert=whole("snowflakeResponseTimeoutMs")))),
-    "trino": CredibleType("TRINO", "trinoConnection", (
-        Rename("server", "host", convert=_trino_server), Rename("port", "port"),
-        Rename("catalog", "databaseName"), Rename("schema", "includeSchemas"),
-        Rename("user", "username"), Rename("password", "password"))),
+    "postgres": CredibleType(
+        "POSTGRES",
+        "postgresConnection",
+        (
+            Rename("host", "host"),
+            Rename("port", "port"),
+            Rename("databaseName", "databaseName"),
+            Rename("userName", "username"),
+            Rename("password", "password"),
+            Rename("connectionString", "connectionString"),
+        ),
+    ),
+    "mysql": CredibleType(
+        "MYSQL",
+        "mysqlConnection",
+        (
+            Rename("host", "host"),
+            Rename("port", "port"),
+            Rename("database", "databaseName"),
+            Rename("user", "username"),
+            Rename("password", "password"),
+        ),
+    ),
+    "bigquery": CredibleType(
+        "BIGQUERY",
+        "bigqueryConnection",
+        (
+            Rename("defaultProjectId", "bigQueryProjectId"),
+            Rename("billingProjectId", "bigQueryBillingProjectId"),
+            Rename("location", "bigQueryLocation"),
+            Rename("serviceAccountKeyJson", "bigQueryJsonKey", convert=_json_key),
+            Rename(
+                "maximumBytesBilled",
+                "bigQueryMaximumBytesBilled",
+                convert=whole("bigQueryMaximumBytesBilled", as_text=True),
+            ),
+            Rename(
+                "queryTimeoutMilliseconds",
+                "bigQueryQueryTimeoutMs",
+                convert=whole("bigQueryQueryTimeoutMs"),
+            ),
+        ),
+    ),
+    "snowflake": CredibleType(
+        "SNOWFLAKE",
+        "snowflakeConnection",
+        (
+            Rename("account", "snowflakeAccountId"),
+            Rename("username", "username"),
+            Rename("password", "password"),
+            Rename("privateKey", "snowflakePrivateKey"),
+            Rename("privateKeyPass", "snowflakePrivateKeyPassphrase"),
+            Rename("warehouse", "snowflakeWarehouse"),
+            Rename("database", "databaseName"),
+            Rename("schema", "snowflakeSchema"),
+            Rename("role", "snowflakeRole"),
+            Rename(
+                "responseTimeoutMilliseconds",
+                "snowflakeResponseTimeoutMs",
+                convert=whole("snowflakeResponseTimeoutMs"),
+            ),
+        ),
+    ),
+    "trino": CredibleType(
+        "TRINO",
+        "trinoConnection",
+        (
+            Rename("server", "host", convert=_trino_server),
+            Rename("port", "port"),
+            Rename("catalog", "databaseName"),
+            Rename("schema", "includeSchemas"),
+            Rename("user", "username"),
+            Rename("password", "password"),
+        ),
+    ),
     # Datadock's DuckDB source is a file in its data folder: `databasePath` (Datadock's own
     # name; Credible's DuckDB runs in memory) names it; the attachments are its JSON list.
-    "duckdb": CredibleType("DUCKDB", "duckdbConnection", (
-        Rename("databasePath", "databaseName"),
-        Rename("attachedDatabases", "attachedDatabases", convert=_attachments))),
-    "motherduck": CredibleType("MOTHERDUCK", "motherduckConnection", (
-        Rename("accessToken", "password"), Rename("database", "databaseName"))),
+    "duckdb": CredibleType(
+        "DUCKDB",
+        "duckdbConnection",
+        (
+            Rename("databasePath", "databaseName"),
+            Rename("attachedDatabases", "attachedDatabases", convert=_attachments),
+        ),
+    ),
+    "motherduck": CredibleType(
+        "MOTHERDUCK",
+        "motherduckConnection",
+        (Rename("accessToken", "password"), Rename("database", "databaseName")),
+    ),
 }

@@ -74,8 +74,12 @@ def _body() -> dict[str, Any]:
     except ValueError:
         body = None
     if not isinstance(body, dict):
-        raise ApiError(400, "InvalidJson", "The body must be a JSON object, e.g. "
-                       '{"type": "direct", "dialect": "POSTGRES", "displayName": "…"}.')
+        raise ApiError(
+            400,
+            "InvalidJson",
+            "The body must be a JSON object, e.g. "
+            '{"type": "direct", "dialect": "POSTGRES", "displayName": "…"}.',
+        )
     _refuse_invalid_text(body)
     return body
 
@@ -133,8 +137,9 @@ def _time_arg(name: str) -> datetime | None:
     return moment
 
 
-def _prepare(body: dict[str, Any], mode: str, existing: Source | None = None
-             ) -> tuple[dict[str, Any], list[str]]:
+def _prepare(
+    body: dict[str, Any], mode: str, existing: Source | None = None
+) -> tuple[dict[str, Any], list[str]]:
     """Check the body against the contract and the dialect's declaration.
 
     `mode` is "create", "verify" or "update". Returns the input for the use-case and the
@@ -187,7 +192,8 @@ def create_data_source(org_id: str) -> Any:
     response, status = _one(source, 201)
     base = current_app.config.get("BASE_URL") or request.host_url
     response.headers["Location"] = base.rstrip("/") + url_for(
-        ".get_data_source", org_id=org.id, source_id=source.id)
+        ".get_data_source", org_id=org.id, source_id=source.id
+    )
     return response, status
 
 
@@ -198,8 +204,14 @@ def verify_data_source(org_id: str) -> Any:
     org = _org(org_id)
     raw, _ = _prepare(_body(), "verify")
     result = uc.verify_input(raw, org=org, name_required=False)
-    return jsonify(data={"success": True, "serverVersion": result.server_version,
-                         "elapsedMs": result.elapsed_ms, "steps": result.steps})
+    return jsonify(
+        data={
+            "success": True,
+            "serverVersion": result.server_version,
+            "elapsedMs": result.elapsed_ms,
+            "steps": result.steps,
+        }
+    )
 
 
 @bp.get(DATA_SOURCES)
@@ -210,9 +222,10 @@ def list_data_sources(org_id: str) -> Any:
     _query({"limit", "cursor"})
     limit = _int_arg("limit", 50, 1, 100)
     rows, more = uc.list_sources_page(org, limit, _cursor_arg())
-    return jsonify(data=[source_data(s) for s in rows],
-                   pagination={"nextCursor": str(rows[-1].id) if more else None,
-                               "hasMore": more})
+    return jsonify(
+        data=[source_data(s) for s in rows],
+        pagination={"nextCursor": str(rows[-1].id) if more else None, "hasMore": more},
+    )
 
 
 @bp.get(ONE)
@@ -263,9 +276,14 @@ def data_source_schema(org_id: str, source_id: str) -> Any:
     offset = _cursor_arg() or 0
     tables, total = uc.snapshot_tables(source, search=search, limit=limit, offset=offset)
     more = offset + len(tables) < total
-    return jsonify(data=[table_data(t) for t in tables],
-                   pagination={"nextCursor": str(offset + len(tables)) if more else None,
-                               "hasMore": more, "total": total})
+    return jsonify(
+        data=[table_data(t) for t in tables],
+        pagination={
+            "nextCursor": str(offset + len(tables)) if more else None,
+            "hasMore": more,
+            "total": total,
+        },
+    )
 
 
 @bp.get(ONE + "/health")
@@ -290,9 +308,14 @@ def data_source_syncs(org_id: str, source_id: str) -> Any:
     offset = _cursor_arg() or 0
     runs, total = uc.sync_history(source, limit, offset)
     more = offset + len(runs) < total
-    return jsonify(data=[sync_run_data(r) for r in runs],
-                   pagination={"nextCursor": str(offset + len(runs)) if more else None,
-                               "hasMore": more, "total": total})
+    return jsonify(
+        data=[sync_run_data(r) for r in runs],
+        pagination={
+            "nextCursor": str(offset + len(runs)) if more else None,
+            "hasMore": more,
+            "total": total,
+        },
+    )
 
 
 @bp.post(ONE + "/verify")
@@ -301,8 +324,14 @@ def verify_saved_data_source(org_id: str, source_id: str) -> Any:
     """Connect once with the stored configuration and its saved secrets; stores nothing."""
     source = _source(_org(org_id), source_id)
     result = uc.verify_saved(source)
-    return jsonify(data={"success": True, "serverVersion": result.server_version,
-                         "elapsedMs": result.elapsed_ms, "steps": result.steps})
+    return jsonify(
+        data={
+            "success": True,
+            "serverVersion": result.server_version,
+            "elapsedMs": result.elapsed_ms,
+            "steps": result.steps,
+        }
+    )
 
 
 @bp.post(ONE + "/pause")

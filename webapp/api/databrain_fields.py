@@ -27,9 +27,8 @@ class DataBrainType:
 def _ssl_mode(value: Any) -> Mapping[str, Any]:
     """DataBrain's sslMode: "disable" turns TLS off; any other mode is Datadock's sslMode."""
     if not isinstance(value, str):
-        raise ValueError("Must be text, e.g. \"require\" or \"disable\"")
-    return {"sslEnabled": False} if value == "disable" else {"sslEnabled": True,
-                                                             "sslMode": value}
+        raise ValueError('Must be text, e.g. "require" or "disable"')
+    return {"sslEnabled": False} if value == "disable" else {"sslEnabled": True, "sslMode": value}
 
 
 def _snowflake_host(value: Any) -> Mapping[str, Any]:
@@ -64,66 +63,127 @@ def _disable_database(value: Any) -> Mapping[str, Any]:
     return {}
 
 
-HOST = (Rename("host", "host"), Rename("port", "port"), Rename("password", "password"),
-        Rename("database", "databaseName"), Rename("schema", "includeSchemas"))
-SSH = (Rename("sshTunnel", convert=switch("enable", "disable", "sshEnabled")),
-       Rename("sshHost", "sshHost"), Rename("sshPort", "sshPort"),
-       Rename("sshUsername", "sshUsername"), Rename("sshPassword", "sshPassword"),
-       Rename("sshPrivateKey", "sshPrivateKey"),
-       Rename("sshPrivateKeyPassphrase", "sshPrivateKeyPassphrase"))
-POSTGRES_LIKE = (*HOST, Rename("username", "username"),
-                 Rename("sslMode", convert=_ssl_mode), *SSH)
-MYSQL_LIKE = (*HOST, Rename("username", "username"),
-              Rename("sslMode", convert=_ssl_mode), *SSH)
+HOST = (
+    Rename("host", "host"),
+    Rename("port", "port"),
+    Rename("password", "password"),
+    Rename("database", "databaseName"),
+    Rename("schema", "includeSchemas"),
+)
+SSH = (
+    Rename("sshTunnel", convert=switch("enable", "disable", "sshEnabled")),
+    Rename("sshHost", "sshHost"),
+    Rename("sshPort", "sshPort"),
+    Rename("sshUsername", "sshUsername"),
+    Rename("sshPassword", "sshPassword"),
+    Rename("sshPrivateKey", "sshPrivateKey"),
+    Rename("sshPrivateKeyPassphrase", "sshPrivateKeyPassphrase"),
+)
+POSTGRES_LIKE = (*HOST, Rename("username", "username"), Rename("sslMode", convert=_ssl_mode), *SSH)
+MYSQL_LIKE = (*HOST, Rename("username", "username"), Rename("sslMode", convert=_ssl_mode), *SSH)
 
 TYPES: dict[str, DataBrainType] = {
     "postgres": DataBrainType("POSTGRES", POSTGRES_LIKE),
     "redshift": DataBrainType("REDSHIFT", POSTGRES_LIKE),
     "mysql": DataBrainType("MYSQL", MYSQL_LIKE),
     "mariadb": DataBrainType("MARIADB", MYSQL_LIKE),
-    "snowflake": DataBrainType("SNOWFLAKE", (
-        Rename("host", convert=_snowflake_host), Rename("username", "username"),
-        Rename("password", "password"), Rename("role", "snowflakeRole"),
-        Rename("warehouse", "snowflakeWarehouse"), Rename("database", "databaseName"),
-        Rename("schema", "includeSchemas"), Rename("credentials", convert=_snowflake_auth),
-        Rename("privateKey", "snowflakePrivateKey"),
-        Rename("privateKeyPassphrase", "snowflakePrivateKeyPassphrase"))),
-    "bigquery": DataBrainType("BIGQUERY", (
-        Rename("credentials_json", convert=_json_key), Rename("project_id", "bigQueryProjectId"),
-        Rename("dataset_location", "bigQueryLocation"), Rename("dataset_id", "includeSchemas"))),
-    "mssql": DataBrainType("SQL_SERVER", (
-        Rename("server", "host"), Rename("port", "port"), Rename("username", "username"),
-        Rename("password", "password"), Rename("database", "databaseName"),
-        Rename("schema", "includeSchemas"),
-        Rename("isDisableDatabase", convert=_disable_database),
-        Rename("encrypt", convert=flag("sslEnabled")), *SSH)),
-    "databricks": DataBrainType("DATABRICKS", (
-        Rename("serverHostname", "host"), Rename("port", "port"),
-        Rename("httpPath", "databricksHttpPath"), Rename("token", "password"),
-        Rename("catalog", "databaseName"), Rename("schema", "includeSchemas"))),
-    "athena": DataBrainType("ATHENA", (
-        Rename("database", "includeSchemas"), Rename("outputBucket", "athenaOutputLocation"),
-        Rename("s3AccessKeyId", "athenaAccessKeyId"), Rename("s3SecretAccessKey", "password"),
-        Rename("s3Region", "athenaRegion"), Rename("workgroup", "athenaWorkgroup"),
-        Rename("catalog", "athenaCatalog"))),
-    "trino": DataBrainType("TRINO", (
-        Rename("host", "host"), Rename("port", "port"), Rename("user", "username"),
-        Rename("password", "password"), Rename("catalog", "databaseName"),
-        Rename("schema", "includeSchemas"), Rename("ssl", convert=flag("sslEnabled")), *SSH)),
-    "clickhouse": DataBrainType("CLICKHOUSE", (
-        *HOST, Rename("username", "username"), Rename("ssl", convert=flag("sslEnabled")),
-        *SSH)),
-    "oracle": DataBrainType("ORACLE", (
-        Rename("host", "host"), Rename("port", "port"), Rename("username", "username"),
-        Rename("password", "password"), Rename("serviceName", "databaseName"),
-        Rename("schema", "includeSchemas"), *SSH)),
-    "motherduck": DataBrainType("MOTHERDUCK", (
-        Rename("token", "password"), Rename("database", "databaseName"))),
+    "snowflake": DataBrainType(
+        "SNOWFLAKE",
+        (
+            Rename("host", convert=_snowflake_host),
+            Rename("username", "username"),
+            Rename("password", "password"),
+            Rename("role", "snowflakeRole"),
+            Rename("warehouse", "snowflakeWarehouse"),
+            Rename("database", "databaseName"),
+            Rename("schema", "includeSchemas"),
+            Rename("credentials", convert=_snowflake_auth),
+            Rename("privateKey", "snowflakePrivateKey"),
+            Rename("privateKeyPassphrase", "snowflakePrivateKeyPassphrase"),
+        ),
+    ),
+    "bigquery": DataBrainType(
+        "BIGQUERY",
+        (
+            Rename("credentials_json", convert=_json_key),
+            Rename("project_id", "bigQueryProjectId"),
+            Rename("dataset_location", "bigQueryLocation"),
+            Rename("dataset_id", "includeSchemas"),
+        ),
+    ),
+    "mssql": DataBrainType(
+        "SQL_SERVER",
+        (
+            Rename("server", "host"),
+            Rename("port", "port"),
+            Rename("username", "username"),
+            Rename("password", "password"),
+            Rename("database", "databaseName"),
+            Rename("schema", "includeSchemas"),
+            Rename("isDisableDatabase", convert=_disable_database),
+            Rename("encrypt", convert=flag("sslEnabled")),
+            *SSH,
+        ),
+    ),
+    "databricks": DataBrainType(
+        "DATABRICKS",
+        (
+            Rename("serverHostname", "host"),
+            Rename("port", "port"),
+            Rename("httpPath", "databricksHttpPath"),
+            Rename("token", "password"),
+            Rename("catalog", "databaseName"),
+            Rename("schema", "includeSchemas"),
+        ),
+    ),
+    "athena": DataBrainType(
+        "ATHENA",
+        (
+            Rename("database", "includeSchemas"),
+            Rename("outputBucket", "athenaOutputLocation"),
+            Rename("s3AccessKeyId", "athenaAccessKeyId"),
+            Rename("s3SecretAccessKey", "password"),
+            Rename("s3Region", "athenaRegion"),
+            Rename("workgroup", "athenaWorkgroup"),
+            Rename("catalog", "athenaCatalog"),
+        ),
+    ),
+    "trino": DataBrainType(
+        "TRINO",
+        (
+            Rename("host", "host"),
+            Rename("port", "port"),
+            Rename("user", "username"),
+            Rename("password", "password"),
+            Rename("catalog", "databaseName"),
+            Rename("schema", "includeSchemas"),
+            Rename("ssl", convert=flag("sslEnabled")),
+            *SSH,
+        ),
+    ),
+    "clickhouse": DataBrainType(
+        "CLICKHOUSE",
+        (*HOST, Rename("username", "username"), Rename("ssl", convert=flag("sslEnabled")), *SSH),
+    ),
+    "oracle": DataBrainType(
+        "ORACLE",
+        (
+            Rename("host", "host"),
+            Rename("port", "port"),
+            Rename("username", "username"),
+            Rename("password", "password"),
+            Rename("serviceName", "databaseName"),
+            Rename("schema", "includeSchemas"),
+            *SSH,
+        ),
+    ),
+    "motherduck": DataBrainType(
+        "MOTHERDUCK", (Rename("token", "password"), Rename("database", "databaseName"))
+    ),
 }
 
 
-def finish(kind: str, credentials: Mapping[str, Any], fields: dict[str, Any]
-           ) -> dict[str, str]:
+def finish(kind: str, credentials: Mapping[str, Any], fields: dict[str, Any]) -> dict[str, str]:
     """What one name alone cannot say: Snowflake's authentication choice, SQL Server without a
     database. Fills `fields`; returns errors by DataBrain's names."""
     errors: dict[str, str] = {}

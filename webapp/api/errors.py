@@ -19,20 +19,35 @@ from . import bp
 log = logging.getLogger(__name__)
 
 # Titles for statuses that routing or Werkzeug raise on their own.
-TITLES = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
-          405: "MethodNotAllowed", 413: "PayloadTooLarge", 429: "RateLimitExceeded",
-          500: "InternalServerError"}
+TITLES = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    413: "PayloadTooLarge",
+    429: "RateLimitExceeded",
+    500: "InternalServerError",
+}
 
-NOT_FOUND_DETAIL = ("No such organization or data source for this API key. (Organizations and "
-                    "data sources of other organizations are reported the same way.)")
+NOT_FOUND_DETAIL = (
+    "No such organization or data source for this API key. (Organizations and "
+    "data sources of other organizations are reported the same way.)"
+)
 
 
 class ApiError(Exception):
     """A refusal with a status and the error shape's parts."""
 
-    def __init__(self, status: int, title: str, detail: str,
-                 field_errors: dict[str, str] | None = None,
-                 headers: dict[str, str] | None = None, **extra: Any) -> None:
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str,
+        field_errors: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
         super().__init__(detail)
         self.status = status
         self.title = title
@@ -52,12 +67,16 @@ def invalid(field_errors: dict[str, str], detail: str = "Some fields need attent
     return ApiError(400, "ValidationError", detail, field_errors)
 
 
-def error_response(status: int, title: str, detail: str,
-                   field_errors: dict[str, str] | None = None,
-                   headers: dict[str, str] | None = None, **extra: Any) -> Response:
+def error_response(
+    status: int,
+    title: str,
+    detail: str,
+    field_errors: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response:
     """A JSON response in the one error shape."""
-    body = {"error": {"title": title, "detail": detail, "fieldErrors": field_errors or {},
-                      **extra}}
+    body = {"error": {"title": title, "detail": detail, "fieldErrors": field_errors or {}, **extra}}
     response = jsonify(body)
     response.status_code = status
     for name, value in (headers or {}).items():
@@ -67,8 +86,9 @@ def error_response(status: int, title: str, detail: str,
 
 @bp.errorhandler(ApiError)
 def _api_error(exc: ApiError) -> Response:
-    return error_response(exc.status, exc.title, exc.detail, exc.field_errors, exc.headers,
-                          **exc.extra)
+    return error_response(
+        exc.status, exc.title, exc.detail, exc.field_errors, exc.headers, **exc.extra
+    )
 
 
 @bp.errorhandler(Refusal)
@@ -86,18 +106,24 @@ def _http_error(exc: HTTPException) -> Response:
     status = exc.code or 500
     allowed = getattr(exc, "valid_methods", None)
     headers = {"Allow": ", ".join(allowed)} if allowed else None
-    return error_response(status, TITLES.get(status, "BadRequest"),
-                          exc.description or "The request could not be served.",
-                          headers=headers)
+    return error_response(
+        status,
+        TITLES.get(status, "BadRequest"),
+        exc.description or "The request could not be served.",
+        headers=headers,
+    )
 
 
 @bp.errorhandler(Exception)
 def _unexpected(exc: Exception) -> Response:
     """Log the traceback here, answer without it."""
     log.exception("unhandled error in the API")
-    return error_response(500, "InternalServerError",
-                          "Something went wrong on Datadock's side. The error was logged; "
-                          "quote the X-Request-Id header when you report it.")
+    return error_response(
+        500,
+        "InternalServerError",
+        "Something went wrong on Datadock's side. The error was logged; "
+        "quote the X-Request-Id header when you report it.",
+    )
 
 
 def as_json_error(response: Response) -> Response:
@@ -105,9 +131,10 @@ def as_json_error(response: Response) -> Response:
     if response.status_code < 400 or response.mimetype == "application/json":
         return response
     status = response.status_code
-    detail = {404: "No such endpoint. The endpoints are listed in /api/public/openapi.json.",
-              405: "This endpoint does not accept that method."}.get(
-                  status, "The request could not be served.")
+    detail = {
+        404: "No such endpoint. The endpoints are listed in /api/public/openapi.json.",
+        405: "This endpoint does not accept that method.",
+    }.get(status, "The request could not be served.")
     converted = error_response(status, TITLES.get(status, "BadRequest"), detail)
     for name, value in response.headers.items():  # Allow, security headers, …
         if name.lower() not in ("content-type", "content-length"):

@@ -53,24 +53,34 @@ def check_key() -> Denied | None:
     decision = ratelimit.hit(SCOPE, who, limit, window)
     g.api_rate = decision
     if not decision.allowed:
-        return Denied(429, "rate_limited",
-                      f"Too many requests: at most {limit} every {window} s. Try again in "
-                      f"{decision.retry_after_seconds} s.",
-                      {"Retry-After": str(decision.retry_after_seconds)})
+        return Denied(
+            429,
+            "rate_limited",
+            f"Too many requests: at most {limit} every {window} s. Try again in "
+            f"{decision.retry_after_seconds} s.",
+            {"Retry-After": str(decision.retry_after_seconds)},
+        )
     if key is None:
-        return Denied(401, "unauthorized",
-                      "This API key is not valid: it does not exist, was revoked, has expired "
-                      "or its creator left the organization." if token else
-                      "Send a Datadock API key in the Authorization header: "
-                      "`Authorization: Bearer ddk_…`.",
-                      {"WWW-Authenticate": 'Bearer realm="Datadock API"'})
+        return Denied(
+            401,
+            "unauthorized",
+            "This API key is not valid: it does not exist, was revoked, has expired "
+            "or its creator left the organization."
+            if token
+            else "Send a Datadock API key in the Authorization header: "
+            "`Authorization: Bearer ddk_…`.",
+            {"WWW-Authenticate": 'Bearer realm="Datadock API"'},
+        )
     g.api_key = key
     needed = needed_scope(request.endpoint)
     have = api_keys.effective_scope(key)
     if needed is not None and not scope_allows(have.value if have else None, needed):
-        return Denied(403, "forbidden",
-                      f"This API key's scope is {have.value if have else 'none'}; this "
-                      f"operation needs a {needed} key.")
+        return Denied(
+            403,
+            "forbidden",
+            f"This API key's scope is {have.value if have else 'none'}; this "
+            f"operation needs a {needed} key.",
+        )
     return None
 
 
@@ -90,8 +100,10 @@ def read_object() -> dict[str, Any]:
     if not isinstance(body, dict):
         raise BadBody("The body must be a JSON object.")
     for path, is_key in invalid_text(body):
-        raise BadBody(f"A {'key' if is_key else 'value'} of the body {NOT_TEXT}.",
-                      {".".join(str(p) for p in path): NOT_TEXT})
+        raise BadBody(
+            f"A {'key' if is_key else 'value'} of the body {NOT_TEXT}.",
+            {".".join(str(p) for p in path): NOT_TEXT},
+        )
     return body
 
 

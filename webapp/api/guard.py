@@ -27,9 +27,11 @@ SCOPE = "api"
 
 def requires_scope(scope: KeyScope) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare the key scope an operation needs (read by the guard and the roles test)."""
+
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         view.scope = scope.value  # type: ignore[attr-defined]
         return view
+
     return decorate
 
 
@@ -53,12 +55,16 @@ def bearer_token() -> str | None:
 
 
 def _unauthorized(token: str | None) -> Response:
-    detail = ("This API key is not valid: it does not exist, was revoked, has expired or its "
-              "creator left the organization." if token else
-              "Send an API key in the Authorization header: `Authorization: Bearer ddk_…`. "
-              "Admins create keys on the API keys page.")
-    return error_response(401, "Unauthorized", detail,
-                          headers={"WWW-Authenticate": 'Bearer realm="Datadock API"'})
+    detail = (
+        "This API key is not valid: it does not exist, was revoked, has expired or its "
+        "creator left the organization."
+        if token
+        else "Send an API key in the Authorization header: `Authorization: Bearer ddk_…`. "
+        "Admins create keys on the API keys page."
+    )
+    return error_response(
+        401, "Unauthorized", detail, headers={"WWW-Authenticate": 'Bearer realm="Datadock API"'}
+    )
 
 
 @bp.before_app_request
@@ -77,11 +83,13 @@ def authenticate_and_limit() -> Response | None:
     g.api_rate = decision
     if not decision.allowed:
         return error_response(
-            429, "RateLimitExceeded",
+            429,
+            "RateLimitExceeded",
             f"Too many requests: at most {limit} every {window} s. Try again in "
             f"{decision.retry_after_seconds} s.",
             headers={"Retry-After": str(decision.retry_after_seconds)},
-            retryAfterMs=decision.retry_after_ms)
+            retryAfterMs=decision.retry_after_ms,
+        )
     if key is None and not public:
         return _unauthorized(token)
     if key is not None and not public:
@@ -99,9 +107,12 @@ def _check_scope(key: Any) -> Response | None:
     if scope_allows(have.value if have else None, needed):
         return None
     return error_response(
-        403, "Forbidden", f"This API key's scope is {have.value if have else 'none'}; this "
+        403,
+        "Forbidden",
+        f"This API key's scope is {have.value if have else 'none'}; this "
         f"operation needs a {needed} key. Admins create keys with a wider scope on the API "
-        "keys page.")
+        "keys page.",
+    )
 
 
 @bp.after_app_request

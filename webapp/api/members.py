@@ -51,14 +51,25 @@ def _body(allowed: set[str]) -> dict[str, Any]:
     except (InputRefused, ValueError):
         body = None
     if not isinstance(body, dict):
-        raise ApiError(400, "InvalidJson", "The body must be a JSON object, e.g. "
-                       + ('{"email": "ana@example.com", "role": "viewer"}'
-                          if "email" in allowed else '{"role": "editor"}') + ".")
+        raise ApiError(
+            400,
+            "InvalidJson",
+            "The body must be a JSON object, e.g. "
+            + (
+                '{"email": "ana@example.com", "role": "viewer"}'
+                if "email" in allowed
+                else '{"role": "editor"}'
+            )
+            + ".",
+        )
     unknown = sorted(set(body) - allowed)
     if unknown:
         raise invalid({name: "Unknown field" for name in unknown})
-    wrong = {name: "Must be a string" for name in allowed
-             if name in body and not isinstance(body[name], str)}
+    wrong = {
+        name: "Must be a string"
+        for name in allowed
+        if name in body and not isinstance(body[name], str)
+    }
     if wrong:
         raise invalid(wrong)
     return body
@@ -66,16 +77,27 @@ def _body(allowed: set[str]) -> dict[str, Any]:
 
 def member_data(member: uc.Member) -> dict[str, Any]:
     """One member."""
-    return {"id": str(member.id), "email": member.email, "name": member.name,
-            "role": member.role, "signIn": member.sign_in,
-            "lastSeenAt": iso(member.last_seen_at), "joinedAt": iso(member.joined_at)}
+    return {
+        "id": str(member.id),
+        "email": member.email,
+        "name": member.name,
+        "role": member.role,
+        "signIn": member.sign_in,
+        "lastSeenAt": iso(member.last_seen_at),
+        "joinedAt": iso(member.joined_at),
+    }
 
 
 def invitation_data(row: Invitation, url: str | None = None) -> dict[str, Any]:
     """One invitation; `url` only in the answer that created it."""
-    data = {"id": str(row.id), "email": row.email, "role": row.role,
-            "status": invitations.status(row), "createdAt": iso(row.created_at),
-            "expiresAt": iso(row.expires_at)}
+    data = {
+        "id": str(row.id),
+        "email": row.email,
+        "role": row.role,
+        "status": invitations.status(row),
+        "createdAt": iso(row.created_at),
+        "expiresAt": iso(row.expires_at),
+    }
     if url is not None:
         data["url"] = url
     return data
@@ -98,8 +120,9 @@ def list_members(org_id: str) -> Any:
 def _invite(org_id: str) -> Any:
     org = _org(org_id)
     body = _body(_INVITE_FIELDS)
-    new = invitations.create(org, body.get("email"), body.get("role"),
-                             invitations.base_url(request.host_url))
+    new = invitations.create(
+        org, body.get("email"), body.get("role"), invitations.base_url(request.host_url)
+    )
     return jsonify(data=invitation_data(new.invitation, new.url)), 201
 
 
@@ -169,7 +192,14 @@ def get_api_key(org_id: str, key_id: str) -> Any:
 
 def api_key_data(key: ApiKey) -> dict[str, Any]:
     """An API key as the API shows it: its prefix only."""
-    return {"id": str(key.id), "name": key.name, "prefix": key.prefix, "scope": key.scope,
-            "createdBy": key.created_by.email if key.created_by else None,
-            "createdAt": iso(key.created_at), "expiresAt": iso(key.expires_at),
-            "lastUsedAt": iso(key.last_used_at), "revokedAt": iso(key.revoked_at)}
+    return {
+        "id": str(key.id),
+        "name": key.name,
+        "prefix": key.prefix,
+        "scope": key.scope,
+        "createdBy": key.created_by.email if key.created_by else None,
+        "createdAt": iso(key.created_at),
+        "expiresAt": iso(key.expires_at),
+        "lastUsedAt": iso(key.last_used_at),
+        "revokedAt": iso(key.revoked_at),
+    }

@@ -45,8 +45,9 @@ def create_notification_channel(org_id: str) -> Any:
         data["signingSecret"] = secret  # shown once: only the encrypted copy is kept
     response = jsonify(data=data)
     response.status_code = 201
-    response.headers["Location"] = url_for(".get_notification_channel", org_id=org.id,
-                                           channel_id=channel.id)
+    response.headers["Location"] = url_for(
+        ".get_notification_channel", org_id=org.id, channel_id=channel.id
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -85,9 +86,10 @@ def list_channel_deliveries(org_id: str, channel_id: str) -> Any:
     channel = _channel(_org(org_id), channel_id)
     _query({"limit", "cursor"})
     rows, more = uc.list_deliveries(channel, _int_arg("limit", 50, 1, 100), _cursor_arg())
-    return jsonify(data=[uc.delivery_view(d, e) for d, e in rows],
-                   pagination={"nextCursor": str(rows[-1][0].id) if more else None,
-                               "hasMore": more})
+    return jsonify(
+        data=[uc.delivery_view(d, e) for d, e in rows],
+        pagination={"nextCursor": str(rows[-1][0].id) if more else None, "hasMore": more},
+    )
 
 
 @bp.post(ONE + "/deliveries/<delivery_id>/redeliver")
@@ -112,17 +114,25 @@ def list_organization_events(org_id: str) -> Any:
     source = request.args.get("sourceId")
     if source is not None and not _ID.match(source):
         raise invalid({"sourceId": "Use a data source id"})
-    rows, more = uc.list_events(org, _int_arg("limit", 50, 1, 100), _cursor_arg(), kind,
-                                int(source) if source else None)
-    return jsonify(data=[uc.event_view(e) for e in rows],
-                   pagination={"nextCursor": str(rows[-1].id) if more else None,
-                               "hasMore": more})
+    rows, more = uc.list_events(
+        org, _int_arg("limit", 50, 1, 100), _cursor_arg(), kind, int(source) if source else None
+    )
+    return jsonify(
+        data=[uc.event_view(e) for e in rows],
+        pagination={"nextCursor": str(rows[-1].id) if more else None, "hasMore": more},
+    )
 
 
 # The key scope each operation needs (read by the API guard): channels are for admin keys,
 # events for any key of the organization.
-for _view in (create_notification_channel, list_notification_channels,
-              get_notification_channel, delete_notification_channel,
-              test_notification_channel, list_channel_deliveries, redeliver_channel_delivery):
+for _view in (
+    create_notification_channel,
+    list_notification_channels,
+    get_notification_channel,
+    delete_notification_channel,
+    test_notification_channel,
+    list_channel_deliveries,
+    redeliver_channel_delivery,
+):
     _view.scope = "admin"  # type: ignore[union-attr]
 list_organization_events.scope = "read"  # type: ignore[attr-defined]

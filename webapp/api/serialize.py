@@ -26,23 +26,40 @@ def source_data(source: Source) -> dict[str, Any]:
 
 def table_data(table: SchemaTable) -> dict[str, Any]:
     """A table or view of the last good snapshot, with its columns and foreign keys."""
-    return {"schema": table.schema_name, "name": table.name, "kind": table.kind,
-            "columns": list(table.columns or []), "foreignKeys": list(table.foreign_keys or []),
-            "rowEstimate": table.row_estimate}
+    return {
+        "schema": table.schema_name,
+        "name": table.name,
+        "kind": table.kind,
+        "columns": list(table.columns or []),
+        "foreignKeys": list(table.foreign_keys or []),
+        "rowEstimate": table.row_estimate,
+    }
 
 
 def health_data(check: HealthCheck) -> dict[str, Any]:
     """One health check."""
     status = HealthStatus.HEALTHY if check.healthy else HealthStatus.UNHEALTHY
-    return {"id": str(check.id), "checkedAt": iso(check.checked_at), "status": status.value,
-            "healthy": bool(check.healthy), "latencyMs": check.latency_ms,
-            "errorMessage": check.error_message}
+    return {
+        "id": str(check.id),
+        "checkedAt": iso(check.checked_at),
+        "status": status.value,
+        "healthy": bool(check.healthy),
+        "latencyMs": check.latency_ms,
+        "errorMessage": check.error_message,
+    }
 
 
 def sync_run_data(run: SyncRun) -> dict[str, Any]:
     """One schema sync run and what it changed since the previous one."""
-    return {"id": str(run.id), "status": run.status, "trigger": run.trigger,
-            "startedAt": iso(run.started_at), "finishedAt": iso(run.finished_at),
-            "errorMessage": run.error_message, "tableCount": run.table_count,
-            "columnCount": run.column_count, "changeCount": run.change_count,
-            "changes": run.changes}
+    return {
+        "id": str(run.id),
+        "status": run.status,
+        "trigger": run.trigger,
+        "startedAt": iso(run.started_at),
+        "finishedAt": iso(run.finished_at),
+        "errorMessage": run.error_message,
+        "tableCount": run.table_count,
+        "columnCount": run.column_count,
+        "changeCount": run.change_count,
+        "changes": run.changes,
+    }

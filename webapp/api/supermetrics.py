@@ -36,9 +36,17 @@ MAX_BODY_BYTES = 64 * 1024
 _ID = re.compile(r"^[0-9]{1,18}$")
 # Our field names (use-cases) → the face's.
 FIELDS = {"dialect": "data_source_id", "displayName": "display_name", "expiresIn": "expires_in"}
-CODES = {400: "INVALID_PARAMETER", 401: "API_KEY_INVALID", 403: "ACCESS_DENIED",
-         404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "REQUEST_TOO_LARGE",
-         422: "INVALID_PARAMETER", 429: "RATE_LIMIT_EXCEEDED", 500: "INTERNAL_ERROR"}
+CODES = {
+    400: "INVALID_PARAMETER",
+    401: "API_KEY_INVALID",
+    403: "ACCESS_DENIED",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "REQUEST_TOO_LARGE",
+    422: "INVALID_PARAMETER",
+    429: "RATE_LIMIT_EXCEEDED",
+    500: "INTERNAL_ERROR",
+}
 ALLOW_HEADERS = "Authorization, Content-Type, X-Request-Id"
 EXPOSE_HEADERS = "Location, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-Request-Id"
 
@@ -46,8 +54,14 @@ EXPOSE_HEADERS = "Location, Retry-After, X-RateLimit-Limit, X-RateLimit-Remainin
 class FaceError(Exception):
     """An error in the face's shape."""
 
-    def __init__(self, status: int, message: str, description: str = "",
-                 headers: dict[str, str] | None = None, code: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        description: str = "",
+        headers: dict[str, str] | None = None,
+        code: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.status, self.message, self.description = status, message, description
         self.headers = headers or {}
@@ -60,8 +74,10 @@ def _meta() -> dict[str, Any]:
 
 def error_response(exc: FaceError) -> Response:
     """`{"meta": {"request_id"}, "error": {"code", "message", "description"}}`."""
-    response = jsonify(meta=_meta(), error={"code": exc.code, "message": exc.message,
-                                            "description": exc.description})
+    response = jsonify(
+        meta=_meta(),
+        error={"code": exc.code, "message": exc.message, "description": exc.description},
+    )
     response.status_code = exc.status
     response.headers.update(exc.headers)
     return response
@@ -73,6 +89,7 @@ def _absolute(path: str) -> str:
 
 
 # --- who may call: CORS, the key, the limit, the scope ------------------------------------
+
 
 def _allowed_origin() -> str | None:
     origin = request.headers.get("Origin")
@@ -99,22 +116,31 @@ def guard() -> Response | None:
     decision = ratelimit.hit(SCOPE, who, limit, window)
     g.face_rate = decision
     if not decision.allowed:
-        raise FaceError(429, "Too many requests",
-                        f"At most {limit} requests every {window} s. Try again in "
-                        f"{decision.retry_after_seconds} s.",
-                        {"Retry-After": str(decision.retry_after_seconds)})
+        raise FaceError(
+            429,
+            "Too many requests",
+            f"At most {limit} requests every {window} s. Try again in "
+            f"{decision.retry_after_seconds} s.",
+            {"Retry-After": str(decision.retry_after_seconds)},
+        )
     if key is None:
-        raise FaceError(401, "API key is missing or invalid",
-                        "Send an API key as `Authorization: Bearer ddk_…`: it may not exist, "
-                        "may have been revoked or expired, or its creator left the team.",
-                        {"WWW-Authenticate": 'Bearer realm="Datadock API"'})
+        raise FaceError(
+            401,
+            "API key is missing or invalid",
+            "Send an API key as `Authorization: Bearer ddk_…`: it may not exist, "
+            "may have been revoked or expired, or its creator left the team.",
+            {"WWW-Authenticate": 'Bearer realm="Datadock API"'},
+        )
     view = current_app.view_functions.get(request.endpoint or "")
     needed = getattr(view, "scope", KeyScope.ADMIN.value) if view is not None else None
     have = api_keys.effective_scope(key)
     if needed is not None and not scope_allows(have.value if have else None, needed):
-        raise FaceError(403, "Access denied",
-                        f"This API key's scope is {have.value if have else 'none'}; this "
-                        f"operation needs a {needed} key.")
+        raise FaceError(
+            403,
+            "Access denied",
+            f"This API key's scope is {have.value if have else 'none'}; this "
+            f"operation needs a {needed} key.",
+        )
     return None
 
 
@@ -124,8 +150,13 @@ def _as_face_error(response: Response) -> Response:
         return response
     status = response.status_code
     message = {404: "Not found", 405: "Method not allowed"}.get(status, "Bad request")
-    converted = error_response(FaceError(status, message, "See the OpenAPI document at "
-                                         "/api/public/openapi.json for this face's paths."))
+    converted = error_response(
+        FaceError(
+            status,
+            message,
+            "See the OpenAPI document at /api/public/openapi.json for this face's paths.",
+        )
+    )
     for name, value in response.headers.items():  # Allow, security headers, …
         if name.lower() not in ("content-type", "content-length"):
             converted.headers[name] = value
@@ -177,21 +208,29 @@ def _http_error(exc: HTTPException) -> Response:
 @bp.errorhandler(Exception)
 def _unexpected(exc: Exception) -> Response:
     current_app.logger.exception("unhandled error in the Supermetrics face")
-    return error_response(FaceError(500, "Internal error",
-                                    "Something went wrong on Datadock's side; quote the "
-                                    "request_id when you report it."))
+    return error_response(
+        FaceError(
+            500,
+            "Internal error",
+            "Something went wrong on Datadock's side; quote the request_id when you report it.",
+        )
+    )
 
 
 # --- the operations ------------------------------------------------------------------------
+
 
 def _team(team_id: str) -> Organization:
     """The key's organization; any other team id is the same 404."""
     key = g.api_key
     org = uc.get_organization(key.organization_id)
     if not _ID.match(team_id) or int(team_id) != key.organization_id or org is None:
-        raise FaceError(404, "Team not found",
-                        "No such team for this API key (a team is a Datadock organization; "
-                        "use the organization id the API keys page shows).")
+        raise FaceError(
+            404,
+            "Team not found",
+            "No such team for this API key (a team is a Datadock organization; "
+            "use the organization id the API keys page shows).",
+        )
     return org
 
 
@@ -204,8 +243,11 @@ def _body() -> dict[str, Any]:
     except (InputRefused, ValueError):
         body = None
     if not isinstance(body, dict):
-        raise FaceError(400, "Invalid JSON body",
-                        'The body must be a JSON object, e.g. {"data_source_id": "POSTGRES"}.')
+        raise FaceError(
+            400,
+            "Invalid JSON body",
+            'The body must be a JSON object, e.g. {"data_source_id": "POSTGRES"}.',
+        )
     return body
 
 
@@ -221,9 +263,13 @@ def connection_data(link: OnboardingLink) -> dict[str, Any]:
         "expires_time": _iso(link.expires_at),
         "completed_time": _iso(link.completed_at),
         "completed_by": link.completed_by,
-        "data_source": None if source is None else {
-            "id": source.public_id, "display_name": source.display_name,
-            "last_sync_status": source.last_sync_status},
+        "data_source": None
+        if source is None
+        else {
+            "id": source.public_id,
+            "display_name": source.display_name,
+            "last_sync_status": source.last_sync_status,
+        },
     }
 
 
@@ -240,21 +286,28 @@ def create_connection(team_id: str) -> Any:
     dialect = body.get("data_source_id")
     if isinstance(dialect, str) and dialect.upper() in DIALECTS:
         dialect = dialect.upper()
-    made = onboarding.create_link(org, dialect, body.get("display_name"), body.get("expires_in"),
-                                  base=onboarding.base_url(request.host_url))
-    response = jsonify(meta=_meta(), data={"connection_id": made.link.public_id,
-                                           "login_url": None, "connect_url": made.url})
+    made = onboarding.create_link(
+        org,
+        dialect,
+        body.get("display_name"),
+        body.get("expires_in"),
+        base=onboarding.base_url(request.host_url),
+    )
+    response = jsonify(
+        meta=_meta(),
+        data={"connection_id": made.link.public_id, "login_url": None, "connect_url": made.url},
+    )
     response.status_code = 201
-    response.headers["Location"] = _absolute(url_for(
-        ".get_connection", team_id=org.id, connection_id=made.link.public_id))
+    response.headers["Location"] = _absolute(
+        url_for(".get_connection", team_id=org.id, connection_id=made.link.public_id)
+    )
     return response
 
 
 def _link(team_id: str, connection_id: str) -> OnboardingLink:
     link = onboarding.get_link(_team(team_id), connection_id)
     if link is None:
-        raise FaceError(404, "Connection not found",
-                        "No such data source connection in this team.")
+        raise FaceError(404, "Connection not found", "No such data source connection in this team.")
     return link
 
 

@@ -34,7 +34,7 @@ def _nets(*names: str) -> tuple[Network, ...]:
 # Never a database, in any mode: each group with the words a refusal uses for it.
 DEFAULT_BLOCKED: tuple[tuple[str, tuple[Network, ...]], ...] = (
     ("link-local or cloud metadata", _nets("169.254.0.0/16", "fe80::/10", "fd00:ec2::254/128")),
-    ("\"this host\" (unspecified)", _nets("0.0.0.0/8", "::/128")),
+    ('"this host" (unspecified)', _nets("0.0.0.0/8", "::/128")),
     ("multicast", _nets("224.0.0.0/4", "ff00::/8")),
     ("reserved", _nets("240.0.0.0/4")),
 )
@@ -59,7 +59,7 @@ def _rfc6052(address: ipaddress.IPv6Address, prefix: int) -> ipaddress.IPv4Addre
         return ipaddress.IPv4Address(raw[12:16])
     without_u = raw[:8] + raw[9:]
     start = prefix // 8
-    return ipaddress.IPv4Address(without_u[start:start + 4])
+    return ipaddress.IPv4Address(without_u[start : start + 4])
 
 
 def embedded_ipv4(address: IP) -> list[ipaddress.IPv4Address]:
@@ -77,8 +77,9 @@ def embedded_ipv4(address: IP) -> list[ipaddress.IPv4Address]:
     if address in _NAT64_LOCAL:
         # The operator picks the prefix length: each position is tried. A guess that reads
         # only padding (0.x.x.x) is not an address a translator would reach.
-        found += [v4 for v4 in (_rfc6052(address, p) for p in (48, 56, 64, 96))
-                  if v4 not in _THIS_NETWORK]
+        found += [
+            v4 for v4 in (_rfc6052(address, p) for p in (48, 56, 64, 96)) if v4 not in _THIS_NETWORK
+        ]
     if address.sixtofour is not None:
         found.append(address.sixtofour)
     if address.teredo is not None:
@@ -97,10 +98,14 @@ def _as_networks(text: str) -> list[Network]:
     """An operator's network; one written IPv4-mapped (::ffff:10.0.0.0/104) also as IPv4."""
     network = ipaddress.ip_network(text, strict=False)
     networks: list[Network] = [network]
-    if (isinstance(network, ipaddress.IPv6Network) and network.prefixlen >= 96
-            and network.network_address.ipv4_mapped is not None):
-        networks.append(ipaddress.ip_network(
-            f"{network.network_address.ipv4_mapped}/{network.prefixlen - 96}"))
+    if (
+        isinstance(network, ipaddress.IPv6Network)
+        and network.prefixlen >= 96
+        and network.network_address.ipv4_mapped is not None
+    ):
+        networks.append(
+            ipaddress.ip_network(f"{network.network_address.ipv4_mapped}/{network.prefixlen - 96}")
+        )
     return networks
 
 
@@ -120,8 +125,11 @@ class Policy:
                 continue
             reason = self._blocked(candidate)
             if reason is not None:
-                return reason if candidate == address else f"{reason} ({candidate}, carried " \
-                                                           "inside this IPv6 address)"
+                return (
+                    reason
+                    if candidate == address
+                    else f"{reason} ({candidate}, carried inside this IPv6 address)"
+                )
         return None
 
     def _blocked(self, address: IP) -> str | None:
@@ -144,8 +152,9 @@ def policy() -> Policy:
     def networks(name: str) -> tuple[Network, ...]:
         return tuple(n for text in config.get(name) or [] for n in _as_networks(str(text)))
 
-    return Policy(networks("EGRESS_ALLOW"), networks("EGRESS_BLOCK"),
-                  bool(config.get("DATADOCK_PRODUCTION")))
+    return Policy(
+        networks("EGRESS_ALLOW"), networks("EGRESS_BLOCK"), bool(config.get("DATADOCK_PRODUCTION"))
+    )
 
 
 def allowed(address: IP) -> bool:
@@ -173,7 +182,7 @@ def lookup(host: str, port: int, timeout: float, host_field: str = "host") -> li
         raise ConnectionFailed(
             step="dns",
             detail=f"Looking up {host} took longer than {timeout:g} s. Check the host name "
-                   "and that Datadock's DNS resolver can reach it.",
+            "and that Datadock's DNS resolver can reach it.",
             field_errors={host_field: HOST_NOT_FOUND},
         ) from None
     except (socket.gaierror, UnicodeError) as exc:

@@ -20,6 +20,16 @@ from ..core.failures import (
 )
 from ..core.refusal import ConnectionFailed
 
-__all__ = ["BAD_CREDENTIALS", "HOST_NOT_FOUND", "INCORRECT_PORT", "NO_DATABASE",
-           "ConnectionFailed", "bad_credentials", "port_refused", "redact", "secret_texts",
-           "timeout_failure", "unknown_database"]
+__all__ = [
+    "BAD_CREDENTIALS",
+    "HOST_NOT_FOUND",
+    "INCORRECT_PORT",
+    "NO_DATABASE",
+    "ConnectionFailed",
+    "bad_credentials",
+    "port_refused",
+    "redact",
+    "secret_texts",
+    "timeout_failure",
+    "unknown_database",
+]

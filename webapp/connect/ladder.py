@@ -52,8 +52,7 @@ class Ladder:
             result = action()
         except ConnectionFailed as failure:
             step.ms = int((time.monotonic() - began) * 1000)
-            raise self.fail(failure).with_traceback(failure.__traceback__) \
-                from failure.__cause__
+            raise self.fail(failure).with_traceback(failure.__traceback__) from failure.__cause__
         step.status, step.ms = "ok", int((time.monotonic() - began) * 1000)
         return result
 
@@ -66,8 +65,11 @@ class Ladder:
         """Mark the failure's step failed (or the first pending one); returns the failure
         carrying the steps (a refusal is immutable: the copy is what to raise)."""
         names = [s.name for s in self.steps]
-        name = failure.step if failure.step in names else next(
-            (s.name for s in self.steps if s.status == "not_run"), names[-1])
+        name = (
+            failure.step
+            if failure.step in names
+            else next((s.name for s in self.steps if s.status == "not_run"), names[-1])
+        )
         if failure.step == "timeout":
             name = next((s.name for s in self.steps if s.status == "not_run"), names[-1])
         step = self.step(name)

@@ -32,8 +32,7 @@ log = logging.getLogger(__name__)
 
 OWN_DATABASE = "This is Datadock's own database"
 OWN_FILE = "This is one of Datadock's own files"
-DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306, "mariadb": 3306, "mssql": 1433,
-                 "oracle": 1521}
+DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306, "mariadb": 3306, "mssql": 1433, "oracle": 1521}
 _CACHE_SECONDS = 30.0
 Endpoint = tuple[int, tuple[IP, ...], bool]  # port, addresses, on this machine
 _cache: dict[str, tuple[float, Endpoint | None]] = {}
@@ -77,8 +76,7 @@ def _store_endpoint(uri: str) -> Endpoint | None:
         try:
             addresses += [plain(a) for a in lookup(host, port, 2.0)]
         except ConnectionFailed:
-            log.warning("the store's host %s does not resolve; it is compared by name only",
-                        host)
+            log.warning("the store's host %s does not resolve; it is compared by name only", host)
     local = local or any(is_local(a) for a in addresses)
     return port, tuple(addresses), local
 
@@ -133,14 +131,17 @@ def connection_guard() -> Callable[[str, int], str | None]:
     return check
 
 
-def refuse_store_address(address: str, port: int, host: str, host_field: str = "host",
-                         port_field: str = "port") -> None:
+def refuse_store_address(
+    address: str, port: int, host: str, host_field: str = "host", port_field: str = "port"
+) -> None:
     """Raise ConnectionFailed (step dns, on the host and port) when the target is the store."""
     if is_store(address, port):
         raise ConnectionFailed(
-            "dns", f"{host}:{port} is the database Datadock keeps its own data in "
-                   "(DATABASE_URL). Datadock does not add its own store as a source.",
-            {host_field: OWN_DATABASE, port_field: OWN_DATABASE})
+            "dns",
+            f"{host}:{port} is the database Datadock keeps its own data in "
+            "(DATABASE_URL). Datadock does not add its own store as a source.",
+            {host_field: OWN_DATABASE, port_field: OWN_DATABASE},
+        )
 
 
 def _store_file() -> Path | None:
@@ -170,8 +171,7 @@ def protected_identities() -> set[tuple[int, int]]:
     paths: list[Path] = []
     store = _store_file()
     if store is not None:
-        paths += [store, *(Path(f"{store}{suffix}") for suffix in ("-wal", "-shm",
-                                                                       "-journal"))]
+        paths += [store, *(Path(f"{store}{suffix}") for suffix in ("-wal", "-shm", "-journal"))]
     instance = Path(current_app.instance_path)
     if instance.is_dir():
         paths += [p for p in instance.iterdir() if p.is_file()]
@@ -187,14 +187,19 @@ def refuse_own_file(real: Path, folder: Path, shown: str, field: str) -> None:
     own_folder = folder != instance and folder.is_relative_to(instance)
     if real.is_relative_to(instance) and not (own_folder and real.is_relative_to(folder)):
         raise ConnectionFailed(
-            "file", f"{shown!r} lies in Datadock's instance folder, where its store and keys "
-                    "are kept. Keep database files in a data folder of their own "
-                    "(DATADOCK_DATA_DIR).", {field: OWN_FILE})
+            "file",
+            f"{shown!r} lies in Datadock's instance folder, where its store and keys "
+            "are kept. Keep database files in a data folder of their own "
+            "(DATADOCK_DATA_DIR).",
+            {field: OWN_FILE},
+        )
     if _identities([real]) & protected_identities():
         raise ConnectionFailed(
-            "file", f"{shown!r} is Datadock's own database (or one of its files), reached "
-                    "through a link. Datadock never opens its own files as a source.",
-            {field: OWN_FILE})
+            "file",
+            f"{shown!r} is Datadock's own database (or one of its files), reached "
+            "through a link. Datadock never opens its own files as a source.",
+            {field: OWN_FILE},
+        )
 
 
 def resolve_target(host: str, port: int, timeout: float) -> str:

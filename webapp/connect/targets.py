@@ -17,8 +17,14 @@ from .files import resolve_data_file
 from .store_guard import connection_guard, refuse_store_address
 
 
-def check_address(host: str, port: int, timeout: float, host_field: str = "host",
-                  port_field: str = "port", every: bool = False) -> str:
+def check_address(
+    host: str,
+    port: int,
+    timeout: float,
+    host_field: str = "host",
+    port_field: str = "port",
+    every: bool = False,
+) -> str:
     """`host`'s first allowed address, refused when it is the store; ConnectionFailed (step
     dns) names `host_field` / `port_field`.
 
@@ -28,15 +34,28 @@ def check_address(host: str, port: int, timeout: float, host_field: str = "host"
     """
     if every:
         for candidate in lookup(host, port, timeout, host_field):
-            refuse_store_address(resolve(str(candidate), port, timeout, host_field), port,
-                                 host, host_field, port_field)
+            refuse_store_address(
+                resolve(str(candidate), port, timeout, host_field),
+                port,
+                host,
+                host_field,
+                port_field,
+            )
     address = resolve(host, port, timeout, host_field)
     refuse_store_address(address, port, host, host_field, port_field)
     return address
 
 
-def target_for(values: dict[str, Any], address: str | None, timeout: float,
-               port: int | None = None) -> Target:
+def target_for(
+    values: dict[str, Any], address: str | None, timeout: float, port: int | None = None
+) -> Target:
     """Where to connect (the checked address and port, the time left), with the policies."""
-    return Target(values, address, timeout, port, connection_guard=connection_guard,
-                  resolve_data_file=resolve_data_file, check_address=check_address)
+    return Target(
+        values,
+        address,
+        timeout,
+        port,
+        connection_guard=connection_guard,
+        resolve_data_file=resolve_data_file,
+        check_address=check_address,
+    )

@@ -48,8 +48,9 @@ PARAMIKO_LOG = f"{__name__}.paramiko"
 logging.getLogger(PARAMIKO_LOG).setLevel(logging.CRITICAL)
 
 KEEPALIVE_SECONDS = 30  # keeps long schema syncs' tunnels through NAT and idle firewalls
-UNREADABLE_KEY = ("This is not a private key Datadock can read "
-                  "(RSA, Ed25519 or ECDSA, OpenSSH or PEM)")
+UNREADABLE_KEY = (
+    "This is not a private key Datadock can read (RSA, Ed25519 or ECDSA, OpenSSH or PEM)"
+)
 SECRET_NAMES = ("sshPassword", "sshPrivateKey", "sshPrivateKeyPassphrase", "password")
 _EC_CURVES = (ec.SECP256R1, ec.SECP384R1, ec.SECP521R1)
 
@@ -118,24 +119,33 @@ class _Attempt:
         return time.monotonic() >= self.deadline - 0.05
 
     def timeout(self) -> ConnectionFailed:
-        return timeout_failure(self.host, self.port, self.seconds, _outbound(), "sshHost",
-                               behind="the SSH server").at_step("ssh")
+        return timeout_failure(
+            self.host, self.port, self.seconds, _outbound(), "sshHost", behind="the SSH server"
+        ).at_step("ssh")
 
     def log(self, stage: str, exc: BaseException) -> None:
         """The raw library error, for the server log only, with secret values removed."""
-        log.info("SSH tunnel via %s:%s failed at %s: %s: %s", self.host, self.port, stage,
-                 type(exc).__name__, redact(str(exc), self.secrets))
+        log.info(
+            "SSH tunnel via %s:%s failed at %s: %s: %s",
+            self.host,
+            self.port,
+            stage,
+            type(exc).__name__,
+            redact(str(exc), self.secrets),
+        )
 
 
-def open_tunnel(values: dict[str, Any], ssh_address: str, db_host: str, db_port: int,
-                timeout: float) -> Tunnel:
+def open_tunnel(
+    values: dict[str, Any], ssh_address: str, db_host: str, db_port: int, timeout: float
+) -> Tunnel:
     """Open a tunnel through the SSH server at `ssh_address` (already resolved and checked) to
     `db_host`:`db_port` as the SSH server sees it, within `timeout` seconds.
 
     Raises ConnectionFailed (step "ssh") naming the field at fault; nothing stays open then.
     """
-    attempt = _Attempt(values, time.monotonic() + timeout, round(timeout, 1),
-                       secret_texts(values, SECRET_NAMES))
+    attempt = _Attempt(
+        values, time.monotonic() + timeout, round(timeout, 1), secret_texts(values, SECRET_NAMES)
+    )
     key = load_private_key(values, attempt) if values.get("sshPrivateKey") else None
     try:
         pin = parse_pin(values["sshHostKey"]) if values.get("sshHostKey") else None
@@ -154,8 +164,10 @@ def open_tunnel(values: dict[str, Any], ssh_address: str, db_host: str, db_port:
         _close(transport)
         attempt.log("opening the tunnel", exc)
         raise ConnectionFailed(
-            "ssh", "The SSH tunnel could not be opened. Details are in Datadock's server log.",
-            {"sshHost": "The SSH tunnel could not be opened"}) from None
+            "ssh",
+            "The SSH tunnel could not be opened. Details are in Datadock's server log.",
+            {"sshHost": "The SSH tunnel could not be opened"},
+        ) from None
 
 
 def load_private_key(values: dict[str, Any], attempt: _Attempt | None = None) -> paramiko.PKey:
@@ -165,11 +177,15 @@ def load_private_key(values: dict[str, Any], attempt: _Attempt | None = None) ->
     passphrase = values.get("sshPrivateKeyPassphrase") or None
     if data.startswith((b"ssh-", b"ecdsa-", b"sk-")):
         raise ConnectionFailed(
-            "ssh", "This is a public key (the .pub file): paste the private key instead.",
-            {"sshPrivateKey": "This is a public key: paste the private key"})
-    loader: Callable[..., Any] = (serialization.load_ssh_private_key
-                                  if b"BEGIN OPENSSH PRIVATE KEY" in data
-                                  else serialization.load_pem_private_key)
+            "ssh",
+            "This is a public key (the .pub file): paste the private key instead.",
+            {"sshPrivateKey": "This is a public key: paste the private key"},
+        )
+    loader: Callable[..., Any] = (
+        serialization.load_ssh_private_key
+        if b"BEGIN OPENSSH PRIVATE KEY" in data
+        else serialization.load_pem_private_key
+    )
     try:
         key = loader(data, password=None)
     except TypeError:  # encrypted: the passphrase is needed
@@ -189,14 +205,18 @@ def load_private_key(values: dict[str, Any], attempt: _Attempt | None = None) ->
 def _decrypt(loader: Callable[..., Any], data: bytes, passphrase: str | None) -> Any:
     if passphrase is None:
         raise ConnectionFailed(
-            "ssh", "The SSH private key is encrypted: enter its passphrase.",
-            {"sshPrivateKeyPassphrase": "This key is encrypted: enter its passphrase"})
+            "ssh",
+            "The SSH private key is encrypted: enter its passphrase.",
+            {"sshPrivateKeyPassphrase": "This key is encrypted: enter its passphrase"},
+        )
     try:
         return loader(data, password=passphrase.encode())
     except (TypeError, ValueError):
         raise ConnectionFailed(
-            "ssh", "The passphrase does not decrypt the SSH private key.",
-            {"sshPrivateKeyPassphrase": "Incorrect passphrase"}) from None
+            "ssh",
+            "The passphrase does not decrypt the SSH private key.",
+            {"sshPrivateKeyPassphrase": "Incorrect passphrase"},
+        ) from None
 
 
 def _unreadable(detail: str) -> ConnectionFailed:
@@ -212,15 +232,18 @@ def _to_paramiko(key: Any) -> paramiko.PKey:
         cls = paramiko.ECDSAKey
     else:
         kind = type(key).__name__.removeprefix("_").removesuffix("PrivateKey")
-        raise _unreadable(f"SSH keys of type {kind} are not supported: use an RSA, Ed25519 "
-                          "or ECDSA key.")
-    text = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
-                             serialization.NoEncryption()).decode()
+        raise _unreadable(
+            f"SSH keys of type {kind} are not supported: use an RSA, Ed25519 or ECDSA key."
+        )
+    text = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.OpenSSH,
+        serialization.NoEncryption(),
+    ).decode()
     return cls.from_private_key(io.StringIO(text))
 
 
-def _handshake(ssh_address: str, attempt: _Attempt, pin: HostKeyPin | None
-               ) -> paramiko.Transport:
+def _handshake(ssh_address: str, attempt: _Attempt, pin: HostKeyPin | None) -> paramiko.Transport:
     """TCP, SSH banner and key exchange, within the deadline."""
     try:
         sock = socket.create_connection((ssh_address, attempt.port), timeout=attempt.left())
@@ -229,8 +252,10 @@ def _handshake(ssh_address: str, attempt: _Attempt, pin: HostKeyPin | None
     except OSError as exc:
         attempt.log("connect", exc)
         raise ConnectionFailed(
-            "ssh", f"Could not open a connection to the SSH server {attempt.host}:"
-            f"{attempt.port}.", {"sshPort": "Could not connect to this port"}) from None
+            "ssh",
+            f"Could not open a connection to the SSH server {attempt.host}:{attempt.port}.",
+            {"sshPort": "Could not connect to this port"},
+        ) from None
     try:
         transport = paramiko.Transport(sock)
     except Exception:
@@ -261,24 +286,35 @@ def _handshake(ssh_address: str, attempt: _Attempt, pin: HostKeyPin | None
     raise _handshake_failure(error, attempt, pin)
 
 
-def _handshake_failure(exc: BaseException, attempt: _Attempt, pin: HostKeyPin | None
-                       ) -> ConnectionFailed:
+def _handshake_failure(
+    exc: BaseException, attempt: _Attempt, pin: HostKeyPin | None
+) -> ConnectionFailed:
     text = str(exc)
     if attempt.expired() or "timeout" in text.lower():
         return attempt.timeout()
-    if "protocol banner" in text or "Indecipherable protocol" in text or isinstance(
-            exc, EOFError | ConnectionError):
+    if (
+        "protocol banner" in text
+        or "Indecipherable protocol" in text
+        or isinstance(exc, EOFError | ConnectionError)
+    ):
         return ConnectionFailed(
-            "ssh", f"{attempt.host}:{attempt.port} answered, but not as an SSH server. Check "
-            "the SSH port (usually 22).", {"sshPort": "No SSH server answers on this port"})
+            "ssh",
+            f"{attempt.host}:{attempt.port} answered, but not as an SSH server. Check "
+            "the SSH port (usually 22).",
+            {"sshPort": "No SSH server answers on this port"},
+        )
     if "no acceptable host key" in text and pin is not None:
         return ConnectionFailed(
-            "ssh", f"The SSH server has no {pin.key_type} host key, the type of the pinned "
-            "key.", {"sshHostKey": f"The server has no {pin.key_type} host key"})
+            "ssh",
+            f"The SSH server has no {pin.key_type} host key, the type of the pinned key.",
+            {"sshHostKey": f"The server has no {pin.key_type} host key"},
+        )
     return ConnectionFailed(
-        "ssh", "The SSH handshake failed (no common algorithms, or the server closed the "
+        "ssh",
+        "The SSH handshake failed (no common algorithms, or the server closed the "
         "connection). Details are in Datadock's server log.",
-        {"sshHost": "The SSH handshake failed"})
+        {"sshHost": "The SSH handshake failed"},
+    )
 
 
 def _check_host_key(transport: paramiko.Transport, pin: HostKeyPin | None) -> None:
@@ -290,14 +326,17 @@ def _check_host_key(transport: paramiko.Transport, pin: HostKeyPin | None) -> No
     presented = fingerprint(key.asbytes())
     if not pin.matches(key.asbytes()):
         raise ConnectionFailed(
-            "ssh", f"The SSH server presented the host key {presented} ({key.get_name()}), "
+            "ssh",
+            f"The SSH server presented the host key {presented} ({key.get_name()}), "
             f"not the pinned {pin.fingerprint}. If the server's key changed on purpose, pin "
             "the new one; otherwise something may be impersonating the server.",
-            {"sshHostKey": f"Host key mismatch: the server presented {presented}"})
+            {"sshHostKey": f"Host key mismatch: the server presented {presented}"},
+        )
 
 
-def _authenticate(transport: paramiko.Transport, key: paramiko.PKey | None,
-                  attempt: _Attempt) -> None:
+def _authenticate(
+    transport: paramiko.Transport, key: paramiko.PKey | None, attempt: _Attempt
+) -> None:
     """Log in with the key, then (if the key is refused or more is asked) the password."""
     user = str(attempt.values["sshUsername"])
     password = attempt.values.get("sshPassword") or None
@@ -315,29 +354,34 @@ def _authenticate(transport: paramiko.Transport, key: paramiko.PKey | None,
             refused["sshPrivateKey"] = "This SSH server does not accept keys: use a password"
     if password is not None:
         tried.append("sshPassword")
-        outcome = _try_auth(transport, attempt,
-                            lambda: transport.auth_password(user, password))
+        outcome = _try_auth(transport, attempt, lambda: transport.auth_password(user, password))
         if outcome == []:
             return
         if outcome == "bad type":
             refused["sshPassword"] = "This SSH server does not accept passwords: paste a key"
     if more and not refused:
         raise ConnectionFailed(
-            "ssh", "The SSH server accepted the key but asks for more ("
+            "ssh",
+            "The SSH server accepted the key but asks for more ("
             f"{', '.join(more)}), which Datadock does not support.",
-            {"sshUsername": "The SSH server asks for a second factor"})
+            {"sshUsername": "The SSH server asks for a second factor"},
+        )
     if refused and len(refused) == len(tried):
         raise ConnectionFailed(
-            "ssh", "The SSH server does not accept this way of logging in.", refused)
+            "ssh", "The SSH server does not accept this way of logging in.", refused
+        )
     what = " or ".join({"sshPrivateKey": "key", "sshPassword": "password"}[n] for n in tried)
     message = f"SSH server rejected this username or {what}"
     raise ConnectionFailed(
-        "ssh", f"The SSH server rejected the username or {what}.",
-        {"sshUsername": message, **{n: message for n in tried}})
+        "ssh",
+        f"The SSH server rejected the username or {what}.",
+        {"sshUsername": message, **{n: message for n in tried}},
+    )
 
 
-def _try_auth(transport: paramiko.Transport, attempt: _Attempt,
-              call: Callable[[], list[str]]) -> list[str] | str:
+def _try_auth(
+    transport: paramiko.Transport, attempt: _Attempt, call: Callable[[], list[str]]
+) -> list[str] | str:
     """[] when logged in, the further methods asked for, "bad type" or "rejected"."""
     transport.auth_timeout = attempt.left()
     try:
@@ -351,68 +395,94 @@ def _try_auth(transport: paramiko.Transport, attempt: _Attempt,
         attempt.log("authentication", exc)
         if not transport.is_active():
             raise ConnectionFailed(
-                "ssh", "The SSH server closed the connection while logging in.",
-                {"sshUsername": "The SSH server closed the connection"}) from None
+                "ssh",
+                "The SSH server closed the connection while logging in.",
+                {"sshUsername": "The SSH server closed the connection"},
+            ) from None
         return "rejected"
     except paramiko.SSHException as exc:
         attempt.log("authentication", exc)
         if attempt.expired():
             raise attempt.timeout() from None
         raise ConnectionFailed(
-            "ssh", "The SSH server closed the connection while logging in.",
-            {"sshUsername": "The SSH server closed the connection"}) from None
+            "ssh",
+            "The SSH server closed the connection while logging in.",
+            {"sshUsername": "The SSH server closed the connection"},
+        ) from None
 
 
-def _probe_route(transport: paramiko.Transport, db_host: str, db_port: int,
-                 attempt: _Attempt) -> None:
+def _probe_route(
+    transport: paramiko.Transport, db_host: str, db_port: int, attempt: _Attempt
+) -> None:
     """Ask the SSH server to connect to the database once, so an unreachable database is named
     here (the forwarder would only drop the driver's connection)."""
     where = f"{db_host}:{db_port}"
     try:
-        channel = transport.open_channel("direct-tcpip", (db_host, db_port), ("127.0.0.1", 0),
-                                         timeout=attempt.left())
+        channel = transport.open_channel(
+            "direct-tcpip", (db_host, db_port), ("127.0.0.1", 0), timeout=attempt.left()
+        )
     except paramiko.ChannelException as exc:
         attempt.log("opening the channel", exc)
         if exc.code == OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED:
             raise ConnectionFailed(
-                "ssh", f"The SSH server does not allow tunnels to {where} for this user "
+                "ssh",
+                f"The SSH server does not allow tunnels to {where} for this user "
                 "(AllowTcpForwarding or PermitOpen in its sshd_config).",
-                {"host": "The SSH server does not allow tunnels to this host and port"}
+                {"host": "The SSH server does not allow tunnels to this host and port"},
             ) from None
         text = (exc.text or "").lower()
         if "not known" in text or "resolution" in text or "nodename" in text:
             raise ConnectionFailed(
-                "ssh", f"The SSH server could not find the host {db_host}.",
-                {"host": f"{HOST_NOT_FOUND} (as seen from the SSH server)"}) from None
+                "ssh",
+                f"The SSH server could not find the host {db_host}.",
+                {"host": f"{HOST_NOT_FOUND} (as seen from the SSH server)"},
+            ) from None
         message = "The SSH server could not connect to this host and port"
         raise ConnectionFailed(
-            "ssh", f"The SSH server could not reach {where}: check the database's host and "
+            "ssh",
+            f"The SSH server could not reach {where}: check the database's host and "
             "port as the SSH server sees them (127.0.0.1 is the SSH server itself).",
-            {"host": message, "port": message}) from None
+            {"host": message, "port": message},
+        ) from None
     except paramiko.SSHException as exc:
         attempt.log("opening the channel", exc)
         if attempt.expired() or "timeout" in str(exc).lower():
             raise ConnectionFailed(
-                "ssh", f"The SSH server got no answer from {where} within {attempt.seconds:g} s. "
+                "ssh",
+                f"The SSH server got no answer from {where} within {attempt.seconds:g} s. "
                 "Allow the SSH server's address in the database's firewall.",
-                {"host": f"{db_host} did not answer the SSH server within "
-                         f"{attempt.seconds:g} s"}) from None
+                {"host": f"{db_host} did not answer the SSH server within {attempt.seconds:g} s"},
+            ) from None
         raise
     channel.close()
 
 
-def _forward(transport: paramiko.Transport, ssh_address: str, db_host: str, db_port: int,
-             attempt: _Attempt, key: paramiko.PKey | None) -> Tunnel:
+def _forward(
+    transport: paramiko.Transport,
+    ssh_address: str,
+    db_host: str,
+    db_port: int,
+    attempt: _Attempt,
+    key: paramiko.PKey | None,
+) -> Tunnel:
     """sshtunnel serves 127.0.0.1 on a free port, each connection a channel on our session."""
     # sshtunnel insists on a credential, but never uses it here (the session is logged in
     # already): the password is not handed to one more object.
     credentials = {"ssh_pkey": key} if key is not None else {"ssh_password": "(logged in)"}
     forwarder = _Forwarder(
-        transport, ssh_address_or_host=(ssh_address, attempt.port),
-        ssh_username=str(attempt.values["sshUsername"]), **credentials,
-        remote_bind_address=(db_host, db_port), local_bind_address=("127.0.0.1", 0),
-        allow_agent=False, host_pkey_directories=[], ssh_config_file=None, logger=_quiet,
-        set_keepalive=KEEPALIVE_SECONDS, mute_exceptions=False)
+        transport,
+        ssh_address_or_host=(ssh_address, attempt.port),
+        ssh_username=str(attempt.values["sshUsername"]),
+        **credentials,
+        remote_bind_address=(db_host, db_port),
+        local_bind_address=("127.0.0.1", 0),
+        allow_agent=False,
+        host_pkey_directories=[],
+        ssh_config_file=None,
+        logger=_quiet,
+        set_keepalive=KEEPALIVE_SECONDS,
+        mute_exceptions=False,
+    )
     try:
         forwarder.start()
     except Exception:

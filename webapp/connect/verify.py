@@ -53,8 +53,10 @@ class Opened:
 
     def close(self) -> None:
         """Close the connection, then the tunnel; errors while closing are only logged."""
-        for closer in (getattr(self.connection, "close", None),
-                       getattr(self.tunnel, "close", None)):
+        for closer in (
+            getattr(self.connection, "close", None),
+            getattr(self.tunnel, "close", None),
+        ):
             if closer is not None:
                 try:
                     closer()
@@ -66,24 +68,36 @@ def _outbound() -> str | None:
     return current_app.config.get("OUTBOUND_ADDRESS") if has_app_context() else None
 
 
-def _probe_tcp(address: str, port: int, host: str, timeout: float, port_field: str = "port",
-               host_field: str = "host") -> None:
+def _probe_tcp(
+    address: str,
+    port: int,
+    host: str,
+    timeout: float,
+    port_field: str = "port",
+    host_field: str = "host",
+) -> None:
     """Open and close a TCP connection, naming the field that is wrong when it fails."""
     try:
         socket.create_connection((address, port), timeout=timeout).close()
     except TimeoutError:
         behind = "the SSH server" if host_field == "sshHost" else "the database"
-        raise timeout_failure(host, port, round(timeout, 1), _outbound(), host_field,
-                              behind) from None
+        raise timeout_failure(
+            host, port, round(timeout, 1), _outbound(), host_field, behind
+        ) from None
     except ConnectionRefusedError:
         raise port_refused(host, port, port_field) from None
     except OSError as exc:
         if exc.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH):
             raise ConnectionFailed(
-                "tcp", f"There is no network route from Datadock to {host}.",
-                {host_field: "Host unreachable"}) from None
-        raise ConnectionFailed("tcp", f"Could not open a connection to {host}:{port}.",
-                               {host_field: "Could not connect to this host"}) from None
+                "tcp",
+                f"There is no network route from Datadock to {host}.",
+                {host_field: "Host unreachable"},
+            ) from None
+        raise ConnectionFailed(
+            "tcp",
+            f"Could not open a connection to {host}:{port}.",
+            {host_field: "Could not connect to this host"},
+        ) from None
 
 
 def _tunnel(values: dict[str, Any], ladder: Ladder) -> tuple[Any, Target]:
@@ -92,15 +106,24 @@ def _tunnel(values: dict[str, Any], ladder: Ladder) -> tuple[Any, Target]:
 
     ssh_host, ssh_port = values["sshHost"], int(values.get("sshPort") or 22)
     ssh_address = ladder.run("dns", lambda: resolve_bastion(values, ladder.remaining()))
-    ladder.run("tcp", lambda: _probe_tcp(ssh_address, ssh_port, ssh_host, ladder.remaining(),
-                                         "sshPort", "sshHost"))
-    tunnel = ladder.run("ssh", lambda: open_tunnel(
-        values, ssh_address, values["host"], int(values["port"]), ladder.remaining()))
+    ladder.run(
+        "tcp",
+        lambda: _probe_tcp(
+            ssh_address, ssh_port, ssh_host, ladder.remaining(), "sshPort", "sshHost"
+        ),
+    )
+    tunnel = ladder.run(
+        "ssh",
+        lambda: open_tunnel(
+            values, ssh_address, values["host"], int(values["port"]), ladder.remaining()
+        ),
+    )
     return tunnel, target_for(values, "127.0.0.1", ladder.remaining(), tunnel.local_port)
 
 
-def open_connection(dialect: Dialect, values: dict[str, Any], timeout: float,
-                    ladder: Ladder | None = None) -> Opened:
+def open_connection(
+    dialect: Dialect, values: dict[str, Any], timeout: float, ladder: Ladder | None = None
+) -> Opened:
     """Walk the ladder up to an open connection. Raises ConnectionFailed carrying the steps."""
     ladder = ladder or Ladder(list(dialect.steps), timeout)
     names = [s.name for s in ladder.steps]
@@ -116,8 +139,14 @@ def open_connection(dialect: Dialect, values: dict[str, Any], timeout: float,
             if "ssh" in names:
                 ladder.mark("ssh", "skipped")
             target = target_for(values, address, ladder.remaining(), port)
-            return Opened(_driver_connect(dialect, target, ladder, lambda seconds: _probe_tcp(
-                address, port, host, seconds)))
+            return Opened(
+                _driver_connect(
+                    dialect,
+                    target,
+                    ladder,
+                    lambda seconds: _probe_tcp(address, port, host, seconds),
+                )
+            )
         else:
             target = target_for(values, None, ladder.remaining(), None)
         connection = _driver_connect(dialect, target, ladder)
@@ -125,8 +154,7 @@ def open_connection(dialect: Dialect, values: dict[str, Any], timeout: float,
         if tunnel is not None:
             tunnel.close()
         if not failure.steps:
-            raise ladder.fail(failure).with_traceback(failure.__traceback__) \
-                from failure.__cause__
+            raise ladder.fail(failure).with_traceback(failure.__traceback__) from failure.__cause__
         raise
     return Opened(connection, tunnel)
 
@@ -136,12 +164,16 @@ def _load_driver(dialect: Dialect) -> None:
         dialect.load_driver()
     except DriverMissing:
         raise ConnectionFailed(
-            "driver", f"The {dialect.label} driver is not installed on this Datadock server. "
-            f"Install it with: pip install 'datadock[{dialect.extra}]'", {}) from None
+            "driver",
+            f"The {dialect.label} driver is not installed on this Datadock server. "
+            f"Install it with: pip install 'datadock[{dialect.extra}]'",
+            {},
+        ) from None
 
 
-def _driver_connect(dialect: Dialect, target: Target, ladder: Ladder,
-                    probe: Callable[[float], None] | None = None) -> Any:
+def _driver_connect(
+    dialect: Dialect, target: Target, ladder: Ladder, probe: Callable[[float], None] | None = None
+) -> Any:
     """The driver's connect covers TLS, authentication and database at once, and TCP when
     `probe` is given (TCP was not probed before; `probe` runs only after a failure)."""
     group = [n for n in dialect.driver_steps if n in {s.name for s in ladder.steps}]
@@ -152,19 +184,31 @@ def _driver_connect(dialect: Dialect, target: Target, ladder: Ladder,
     try:
         connection = dialect.connect(target)
     except Exception as exc:  # noqa: BLE001 - every driver error is classified below
-        failure = exc if isinstance(exc, ConnectionFailed) else dialect.classify(
-            exc, Target(target.values, target.address, ladder.timeout, target.port))
+        failure = (
+            exc
+            if isinstance(exc, ConnectionFailed)
+            else dialect.classify(
+                exc, Target(target.values, target.address, ladder.timeout, target.port)
+            )
+        )
         if probe is not None and failure.step not in ("tls", "auth", "database"):
             failure = _probe_after(probe, failure, target, ladder)
         if failure.step == "timeout":
             applicable = [n for n in group if n != "tcp" and (n != "tls" or tls_applies)]
-            failure = timeout_failure(target.values.get("host", dialect.label),
-                                      target.values.get("port"), ladder.timeout, _outbound()
-                                      ).at_step(applicable[0] if applicable else "database")
+            failure = timeout_failure(
+                target.values.get("host", dialect.label),
+                target.values.get("port"),
+                ladder.timeout,
+                _outbound(),
+            ).at_step(applicable[0] if applicable else "database")
         # Raw driver text stays in the server log, with any secret value it echoes removed.
-        log.info("connect to %s source failed at step %s: %s: %s", dialect.key, failure.step,
-                 type(exc).__name__,
-                 redact(str(exc), secret_texts(target.values, dialect.secret_names)))
+        log.info(
+            "connect to %s source failed at step %s: %s: %s",
+            dialect.key,
+            failure.step,
+            type(exc).__name__,
+            redact(str(exc), secret_texts(target.values, dialect.secret_names)),
+        )
         ms = int((time.monotonic() - began) * 1000)
         failed_at = failure.step if failure.step in group else (group[-1] if group else None)
         for name in group:
@@ -178,9 +222,16 @@ def _driver_connect(dialect: Dialect, target: Target, ladder: Ladder,
     ms = int((time.monotonic() - began) * 1000)
     for name in group:
         status = "skipped" if name == "tls" and not tls_applies else "ok"
-        ladder.mark(name, status, ms if name == group[-1] else None,
-                    "" if name == group[-1] else BY_DRIVER if name == "tcp"
-                    else "checked in the same handshake")
+        ladder.mark(
+            name,
+            status,
+            ms if name == group[-1] else None,
+            ""
+            if name == group[-1]
+            else BY_DRIVER
+            if name == "tcp"
+            else "checked in the same handshake",
+        )
     return connection
 
 
@@ -188,8 +239,9 @@ BY_DRIVER = "opened by the driver's connection (not probed separately)"
 PROBE_AFTER_TIMEOUT = 0.15  # seconds: a listener that accepts answers a SYN in far less
 
 
-def _probe_after(probe: Callable[[float], None], failure: ConnectionFailed, target: Target,
-                 ladder: Ladder) -> ConnectionFailed:
+def _probe_after(
+    probe: Callable[[float], None], failure: ConnectionFailed, target: Target, ladder: Ladder
+) -> ConnectionFailed:
     """After a driver failure before TLS, probe TCP: its failure if it fails (what the probe
     said when it ran before the driver), else the driver's.
 
@@ -201,14 +253,19 @@ def _probe_after(probe: Callable[[float], None], failure: ConnectionFailed, targ
         probe(PROBE_AFTER_TIMEOUT if timed_out else ladder.remaining())
     except ConnectionFailed as tcp:
         if timed_out and tcp.step == "timeout":
-            return timeout_failure(target.values.get("host", ""), target.values.get("port"),
-                                   ladder.timeout, _outbound()).at_step("tcp")
+            return timeout_failure(
+                target.values.get("host", ""),
+                target.values.get("port"),
+                ladder.timeout,
+                _outbound(),
+            ).at_step("tcp")
         return tcp
     return failure
 
 
-def verify(dialect: Dialect, values: dict[str, Any], timeout: float,
-           fields_ms: int = 0) -> VerifyResult:
+def verify(
+    dialect: Dialect, values: dict[str, Any], timeout: float, fields_ms: int = 0
+) -> VerifyResult:
     """Walk the whole ladder, read the server's version, close. Raises ConnectionFailed."""
     ladder = Ladder(list(dialect.steps), timeout)
     ladder.mark("fields", "ok", fields_ms)
@@ -227,9 +284,14 @@ def _catalog(dialect: Dialect, connection: Any, values: dict[str, Any]) -> str:
     except ConnectionFailed:
         raise  # a dialect that knows which of its fields is at fault (e.g. Athena's S3 location)
     except Exception as exc:  # noqa: BLE001 - any failure here means the catalog is unreadable
-        log.info("reading the catalog of a %s source failed: %s", dialect.key,
-                 redact(str(exc), secret_texts(values, dialect.secret_names)))
+        log.info(
+            "reading the catalog of a %s source failed: %s",
+            dialect.key,
+            redact(str(exc), secret_texts(values, dialect.secret_names)),
+        )
         raise ConnectionFailed(
-            "catalog", "Connected, but this user cannot read the database's catalog "
+            "catalog",
+            "Connected, but this user cannot read the database's catalog "
             "(information_schema). Grant it read access to the schemas to sync.",
-            {"username": "Cannot read the catalog"}) from None
+            {"username": "Cannot read the catalog"},
+        ) from None

@@ -64,11 +64,18 @@ class VerifySlots:
             taken = list(self._taken.values())
             mine = [s for s in taken if s.org == org]
             if len(taken) >= max(1, size):
-                raise _busy(taken, now, f"Datadock is already verifying {_count(taken)}; "
-                            "try again in a few seconds.")
+                raise _busy(
+                    taken,
+                    now,
+                    f"Datadock is already verifying {_count(taken)}; try again in a few seconds.",
+                )
             if len(mine) >= max(1, per_org):
-                raise _busy(mine, now, "Your organization is already verifying "
-                            f"{_count(mine)} at once; try again in a few seconds.")
+                raise _busy(
+                    mine,
+                    now,
+                    "Your organization is already verifying "
+                    f"{_count(mine)} at once; try again in a few seconds.",
+                )
             token = next(self._ids)
             self._taken[token] = _Slot(org, now + seconds)
             return token
@@ -148,9 +155,13 @@ def run(org_id: Hashable, timeout: float, work: Callable[[], T]) -> T:
     try:
         return future.result(timeout=timeout + GRACE_SECONDS)
     except FutureTimeout:
-        log.warning("a verify overran its %g s deadline; its slot stays taken until the "
-                    "driver returns", timeout)
+        log.warning(
+            "a verify overran its %g s deadline; its slot stays taken until the driver returns",
+            timeout,
+        )
         raise ConnectionFailed(
-            "timeout", f"The connection attempt did not finish within {timeout:g} s and was "
+            "timeout",
+            f"The connection attempt did not finish within {timeout:g} s and was "
             "abandoned. Check the host and port, and allow Datadock's outbound address in the "
-            "database's firewall.") from None
+            "database's firewall.",
+        ) from None

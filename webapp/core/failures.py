@@ -19,8 +19,14 @@ NOT_ALLOWED = "This address is not allowed"
 OUTSIDE_DATA_FOLDER = "Use a path inside the data folder"
 
 
-def timeout_failure(host: str, port: int | None, seconds: float, outbound: str | None = None,
-                    field: str = "host", behind: str = "the database") -> ConnectionFailed:
+def timeout_failure(
+    host: str,
+    port: int | None,
+    seconds: float,
+    outbound: str | None = None,
+    field: str = "host",
+    behind: str = "the database",
+) -> ConnectionFailed:
     """The error for a host that accepted nothing or answered nothing within the deadline.
 
     `behind` names whose firewall to open ("the SSH server" for a tunnel's bastion).
@@ -41,14 +47,19 @@ def timeout_failure(host: str, port: int | None, seconds: float, outbound: str |
 def port_refused(host: str, port: int | None, field: str = "port") -> ConnectionFailed:
     """Nothing listens on the port (the TCP connection was refused)."""
     return ConnectionFailed(
-        "tcp", f"{host} refused the connection on port {port}: nothing listens there.",
-        {field: INCORRECT_PORT})
+        "tcp",
+        f"{host} refused the connection on port {port}: nothing listens there.",
+        {field: INCORRECT_PORT},
+    )
 
 
 def bad_credentials() -> ConnectionFailed:
     """The server rejected the login (a wrong password and an unknown user look the same)."""
-    return ConnectionFailed("auth", "The server rejected the username or password.",
-                            {"username": BAD_CREDENTIALS, "password": BAD_CREDENTIALS})
+    return ConnectionFailed(
+        "auth",
+        "The server rejected the username or password.",
+        {"username": BAD_CREDENTIALS, "password": BAD_CREDENTIALS},
+    )
 
 
 def unknown_database(name: str | None, more: str = "") -> ConnectionFailed:

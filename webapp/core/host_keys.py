@@ -26,10 +26,12 @@ _KEYGEN_TYPES = {"ED25519": "ssh-ed25519", "RSA": "ssh-rsa", "ECDSA": "ecdsa-sha
 _FINGERPRINT = re.compile(r"SHA256:([A-Za-z0-9+/]{43})=?")
 _KEYGEN_LINE = re.compile(
     r"^(?:(?P<bits>\d{3,5})\s+)?SHA256:(?P<fp>[A-Za-z0-9+/]{43})=?(?:\s.*?)?"
-    r"(?:\((?P<type>[A-Z0-9]+)\))?$")
+    r"(?:\((?P<type>[A-Z0-9]+)\))?$"
+)
 
-FORMAT_HELP = ("Paste a known_hosts line (host ssh-ed25519 AAAA…) or a SHA256:… fingerprint "
-               "(ssh-keygen -lf)")
+FORMAT_HELP = (
+    "Paste a known_hosts line (host ssh-ed25519 AAAA…) or a SHA256:… fingerprint (ssh-keygen -lf)"
+)
 
 
 class PinInvalid(ValueError):
@@ -66,11 +68,11 @@ def parse_pin(text: str) -> HostKeyPin:
     if "SHA256:" in text:
         return _parse_fingerprint(text)
     if text.startswith("@"):
-        raise PinInvalid("Markers such as @cert-authority are not supported: paste the "
-                         "server's own host key")
+        raise PinInvalid(
+            "Markers such as @cert-authority are not supported: paste the server's own host key"
+        )
     if re.fullmatch(r"(MD5:)?([0-9a-fA-F]{2}:){15}[0-9a-fA-F]{2}", text):
-        raise PinInvalid("MD5 fingerprints are not accepted: use the SHA256 one "
-                         "(ssh-keygen -lf)")
+        raise PinInvalid("MD5 fingerprints are not accepted: use the SHA256 one (ssh-keygen -lf)")
     tokens = text.split()
     if tokens and tokens[0] in KEY_ALGORITHMS:
         key_type, blob = tokens[0], tokens[1] if len(tokens) > 1 else ""
@@ -103,7 +105,7 @@ def _key_blob(key_type: str, text: str) -> bytes:
     try:
         blob = base64.b64decode(text, validate=True)
         (length,) = struct.unpack(">I", blob[:4])
-        inner = blob[4:4 + length].decode("ascii")
+        inner = blob[4 : 4 + length].decode("ascii")
     except (binascii.Error, struct.error, UnicodeDecodeError):
         raise PinInvalid("The key in this known_hosts line is not valid base64") from None
     if inner != key_type or len(blob) < 4 + length + 16:

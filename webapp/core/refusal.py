@@ -40,8 +40,14 @@ class Refusal(Exception):
     step: str | None
     steps: tuple[Mapping[str, Any], ...]
 
-    def __init__(self, detail: str, field_errors: Mapping[str, str] | None = None, *,
-                 step: str | None = None, steps: Iterable[Mapping[str, Any]] = ()) -> None:
+    def __init__(
+        self,
+        detail: str,
+        field_errors: Mapping[str, str] | None = None,
+        *,
+        step: str | None = None,
+        steps: Iterable[Mapping[str, Any]] = (),
+    ) -> None:
         super().__init__(detail)
         self._set(detail=detail, field_errors=field_errors, step=step, steps=steps)
 
@@ -58,8 +64,9 @@ class Refusal(Exception):
         if name.startswith("__") and name.endswith("__"):  # __traceback__, __cause__, __notes__
             super().__setattr__(name, value)
             return
-        raise AttributeError(f"{type(self).__name__} is immutable: use replace() to change "
-                             f"{name!r}")
+        raise AttributeError(
+            f"{type(self).__name__} is immutable: use replace() to change {name!r}"
+        )
 
     def __delattr__(self, name: str) -> None:
         if name.startswith("__") and name.endswith("__"):
@@ -98,7 +105,7 @@ class Refusal(Exception):
 
     def __repr__(self) -> str:
         step = f", step={self.step!r}" if self.step else ""
-        return (f"{type(self).__name__}({self.detail!r}, {dict(self.field_errors)!r}{step})")
+        return f"{type(self).__name__}({self.detail!r}, {dict(self.field_errors)!r}{step})"
 
     def extra(self) -> dict[str, Any]:
         """Members of the error body beyond title, detail and fieldErrors (`steps`, …)."""
@@ -110,8 +117,14 @@ class Refusal(Exception):
 
     def body(self) -> dict[str, Any]:
         """The one error shape: {"error": {"title", "detail", "fieldErrors", …}}."""
-        return {"error": {"title": self.title, "detail": self.detail,
-                          "fieldErrors": dict(self.field_errors), **self.extra()}}
+        return {
+            "error": {
+                "title": self.title,
+                "detail": self.detail,
+                "fieldErrors": dict(self.field_errors),
+                **self.extra(),
+            }
+        }
 
 
 def _rebuild(kind: type[Refusal], state: dict[str, Any]) -> Refusal:
@@ -130,8 +143,13 @@ class ConnectionFailed(Refusal):
 
     title: ClassVar[str] = "ConnectionFailed"
 
-    def __init__(self, step: str, detail: str, field_errors: Mapping[str, str] | None = None,
-                 steps: Iterable[Mapping[str, Any]] = ()) -> None:
+    def __init__(
+        self,
+        step: str,
+        detail: str,
+        field_errors: Mapping[str, str] | None = None,
+        steps: Iterable[Mapping[str, Any]] = (),
+    ) -> None:
         super().__init__(detail, field_errors, step=step, steps=steps)
 
 
@@ -191,5 +209,13 @@ class VerifyBusy(RateLimited):
         self._set(in_flight=int(in_flight))
 
 
-__all__ = ["ConnectionFailed", "DuplicateName", "RateLimited", "Refusal", "ValidationFailed",
-           "VerifyBusy", "WebhookRefused", "WebhookThrottled"]
+__all__ = [
+    "ConnectionFailed",
+    "DuplicateName",
+    "RateLimited",
+    "Refusal",
+    "ValidationFailed",
+    "VerifyBusy",
+    "WebhookRefused",
+    "WebhookThrottled",
+]

@@ -18,8 +18,13 @@ def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:
     return f"t={t},v1={digest}"
 
 
-def verify(secret: str, header: str, body: bytes, now: float | None = None,
-           tolerance: int = TOLERANCE_SECONDS) -> bool:
+def verify(
+    secret: str,
+    header: str,
+    body: bytes,
+    now: float | None = None,
+    tolerance: int = TOLERANCE_SECONDS,
+) -> bool:
     """Whether `header` signs `body` with `secret`, made within `tolerance` seconds of now."""
     parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
     try:

@@ -19,8 +19,7 @@ LABELS: dict[str, str] = {
 # Engines reached over TCP whose driver is always installed (PostgreSQL, MySQL families).
 HOST_STEPS = ("fields", "dns", "tcp", "ssh", "tls", "auth", "database", "catalog")
 # Engines reached over TCP through an optional driver (SQL Server, Oracle, ClickHouse, …).
-DRIVER_HOST_STEPS = ("fields", "driver", "dns", "tcp", "ssh", "tls", "auth", "database",
-                     "catalog")
+DRIVER_HOST_STEPS = ("fields", "driver", "dns", "tcp", "ssh", "tls", "auth", "database", "catalog")
 # Vendor APIs with no user host (BigQuery, Spanner, Athena, Snowflake; MotherDuck, whose
 # driver is always installed, walks it without the driver step).
 API_STEPS = ("fields", "driver", "auth", "database", "catalog")

@@ -60,5 +60,16 @@ def all_secret_names() -> tuple[str, ...]:
     return tuple(sorted({n for d in DIALECTS.values() for n in d.secret_names}))
 
 
-__all__ = ["DIALECTS", "MODULES", "Dialect", "FieldInvalid", "FieldSpec", "SchemaFilter",
-           "TableInfo", "Target", "all_secret_names", "get_dialect", "load"]
+__all__ = [
+    "DIALECTS",
+    "MODULES",
+    "Dialect",
+    "FieldInvalid",
+    "FieldSpec",
+    "SchemaFilter",
+    "TableInfo",
+    "Target",
+    "all_secret_names",
+    "get_dialect",
+    "load",
+]

@@ -45,8 +45,9 @@ def check_region(value: str) -> None:
 def check_access_key_id(value: str) -> None:
     """An IAM user's long-term access key ID."""
     if value.startswith("ASIA"):
-        raise FieldInvalid("Temporary keys (ASIA…) need a session token: use an IAM user's "
-                           "access key (AKIA…)")
+        raise FieldInvalid(
+            "Temporary keys (ASIA…) need a session token: use an IAM user's access key (AKIA…)"
+        )
     if not ACCESS_KEY_ID.match(value):
         raise FieldInvalid("An access key ID is AKIA followed by 16 capital letters and digits")
 
@@ -57,8 +58,10 @@ def check_output_location(value: str) -> None:
     if not match:
         raise FieldInvalid("Use an S3 URL: s3://bucket/prefix/")
     if not BUCKET.match(match.group(1)):
-        raise FieldInvalid("The bucket name must be 3–63 lowercase letters, digits, dots and "
-                           "dashes, starting and ending with a letter or digit")
+        raise FieldInvalid(
+            "The bucket name must be 3–63 lowercase letters, digits, dots and "
+            "dashes, starting and ending with a letter or digit"
+        )
 
 
 def check_workgroup(value: str) -> None:
@@ -97,29 +100,35 @@ class AthenaConnection:
         """Run a query, wait for it under the deadline (stopping it when exceeded), then page
         through its results (the header row skipped)."""
         started = time.monotonic()
-        request: dict[str, Any] = {"QueryString": sql, "WorkGroup": self.workgroup,
-                                   "QueryExecutionContext": {"Catalog": self.catalog}}
+        request: dict[str, Any] = {
+            "QueryString": sql,
+            "WorkGroup": self.workgroup,
+            "QueryExecutionContext": {"Catalog": self.catalog},
+        }
         if self.output:
             request["ResultConfiguration"] = {"OutputLocation": self.output}
         query_id = self.client.start_query_execution(**request)["QueryExecutionId"]
         pause = 0.2
         while True:
-            status = self.client.get_query_execution(
-                QueryExecutionId=query_id)["QueryExecution"]["Status"]
+            status = self.client.get_query_execution(QueryExecutionId=query_id)["QueryExecution"][
+                "Status"
+            ]
             state = status["State"]
             if state == "SUCCEEDED":
                 break
             if state in ("FAILED", "CANCELLED"):
                 reason = status.get("AthenaError", {})
-                raise QueryFailed(state, status.get("StateChangeReason", ""),
-                                  reason.get("ErrorType"))
+                raise QueryFailed(
+                    state, status.get("StateChangeReason", ""), reason.get("ErrorType")
+                )
             if time.monotonic() - started > timeout:
                 self.client.stop_query_execution(QueryExecutionId=query_id)
                 raise TimeoutError(f"Athena query still {state} after {timeout:g} s")
             time.sleep(pause)
             pause = min(pause * 2, 2.0)
         pages = self.client.get_paginator("get_query_results").paginate(
-            QueryExecutionId=query_id, PaginationConfig={"PageSize": 1000})
+            QueryExecutionId=query_id, PaginationConfig={"PageSize": 1000}
+        )
         first = True
         for page in pages:
             for row in page["ResultSet"]["Rows"]:
@@ -138,38 +147,90 @@ class AthenaConnection:
 _NAMED_NOT_FOUND = ("InvalidRequestException", "ResourceNotFoundException", "MetadataException")
 # AWS error codes (and Athena's query states), with AWS's or the query's message as the text.
 ERRORS = (
-    ErrorRule(Failure("auth", "AWS does not know this access key ID.",
-                      {"athenaAccessKeyId": "Unknown access key ID"}),
-              code=("UnrecognizedClientException", "InvalidClientTokenId")),
-    ErrorRule(Failure("auth", "The secret access key does not match the key ID.",
-                      {"password": "Incorrect secret access key"}),
-              code=("InvalidSignatureException", "SignatureDoesNotMatch")),
-    ErrorRule(Failure("auth", "This IAM user may not use Athena here (athena:GetWorkGroup, "
-                      "athena:GetDataCatalog, athena:StartQueryExecution, …).",
-                      {"athenaAccessKeyId": "This key may not use Athena"}),
-              code="AccessDeniedException"),
-    ErrorRule(Failure("database", "There is no workgroup {athenaWorkgroup!r} in {athenaRegion}.",
-                      {"athenaWorkgroup": "Workgroup not found"}),
-              code=_NAMED_NOT_FOUND, also="(?i)work ?group"),
-    ErrorRule(Failure("database", "The data catalog {athenaCatalog!r} has no database "
-                      "{athenaDatabase!r}.", {"athenaDatabase": "Database not found"}),
-              code=_NAMED_NOT_FOUND, also="(?i)database", given=("athenaDatabase",)),
-    ErrorRule(Failure("database", "There is no data catalog {athenaCatalog!r} in "
-                      "{athenaRegion}.", {"athenaCatalog": "Data catalog not found"}),
-              code=_NAMED_NOT_FOUND, also="(?i)catalog"),
-    ErrorRule(Failure("database", "This workgroup has no query result location: enter one.",
-                      {"athenaOutputLocation": "Enter an s3:// location for query results"}),
-              code="NO_OUTPUT"),
-    ErrorRule(Failure("catalog", "Athena could not write query results to the result location. "
-                      "Check the bucket exists in this region and the key may write to it.",
-                      {"athenaOutputLocation": "Cannot write query results here"}),
-              types=(QueryFailed,), also="(?i)output|bucket|s3|Access denied"),
-    ErrorRule(vendor_timeout("Amazon Athena", "athenaRegion"),
-              chain=("ConnectTimeoutError", "ReadTimeoutError", "TimeoutError")),
-    ErrorRule(Failure("auth", "Datadock's server could not reach Athena in {athenaRegion}. "
-                      "Check the region and the server's internet access.",
-                      {"athenaRegion": "Athena is not reachable in this region"}),
-              chain=("EndpointConnectionError",)),
+    ErrorRule(
+        Failure(
+            "auth",
+            "AWS does not know this access key ID.",
+            {"athenaAccessKeyId": "Unknown access key ID"},
+        ),
+        code=("UnrecognizedClientException", "InvalidClientTokenId"),
+    ),
+    ErrorRule(
+        Failure(
+            "auth",
+            "The secret access key does not match the key ID.",
+            {"password": "Incorrect secret access key"},
+        ),
+        code=("InvalidSignatureException", "SignatureDoesNotMatch"),
+    ),
+    ErrorRule(
+        Failure(
+            "auth",
+            "This IAM user may not use Athena here (athena:GetWorkGroup, "
+            "athena:GetDataCatalog, athena:StartQueryExecution, …).",
+            {"athenaAccessKeyId": "This key may not use Athena"},
+        ),
+        code="AccessDeniedException",
+    ),
+    ErrorRule(
+        Failure(
+            "database",
+            "There is no workgroup {athenaWorkgroup!r} in {athenaRegion}.",
+            {"athenaWorkgroup": "Workgroup not found"},
+        ),
+        code=_NAMED_NOT_FOUND,
+        also="(?i)work ?group",
+    ),
+    ErrorRule(
+        Failure(
+            "database",
+            "The data catalog {athenaCatalog!r} has no database {athenaDatabase!r}.",
+            {"athenaDatabase": "Database not found"},
+        ),
+        code=_NAMED_NOT_FOUND,
+        also="(?i)database",
+        given=("athenaDatabase",),
+    ),
+    ErrorRule(
+        Failure(
+            "database",
+            "There is no data catalog {athenaCatalog!r} in {athenaRegion}.",
+            {"athenaCatalog": "Data catalog not found"},
+        ),
+        code=_NAMED_NOT_FOUND,
+        also="(?i)catalog",
+    ),
+    ErrorRule(
+        Failure(
+            "database",
+            "This workgroup has no query result location: enter one.",
+            {"athenaOutputLocation": "Enter an s3:// location for query results"},
+        ),
+        code="NO_OUTPUT",
+    ),
+    ErrorRule(
+        Failure(
+            "catalog",
+            "Athena could not write query results to the result location. "
+            "Check the bucket exists in this region and the key may write to it.",
+            {"athenaOutputLocation": "Cannot write query results here"},
+        ),
+        types=(QueryFailed,),
+        also="(?i)output|bucket|s3|Access denied",
+    ),
+    ErrorRule(
+        vendor_timeout("Amazon Athena", "athenaRegion"),
+        chain=("ConnectTimeoutError", "ReadTimeoutError", "TimeoutError"),
+    ),
+    ErrorRule(
+        Failure(
+            "auth",
+            "Datadock's server could not reach Athena in {athenaRegion}. "
+            "Check the region and the server's internet access.",
+            {"athenaRegion": "Athena is not reachable in this region"},
+        ),
+        chain=("EndpointConnectionError",),
+    ),
 )
 
 
@@ -197,31 +258,71 @@ class Athena(Dialect):
     errors = ERRORS
     # awsathena+rest://KEY:SECRET@athena.REGION.amazonaws.com:443/schema?s3_staging_dir=…
     url_schemes = ("awsathena", "athena")
-    url_form = UrlForm(host=None, port=None, username="athenaAccessKeyId", path=None,
-                       more=_region_of_host,
-                       options={"s3_staging_dir": "athenaOutputLocation",
-                                "work_group": "athenaWorkgroup",
-                                "catalog_name": "athenaCatalog", "region_name": "athenaRegion"})
+    url_form = UrlForm(
+        host=None,
+        port=None,
+        username="athenaAccessKeyId",
+        path=None,
+        more=_region_of_host,
+        options={
+            "s3_staging_dir": "athenaOutputLocation",
+            "work_group": "athenaWorkgroup",
+            "catalog_name": "athenaCatalog",
+            "region_name": "athenaRegion",
+        },
+    )
     fields = (
-        FieldSpec(name="athenaRegion", label="AWS region", required=True, default="us-east-1",
-                  max_length=32, checks=(check_region,), placeholder="us-east-1"),
-        FieldSpec(name="athenaAccessKeyId", label="Access key ID", required=True,
-                  max_length=20, checks=(check_access_key_id,),
-                  placeholder="AKIAIOSFODNN7EXAMPLE",
-                  help="An IAM user's access key with Athena, Glue (read) and S3 access to the "
-                       "data and the result location."),
+        FieldSpec(
+            name="athenaRegion",
+            label="AWS region",
+            required=True,
+            default="us-east-1",
+            max_length=32,
+            checks=(check_region,),
+            placeholder="us-east-1",
+        ),
+        FieldSpec(
+            name="athenaAccessKeyId",
+            label="Access key ID",
+            required=True,
+            max_length=20,
+            checks=(check_access_key_id,),
+            placeholder="AKIAIOSFODNN7EXAMPLE",
+            help="An IAM user's access key with Athena, Glue (read) and S3 access to the "
+            "data and the result location.",
+        ),
         password_field(label="Secret access key", max_length=40),
-        FieldSpec(name="athenaWorkgroup", label="Workgroup", default="primary",
-                  max_length=128, checks=(check_workgroup,)),
-        FieldSpec(name="athenaOutputLocation", label="Query result location", max_length=1024,
-                  checks=(check_output_location,), placeholder="s3://my-bucket/athena-results/",
-                  help="Where Athena writes query results (s3://…). Blank uses the "
-                       "workgroup's own setting."),
-        FieldSpec(name="athenaCatalog", label="Data catalog", default="AwsDataCatalog",
-                  max_length=256, checks=(check_catalog_name,)),
-        FieldSpec(name="athenaDatabase", label="Database (optional)", max_length=255,
-                  checks=(check_catalog_name,), placeholder="analytics",
-                  help="The one database (Glue schema) to sync; blank: every database."),
+        FieldSpec(
+            name="athenaWorkgroup",
+            label="Workgroup",
+            default="primary",
+            max_length=128,
+            checks=(check_workgroup,),
+        ),
+        FieldSpec(
+            name="athenaOutputLocation",
+            label="Query result location",
+            max_length=1024,
+            checks=(check_output_location,),
+            placeholder="s3://my-bucket/athena-results/",
+            help="Where Athena writes query results (s3://…). Blank uses the "
+            "workgroup's own setting.",
+        ),
+        FieldSpec(
+            name="athenaCatalog",
+            label="Data catalog",
+            default="AwsDataCatalog",
+            max_length=256,
+            checks=(check_catalog_name,),
+        ),
+        FieldSpec(
+            name="athenaDatabase",
+            label="Database (optional)",
+            max_length=255,
+            checks=(check_catalog_name,),
+            placeholder="analytics",
+            help="The one database (Glue schema) to sync; blank: every database.",
+        ),
     )
 
     @property
@@ -247,18 +348,28 @@ class Athena(Dialect):
         from botocore.config import Config
 
         v = target.values
-        config = Config(connect_timeout=target.timeout, read_timeout=target.timeout,
-                        retries={"max_attempts": 1, "mode": "standard"},
-                        user_agent_extra="datadock")
+        config = Config(
+            connect_timeout=target.timeout,
+            read_timeout=target.timeout,
+            retries={"max_attempts": 1, "mode": "standard"},
+            user_agent_extra="datadock",
+        )
         session = boto3.session.Session(
-            aws_access_key_id=v["athenaAccessKeyId"], aws_secret_access_key=v["password"],
-            region_name=v["athenaRegion"])
+            aws_access_key_id=v["athenaAccessKeyId"],
+            aws_secret_access_key=v["password"],
+            region_name=v["athenaRegion"],
+        )
         client = session.client("athena", config=config)
         workgroup = client.get_work_group(WorkGroup=v["athenaWorkgroup"])["WorkGroup"]
         result = workgroup.get("Configuration", {}).get("ResultConfiguration", {})
-        connection = AthenaConnection(client, v["athenaWorkgroup"], v["athenaCatalog"],
-                                      v.get("athenaOutputLocation") or None, target.timeout,
-                                      result.get("OutputLocation"))
+        connection = AthenaConnection(
+            client,
+            v["athenaWorkgroup"],
+            v["athenaCatalog"],
+            v.get("athenaOutputLocation") or None,
+            target.timeout,
+            result.get("OutputLocation"),
+        )
         if not connection.output and not connection.workgroup_output:
             raise QueryFailed("NO_OUTPUT", "no result location")
         client.get_data_catalog(Name=v["athenaCatalog"])
@@ -272,14 +383,16 @@ class Athena(Dialect):
         try:
             list(connection.rows("SELECT 1", connection.timeout))
         except Exception as exc:
-            values = {"athenaWorkgroup": connection.workgroup,
-                      "athenaCatalog": connection.catalog}
+            values = {"athenaWorkgroup": connection.workgroup, "athenaCatalog": connection.catalog}
             failure = self.classify(exc, Target(values, None, connection.timeout))
-            raise catalog_failure(failure, "athenaAccessKeyId", "This key cannot run "
-                                  "queries here (athena:StartQueryExecution)") from exc
+            raise catalog_failure(
+                failure,
+                "athenaAccessKeyId",
+                "This key cannot run queries here (athena:StartQueryExecution)",
+            ) from exc
 
     def server_version(self, connection: AthenaConnection) -> str:
-        """"Amazon Athena (workgroup primary)"."""
+        """ "Amazon Athena (workgroup primary)"."""
         return f"Amazon Athena (workgroup {connection.workgroup})"
 
     def error_codes(self, exc: BaseException) -> tuple[Any, ...]:
@@ -295,8 +408,9 @@ class Athena(Dialect):
             return exc.reason
         return str(_aws_error(exc).get("Message", ""))
 
-    def introspect(self, connection: AthenaConnection, schemas: SchemaFilter | None = None
-                   ) -> Iterator[TableInfo]:
+    def introspect(
+        self, connection: AthenaConnection, schemas: SchemaFilter | None = None
+    ) -> Iterator[TableInfo]:
         """One information_schema query over the catalog (or its one database), results
         paged."""
         rows = connection.rows(CATALOG_QUERY, SYNC_SECONDS)

@@ -26,15 +26,27 @@ def no_guard() -> Guard | None:
 
 def no_data_folder(relative: str) -> Path:
     """Without connect/'s file policy no data file is opened."""
-    raise ConnectionFailed("file", "No data folder policy was given for this connection.",
-                           {"databaseName": "No data folder is configured"})
+    raise ConnectionFailed(
+        "file",
+        "No data folder policy was given for this connection.",
+        {"databaseName": "No data folder is configured"},
+    )
 
 
-def no_address_policy(host: str, port: int, timeout: float, host_field: str = "host",
-                      port_field: str = "port", every: bool = False) -> str:
+def no_address_policy(
+    host: str,
+    port: int,
+    timeout: float,
+    host_field: str = "host",
+    port_field: str = "port",
+    every: bool = False,
+) -> str:
     """Without connect/'s egress policy no address an engine connects to itself is reached."""
-    raise ConnectionFailed("dns", "No egress policy was given for this connection.",
-                           {host_field: "No egress policy is configured"})
+    raise ConnectionFailed(
+        "dns",
+        "No egress policy was given for this connection.",
+        {host_field: "No egress policy is configured"},
+    )
 
 
 @dataclass(frozen=True)
@@ -102,8 +114,7 @@ class SchemaFilter:
         name = schema.lower()
         if any(fnmatch.fnmatchcase(name, p.lower()) for p in self.exclude):
             return False
-        return not self.include or any(fnmatch.fnmatchcase(name, p.lower())
-                                       for p in self.include)
+        return not self.include or any(fnmatch.fnmatchcase(name, p.lower()) for p in self.include)
 
     @staticmethod
     def like(pattern: str) -> str:
@@ -208,8 +219,11 @@ class Dialect(ABC):
     @property
     def identity_names(self) -> tuple[str, ...]:
         """Fields that say where secrets are sent: changing one means secrets are asked again."""
-        return tuple(n for n in ("host", "port", "databaseName", "sshHost", "sshPort",
-                                 "sshHostKey") if self.field(n))
+        return tuple(
+            n
+            for n in ("host", "port", "databaseName", "sshHost", "sshPort", "sshHostKey")
+            if self.field(n)
+        )
 
     def field(self, name: str) -> FieldSpec | None:
         """The declaration of field `name`, if this dialect has it."""
@@ -226,9 +240,16 @@ class Dialect(ABC):
     def classify(self, exc: BaseException, target: Target) -> ConnectionFailed:
         """Turn a driver exception into a failure with field errors and no raw driver text:
         the first rule of `errors` that matches, else `fallback`."""
-        facts = Facts(exc, self.error_text(exc), tuple(self.error_codes(exc)),
-                      tuple(self.error_chain(exc)), target.values, target.timeout, self.label,
-                      self.secret_names)
+        facts = Facts(
+            exc,
+            self.error_text(exc),
+            tuple(self.error_codes(exc)),
+            tuple(self.error_chain(exc)),
+            target.values,
+            target.timeout,
+            self.label,
+            self.secret_names,
+        )
         return first_failure(self.errors, facts) or self.fallback(facts)
 
     def error_text(self, exc: BaseException) -> str:
@@ -245,7 +266,8 @@ class Dialect(ABC):
         return tuple(chain(exc))
 
     @abstractmethod
-    def introspect(self, connection: Any, schemas: SchemaFilter | None = None
-                   ) -> Iterator[TableInfo]:
+    def introspect(
+        self, connection: Any, schemas: SchemaFilter | None = None
+    ) -> Iterator[TableInfo]:
         """Yield every table of the allowed schemas with its columns, foreign keys and row
         estimate, read with bulk catalog queries (never one per table), streamed."""

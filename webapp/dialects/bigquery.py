@@ -47,18 +47,39 @@ def check_bytes(value: str) -> None:
 
 # Credible Data's BigQuery options (the billing project, location and the query limits).
 OPTION_FIELDS = (
-    FieldSpec(name="bigQueryBillingProjectId", label="Billing project ID", max_length=93,
-              checks=(check_project_id,), placeholder="my-billing-project",
-              help="The project query jobs run (and are billed) in. Blank: the project above."),
-    FieldSpec(name="bigQueryLocation", label="Location", max_length=64, placeholder="US",
-              checks=(check_location,), help="Where query jobs run (US, EU, a region). Blank: "
-              "BigQuery picks the datasets' location."),
-    FieldSpec(name="bigQueryMaximumBytesBilled", label="Maximum bytes billed", max_length=19,
-              placeholder="1000000000", checks=(check_bytes,),
-              help="A query that would bill more fails instead. Blank: no limit."),
-    FieldSpec(name="bigQueryQueryTimeoutMs", label="Query timeout (ms)", kind="integer",
-              min_value=1000, max_value=3_600_000,
-              help=f"How long one catalog query may run. Blank: {SYNC_SECONDS:g} s."),
+    FieldSpec(
+        name="bigQueryBillingProjectId",
+        label="Billing project ID",
+        max_length=93,
+        checks=(check_project_id,),
+        placeholder="my-billing-project",
+        help="The project query jobs run (and are billed) in. Blank: the project above.",
+    ),
+    FieldSpec(
+        name="bigQueryLocation",
+        label="Location",
+        max_length=64,
+        placeholder="US",
+        checks=(check_location,),
+        help="Where query jobs run (US, EU, a region). Blank: "
+        "BigQuery picks the datasets' location.",
+    ),
+    FieldSpec(
+        name="bigQueryMaximumBytesBilled",
+        label="Maximum bytes billed",
+        max_length=19,
+        placeholder="1000000000",
+        checks=(check_bytes,),
+        help="A query that would bill more fails instead. Blank: no limit.",
+    ),
+    FieldSpec(
+        name="bigQueryQueryTimeoutMs",
+        label="Query timeout (ms)",
+        kind="integer",
+        min_value=1000,
+        max_value=3_600_000,
+        help=f"How long one catalog query may run. Blank: {SYNC_SECONDS:g} s.",
+    ),
 )
 
 DATASET_QUERY = """
@@ -89,10 +110,18 @@ def check_dataset(value: str) -> None:
 ERRORS = google_rules(
     "BigQuery",
     product_rule(r"Not found: Dataset", "database", DATASET_FIELD, "Dataset not found"),
-    product_rule(r"Not found: Project|Project .* (was )?not found", "database", PROJECT_FIELD,
-                 "Project not found"),
-    product_rule(r"bigquery\.jobs\.create", "catalog", KEY_FIELD,
-                 "This service account cannot run queries (BigQuery Job User)"),
+    product_rule(
+        r"Not found: Project|Project .* (was )?not found",
+        "database",
+        PROJECT_FIELD,
+        "Project not found",
+    ),
+    product_rule(
+        r"bigquery\.jobs\.create",
+        "catalog",
+        KEY_FIELD,
+        "This service account cannot run queries (BigQuery Job User)",
+    ),
 )
 
 
@@ -118,22 +147,37 @@ class BigQuery(Dialect):
     key = "BIGQUERY"
     label = "Google BigQuery"
     extra = "bigquery"
-    driver_modules = ("google.cloud.bigquery", "google.oauth2.service_account",
-                      "google.auth.transport.requests")
+    driver_modules = (
+        "google.cloud.bigquery",
+        "google.oauth2.service_account",
+        "google.auth.transport.requests",
+    )
     steps = API_STEPS
     driver_steps = ("auth", "database")
-    fields = (*key_fields("BigQuery (roles BigQuery Data Viewer and BigQuery Job User)"),
-              *OPTION_FIELDS,
-              FieldSpec(name=DATASET_FIELD, label="Dataset (optional)", max_length=1024,
-                        checks=(check_dataset,), placeholder="analytics",
-                        help="The one dataset to sync; blank: every dataset of the project."))
+    fields = (
+        *key_fields("BigQuery (roles BigQuery Data Viewer and BigQuery Job User)"),
+        *OPTION_FIELDS,
+        FieldSpec(
+            name=DATASET_FIELD,
+            label="Dataset (optional)",
+            max_length=1024,
+            checks=(check_dataset,),
+            placeholder="analytics",
+            help="The one dataset to sync; blank: every dataset of the project.",
+        ),
+    )
     errors = ERRORS
     error_text = staticmethod(chain_text)
     # bigquery://project-id[/dataset]
     url_schemes = ("bigquery",)
-    url_form = UrlForm(host=PROJECT_FIELD, port=None, username=None, password=None,
-                       path=DATASET_FIELD,
-                       invalid="Paste bigquery://project-id")
+    url_form = UrlForm(
+        host=PROJECT_FIELD,
+        port=None,
+        username=None,
+        password=None,
+        path=DATASET_FIELD,
+        invalid="Paste bigquery://project-id",
+    )
 
     @property
     def identity_names(self) -> tuple[str, ...]:
@@ -157,50 +201,65 @@ class BigQuery(Dialect):
         project = project_of(v)
         creds = credentials(v, target.timeout, SCOPES)
         # Jobs run in the billing project; datasets are listed and read in the data project.
-        client = bigquery.Client(project=v.get("bigQueryBillingProjectId") or project,
-                                 credentials=creds, location=v.get("bigQueryLocation") or None)
+        client = bigquery.Client(
+            project=v.get("bigQueryBillingProjectId") or project,
+            credentials=creds,
+            location=v.get("bigQueryLocation") or None,
+        )
         try:
             if v.get(DATASET_FIELD):
                 client.get_dataset(f"{project}.{v[DATASET_FIELD]}", timeout=target.timeout)
             else:
-                list(client.list_datasets(project=project, max_results=1,
-                                          timeout=target.timeout))
+                list(client.list_datasets(project=project, max_results=1, timeout=target.timeout))
         except BaseException:
             client.close()
             raise
         limit = v.get("bigQueryMaximumBytesBilled")
         config = bigquery.QueryJobConfig(maximum_bytes_billed=int(limit)) if limit else None
         timeout_ms = v.get("bigQueryQueryTimeoutMs")
-        return BigQueryConnection(client, project, target.timeout, config,
-                                  timeout_ms / 1000 if timeout_ms else SYNC_SECONDS,
-                                  v.get(DATASET_FIELD) or None)
+        return BigQueryConnection(
+            client,
+            project,
+            target.timeout,
+            config,
+            timeout_ms / 1000 if timeout_ms else SYNC_SECONDS,
+            v.get(DATASET_FIELD) or None,
+        )
 
     def check_catalog(self, connection: BigQueryConnection) -> None:
         """A trivial query: the service account may run query jobs (the sync needs them)."""
         try:
-            job = connection.client.query("SELECT 1", job_config=connection.job_config,
-                                          timeout=connection.timeout)
+            job = connection.client.query(
+                "SELECT 1", job_config=connection.job_config, timeout=connection.timeout
+            )
             list(job.result(timeout=connection.timeout))
         except Exception as exc:
             failure = self.classify(exc, Target({}, None, connection.timeout))
-            raise catalog_failure(failure, KEY_FIELD, "This service account cannot run "
-                                  "queries (BigQuery Job User)") from exc
+            raise catalog_failure(
+                failure, KEY_FIELD, "This service account cannot run queries (BigQuery Job User)"
+            ) from exc
 
     def server_version(self, connection: BigQueryConnection) -> str:
-        """"Google BigQuery (project my-project)"."""
+        """ "Google BigQuery (project my-project)"."""
         return f"Google BigQuery (project {connection.project})"
 
-    def introspect(self, connection: BigQueryConnection, schemas: SchemaFilter | None = None
-                   ) -> Iterator[TableInfo]:
+    def introspect(
+        self, connection: BigQueryConnection, schemas: SchemaFilter | None = None
+    ) -> Iterator[TableInfo]:
         """One INFORMATION_SCHEMA query per allowed dataset, results paged."""
         schemas = schemas or SchemaFilter()
         client, project = connection.client, connection.project
         seconds = connection.query_seconds
         if not PROJECT_ID.match(project):
             raise ValueError("invalid project id")
-        datasets = [connection.dataset] if connection.dataset else (
-            item.dataset_id for item in client.list_datasets(project=project,
-                                                             timeout=SYNC_SECONDS))
+        datasets = (
+            [connection.dataset]
+            if connection.dataset
+            else (
+                item.dataset_id
+                for item in client.list_datasets(project=project, timeout=SYNC_SECONDS)
+            )
+        )
         for dataset in datasets:
             if not DATASET_ID.match(dataset) or not schemas.allows(dataset):
                 continue

@@ -52,24 +52,52 @@ NO_HTTP_INTERFACE = {"port": "No ClickHouse HTTP interface on this port"}
 ERRORS = (
     ErrorRule(BAD_LOGIN, code=CREDENTIAL_CODES),
     ErrorRule(NO_SUCH_DATABASE, code=UNKNOWN_DATABASE),
-    ErrorRule(Failure("database", "This user may not read this database (ACCESS_DENIED).",
-                      {"username": "No access to this database"}), code=ACCESS_DENIED),
-    ErrorRule(Failure("auth", "This user may not connect from Datadock's address. Add it to the "
-                      "service's IP access list.", {"host": "Datadock's address is not allowed"}),
-              code=IP_NOT_ALLOWED),
+    ErrorRule(
+        Failure(
+            "database",
+            "This user may not read this database (ACCESS_DENIED).",
+            {"username": "No access to this database"},
+        ),
+        code=ACCESS_DENIED,
+    ),
+    ErrorRule(
+        Failure(
+            "auth",
+            "This user may not connect from Datadock's address. Add it to the "
+            "service's IP access list.",
+            {"host": "Datadock's address is not allowed"},
+        ),
+        code=IP_NOT_ALLOWED,
+    ),
     ErrorRule(timed_out, chain=("ReadTimeoutError", "ConnectTimeoutError", "TimeoutError")),
     REFUSED,
-    ErrorRule(Failure("tls", "The HTTPS handshake failed: the port may be the plain HTTP one "
-                      "(8123), or the certificate is not trusted or not issued for this host "
-                      "name.", {"sslEnabled": "TLS handshake failed"}),
-              chain=("SSLError",), text="CERTIFICATE_VERIFY_FAILED"),
-    ErrorRule(Failure("tls", "The server closed the connection: this port may expect HTTPS "
-                      "(turn SSL on) or may not be ClickHouse's HTTP interface.",
-                      NO_HTTP_INTERFACE),
-              chain=("RemoteDisconnected", "ProtocolError", "BadStatusLine")),
-    ErrorRule(Failure("connect", "{host}:{port} answered HTTP, but not like ClickHouse.",
-                      NO_HTTP_INTERFACE),
-              text="HTTP status", when=lambda facts: not facts.codes),
+    ErrorRule(
+        Failure(
+            "tls",
+            "The HTTPS handshake failed: the port may be the plain HTTP one "
+            "(8123), or the certificate is not trusted or not issued for this host "
+            "name.",
+            {"sslEnabled": "TLS handshake failed"},
+        ),
+        chain=("SSLError",),
+        text="CERTIFICATE_VERIFY_FAILED",
+    ),
+    ErrorRule(
+        Failure(
+            "tls",
+            "The server closed the connection: this port may expect HTTPS "
+            "(turn SSL on) or may not be ClickHouse's HTTP interface.",
+            NO_HTTP_INTERFACE,
+        ),
+        chain=("RemoteDisconnected", "ProtocolError", "BadStatusLine"),
+    ),
+    ErrorRule(
+        Failure(
+            "connect", "{host}:{port} answered HTTP, but not like ClickHouse.", NO_HTTP_INTERFACE
+        ),
+        text="HTTP status",
+        when=lambda facts: not facts.codes,
+    ),
 )
 
 
@@ -87,8 +115,9 @@ def _secure(parts: SplitResult, options: dict[str, str]) -> dict[str, Any]:
 
 def engine_kind(engine: Any) -> str:
     """A table engine as TableInfo's kind."""
-    return {"View": "view", "MaterializedView": "materialized view", "LiveView": "view"
-            }.get(str(engine), "table")
+    return {"View": "view", "MaterializedView": "materialized view", "LiveView": "view"}.get(
+        str(engine), "table"
+    )
 
 
 class ClickHouse(Dialect):
@@ -106,8 +135,9 @@ class ClickHouse(Dialect):
     url_form = UrlForm(more=_secure)
     fields = (
         host_field(placeholder="abc123.us-east-1.aws.clickhouse.cloud"),
-        port_field(8443, help="The HTTP interface: 8443 with SSL (ClickHouse Cloud), "
-                              "8123 without."),
+        port_field(
+            8443, help="The HTTP interface: 8443 with SSL (ClickHouse Cloud), 8123 without."
+        ),
         database_field(default="default", max_length=255),
         username_field(default="default", max_length=255),
         password_field(required=False, max_length=1024),
@@ -124,18 +154,26 @@ class ClickHouse(Dialect):
         v = target.values
         tls = bool(v.get("sslEnabled"))
         return clickhouse_connect.get_client(
-            host=target.address, port=target.port or v["port"], username=v["username"],
-            password=v.get("password") or "", database=v["databaseName"], secure=tls,
-            server_host_name=v["host"] if tls else None, connect_timeout=target.timeout,
-            send_receive_timeout=target.timeout, query_retries=0,
-            autogenerate_session_id=False, client_name="datadock")
+            host=target.address,
+            port=target.port or v["port"],
+            username=v["username"],
+            password=v.get("password") or "",
+            database=v["databaseName"],
+            secure=tls,
+            server_host_name=v["host"] if tls else None,
+            connect_timeout=target.timeout,
+            send_receive_timeout=target.timeout,
+            query_retries=0,
+            autogenerate_session_id=False,
+            client_name="datadock",
+        )
 
     def check_catalog(self, connection: Any) -> None:
         """system.columns is what the sync reads."""
         connection.query("SELECT 1 FROM system.columns LIMIT 1")
 
     def server_version(self, connection: Any) -> str:
-        """"ClickHouse 24.8.4.13" as the server reported it."""
+        """ "ClickHouse 24.8.4.13" as the server reported it."""
         return f"ClickHouse {connection.server_version}"
 
     def error_codes(self, exc: BaseException) -> tuple[Any, ...]:
@@ -143,8 +181,9 @@ class ClickHouse(Dialect):
         code = getattr(exc, "code", None)
         return () if code is None else (code,)
 
-    def introspect(self, connection: Any, schemas: SchemaFilter | None = None
-                   ) -> Iterator[TableInfo]:
+    def introspect(
+        self, connection: Any, schemas: SchemaFilter | None = None
+    ) -> Iterator[TableInfo]:
         """One query over system.columns joined to system.tables, streamed in blocks."""
         settings = {"max_execution_time": SYNC_QUERY_SECONDS}
         with connection.query_rows_stream(CATALOG_QUERY, settings=settings) as stream:

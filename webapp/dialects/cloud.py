@@ -22,18 +22,19 @@ def whole_seconds(timeout: float, floor: int = 1) -> int:
     return max(floor, math.floor(timeout + 0.5))
 
 
-def catalog_failure(failure: ConnectionFailed | None, field: str, message: str
-                    ) -> ConnectionFailed:
+def catalog_failure(failure: ConnectionFailed | None, field: str, message: str) -> ConnectionFailed:
     """A failure of check_catalog on the dialect's own field (verify lets it through as is):
     the classified one when it names a field, else `message` on `field`."""
     if failure is None or not failure.field_errors:
-        failure = ConnectionFailed("catalog", f"Connected, but {message[0].lower()}"
-                                   f"{message[1:]}.", {field: message})
+        failure = ConnectionFailed(
+            "catalog", f"Connected, but {message[0].lower()}{message[1:]}.", {field: message}
+        )
     return failure.at_step("catalog")
 
 
-def run_bounded(action: Callable[[], T], timeout: float,
-                discard: Callable[[T], None] | None = None) -> T:
+def run_bounded(
+    action: Callable[[], T], timeout: float, discard: Callable[[T], None] | None = None
+) -> T:
     """Run `action` in a daemon thread and wait at most `timeout` seconds for it.
 
     For drivers with no deadline of their own. On timeout raises TimeoutError; the thread is
@@ -71,12 +72,18 @@ def run_bounded(action: Callable[[], T], timeout: float,
     return box["result"]
 
 
-def column(name: str, typ: Any, nullable: Any, default: Any, primary_key: Any,
-           ordinal: Any) -> dict[str, Any]:
+def column(
+    name: str, typ: Any, nullable: Any, default: Any, primary_key: Any, ordinal: Any
+) -> dict[str, Any]:
     """One column in TableInfo's shape."""
-    return {"name": str(name), "type": str(typ), "nullable": _truth(nullable),
-            "default": None if default in (None, "") else str(default),
-            "primaryKey": _truth(primary_key), "ordinal": int(ordinal)}
+    return {
+        "name": str(name),
+        "type": str(typ),
+        "nullable": _truth(nullable),
+        "default": None if default in (None, "") else str(default),
+        "primaryKey": _truth(primary_key),
+        "ordinal": int(ordinal),
+    }
 
 
 def _truth(value: Any) -> bool:
@@ -85,8 +92,9 @@ def _truth(value: Any) -> bool:
     return bool(value)
 
 
-def group_tables(rows: Iterable[tuple], schemas: SchemaFilter | None,
-                 kind: Callable[[Any], str]) -> Iterator[TableInfo]:
+def group_tables(
+    rows: Iterable[tuple], schemas: SchemaFilter | None, kind: Callable[[Any], str]
+) -> Iterator[TableInfo]:
     """Stream TableInfo from catalog rows ordered by schema, table, ordinal.
 
     Each row is (schema, table, table type, column, type, nullable, default, primary key,
@@ -102,8 +110,12 @@ def group_tables(rows: Iterable[tuple], schemas: SchemaFilter | None,
             if current is not None:
                 yield current
             estimate = row[9] if len(row) > 9 else None
-            current = TableInfo(str(schema), str(table), kind(table_type),
-                                row_estimate=None if estimate is None else int(estimate))
+            current = TableInfo(
+                str(schema),
+                str(table),
+                kind(table_type),
+                row_estimate=None if estimate is None else int(estimate),
+            )
         if name is not None:
             current.columns.append(column(name, typ, nullable, default, pk, ordinal))
     if current is not None:
@@ -122,8 +134,9 @@ def sql_kind(table_type: Any) -> str:
     return "table"
 
 
-def load_pem_key(text: str, passphrase: str | None, key_field: str,
-                 passphrase_field: str) -> tuple[Any, dict[str, str]]:
+def load_pem_key(
+    text: str, passphrase: str | None, key_field: str, passphrase_field: str
+) -> tuple[Any, dict[str, str]]:
     """Load a pasted PEM private key; return (key, {}) or (None, errors on the right field).
 
     A wrong passphrase is "Incorrect passphrase" on the passphrase field; an encrypted key

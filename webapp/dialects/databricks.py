@@ -25,26 +25,53 @@ from .urls import UrlForm
 
 HTTP_PATH = re.compile(
     r"^/?(sql/1\.0/(warehouses|endpoints)/[0-9a-f]{8,32}"
-    r"|sql/protocolv1/o/\d+/[0-9]{4}-[0-9]{6}-[a-z0-9]{8})$")
+    r"|sql/protocolv1/o/\d+/[0-9]{4}-[0-9]{6}-[a-z0-9]{8})$"
+)
 WRONG_TOKEN_MESSAGE = "Incorrect access token"  # noqa: S105 - a message
 
 # The HTTP status in the request's context, then the connector's error classes.
 ERRORS = (
     PINNED_ELSEWHERE,
-    ErrorRule(Failure("auth", "Databricks rejected the access token.",
-                      {"password": WRONG_TOKEN_MESSAGE}),
-              code=(401, 403), text="Invalid access token"),
-    ErrorRule(Failure("database", "This workspace has no warehouse or cluster at this HTTP "
-                      "path.", {"databricksHttpPath": "No warehouse or cluster at this path"}),
-              code=404),
-    ErrorRule(Failure("database", "The workspace has no catalog named {databaseName!r}, or the "
-                      "token may not use it.", {"databaseName": "Catalog does not exist"}),
-              text=r"NO_SUCH_CATALOG|CATALOG_NOT_FOUND|Catalog '.*' (was )?not found"),
-    ErrorRule(timed_out, chain=("MaxRetryDurationError", "ReadTimeoutError",
-                                "ConnectTimeoutError", "TimeoutError", "timeout")),
-    ErrorRule(Failure("tls", "The HTTPS handshake with the workspace failed.",
-                      {"host": "TLS handshake failed"}),
-              chain=("SSLError",), text="CERTIFICATE_VERIFY_FAILED"),
+    ErrorRule(
+        Failure("auth", "Databricks rejected the access token.", {"password": WRONG_TOKEN_MESSAGE}),
+        code=(401, 403),
+        text="Invalid access token",
+    ),
+    ErrorRule(
+        Failure(
+            "database",
+            "This workspace has no warehouse or cluster at this HTTP path.",
+            {"databricksHttpPath": "No warehouse or cluster at this path"},
+        ),
+        code=404,
+    ),
+    ErrorRule(
+        Failure(
+            "database",
+            "The workspace has no catalog named {databaseName!r}, or the token may not use it.",
+            {"databaseName": "Catalog does not exist"},
+        ),
+        text=r"NO_SUCH_CATALOG|CATALOG_NOT_FOUND|Catalog '.*' (was )?not found",
+    ),
+    ErrorRule(
+        timed_out,
+        chain=(
+            "MaxRetryDurationError",
+            "ReadTimeoutError",
+            "ConnectTimeoutError",
+            "TimeoutError",
+            "timeout",
+        ),
+    ),
+    ErrorRule(
+        Failure(
+            "tls",
+            "The HTTPS handshake with the workspace failed.",
+            {"host": "TLS handshake failed"},
+        ),
+        chain=("SSLError",),
+        text="CERTIFICATE_VERIFY_FAILED",
+    ),
     REFUSED,
 )
 
@@ -52,8 +79,9 @@ ERRORS = (
 def check_http_path(value: str) -> None:
     """A SQL warehouse's or a cluster's HTTP path (Connection details tab)."""
     if not HTTP_PATH.match(value):
-        raise FieldInvalid("Use the HTTP path from Connection details, e.g. "
-                           "/sql/1.0/warehouses/1234567890abcdef")
+        raise FieldInvalid(
+            "Use the HTTP path from Connection details, e.g. /sql/1.0/warehouses/1234567890abcdef"
+        )
 
 
 class Databricks(Dialect):
@@ -69,20 +97,39 @@ class Databricks(Dialect):
     errors = ERRORS
     # databricks://token:dapi…@host:443?http_path=/sql/1.0/warehouses/…&catalog=main
     url_schemes = ("databricks",)
-    url_form = UrlForm(username=None,  # always the word "token"
-                       options={"http_path": "databricksHttpPath", "catalog": "databaseName"})
+    url_form = UrlForm(
+        username=None,  # always the word "token"
+        options={"http_path": "databricksHttpPath", "catalog": "databaseName"},
+    )
     fields = (
-        host_field(label="Server hostname", placeholder="dbc-a1b2c3d4-e5f6.cloud.databricks.com",
-                   help="From the warehouse's Connection details, without https://."),
+        host_field(
+            label="Server hostname",
+            placeholder="dbc-a1b2c3d4-e5f6.cloud.databricks.com",
+            help="From the warehouse's Connection details, without https://.",
+        ),
         port_field(443),
-        FieldSpec(name="databricksHttpPath", label="HTTP path", required=True, max_length=255,
-                  placeholder="/sql/1.0/warehouses/1234567890abcdef", checks=(check_http_path,),
-                  help="From the warehouse's (or cluster's) Connection details."),
-        password_field(label="Access token", max_length=2048,
-                       help="A personal access token (dapi…) or a service principal's token."),
-        database_field(label="Catalog", required=False, max_length=255,
-                       placeholder="main", help="The Unity Catalog catalog to sync; leave blank "
-                                                "for every catalog the token can read."),
+        FieldSpec(
+            name="databricksHttpPath",
+            label="HTTP path",
+            required=True,
+            max_length=255,
+            placeholder="/sql/1.0/warehouses/1234567890abcdef",
+            checks=(check_http_path,),
+            help="From the warehouse's (or cluster's) Connection details.",
+        ),
+        password_field(
+            label="Access token",
+            max_length=2048,
+            help="A personal access token (dapi…) or a service principal's token.",
+        ),
+        database_field(
+            label="Catalog",
+            required=False,
+            max_length=255,
+            placeholder="main",
+            help="The Unity Catalog catalog to sync; leave blank "
+            "for every catalog the token can read.",
+        ),
     )
 
     @property
@@ -106,12 +153,18 @@ class Databricks(Dialect):
         pin = Pin(v["host"], str(target.address), port, guard=target.connection_guard())
         with pinned(pin):
             connection = sql.connect(
-                server_hostname=v["host"], http_path=v["databricksHttpPath"],
-                access_token=v["password"], catalog=v.get("databaseName") or None,
-                _port=port, _socket_timeout=target.timeout,
+                server_hostname=v["host"],
+                http_path=v["databricksHttpPath"],
+                access_token=v["password"],
+                catalog=v.get("databaseName") or None,
+                _port=port,
+                _socket_timeout=target.timeout,
                 _retry_stop_after_attempts_count=1,
                 _retry_stop_after_attempts_duration=target.timeout,
-                enable_telemetry=False, use_cloud_fetch=False, user_agent_entry="datadock")
+                enable_telemetry=False,
+                use_cloud_fetch=False,
+                user_agent_entry="datadock",
+            )
         client = PinnedClient(connection, pin)
         client._datadock_catalog = v.get("databaseName") or None  # read by introspect
         return client
@@ -126,7 +179,7 @@ class Databricks(Dialect):
             cursor.close()
 
     def server_version(self, connection: Any) -> str:
-        """"Databricks SQL 2024.40" from current_version()."""
+        """ "Databricks SQL 2024.40" from current_version()."""
         cursor = connection.cursor()
         try:
             cursor.execute("SELECT current_version().dbsql_version")
@@ -151,8 +204,9 @@ class Databricks(Dialect):
         """Every message of both chains."""
         return " | ".join(chain_text(x) for x in (exc, *_nested(exc)))
 
-    def introspect(self, connection: Any, schemas: SchemaFilter | None = None
-                   ) -> Iterator[TableInfo]:
+    def introspect(
+        self, connection: Any, schemas: SchemaFilter | None = None
+    ) -> Iterator[TableInfo]:
         """Two metadata calls (tables, then columns) for the catalog, not one per table."""
         catalog = getattr(connection, "_datadock_catalog", None)
         cursor = connection.cursor()

@@ -47,22 +47,35 @@ MAX_ATTACHMENTS = 8
 SECRET_KEYS = ("password", "secretAccessKey", "secret", "sessionToken")
 NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 RESERVED = {"main", "memory", "system", "temp"}
-OFFLINE_REFUSED = {
-    "bigquery": "BigQuery", "snowflake": "Snowflake", "motherduck": "MotherDuck"}
+OFFLINE_REFUSED = {"bigquery": "BigQuery", "snowflake": "Snowflake", "motherduck": "MotherDuck"}
 # Per attachment type: its object's key, required keys, optional keys, extension.
 TYPES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...], str]] = {
-    "postgres": ("postgresConnection", ("host", "databaseName", "userName"),
-                 ("port", "password"), "postgres"),
-    "mysql": ("mysqlConnection", ("host", "databaseName", "userName"), ("port", "password"),
-              "mysql"),
+    "postgres": (
+        "postgresConnection",
+        ("host", "databaseName", "userName"),
+        ("port", "password"),
+        "postgres",
+    ),
+    "mysql": (
+        "mysqlConnection",
+        ("host", "databaseName", "userName"),
+        ("port", "password"),
+        "mysql",
+    ),
     "sqlite": ("sqliteConnection", ("path",), (), "sqlite"),
-    "s3": ("s3Connection", ("url", "accessKeyId", "secretAccessKey"),
-           ("region", "endpoint", "sessionToken"), "httpfs"),
+    "s3": (
+        "s3Connection",
+        ("url", "accessKeyId", "secretAccessKey"),
+        ("region", "endpoint", "sessionToken"),
+        "httpfs",
+    ),
     "gcs": ("gcsConnection", ("url", "keyId", "secret"), (), "httpfs"),
 }
 PORTS = {"postgres": 5432, "mysql": 3306}
-URL = {"s3": re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/[^'\"\\*?\[\]{}]+$"),
-       "gcs": re.compile(r"^gs://[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]/[^'\"\\*?\[\]{}]+$")}
+URL = {
+    "s3": re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/[^'\"\\*?\[\]{}]+$"),
+    "gcs": re.compile(r"^gs://[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]/[^'\"\\*?\[\]{}]+$"),
+}
 
 
 @dataclass(frozen=True)
@@ -104,13 +117,16 @@ def _one(item: Any, number: int) -> Attachment:
         raise FieldInvalid(
             f"{where}: {OFFLINE_REFUSED[kind]} cannot be attached here (DuckDB would download "
             f"its extension, and this server installs none offline). Add "
-            f"{OFFLINE_REFUSED[kind]} as a source of its own.")
+            f"{OFFLINE_REFUSED[kind]} as a source of its own."
+        )
     if kind not in TYPES:
         raise FieldInvalid(f"{where}: type must be one of {', '.join(TYPES)}")
     name = item.get("name")
     if not isinstance(name, str) or not NAME.match(name) or name in RESERVED:
-        raise FieldInvalid(f"{where}: name must be lowercase letters, digits and _ "
-                           "(not main, memory, system or temp)")
+        raise FieldInvalid(
+            f"{where}: name must be lowercase letters, digits and _ "
+            "(not main, memory, system or temp)"
+        )
     key, required, optional, _ = TYPES[kind]
     extra = set(item) - {"name", "type", key}
     if extra:
@@ -143,8 +159,7 @@ def _check_values(kind: str, values: dict[str, Any], where: str) -> None:
     if kind == "sqlite":
         path = values["path"]
         if path.startswith(("/", "~")) or ".." in path.split("/") or "\\" in path:
-            raise FieldInvalid(f"{where}: path must be relative to the data folder, "
-                               "without '..'")
+            raise FieldInvalid(f"{where}: path must be relative to the data folder, without '..'")
     if kind in URL and not URL[kind].match(values["url"]):
         scheme = "s3" if kind == "s3" else "gs"
         raise FieldInvalid(f"{where}: url must be {scheme}://bucket/path/file.duckdb")
@@ -163,48 +178,62 @@ def check_attachments(value: str) -> None:
 def attachments_field() -> FieldSpec:
     """The secret JSON list of attached databases (write-only: it carries passwords)."""
     return FieldSpec(
-        name=FIELD, label="Attached databases", kind="textarea", secret=True,
-        max_length=20_000, checks=(check_attachments,),
+        name=FIELD,
+        label="Attached databases",
+        kind="textarea",
+        secret=True,
+        max_length=20_000,
+        checks=(check_attachments,),
         placeholder='[{"name": "crm", "type": "postgres", "postgresConnection": {"host": '
-                    '"db.example.com", "databaseName": "crm", "userName": "reader", '
-                    '"password": "…"}}]',
+        '"db.example.com", "databaseName": "crm", "userName": "reader", '
+        '"password": "…"}}]',
         help="Optional JSON list of databases DuckDB attaches read-only: postgres, mysql, "
-             "sqlite (a file in the data folder), s3 or gcs (a .duckdb file). Stored "
-             "encrypted and never shown again; paste the whole list to change it.")
+        "sqlite (a file in the data folder), s3 or gcs (a .duckdb file). Stored "
+        "encrypted and never shown again; paste the whole list to change it.",
+    )
 
 
 def _refused(detail: str, message: str) -> ConnectionFailed:
     return ConnectionFailed("database", detail, {FIELD: message})
 
 
-def _checked(attachment: Attachment, host: str, port: int, target: Any,
-             every: bool = False) -> str:
+def _checked(attachment: Attachment, host: str, port: int, target: Any, every: bool = False) -> str:
     """The address `host` resolves to and connect/ allows, with errors on the field
     (`every`: all its addresses must pass, for an engine given the name)."""
     try:
         return target.check_address(host, port, target.timeout, FIELD, FIELD, every=every)
     except ConnectionFailed as refused:
         reason = next(iter(refused.field_errors.values()), "refused")
-        raise ConnectionFailed("database", f"Attached database {attachment.name!r}: "
-                               f"{refused.detail}",
-                               {FIELD: f"{attachment.name}: {reason}"}) from None
+        raise ConnectionFailed(
+            "database",
+            f"Attached database {attachment.name!r}: {refused.detail}",
+            {FIELD: f"{attachment.name}: {reason}"},
+        ) from None
 
 
 def _libpq(**pairs: Any) -> str:
     """A libpq connection string with every value quoted."""
+
     def one(value: Any) -> str:
         return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
+
     return " ".join(f"{k}={one(v)}" for k, v in pairs.items() if v not in (None, ""))
 
 
 # What an ATTACH failure's text means (raw text stays in the log: it may echo values).
 ATTACH_ERRORS = (
-    (re.compile(r"(?i)password authentication failed|access denied|HTTP 403|Forbidden"),
-     "wrong user name or password (or key)"),
-    (re.compile(r"(?i)database .* does not exist|unknown database|HTTP 404|Not Found"),
-     "no such database or file"),
-    (re.compile(r"(?i)connection refused|can't connect|could not connect"),
-     "nothing answers at this host and port"),
+    (
+        re.compile(r"(?i)password authentication failed|access denied|HTTP 403|Forbidden"),
+        "wrong user name or password (or key)",
+    ),
+    (
+        re.compile(r"(?i)database .* does not exist|unknown database|HTTP 404|Not Found"),
+        "no such database or file",
+    ),
+    (
+        re.compile(r"(?i)connection refused|can't connect|could not connect"),
+        "nothing answers at this host and port",
+    ),
     (re.compile(r"(?i)timeout|timed out"), "no answer in time"),
 )
 
@@ -212,14 +241,17 @@ ATTACH_ERRORS = (
 def _attach_failed(a: Attachment, exc: BaseException) -> ConnectionFailed:
     text = str(exc)
     hidden = secret_texts(a.values, SECRET_KEYS)
-    log.info("attaching %r (%s) failed: %s: %s", a.name, a.type, type(exc).__name__,
-             redact(text, hidden))
-    reason = next((m for pattern, m in ATTACH_ERRORS if pattern.search(text)),
-                  "could not be attached")
+    log.info(
+        "attaching %r (%s) failed: %s: %s", a.name, a.type, type(exc).__name__, redact(text, hidden)
+    )
+    reason = next(
+        (m for pattern, m in ATTACH_ERRORS if pattern.search(text)), "could not be attached"
+    )
     if a.type in URL and reason == "no such database or file":  # DuckDB cannot tell them apart
         reason = "no such file, or the key may not read it"
-    return _refused(f"DuckDB could not attach {a.name!r} ({a.type}): {reason}.",
-                    f"{a.name}: {reason}")
+    return _refused(
+        f"DuckDB could not attach {a.name!r} ({a.type}): {reason}.", f"{a.name}: {reason}"
+    )
 
 
 def attach_all(main: Path, attachments: list[Attachment], target: Any) -> Any:
@@ -238,8 +270,11 @@ def attach_all(main: Path, attachments: list[Attachment], target: Any) -> Any:
                     _attach(connection, a, checked[a.name], seconds)
                 except duckdb.Error as exc:
                     raise _attach_failed(a, exc) from None
-            allowed = [checked[a.name] if a.type == "sqlite" else a.values["url"]
-                       for a in attachments if a.type in ("sqlite", *URL)]
+            allowed = [
+                checked[a.name] if a.type == "sqlite" else a.values["url"]
+                for a in attachments
+                if a.type in ("sqlite", *URL)
+            ]
             lock_down(connection, allowed or [str(main)])
         except BaseException:
             connection.close()
@@ -249,10 +284,12 @@ def attach_all(main: Path, attachments: list[Attachment], target: Any) -> Any:
     try:
         return run_bounded(work, target.timeout, discard=lambda c: c.close())
     except TimeoutError:
-        raise _refused(f"DuckDB did not finish attaching the databases within "
-                       f"{target.timeout:g} s (a host that accepts and never answers, or a "
-                       "slow network).", "An attached database did not answer in time") \
-            from None
+        raise _refused(
+            f"DuckDB did not finish attaching the databases within "
+            f"{target.timeout:g} s (a host that accepts and never answers, or a "
+            "slow network).",
+            "An attached database did not answer in time",
+        ) from None
 
 
 def _endpoint(a: Attachment) -> tuple[bool, str, int]:
@@ -274,8 +311,9 @@ def _check(a: Attachment, target: Any) -> str:
             return str(target.resolve_data_file(a.values["path"]))
         except ConnectionFailed as refused:
             reason = next(iter(refused.field_errors.values()), "refused")
-            raise _refused(f"Attached database {a.name!r}: {refused.detail}",
-                           f"{a.name}: {reason}") from None
+            raise _refused(
+                f"Attached database {a.name!r}: {refused.detail}", f"{a.name}: {reason}"
+            ) from None
     tls, host, port = _endpoint(a)
     return _checked(a, host, port, target, every=tls)
 
@@ -285,8 +323,15 @@ def _attach(connection: Any, a: Attachment, checked: str, seconds: int) -> None:
     v, alias = a.values, identifier(a.name)
     if a.type == "postgres":
         _, host, port = _endpoint(a)
-        dsn = _libpq(host=host, hostaddr=checked, port=port, dbname=v["databaseName"],
-                     user=v["userName"], password=v.get("password"), connect_timeout=seconds)
+        dsn = _libpq(
+            host=host,
+            hostaddr=checked,
+            port=port,
+            dbname=v["databaseName"],
+            user=v["userName"],
+            password=v.get("password"),
+            connect_timeout=seconds,
+        )
         connection.execute(f"ATTACH {quote(dsn)} AS {alias} (TYPE postgres, READ_ONLY)")
     elif a.type == "mysql":
         _, _, port = _endpoint(a)
@@ -294,7 +339,8 @@ def _attach(connection: Any, a: Attachment, checked: str, seconds: int) -> None:
         connection.execute(
             f"CREATE SECRET {secret} (TYPE mysql, HOST {quote(checked)}, PORT {port}, "
             f"DATABASE {quote(v['databaseName'])}, USER {quote(v['userName'])}, "
-            f"PASSWORD {quote(v.get('password') or '')})")
+            f"PASSWORD {quote(v.get('password') or '')})"
+        )
         connection.execute(f"ATTACH '' AS {alias} (TYPE mysql, SECRET {secret}, READ_ONLY)")
     elif a.type == "sqlite":
         connection.execute(f"ATTACH {quote(checked)} AS {alias} (TYPE sqlite, READ_ONLY)")
@@ -311,13 +357,19 @@ def _attach_object(connection: Any, a: Attachment, checked: str) -> None:
         key_id, secret, kind = v["accessKeyId"], v["secretAccessKey"], "s3"
     else:
         key_id, secret, kind = v["keyId"], v["secret"], "gcs"
-    parts = [f"TYPE {kind}", f"KEY_ID {quote(key_id)}", f"SECRET {quote(secret)}",
-             f"SCOPE {quote(v['url'])}"]
+    parts = [
+        f"TYPE {kind}",
+        f"KEY_ID {quote(key_id)}",
+        f"SECRET {quote(secret)}",
+        f"SCOPE {quote(v['url'])}",
+    ]
     if kind == "s3":
-        parts += [f"REGION {quote(v.get('region') or 'us-east-1')}",
-                  f"ENDPOINT {quote(host_port(host if tls else checked, port))}",
-                  f"URL_STYLE {quote('path' if v.get('endpoint') else 'vhost')}",
-                  f"USE_SSL {'true' if tls else 'false'}"]
+        parts += [
+            f"REGION {quote(v.get('region') or 'us-east-1')}",
+            f"ENDPOINT {quote(host_port(host if tls else checked, port))}",
+            f"URL_STYLE {quote('path' if v.get('endpoint') else 'vhost')}",
+            f"USE_SSL {'true' if tls else 'false'}",
+        ]
         if v.get("sessionToken"):
             parts.append(f"SESSION_TOKEN {quote(v['sessionToken'])}")
     connection.execute(f"CREATE SECRET {identifier('datadock_' + a.name)} ({', '.join(parts)})")

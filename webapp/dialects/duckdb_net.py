@@ -17,8 +17,12 @@ import duckdb
 
 from ..core.refusal import ConnectionFailed
 
-EXTENSIONS = {"httpfs": "duckdb-ext-httpfs", "postgres": "duckdb-ext-postgres",
-              "mysql": "duckdb-ext-mysql", "sqlite": "duckdb-ext-sqlite"}
+EXTENSIONS = {
+    "httpfs": "duckdb-ext-httpfs",
+    "postgres": "duckdb-ext-postgres",
+    "mysql": "duckdb-ext-mysql",
+    "sqlite": "duckdb-ext-sqlite",
+}
 
 
 def extension_directory() -> str | None:
@@ -45,17 +49,19 @@ def identifier(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
-def open_with(extensions: tuple[str, ...], path: str = ":memory:", read_only: bool = False
-              ) -> Any:
+def open_with(extensions: tuple[str, ...], path: str = ":memory:", read_only: bool = False) -> Any:
     """A DuckDB connection with `extensions` loaded from the PyPI packages, nothing downloaded.
 
     A missing extension package is a ConnectionFailed naming it (step "auth": the first thing
     the connection does).
     """
     directory = extension_directory()
-    config: dict[str, Any] = {"autoinstall_known_extensions": False,
-                              "autoload_known_extensions": False,
-                              "allow_community_extensions": False, "threads": 1}
+    config: dict[str, Any] = {
+        "autoinstall_known_extensions": False,
+        "autoload_known_extensions": False,
+        "allow_community_extensions": False,
+        "threads": 1,
+    }
     if directory:
         config["extension_directory"] = directory
     connection = duckdb.connect(path, read_only=read_only, config=config)
@@ -65,9 +71,12 @@ def open_with(extensions: tuple[str, ...], path: str = ":memory:", read_only: bo
                 connection.execute(f"LOAD {name}")
             except duckdb.Error:
                 raise ConnectionFailed(
-                    "auth", f"DuckDB's {name} extension is not installed on this Datadock "
+                    "auth",
+                    f"DuckDB's {name} extension is not installed on this Datadock "
                     f"server. Install it with: pip install {EXTENSIONS[name]}=="
-                    f"{duckdb.__version__}.*", {}) from None
+                    f"{duckdb.__version__}.*",
+                    {},
+                ) from None
     except BaseException:
         connection.close()
         raise
@@ -83,8 +92,10 @@ def lock_down(connection: Any, allowed: list[str]) -> None:
     connection.execute("SET lock_configuration = true")
 
 
-_ENDPOINT = re.compile(r"^(?:(?P<scheme>https?)://)?(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)"
-                       r"(?::(?P<port>\d{1,5}))?/?$")
+_ENDPOINT = re.compile(
+    r"^(?:(?P<scheme>https?)://)?(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)"
+    r"(?::(?P<port>\d{1,5}))?/?$"
+)
 
 
 def parse_endpoint(text: str) -> tuple[bool, str, int]:

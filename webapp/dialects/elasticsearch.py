@@ -56,41 +56,87 @@ def _failures(product: str, other: str) -> tuple[ErrorRule, ...]:
     """The clients' errors (HTTP status as the code), then urllib3's socket and TLS errors."""
     return (
         PINNED_ELSEWHERE,
-        ErrorRule(Failure("auth", f"{product} rejected the API key.",
-                          {"apiKey": "Incorrect API key"}), code=401, given=("apiKey",)),
-        ErrorRule(Failure("auth", f"{product} rejected the username or password.",
-                          {"username": BAD_CREDENTIALS, "password": BAD_CREDENTIALS}),
-                  code=401),
-        ErrorRule(Failure("auth", "These credentials may not read the cluster (they need the "
-                          "monitor privilege and read/view_index_metadata on the indices).",
-                          {"username": "No access to this cluster"}), code=403),
-        ErrorRule(Failure("connect", f"{{host}}:{{port}} is not {product}: it may be {other} "
-                          f"(choose the {other} type).", {"host": f"Not an {product} server"}),
-                  text="UnsupportedProductError|not (Elasticsearch|OpenSearch)"),
-        ErrorRule(timed_out, chain=("ConnectionTimeout", "ReadTimeoutError",
-                                    "ConnectTimeoutError", "TimeoutError"),
-                  text="(?i)timed out"),
-        ErrorRule(Failure("tls", "The server's certificate is not trusted or not issued for "
-                          "{host}. Paste its CA certificate, or (for a test cluster) ignore "
-                          "certificate errors.", {"sslRootCertificate": "Certificate not "
-                                                  "trusted"}),
-                  text="CERTIFICATE_VERIFY_FAILED|certificate verify failed"),
-        ErrorRule(Failure("tls", "The HTTPS handshake failed: the port may serve plain HTTP. "
-                          "Turn SSL off.", {"sslEnabled": "TLS handshake failed"}),
-                  text="WRONG_VERSION_NUMBER|record layer failure|SSLError"),
-        ErrorRule(Failure("tls", "The server closed the connection when Datadock spoke plain "
-                          "HTTP: it probably requires HTTPS. Turn SSL on.",
-                          {"sslEnabled": "The server may require SSL"}),
-                  text="(?i)RemoteDisconnected|connection aborted|reset by peer|closed "
-                       "connection", when=lambda f: not f.values.get("sslEnabled")),
+        ErrorRule(
+            Failure("auth", f"{product} rejected the API key.", {"apiKey": "Incorrect API key"}),
+            code=401,
+            given=("apiKey",),
+        ),
+        ErrorRule(
+            Failure(
+                "auth",
+                f"{product} rejected the username or password.",
+                {"username": BAD_CREDENTIALS, "password": BAD_CREDENTIALS},
+            ),
+            code=401,
+        ),
+        ErrorRule(
+            Failure(
+                "auth",
+                "These credentials may not read the cluster (they need the "
+                "monitor privilege and read/view_index_metadata on the indices).",
+                {"username": "No access to this cluster"},
+            ),
+            code=403,
+        ),
+        ErrorRule(
+            Failure(
+                "connect",
+                f"{{host}}:{{port}} is not {product}: it may be {other} (choose the {other} type).",
+                {"host": f"Not an {product} server"},
+            ),
+            text="UnsupportedProductError|not (Elasticsearch|OpenSearch)",
+        ),
+        ErrorRule(
+            timed_out,
+            chain=("ConnectionTimeout", "ReadTimeoutError", "ConnectTimeoutError", "TimeoutError"),
+            text="(?i)timed out",
+        ),
+        ErrorRule(
+            Failure(
+                "tls",
+                "The server's certificate is not trusted or not issued for "
+                "{host}. Paste its CA certificate, or (for a test cluster) ignore "
+                "certificate errors.",
+                {"sslRootCertificate": "Certificate not trusted"},
+            ),
+            text="CERTIFICATE_VERIFY_FAILED|certificate verify failed",
+        ),
+        ErrorRule(
+            Failure(
+                "tls",
+                "The HTTPS handshake failed: the port may serve plain HTTP. Turn SSL off.",
+                {"sslEnabled": "TLS handshake failed"},
+            ),
+            text="WRONG_VERSION_NUMBER|record layer failure|SSLError",
+        ),
+        ErrorRule(
+            Failure(
+                "tls",
+                "The server closed the connection when Datadock spoke plain "
+                "HTTP: it probably requires HTTPS. Turn SSL on.",
+                {"sslEnabled": "The server may require SSL"},
+            ),
+            text="(?i)RemoteDisconnected|connection aborted|reset by peer|closed connection",
+            when=lambda f: not f.values.get("sslEnabled"),
+        ),
         ErrorRule(PORT_REFUSED, text="Connection refused"),
-        ErrorRule(Failure("connect", f"{{host}}:{{port}} did not answer like {product} "
-                          "(HTTP {code}).", {"port": f"No {product} here"}),
-                  code=(400, 404, 405, 500, 502, 503)),
-        ErrorRule(Failure("connect", f"{{host}}:{{port}} closed the connection or did not "
-                          f"answer like {product}.", {"port": f"No {product} here"}),
-                  text="(?i)RemoteDisconnected|connection aborted|reset by peer|"
-                       "SerializationError|BadStatusLine"),
+        ErrorRule(
+            Failure(
+                "connect",
+                f"{{host}}:{{port}} did not answer like {product} (HTTP {{code}}).",
+                {"port": f"No {product} here"},
+            ),
+            code=(400, 404, 405, 500, 502, 503),
+        ),
+        ErrorRule(
+            Failure(
+                "connect",
+                f"{{host}}:{{port}} closed the connection or did not answer like {product}.",
+                {"port": f"No {product} here"},
+            ),
+            text="(?i)RemoteDisconnected|connection aborted|reset by peer|"
+            "SerializationError|BadStatusLine",
+        ),
     )
 
 
@@ -140,8 +186,9 @@ class SearchEngine(Dialect):
                 values["host"], values["port"] = found
                 values["sslEnabled"] = True
         elif not values.get("host"):
-            errors["host"] = ("Enter the host (or the Cloud ID)" if self.field("cloudId")
-                              else "Enter the host")
+            errors["host"] = (
+                "Enter the host (or the Cloud ID)" if self.field("cloudId") else "Enter the host"
+            )
         if bool(values.get("username")) != bool(values.get("password")):
             missing = "password" if values.get("username") else "username"
             errors[missing] = f"Enter the {missing} too (or neither)"
@@ -188,14 +235,17 @@ class SearchEngine(Dialect):
         try:
             connection.call("cat.indices", format="json", h="index")
         except Exception as exc:
-            if getattr(exc, "status_code", None) == 403 or getattr(
-                    getattr(exc, "meta", None), "status", None) == 403:
-                raise catalog_failure(None, "username", "These credentials may not list "
-                                      "indices") from exc
+            if (
+                getattr(exc, "status_code", None) == 403
+                or getattr(getattr(exc, "meta", None), "status", None) == 403
+            ):
+                raise catalog_failure(
+                    None, "username", "These credentials may not list indices"
+                ) from exc
             raise
 
     def server_version(self, connection: SearchConnection) -> str:
-        """"Elasticsearch 8.15.0"."""
+        """ "Elasticsearch 8.15.0"."""
         number = (connection.info.get("version") or {}).get("number") or ""
         return f"{self.label} {number}".strip()
 
@@ -214,14 +264,16 @@ class SearchEngine(Dialect):
             status = getattr(exc, "status_code", None)
         return (status,) if isinstance(status, int) else ()
 
-    def introspect(self, connection: SearchConnection, schemas: SchemaFilter | None = None
-                   ) -> Iterator[TableInfo]:
+    def introspect(
+        self, connection: SearchConnection, schemas: SchemaFilter | None = None
+    ) -> Iterator[TableInfo]:
         """GET /_cat/indices, /_cat/aliases, /_data_stream and /_mapping: four calls, not one
         per index; hidden and system indices (`.…`) are read only behind a data stream."""
         schemas = schemas or SchemaFilter()
         timeout = {"timeout": SYNC_SECONDS}
-        rows = connection.call("cat.indices", format="json", h="index,docs.count",
-                               expand_wildcards="open", **timeout)
+        rows = connection.call(
+            "cat.indices", format="json", h="index,docs.count", expand_wildcards="open", **timeout
+        )
         counts = {r["index"]: _count(r.get("docs.count")) for r in rows}
         aliases: dict[str, list[str]] = {}
         for row in connection.call("cat.aliases", format="json", h="alias,index", **timeout):
@@ -232,13 +284,17 @@ class SearchEngine(Dialect):
             if self.error_codes(exc) not in ((400,), (404,), (405,)):
                 raise
             streams = {}
-        mappings = connection.call("indices.get_mapping", index="*", expand_wildcards="all",
-                                   **timeout)
+        mappings = connection.call(
+            "indices.get_mapping", index="*", expand_wildcards="all", **timeout
+        )
         tables: list[tuple[str, str, list[str], int | None]] = [
-            ("index", name, [name], counts[name]) for name in counts
-            if not name.startswith(".")]
-        tables += [("alias", name, indices, None) for name, indices in aliases.items()
-                   if not name.startswith(".")]
+            ("index", name, [name], counts[name]) for name in counts if not name.startswith(".")
+        ]
+        tables += [
+            ("alias", name, indices, None)
+            for name, indices in aliases.items()
+            if not name.startswith(".")
+        ]
         for stream in (streams or {}).get("data_streams") or []:
             backing = [i["index_name"] for i in stream.get("indices") or []]
             tables.append(("data stream", stream["name"], backing[-1:], None))
@@ -247,8 +303,9 @@ class SearchEngine(Dialect):
             if not schemas.allows(schema):
                 continue
             first: dict[str, Any] = next((mappings[i] for i in indices if i in mappings), {})
-            info = TableInfo(schema, name, "view" if kind == "alias" else "table",
-                             row_estimate=estimate)
+            info = TableInfo(
+                schema, name, "view" if kind == "alias" else "table", row_estimate=estimate
+            )
             info.columns = mapping_columns(first.get("mappings") or {})
             yield info
 
@@ -272,15 +329,31 @@ def mapping_columns(mappings: dict) -> list[dict[str, Any]]:
     """`_id`, then every property in mapping order: objects and nested fields flattened with
     dotted names (an object itself is a column of type object/nested), multi-fields as
     `name.keyword`."""
-    columns = [{"name": "_id", "type": "keyword", "nullable": False, "default": None,
-                "primaryKey": True, "ordinal": 1}]
+    columns = [
+        {
+            "name": "_id",
+            "type": "keyword",
+            "nullable": False,
+            "default": None,
+            "primaryKey": True,
+            "ordinal": 1,
+        }
+    ]
 
     def add(name: str, spec: dict) -> None:
         if len(columns) >= MAX_COLUMNS:
             return
         kind = str(spec.get("type") or "object")
-        columns.append({"name": name, "type": kind, "nullable": True, "default": None,
-                        "primaryKey": False, "ordinal": len(columns) + 1})
+        columns.append(
+            {
+                "name": name,
+                "type": kind,
+                "nullable": True,
+                "default": None,
+                "primaryKey": False,
+                "ordinal": len(columns) + 1,
+            }
+        )
         for child, child_spec in (spec.get("properties") or {}).items():
             add(f"{name}.{child}", child_spec or {})
         for child, child_spec in (spec.get("fields") or {}).items():
@@ -292,8 +365,11 @@ def mapping_columns(mappings: dict) -> list[dict[str, Any]]:
 
 
 _FIELDS_HEAD = (
-    host_field(required=False, placeholder="search.example.com",
-               help="Host name or IP address of a node (leave blank with a Cloud ID)."),
+    host_field(
+        required=False,
+        placeholder="search.example.com",
+        help="Host name or IP address of a node (leave blank with a Cloud ID).",
+    ),
     port_field(9200, help="Usually 9200 (443 for a hosted cluster)."),
 )
 _FIELDS_AUTH = (
@@ -302,13 +378,24 @@ _FIELDS_AUTH = (
 )
 _FIELDS_TLS = (
     ssl_field(help="HTTPS (hosted clusters and security-enabled nodes require it)."),
-    FieldSpec(name="ignoreCertificateErrors", label="Ignore certificate errors",
-              kind="boolean", default=False, required_if="sslEnabled",
-              help="Accept any certificate (self-signed test clusters only)."),
-    FieldSpec(name="sslRootCertificate", label="CA certificate (optional)", kind="textarea",
-              max_length=65536, required_if="sslEnabled", checks=(check_pem_certificates,),
-              help="PEM certificate of the CA that signed the node's certificate (e.g. the "
-                   "http_ca.crt a new Elasticsearch node writes)."),
+    FieldSpec(
+        name="ignoreCertificateErrors",
+        label="Ignore certificate errors",
+        kind="boolean",
+        default=False,
+        required_if="sslEnabled",
+        help="Accept any certificate (self-signed test clusters only).",
+    ),
+    FieldSpec(
+        name="sslRootCertificate",
+        label="CA certificate (optional)",
+        kind="textarea",
+        max_length=65536,
+        required_if="sslEnabled",
+        checks=(check_pem_certificates,),
+        help="PEM certificate of the CA that signed the node's certificate (e.g. the "
+        "http_ca.crt a new Elasticsearch node writes).",
+    ),
 )
 
 
@@ -322,14 +409,28 @@ class Elasticsearch(SearchEngine):
     driver_modules = ("elasticsearch",)
     errors = _failures("Elasticsearch", "OpenSearch")
     fields = (
-        FieldSpec(name="serverType", label="Deployment", kind="select", default="self-managed",
-                  choices=(("self-managed", "Self-managed"), ("elastic-cloud", "Elastic Cloud"))),
-        FieldSpec(name="cloudId", label="Cloud ID", max_length=1024,
-                  help="Elastic Cloud only: from the deployment's page (name:…)."),
+        FieldSpec(
+            name="serverType",
+            label="Deployment",
+            kind="select",
+            default="self-managed",
+            choices=(("self-managed", "Self-managed"), ("elastic-cloud", "Elastic Cloud")),
+        ),
+        FieldSpec(
+            name="cloudId",
+            label="Cloud ID",
+            max_length=1024,
+            help="Elastic Cloud only: from the deployment's page (name:…).",
+        ),
         *_FIELDS_HEAD,
         *_FIELDS_AUTH,
-        password_field(name="apiKey", label="API key", required=False, max_length=2048,
-                       help="An API key (the encoded form) instead of a username and password."),
+        password_field(
+            name="apiKey",
+            label="API key",
+            required=False,
+            max_length=2048,
+            help="An API key (the encoded form) instead of a username and password.",
+        ),
         *_FIELDS_TLS,
         *ssh_fields(),
     )
@@ -346,8 +447,12 @@ class Elasticsearch(SearchEngine):
         from elasticsearch import Elasticsearch as Client
 
         v = target.values
-        options: dict[str, Any] = dict(request_timeout=target.timeout, max_retries=0,
-                                       retry_on_timeout=False, ssl_show_warn=False)
+        options: dict[str, Any] = dict(
+            request_timeout=target.timeout,
+            max_retries=0,
+            retry_on_timeout=False,
+            ssl_show_warn=False,
+        )
         context = self._ssl_context(v)
         if context is not None:
             options["ssl_context"] = context
@@ -368,9 +473,16 @@ class OpenSearch(SearchEngine):
     driver_modules = ("opensearchpy",)
     errors = _failures("OpenSearch", "Elasticsearch")
     fields = (
-        FieldSpec(name="serverType", label="Deployment", kind="select", default="self-managed",
-                  choices=(("self-managed", "Self-managed"),
-                           ("open-cloud", "Hosted (e.g. Amazon OpenSearch Service)"))),
+        FieldSpec(
+            name="serverType",
+            label="Deployment",
+            kind="select",
+            default="self-managed",
+            choices=(
+                ("self-managed", "Self-managed"),
+                ("open-cloud", "Hosted (e.g. Amazon OpenSearch Service)"),
+            ),
+        ),
         *_FIELDS_HEAD,
         *_FIELDS_AUTH,
         *_FIELDS_TLS,
@@ -382,8 +494,9 @@ class OpenSearch(SearchEngine):
         from opensearchpy import OpenSearch as Client
 
         v = target.values
-        options: dict[str, Any] = dict(timeout=target.timeout, max_retries=0,
-                                       retry_on_timeout=False)
+        options: dict[str, Any] = dict(
+            timeout=target.timeout, max_retries=0, retry_on_timeout=False
+        )
         context = self._ssl_context(v)
         if context is not None:  # the context decides verification (no other TLS options)
             options.update(ssl_context=context, use_ssl=True)

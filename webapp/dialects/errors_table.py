@@ -79,8 +79,9 @@ class Facts:
         ({databaseName!r}, …) filled in."""
         values = _Blank({k: v for k, v in self.values.items() if k not in self.hidden})
         values.setdefault("host", "")
-        values.update(seconds=self.seconds, label=self.label,
-                      code=self.codes[0] if self.codes else None)
+        values.update(
+            seconds=self.seconds, label=self.label, code=self.codes[0] if self.codes else None
+        )
         return template.format_map(values)
 
 
@@ -94,13 +95,15 @@ class Failure:
     fields: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     def __call__(self, facts: Facts) -> ConnectionFailed:
-        return ConnectionFailed(self.step, facts.fill(self.detail),
-                                {facts.fill(k): facts.fill(v) for k, v in self.fields.items()})
+        return ConnectionFailed(
+            self.step,
+            facts.fill(self.detail),
+            {facts.fill(k): facts.fill(v) for k, v in self.fields.items()},
+        )
 
 
 def _hits(kinds: tuple[type | str, ...], exc: BaseException) -> bool:
-    return any(type(exc).__name__ == k if isinstance(k, str) else isinstance(exc, k)
-               for k in kinds)
+    return any(type(exc).__name__ == k if isinstance(k, str) else isinstance(exc, k) for k in kinds)
 
 
 @dataclass(frozen=True)
@@ -172,33 +175,54 @@ def first_failure(rules: Iterable[ErrorRule], facts: Facts) -> ConnectionFailed 
 
 # --- outcomes shared by many dialects (one wording; connect/errors.py has the ladder's own) ----
 
+
 def timed_out(facts: Facts) -> ConnectionFailed:
     """The host accepted nothing or answered nothing within the deadline."""
     return timeout_failure(facts.host, facts.port, facts.seconds)
 
 
-PORT_REFUSED = Failure("tcp", "{host} refused the connection on port {port}: nothing listens "
-                       "there.", {"port": INCORRECT_PORT})
-HOST_UNKNOWN = Failure("dns", "The host name {host} could not be found.",
-                       {"host": HOST_NOT_FOUND})
-BAD_LOGIN = Failure("auth", "The server rejected the username or password.",
-                    {"username": BAD_CREDENTIALS, "password": BAD_CREDENTIALS})
-NO_SUCH_DATABASE = Failure("database", "The server has no database named {databaseName!r}.",
-                           {"databaseName": NO_DATABASE})
-UNRECOGNISED = Failure("connect", "{label} refused the connection with an error Datadock does "
-                       "not recognise. The server log has the details.")
-SSL_UNSUPPORTED = Failure("tls", "The server does not support SSL. Turn SSL off to connect "
-                          "without it.", {"sslEnabled": "The server does not support SSL"})
-SSL_REQUIRED = Failure("tls", "The server only accepts encrypted connections. Turn SSL on.",
-                       {"sslEnabled": "The server requires SSL"})
-TLS_FAILED = Failure("tls", "The TLS handshake with the server failed.",
-                     {"sslEnabled": "TLS handshake failed"})
+PORT_REFUSED = Failure(
+    "tcp",
+    "{host} refused the connection on port {port}: nothing listens there.",
+    {"port": INCORRECT_PORT},
+)
+HOST_UNKNOWN = Failure("dns", "The host name {host} could not be found.", {"host": HOST_NOT_FOUND})
+BAD_LOGIN = Failure(
+    "auth",
+    "The server rejected the username or password.",
+    {"username": BAD_CREDENTIALS, "password": BAD_CREDENTIALS},
+)
+NO_SUCH_DATABASE = Failure(
+    "database", "The server has no database named {databaseName!r}.", {"databaseName": NO_DATABASE}
+)
+UNRECOGNISED = Failure(
+    "connect",
+    "{label} refused the connection with an error Datadock does "
+    "not recognise. The server log has the details.",
+)
+SSL_UNSUPPORTED = Failure(
+    "tls",
+    "The server does not support SSL. Turn SSL off to connect without it.",
+    {"sslEnabled": "The server does not support SSL"},
+)
+SSL_REQUIRED = Failure(
+    "tls",
+    "The server only accepts encrypted connections. Turn SSL on.",
+    {"sslEnabled": "The server requires SSL"},
+)
+TLS_FAILED = Failure(
+    "tls", "The TLS handshake with the server failed.", {"sslEnabled": "TLS handshake failed"}
+)
 WRONG_CERTIFICATE_NAME = Failure(
-    "tls", "The server's certificate is not valid for the name {host}. Connect with the name on "
+    "tls",
+    "The server's certificate is not valid for the name {host}. Connect with the name on "
     "the certificate, or use SSL mode Verify CA.",
-    {"sslMode": "Certificate does not match the host name"})
-_UNTRUSTED = ("The server's certificate is not signed by a CA Datadock trusts. Paste the CA "
-              "certificate under custom certificates, or use SSL mode Require.")
+    {"sslMode": "Certificate does not match the host name"},
+)
+_UNTRUSTED = (
+    "The server's certificate is not signed by a CA Datadock trusts. Paste the CA "
+    "certificate under custom certificates, or use SSL mode Require."
+)
 
 
 def vendor_timeout(service: str, field_name: str) -> Failure:
@@ -208,18 +232,23 @@ def vendor_timeout(service: str, field_name: str) -> Failure:
     the one that names the service (account, key, region) rather than a host field.
     """
     return Failure(
-        "auth", f"Timed out after {{seconds:g}} s waiting for {service} to answer. Check that "
+        "auth",
+        f"Timed out after {{seconds:g}} s waiting for {service} to answer. Check that "
         "Datadock's server can reach the internet over HTTPS (a proxy or firewall may block it), "
         "and allow Datadock's outbound address in the service's network policy if it has one.",
-        {field_name: f"{service} did not answer within {{seconds:g}} s"})
+        {field_name: f"{service} did not answer within {{seconds:g}} s"},
+    )
 
 
 def untrusted_certificate(**match: Any) -> tuple[ErrorRule, ErrorRule]:
     """Rules for a certificate no trusted CA signed: the pasted CA certificate is at fault when
     there is one, else the SSL mode."""
     return (
-        ErrorRule(Failure("tls", _UNTRUSTED, {"sslRootCertificate": "Certificate not trusted"}),
-                  given=("sslCustomCertificatesEnabled", "sslRootCertificate"), **match),
+        ErrorRule(
+            Failure("tls", _UNTRUSTED, {"sslRootCertificate": "Certificate not trusted"}),
+            given=("sslCustomCertificatesEnabled", "sslRootCertificate"),
+            **match,
+        ),
         ErrorRule(Failure("tls", _UNTRUSTED, {"sslMode": "Certificate not trusted"}), **match),
     )
 
@@ -233,5 +262,6 @@ def _pinned_elsewhere(facts: Facts) -> ConnectionFailed:
 # Ready rules: the driver saw the TCP connection refused; a pinned driver (dialects/pinning.py)
 # went for an address Datadock did not check.
 REFUSED = ErrorRule(PORT_REFUSED, text="Connection refused")
-PINNED_ELSEWHERE = ErrorRule(_pinned_elsewhere,
-                             when=lambda facts: pin_refusal(facts.exc) is not None)
+PINNED_ELSEWHERE = ErrorRule(
+    _pinned_elsewhere, when=lambda facts: pin_refusal(facts.exc) is not None
+)

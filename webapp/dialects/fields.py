@@ -19,18 +19,33 @@ def check_host(value: str) -> None:
 
 # Shared declarations, reused by the dialects whose drivers take the same inputs.
 
+
 def host_field(**overrides: Any) -> FieldSpec:
     """The database server's host name or address."""
-    spec = dict(name="host", label="Host", required=True, max_length=253,
-                placeholder="db.example.com", checks=(check_host,),
-                help="Host name or IP address of the database server.")
+    spec = dict(
+        name="host",
+        label="Host",
+        required=True,
+        max_length=253,
+        placeholder="db.example.com",
+        checks=(check_host,),
+        help="Host name or IP address of the database server.",
+    )
     return FieldSpec(**{**spec, **overrides})
 
 
 def port_field(default: int, **overrides: Any) -> FieldSpec:
     """The TCP port the server listens on."""
-    spec = dict(name="port", label="Port", kind="integer", required=True, default=default,
-                min_value=1, max_value=65535, help=f"Usually {default}.")
+    spec = dict(
+        name="port",
+        label="Port",
+        kind="integer",
+        required=True,
+        default=default,
+        min_value=1,
+        max_value=65535,
+        help=f"Usually {default}.",
+    )
     return FieldSpec(**{**spec, **overrides})
 
 
@@ -48,15 +63,26 @@ def username_field(**overrides: Any) -> FieldSpec:
 
 def password_field(**overrides: Any) -> FieldSpec:
     """The login password: secret, write-only."""
-    spec = dict(name="password", label="Password", kind="password", secret=True,
-                required=True, max_length=1024)
+    spec = dict(
+        name="password",
+        label="Password",
+        kind="password",
+        secret=True,
+        required=True,
+        max_length=1024,
+    )
     return FieldSpec(**{**spec, **overrides})
 
 
 def ssl_field(**overrides: Any) -> FieldSpec:
     """Whether the connection must be encrypted with TLS."""
-    spec = dict(name="sslEnabled", label="SSL", kind="boolean", default=True,
-                help="Encrypt the connection with TLS (required by most hosted databases).")
+    spec = dict(
+        name="sslEnabled",
+        label="SSL",
+        kind="boolean",
+        default=True,
+        help="Encrypt the connection with TLS (required by most hosted databases).",
+    )
     return FieldSpec(**{**spec, **overrides})
 
 
@@ -74,22 +100,44 @@ def ssh_fields() -> tuple[FieldSpec, ...]:
     """An SSH tunnel (bastion) in front of the database, as in the Basedash API."""
     when = {"required_if": "sshEnabled"}
     return (
-        FieldSpec(name="sshEnabled", label="Connect through an SSH tunnel", kind="boolean",
-                  default=False, help="Reach the database through an SSH server (bastion)."),
-        host_field(name="sshHost", label="SSH host", placeholder="bastion.example.com",
-                   help="The SSH server that can reach the database host.", **when),
+        FieldSpec(
+            name="sshEnabled",
+            label="Connect through an SSH tunnel",
+            kind="boolean",
+            default=False,
+            help="Reach the database through an SSH server (bastion).",
+        ),
+        host_field(
+            name="sshHost",
+            label="SSH host",
+            placeholder="bastion.example.com",
+            help="The SSH server that can reach the database host.",
+            **when,
+        ),
         port_field(22, name="sshPort", label="SSH port", **when),
         username_field(name="sshUsername", label="SSH username", **when),
         password_field(name="sshPassword", label="SSH password", required=False, **when),
-        FieldSpec(name="sshPrivateKey", label="SSH private key", kind="textarea", secret=True,
-                  max_length=16384, required_if="sshEnabled",
-                  help="Paste an RSA, Ed25519 or ECDSA key (OpenSSH or PEM format). "
-                       "Use a password or a key."),
-        password_field(name="sshPrivateKeyPassphrase", label="SSH key passphrase",
-                       required=False, **when),
-        FieldSpec(name="sshHostKey", label="SSH host key (optional)", max_length=4096,
-                  required_if="sshEnabled", checks=(check_ssh_host_key,),
-                  help="Pin the server's key: a known_hosts line or a SHA256:… fingerprint."),
+        FieldSpec(
+            name="sshPrivateKey",
+            label="SSH private key",
+            kind="textarea",
+            secret=True,
+            max_length=16384,
+            required_if="sshEnabled",
+            help="Paste an RSA, Ed25519 or ECDSA key (OpenSSH or PEM format). "
+            "Use a password or a key.",
+        ),
+        password_field(
+            name="sshPrivateKeyPassphrase", label="SSH key passphrase", required=False, **when
+        ),
+        FieldSpec(
+            name="sshHostKey",
+            label="SSH host key (optional)",
+            max_length=4096,
+            required_if="sshEnabled",
+            checks=(check_ssh_host_key,),
+            help="Pin the server's key: a known_hosts line or a SHA256:… fingerprint.",
+        ),
     )
 
 
@@ -135,20 +183,47 @@ def check_pem_private_key(value: str) -> None:
 def tls_fields() -> tuple[FieldSpec, ...]:
     """TLS mode and custom certificates, shown while SSL is on."""
     return (
-        FieldSpec(name="sslMode", label="SSL mode", kind="select", choices=SSL_MODES,
-                  default="require", required_if="sslEnabled",
-                  help="Verify full protects against a server impersonating yours."),
-        FieldSpec(name="sslCustomCertificatesEnabled", label="Use custom certificates",
-                  kind="boolean", default=False, required_if="sslEnabled",
-                  help="A private CA, or a client certificate the server asks for."),
-        FieldSpec(name="sslRootCertificate", label="CA certificate", kind="textarea",
-                  max_length=65536, required_if="sslCustomCertificatesEnabled",
-                  checks=(check_pem_certificates,),
-                  help="PEM certificate(s) of the CA that signed the server's certificate."),
-        FieldSpec(name="sslClientCertificate", label="Client certificate", kind="textarea",
-                  max_length=65536, required_if="sslCustomCertificatesEnabled",
-                  checks=(check_pem_certificates,)),
-        FieldSpec(name="sslClientKey", label="Client key", kind="textarea", secret=True,
-                  max_length=65536, required_if="sslCustomCertificatesEnabled",
-                  checks=(check_pem_private_key,)),
+        FieldSpec(
+            name="sslMode",
+            label="SSL mode",
+            kind="select",
+            choices=SSL_MODES,
+            default="require",
+            required_if="sslEnabled",
+            help="Verify full protects against a server impersonating yours.",
+        ),
+        FieldSpec(
+            name="sslCustomCertificatesEnabled",
+            label="Use custom certificates",
+            kind="boolean",
+            default=False,
+            required_if="sslEnabled",
+            help="A private CA, or a client certificate the server asks for.",
+        ),
+        FieldSpec(
+            name="sslRootCertificate",
+            label="CA certificate",
+            kind="textarea",
+            max_length=65536,
+            required_if="sslCustomCertificatesEnabled",
+            checks=(check_pem_certificates,),
+            help="PEM certificate(s) of the CA that signed the server's certificate.",
+        ),
+        FieldSpec(
+            name="sslClientCertificate",
+            label="Client certificate",
+            kind="textarea",
+            max_length=65536,
+            required_if="sslCustomCertificatesEnabled",
+            checks=(check_pem_certificates,),
+        ),
+        FieldSpec(
+            name="sslClientKey",
+            label="Client key",
+            kind="textarea",
+            secret=True,
+            max_length=65536,
+            required_if="sslCustomCertificatesEnabled",
+            checks=(check_pem_private_key,),
+        ),
     )

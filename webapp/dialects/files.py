@@ -42,10 +42,15 @@ def check_relative_path(value: str) -> None:
 def file_field(example: str) -> FieldSpec:
     """The database file, relative to the data folder."""
     return FieldSpec(
-        name="databaseName", label="Database file", required=True, max_length=1024,
-        placeholder=example, checks=(check_relative_path,),
+        name="databaseName",
+        label="Database file",
+        required=True,
+        max_length=1024,
+        placeholder=example,
+        checks=(check_relative_path,),
         help="Path of the file relative to Datadock's data folder (DATADOCK_DATA_DIR), "
-             f"e.g. {example}. Opened read-only.")
+        f"e.g. {example}. Opened read-only.",
+    )
 
 
 def unreadable(message: str, detail: str) -> Failure:
@@ -96,8 +101,10 @@ WHERE m.type IN ({types}) AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'
 ORDER BY m.rowid
 """
 # ANALYZE leaves each table's row count as the first number of its sqlite_stat1 rows.
-SQLITE_ESTIMATE = "(SELECT CAST(s.stat AS INTEGER) FROM sqlite_stat1 AS s WHERE s.tbl = m.name " \
-                  "ORDER BY s.idx IS NOT NULL LIMIT 1)"
+SQLITE_ESTIMATE = (
+    "(SELECT CAST(s.stat AS INTEGER) FROM sqlite_stat1 AS s WHERE s.tbl = m.name "
+    "ORDER BY s.idx IS NOT NULL LIMIT 1)"
+)
 
 
 class SQLite(FileDialect):
@@ -108,26 +115,43 @@ class SQLite(FileDialect):
     fields = (file_field("sales/orders.sqlite"),)
     # sqlite3 only has messages to tell its failures apart.
     errors = (
-        ErrorRule(unreadable("Not a SQLite database",
-                             "The file exists but is not a SQLite database."),
-                  text="file is not a database"),
-        ErrorRule(unreadable("The SQLite file is damaged",
-                             "SQLite reports the file as damaged (malformed)."), text="malformed"),
-        ErrorRule(unreadable("The file is locked by another program",
-                             "Another program holds a lock on the file; try again when it has "
-                             "finished writing."), text="locked|busy"),
-        ErrorRule(unreadable("Datadock cannot open this file",
-                             "SQLite could not open the file read-only (a WAL database also "
-                             "needs its -shm file to be readable)."), text="unable to open"),
+        ErrorRule(
+            unreadable("Not a SQLite database", "The file exists but is not a SQLite database."),
+            text="file is not a database",
+        ),
+        ErrorRule(
+            unreadable(
+                "The SQLite file is damaged", "SQLite reports the file as damaged (malformed)."
+            ),
+            text="malformed",
+        ),
+        ErrorRule(
+            unreadable(
+                "The file is locked by another program",
+                "Another program holds a lock on the file; try again when it has finished writing.",
+            ),
+            text="locked|busy",
+        ),
+        ErrorRule(
+            unreadable(
+                "Datadock cannot open this file",
+                "SQLite could not open the file read-only (a WAL database also "
+                "needs its -shm file to be readable).",
+            ),
+            text="unable to open",
+        ),
     )
-    fallback = unreadable("Could not read this file as a SQLite database",
-                          "The file could not be read as a SQLite database.")
+    fallback = unreadable(
+        "Could not read this file as a SQLite database",
+        "The file could not be read as a SQLite database.",
+    )
 
     def open_file(self, path: Path, timeout: float) -> sqlite3.Connection:
         """Open read-only through a URI built from the path (nothing typed is pasted into it)."""
         # The sync reads the catalog in a read-ahead thread (jobs/batches.py), one user at a time.
-        connection = sqlite3.connect(path.as_uri() + "?mode=ro", uri=True, timeout=timeout,
-                                     check_same_thread=False)
+        connection = sqlite3.connect(
+            path.as_uri() + "?mode=ro", uri=True, timeout=timeout, check_same_thread=False
+        )
         try:
             connection.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)  # no ATTACH of other files
             connection.execute("PRAGMA query_only = ON")
@@ -146,8 +170,9 @@ class SQLite(FileDialect):
         """The SQLite library's version (the file has none of its own)."""
         return f"SQLite {connection.execute('SELECT sqlite_version()').fetchone()[0]}"
 
-    def introspect(self, connection: sqlite3.Connection, schemas: SchemaFilter | None = None
-                   ) -> Iterator[TableInfo]:
+    def introspect(
+        self, connection: sqlite3.Connection, schemas: SchemaFilter | None = None
+    ) -> Iterator[TableInfo]:
         """sqlite_schema joined with the table-info and foreign-key pragmas: one streamed query
         for the tables, one for the views.
 
@@ -156,16 +181,18 @@ class SQLite(FileDialect):
         """
         if schemas is not None and not schemas.allows("main"):
             return
-        has_stats = connection.execute(
-            "SELECT 1 FROM sqlite_schema WHERE name = 'sqlite_stat1'").fetchone() is not None
-        query = SQLITE_QUERY.format(types="{types}",
-                                    estimate=SQLITE_ESTIMATE if has_stats else "NULL")
+        has_stats = (
+            connection.execute("SELECT 1 FROM sqlite_schema WHERE name = 'sqlite_stat1'").fetchone()
+            is not None
+        )
+        query = SQLITE_QUERY.format(
+            types="{types}", estimate=SQLITE_ESTIMATE if has_stats else "NULL"
+        )
         yield from _sqlite_merge(_batches(connection.execute(query.format(types="'table'"))))
         try:
             views = connection.execute(query.format(types="'view'")).fetchall()
         except sqlite3.OperationalError as exc:
-            log.info("SQLite views cannot be read in one query (%s); reading them one by one",
-                     exc)
+            log.info("SQLite views cannot be read in one query (%s); reading them one by one", exc)
             yield from _sqlite_views(connection)
             return
         yield from _sqlite_merge(views)
@@ -178,9 +205,16 @@ def _sqlite_merge(rows: Iterable[tuple]) -> Iterator[TableInfo]:
             if current is not None:
                 yield _ordered(current)
             current = TableInfo("main", name, "view" if kind == "view" else "table")
-        current.columns.append({"name": column, "type": typ or "", "nullable": not notnull,
-                                "default": default, "primaryKey": bool(pk),
-                                "ordinal": cid + 1})
+        current.columns.append(
+            {
+                "name": column,
+                "type": typ or "",
+                "nullable": not notnull,
+                "default": default,
+                "primaryKey": bool(pk),
+                "ordinal": cid + 1,
+            }
+        )
         if cid == 0:
             current.row_estimate = estimate
             current.foreign_keys = _sqlite_keys(keys)
@@ -196,29 +230,51 @@ def _ordered(table: TableInfo) -> TableInfo:
 def _sqlite_keys(text: str | None) -> list[dict[str, Any]]:
     """Foreign keys from the JSON rows (id, seq, table, from, to). SQLite keeps no key names."""
     keys: list[dict[str, Any]] = []
-    for _, seq, table, column, referred in sorted(json.loads(text or "[]"),
-                                                   key=lambda r: (r[0], r[1])):
+    for _, seq, table, column, referred in sorted(
+        json.loads(text or "[]"), key=lambda r: (r[0], r[1])
+    ):
         if seq == 0 or not keys:
-            keys.append({"name": None, "columns": [], "referredSchema": "main",
-                         "referredTable": table, "referredColumns": []})
+            keys.append(
+                {
+                    "name": None,
+                    "columns": [],
+                    "referredSchema": "main",
+                    "referredTable": table,
+                    "referredColumns": [],
+                }
+            )
         keys[-1]["columns"].append(column)
         keys[-1]["referredColumns"].append(referred)
     return keys
 
 
 def _sqlite_views(connection: sqlite3.Connection) -> Iterator[TableInfo]:
-    names = [r[0] for r in connection.execute(
-        "SELECT name FROM sqlite_schema WHERE type = 'view' ORDER BY name")]
+    names = [
+        r[0]
+        for r in connection.execute(
+            "SELECT name FROM sqlite_schema WHERE type = 'view' ORDER BY name"
+        )
+    ]
     for name in names:
         view = TableInfo("main", name, "view")
         try:
-            rows = connection.execute("SELECT cid, name, type, \"notnull\", dflt_value "
-                                      "FROM pragma_table_info(?)", (name,)).fetchall()
+            rows = connection.execute(
+                'SELECT cid, name, type, "notnull", dflt_value FROM pragma_table_info(?)', (name,)
+            ).fetchall()
         except sqlite3.OperationalError as exc:
             log.info("SQLite view %r cannot be read: %s", name, exc)
             rows = []
-        view.columns = [{"name": n, "type": t or "", "nullable": not nn, "default": d,
-                         "primaryKey": False, "ordinal": cid + 1} for cid, n, t, nn, d in rows]
+        view.columns = [
+            {
+                "name": n,
+                "type": t or "",
+                "nullable": not nn,
+                "default": d,
+                "primaryKey": False,
+                "ordinal": cid + 1,
+            }
+            for cid, n, t, nn, d in rows
+        ]
         yield view
 
 
@@ -260,18 +316,30 @@ class DuckDB(FileDialect):
     fields = (file_field("analytics/warehouse.duckdb"), attachments_field())
     # DuckDB's exception classes are broad; their messages tell the cases apart.
     errors = (
-        ErrorRule(unreadable("Not a DuckDB database",
-                             "The file exists but is not a DuckDB database."),
-                  text="not a valid DuckDB database|external extensions"),
-        ErrorRule(unreadable("The file is in use by another program",
-                             "Another program has the file open for writing; DuckDB lets no "
-                             "one else open it meanwhile."), text="lock|different configuration"),
-        ErrorRule(unreadable("Written by an incompatible DuckDB version",
-                             "The file was written by a DuckDB version this server cannot "
-                             "read."), text="version"),
+        ErrorRule(
+            unreadable("Not a DuckDB database", "The file exists but is not a DuckDB database."),
+            text="not a valid DuckDB database|external extensions",
+        ),
+        ErrorRule(
+            unreadable(
+                "The file is in use by another program",
+                "Another program has the file open for writing; DuckDB lets no "
+                "one else open it meanwhile.",
+            ),
+            text="lock|different configuration",
+        ),
+        ErrorRule(
+            unreadable(
+                "Written by an incompatible DuckDB version",
+                "The file was written by a DuckDB version this server cannot read.",
+            ),
+            text="version",
+        ),
     )
-    fallback = unreadable("Could not read this file as a DuckDB database",
-                          "The file could not be opened as a DuckDB database.")
+    fallback = unreadable(
+        "Could not read this file as a DuckDB database",
+        "The file could not be opened as a DuckDB database.",
+    )
 
     def connect(self, target: Target) -> Any:
         """The file alone (external access off), or with its attached databases
@@ -291,13 +359,17 @@ class DuckDB(FileDialect):
         """
         import duckdb
 
-        return duckdb.connect(str(path), read_only=True, config={
-            "enable_external_access": False,
-            "autoinstall_known_extensions": False,
-            "autoload_known_extensions": False,
-            "lock_configuration": True,
-            "threads": 1,
-        })
+        return duckdb.connect(
+            str(path),
+            read_only=True,
+            config={
+                "enable_external_access": False,
+                "autoinstall_known_extensions": False,
+                "autoload_known_extensions": False,
+                "lock_configuration": True,
+                "threads": 1,
+            },
+        )
 
     def check_catalog(self, connection: Any) -> None:
         """The catalog functions answer."""
@@ -307,31 +379,61 @@ class DuckDB(FileDialect):
         """The DuckDB library's version, which reads the file."""
         return f"DuckDB {connection.execute('SELECT version()').fetchone()[0]}"
 
-    def introspect(self, connection: Any, schemas: SchemaFilter | None = None
-                   ) -> Iterator[TableInfo]:
+    def introspect(
+        self, connection: Any, schemas: SchemaFilter | None = None
+    ) -> Iterator[TableInfo]:
         """One catalog query, fetched in batches and merged into tables as rows arrive."""
         schemas = schemas or SchemaFilter()
         current: TableInfo | None = None
         # Attached databases are catalogs of their own: their schemas read "catalog.schema".
         query = DUCKDB_QUERY.replace("{databases}", "database_name NOT IN ('system', 'temp')")
-        for (main, database, schema, table, is_view, size, column, typ, nullable, default,
-             is_pk, ordinal, keys) in _batches(connection.execute(query)):
+        for (
+            main,
+            database,
+            schema,
+            table,
+            is_view,
+            size,
+            column,
+            typ,
+            nullable,
+            default,
+            is_pk,
+            ordinal,
+            keys,
+        ) in _batches(connection.execute(query)):
             schema = schema if main else f"{database}.{schema}"
             if not schemas.allows(schema):
                 continue
             if current is None or (current.schema, current.name) != (schema, table):
                 if current is not None:
                     yield current
-                current = TableInfo(schema, table, "view" if is_view else "table",
-                                    row_estimate=None if is_view else size)
+                current = TableInfo(
+                    schema,
+                    table,
+                    "view" if is_view else "table",
+                    row_estimate=None if is_view else size,
+                )
                 for key in keys or ():
-                    current.foreign_keys.append({
-                        "name": key["name"], "columns": list(key["columns"]),
-                        "referredSchema": schema, "referredTable": key["table"],
-                        "referredColumns": list(key["referred"])})
-            current.columns.append({"name": column, "type": typ, "nullable": bool(nullable),
-                                    "default": default, "primaryKey": bool(is_pk),
-                                    "ordinal": int(ordinal)})
+                    current.foreign_keys.append(
+                        {
+                            "name": key["name"],
+                            "columns": list(key["columns"]),
+                            "referredSchema": schema,
+                            "referredTable": key["table"],
+                            "referredColumns": list(key["referred"]),
+                        }
+                    )
+            current.columns.append(
+                {
+                    "name": column,
+                    "type": typ,
+                    "nullable": bool(nullable),
+                    "default": default,
+                    "primaryKey": bool(is_pk),
+                    "ordinal": int(ordinal),
+                }
+            )
         if current is not None:
             yield current
 

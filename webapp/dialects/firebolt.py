@@ -42,7 +42,8 @@ ORDER BY c.table_schema, c.table_name, c.ordinal_position
 
 # A resolver for the TCP connections httpcore opens while a Datadock call runs.
 _resolver: contextvars.ContextVar[Callable[[str, int], str] | None] = contextvars.ContextVar(
-    "datadock_firebolt_resolver", default=None)
+    "datadock_firebolt_resolver", default=None
+)
 _installed = threading.Lock()
 _original: list[Any] = []
 
@@ -73,30 +74,64 @@ def check_name(value: str) -> None:
 
 # The SDK's exception classes (lazily imported: names), then texts of its wrapped errors.
 ERRORS = (
-    ErrorRule(Failure("auth", "Firebolt rejected the client ID or secret.",
-                      {"clientId": BAD_CREDENTIALS, "clientSecret": BAD_CREDENTIALS}),
-              chain=("AuthenticationError",), text="(?i)invalid client|unauthori[sz]ed|401"),
-    ErrorRule(Failure("auth", "Firebolt has no account {accountName!r}, or this service "
-                      "account may not use it.", {"accountName": "Account not found"}),
-              chain=("AccountNotFoundOrNoAccessError", "AccountNotFoundError")),
-    ErrorRule(Failure("database", "The account has no engine {engineName!r}, or this service "
-                      "account may not use it.", {"engineName": "Engine not found"}),
-              chain=("EngineNotFoundError",), text="(?i)engine .* (does not exist|not found)"),
-    ErrorRule(Failure("database", "The engine {engineName!r} is stopped: start it in the "
-                      "Firebolt console (Datadock does not start engines).",
-                      {"engineName": "Engine is not running"}),
-              chain=("EngineNotRunningError",), text="(?i)engine .* (not running|stopped)"),
-    ErrorRule(Failure("database", "The account has no database {databaseName!r}, or this "
-                      "service account may not use it.", {"databaseName": "Database not found"}),
-              chain=("DatabaseNotFoundError",), text="(?i)database .* (does not exist|not "
-                                                      "found)"),
-    ErrorRule(vendor_timeout("Firebolt", "accountName"),
-              chain=("TimeoutError", "ConnectTimeout", "ReadTimeout", "QueryTimeoutError")),
-    ErrorRule(Failure("auth", "Datadock could not reach Firebolt's API (the connection was "
-                      "refused or reset). Check that this server may connect out over HTTPS.",
-                      {"accountName": "Firebolt's API could not be reached"}),
-              chain=("ConnectError", "ConnectionRefusedError", "RemoteProtocolError",
-                     "ReadError")),
+    ErrorRule(
+        Failure(
+            "auth",
+            "Firebolt rejected the client ID or secret.",
+            {"clientId": BAD_CREDENTIALS, "clientSecret": BAD_CREDENTIALS},
+        ),
+        chain=("AuthenticationError",),
+        text="(?i)invalid client|unauthori[sz]ed|401",
+    ),
+    ErrorRule(
+        Failure(
+            "auth",
+            "Firebolt has no account {accountName!r}, or this service account may not use it.",
+            {"accountName": "Account not found"},
+        ),
+        chain=("AccountNotFoundOrNoAccessError", "AccountNotFoundError"),
+    ),
+    ErrorRule(
+        Failure(
+            "database",
+            "The account has no engine {engineName!r}, or this service account may not use it.",
+            {"engineName": "Engine not found"},
+        ),
+        chain=("EngineNotFoundError",),
+        text="(?i)engine .* (does not exist|not found)",
+    ),
+    ErrorRule(
+        Failure(
+            "database",
+            "The engine {engineName!r} is stopped: start it in the "
+            "Firebolt console (Datadock does not start engines).",
+            {"engineName": "Engine is not running"},
+        ),
+        chain=("EngineNotRunningError",),
+        text="(?i)engine .* (not running|stopped)",
+    ),
+    ErrorRule(
+        Failure(
+            "database",
+            "The account has no database {databaseName!r}, or this service account may not use it.",
+            {"databaseName": "Database not found"},
+        ),
+        chain=("DatabaseNotFoundError",),
+        text="(?i)database .* (does not exist|not found)",
+    ),
+    ErrorRule(
+        vendor_timeout("Firebolt", "accountName"),
+        chain=("TimeoutError", "ConnectTimeout", "ReadTimeout", "QueryTimeoutError"),
+    ),
+    ErrorRule(
+        Failure(
+            "auth",
+            "Datadock could not reach Firebolt's API (the connection was "
+            "refused or reset). Check that this server may connect out over HTTPS.",
+            {"accountName": "Firebolt's API could not be reached"},
+        ),
+        chain=("ConnectError", "ConnectionRefusedError", "RemoteProtocolError", "ReadError"),
+    ),
 )
 
 
@@ -114,6 +149,7 @@ class FireboltConnection:
 
     def rows(self, sql: str, timeout: float | None = None) -> list[tuple]:
         """One query's rows."""
+
         def query() -> list[tuple]:
             cursor = self.connection.cursor()
             try:
@@ -129,8 +165,7 @@ class FireboltConnection:
         self.run(self.connection.close, 5.0)
 
 
-def _bounded(action: Callable[[], T], resolve: Callable[[str, int], str],
-             timeout: float) -> T:
+def _bounded(action: Callable[[], T], resolve: Callable[[str, int], str], timeout: float) -> T:
     _install()
 
     def pinned() -> T:
@@ -151,20 +186,41 @@ class Firebolt(Dialect):
     steps = API_STEPS
     driver_steps = ("auth", "database")
     errors = ERRORS
-    fallback = Failure("connect", "Firebolt refused the connection with an error Datadock does "
-                       "not recognise. The server log has the details.")
+    fallback = Failure(
+        "connect",
+        "Firebolt refused the connection with an error Datadock does "
+        "not recognise. The server log has the details.",
+    )
     fields = (
-        FieldSpec(name="clientId", label="Client ID", required=True, max_length=255,
-                  help="The service account's ID (Govern → Service accounts)."),
-        password_field(name="clientSecret", label="Client secret", max_length=1024,
-                       help="The service account's secret, shown once when it was created."),
-        FieldSpec(name="accountName", label="Account", required=True, max_length=255,
-                  checks=(check_name,), placeholder="my-account"),
+        FieldSpec(
+            name="clientId",
+            label="Client ID",
+            required=True,
+            max_length=255,
+            help="The service account's ID (Govern → Service accounts).",
+        ),
+        password_field(
+            name="clientSecret",
+            label="Client secret",
+            max_length=1024,
+            help="The service account's secret, shown once when it was created.",
+        ),
+        FieldSpec(
+            name="accountName",
+            label="Account",
+            required=True,
+            max_length=255,
+            checks=(check_name,),
+            placeholder="my-account",
+        ),
         database_field(label="Database", max_length=255, checks=(check_name,)),
-        FieldSpec(name="engineName", label="Engine (optional)", max_length=255,
-                  checks=(check_name,),
-                  help="A running engine; leave blank to read the catalog with the system "
-                       "engine."),
+        FieldSpec(
+            name="engineName",
+            label="Engine (optional)",
+            max_length=255,
+            checks=(check_name,),
+            help="A running engine; leave blank to read the catalog with the system engine.",
+        ),
     )
 
     def __init__(self, api_endpoint: str = API_ENDPOINT) -> None:
@@ -187,15 +243,17 @@ class Firebolt(Dialect):
         v = target.values
 
         def resolve(host: str, port: int) -> str:
-            return target.check_address(host, port, target.timeout, "accountName",
-                                        "accountName")
+            return target.check_address(host, port, target.timeout, "accountName", "accountName")
 
         def opened() -> Any:
-            return connect(auth=ClientCredentials(v["clientId"], v["clientSecret"],
-                                                  use_token_cache=False),
-                           account_name=v["accountName"], database=v["databaseName"],
-                           engine_name=v.get("engineName") or None,
-                           api_endpoint=self.api_endpoint, disable_cache=True)
+            return connect(
+                auth=ClientCredentials(v["clientId"], v["clientSecret"], use_token_cache=False),
+                account_name=v["accountName"],
+                database=v["databaseName"],
+                engine_name=v.get("engineName") or None,
+                api_endpoint=self.api_endpoint,
+                disable_cache=True,
+            )
 
         try:
             raw = _bounded(opened, resolve, target.timeout)
@@ -210,12 +268,11 @@ class Firebolt(Dialect):
 
     def catalog_version(self, connection: FireboltConnection) -> str:
         """The catalog is readable, and the engine's version, in one query."""
-        rows = connection.rows("SELECT version(), (SELECT count(*) FROM "
-                               "information_schema.tables)")
+        rows = connection.rows("SELECT version(), (SELECT count(*) FROM information_schema.tables)")
         return f"Firebolt {rows[0][0]}" if rows and rows[0][0] else "Firebolt"
 
     def server_version(self, connection: FireboltConnection) -> str:
-        """"Firebolt 4.10.0"."""
+        """ "Firebolt 4.10.0"."""
         rows = connection.rows("SELECT version()")
         return f"Firebolt {rows[0][0]}" if rows and rows[0][0] else "Firebolt"
 
@@ -227,8 +284,9 @@ class Firebolt(Dialect):
         """Every message of the chain."""
         return chain_text(exc)
 
-    def introspect(self, connection: FireboltConnection, schemas: SchemaFilter | None = None
-                   ) -> Iterator[TableInfo]:
+    def introspect(
+        self, connection: FireboltConnection, schemas: SchemaFilter | None = None
+    ) -> Iterator[TableInfo]:
         """One information_schema query for the database."""
         rows = connection.rows(CATALOG_QUERY, SYNC_SECONDS)
         yield from group_tables(rows, schemas, sql_kind)

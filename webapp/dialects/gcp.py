@@ -14,8 +14,11 @@ from .fields import FieldInvalid, FieldSpec
 KEY_FIELD = "bigQueryJsonKey"
 PROJECT_FIELD = "bigQueryProjectId"
 # A key's token_uri receives a signed assertion: only Google's token endpoints are accepted.
-TOKEN_URIS = {"https://oauth2.googleapis.com/token", "https://accounts.google.com/o/oauth2/token",
-              "https://www.googleapis.com/oauth2/v4/token"}
+TOKEN_URIS = {
+    "https://oauth2.googleapis.com/token",
+    "https://accounts.google.com/o/oauth2/token",
+    "https://www.googleapis.com/oauth2/v4/token",
+}
 NEEDED_KEYS = ("project_id", "private_key", "client_email")
 PROJECT_ID = re.compile(r"^([a-z][a-z0-9.-]{0,62}:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 SERVICE_EMAIL = re.compile(r"^[^@\s]+@[a-z0-9.-]+\.gserviceaccount\.com$")
@@ -24,21 +27,34 @@ SERVICE_EMAIL = re.compile(r"^[^@\s]+@[a-z0-9.-]+\.gserviceaccount\.com$")
 def check_project_id(value: str) -> None:
     """6–30 lowercase letters, digits and dashes (optionally domain-scoped: example.com:p)."""
     if not PROJECT_ID.match(value):
-        raise FieldInvalid("A project ID is 6–30 lowercase letters, digits and dashes, "
-                           "starting with a letter (e.g. my-project-123)")
+        raise FieldInvalid(
+            "A project ID is 6–30 lowercase letters, digits and dashes, "
+            "starting with a letter (e.g. my-project-123)"
+        )
 
 
 def key_fields(product: str) -> tuple[FieldSpec, FieldSpec]:
     """The JSON key and the optional project ID, with the Basedash API's names."""
     return (
-        FieldSpec(name=KEY_FIELD, label="Service account JSON key", kind="textarea",
-                  secret=True, required=True, max_length=16384,
-                  placeholder='{"type": "service_account", "project_id": …}',
-                  help=f"Paste the whole JSON key file of a service account that can use "
-                       f"{product} (IAM → Service accounts → Keys → Add key → JSON)."),
-        FieldSpec(name=PROJECT_FIELD, label="Project ID", max_length=93,
-                  checks=(check_project_id,), placeholder="my-project-123",
-                  help="Leave blank to use the key's own project."),
+        FieldSpec(
+            name=KEY_FIELD,
+            label="Service account JSON key",
+            kind="textarea",
+            secret=True,
+            required=True,
+            max_length=16384,
+            placeholder='{"type": "service_account", "project_id": …}',
+            help=f"Paste the whole JSON key file of a service account that can use "
+            f"{product} (IAM → Service accounts → Keys → Add key → JSON).",
+        ),
+        FieldSpec(
+            name=PROJECT_FIELD,
+            label="Project ID",
+            max_length=93,
+            checks=(check_project_id,),
+            placeholder="my-project-123",
+            help="Leave blank to use the key's own project.",
+        ),
     )
 
 
@@ -68,8 +84,9 @@ def parse_service_account(text: str | None) -> tuple[dict[str, Any] | None, dict
     if not SERVICE_EMAIL.match(info["client_email"]):
         return bad("client_email is not a service account address")
     if info.get("token_uri", "https://oauth2.googleapis.com/token") not in TOKEN_URIS:
-        return bad("token_uri must be Google's token endpoint (https://oauth2.googleapis.com/"
-                   "token)")
+        return bad(
+            "token_uri must be Google's token endpoint (https://oauth2.googleapis.com/token)"
+        )
     try:
         key = load_pem_private_key(info["private_key"].encode(), password=None)
     except (ValueError, TypeError):
@@ -115,29 +132,61 @@ def google_rules(service: str, *product: ErrorRule) -> tuple[ErrorRule, ...]:
     key_rejected = "Google rejected this key (deleted, disabled or revoked)"
     account_gone = "The service account of this key no longer exists"
     return (
-        ErrorRule(Failure("auth", f"{account_gone}. Create a new JSON key.",
-                          {KEY_FIELD: account_gone}),
-                  chain=("RefreshError",), also=("invalid_grant", "(?i)account not found")),
-        ErrorRule(Failure("auth", f"{key_rejected}. Create a new JSON key.",
-                          {KEY_FIELD: key_rejected}), chain=("RefreshError",)),
-        ErrorRule(vendor_timeout(service, KEY_FIELD),
-                  chain=("DeadlineExceeded", "Timeout", "ReadTimeout", "ConnectTimeout",
-                         "TimeoutError", "RetryError")),
-        ErrorRule(Failure("auth", f"Datadock's server could not reach {service} (Google's APIs "
-                          "over HTTPS). Check its internet access, proxy or firewall."),
-                  chain=("TransportError", "ConnectionError")),
+        ErrorRule(
+            Failure("auth", f"{account_gone}. Create a new JSON key.", {KEY_FIELD: account_gone}),
+            chain=("RefreshError",),
+            also=("invalid_grant", "(?i)account not found"),
+        ),
+        ErrorRule(
+            Failure("auth", f"{key_rejected}. Create a new JSON key.", {KEY_FIELD: key_rejected}),
+            chain=("RefreshError",),
+        ),
+        ErrorRule(
+            vendor_timeout(service, KEY_FIELD),
+            chain=(
+                "DeadlineExceeded",
+                "Timeout",
+                "ReadTimeout",
+                "ConnectTimeout",
+                "TimeoutError",
+                "RetryError",
+            ),
+        ),
+        ErrorRule(
+            Failure(
+                "auth",
+                f"Datadock's server could not reach {service} (Google's APIs "
+                "over HTTPS). Check its internet access, proxy or firewall.",
+            ),
+            chain=("TransportError", "ConnectionError"),
+        ),
         *product,
-        ErrorRule(Failure("database", f"The {service} API is not enabled in this project. "
-                          "Enable it in the Google Cloud console (APIs & Services).",
-                          {PROJECT_FIELD: f"{service} API not enabled in this project"}),
-                  text="has not been used in project|is disabled"),
-        ErrorRule(Failure("auth", "Google did not accept this key's credentials.",
-                          {KEY_FIELD: "Google rejected this key"}),
-                  chain=("Unauthenticated", "Unauthorized")),
-        ErrorRule(Failure("database", "This service account lacks permission in this project. "
-                          f"Grant it the roles {service} needs (see the field help).",
-                          {KEY_FIELD: "This service account lacks permission"}),
-                  chain=("Forbidden", "PermissionDenied")),
+        ErrorRule(
+            Failure(
+                "database",
+                f"The {service} API is not enabled in this project. "
+                "Enable it in the Google Cloud console (APIs & Services).",
+                {PROJECT_FIELD: f"{service} API not enabled in this project"},
+            ),
+            text="has not been used in project|is disabled",
+        ),
+        ErrorRule(
+            Failure(
+                "auth",
+                "Google did not accept this key's credentials.",
+                {KEY_FIELD: "Google rejected this key"},
+            ),
+            chain=("Unauthenticated", "Unauthorized"),
+        ),
+        ErrorRule(
+            Failure(
+                "database",
+                "This service account lacks permission in this project. "
+                f"Grant it the roles {service} needs (see the field help).",
+                {KEY_FIELD: "This service account lacks permission"},
+            ),
+            chain=("Forbidden", "PermissionDenied"),
+        ),
     )
 
 

@@ -53,14 +53,18 @@ from .urls import UrlForm, query_options, split_url
 
 DEFAULT_SAMPLE = 100
 MAX_SAMPLE = 10_000
-MAX_DEPTH = 8           # nested documents deeper than this are one "object" column
-MAX_COLUMNS = 2_000     # per collection: a sample with more distinct paths is cut here
-SYNC_SECONDS = 300.0    # each collection's sample may take this long on the server
-SRV_REFUSED = ("mongodb+srv:// strings are looked up in DNS (SRV and TXT records) by the "
-               "driver, which Datadock cannot check: paste the standard mongodb://host:port "
-               "string of one member instead")
-MANY_HOSTS = ("Datadock connects to one member directly: paste a string with one host "
-              "(the primary, or a secondary for reads)")
+MAX_DEPTH = 8  # nested documents deeper than this are one "object" column
+MAX_COLUMNS = 2_000  # per collection: a sample with more distinct paths is cut here
+SYNC_SECONDS = 300.0  # each collection's sample may take this long on the server
+SRV_REFUSED = (
+    "mongodb+srv:// strings are looked up in DNS (SRV and TXT records) by the "
+    "driver, which Datadock cannot check: paste the standard mongodb://host:port "
+    "string of one member instead"
+)
+MANY_HOSTS = (
+    "Datadock connects to one member directly: paste a string with one host "
+    "(the primary, or a secondary for reads)"
+)
 MONGO_SSL_MODES = (
     ("verify-full", "Verify full: check the issuer and the host name"),
     ("verify-ca", "Verify CA: check the issuer, not the host name"),
@@ -90,31 +94,65 @@ def _tls_options(parts: Any, options: dict[str, str]) -> dict[str, Any]:
 URL_FORM = UrlForm(options={"authsource": "authDatabase"}, more=_tls_options)
 
 ERRORS = (
-    ErrorRule(Failure("auth", "MongoDB rejected the username or password (checked against the "
-                      "authentication database {authDatabase!r}).",
-                      {"username": BAD_CREDENTIALS, "password": BAD_CREDENTIALS}),
-              code=(18, 11), text="(?i)Authentication failed"),
-    ErrorRule(Failure("auth", "This user may not read the database {databaseName!r}.",
-                      {"username": "No access to this database"}), code=13),
-    *untrusted_certificate(text="(?i)CERTIFICATE_VERIFY_FAILED.*(unknown ca|self.signed|"
-                                "unable to get local issuer)"),
-    ErrorRule(Failure("tls", "The server's certificate is not valid for the name {host}. "
-                      "Connect with the name on the certificate, or use SSL mode Verify CA.",
-                      {"sslMode": "Certificate does not match the host name"}),
-              text="(?i)hostname mismatch|doesn't match|not valid for"),
-    ErrorRule(Failure("tls", "The TLS handshake failed: the server may not use TLS. Turn SSL "
-                      "off to connect without it.", {"sslEnabled": "TLS handshake failed"}),
-              text="(?i)SSL handshake failed|WRONG_VERSION_NUMBER|record layer failure"),
-    ErrorRule(Failure("tls", "The server closed the connection when Datadock spoke without "
-                      "TLS: it probably requires TLS (requireTLS). Turn SSL on.",
-                      {"sslEnabled": "The server may require SSL"}),
-              text="(?i)connection closed|reset by peer|EOF", when=lambda f: not f.values.get(
-                  "sslEnabled")),
-    ErrorRule(Failure("connect", "{host}:{port} closed the connection or did not answer like "
-                      "a MongoDB server.", {"port": "No MongoDB server on this port"}),
-              text="(?i)connection closed|reset by peer|EOF|not a mongo|ProtocolError"),
+    ErrorRule(
+        Failure(
+            "auth",
+            "MongoDB rejected the username or password (checked against the "
+            "authentication database {authDatabase!r}).",
+            {"username": BAD_CREDENTIALS, "password": BAD_CREDENTIALS},
+        ),
+        code=(18, 11),
+        text="(?i)Authentication failed",
+    ),
+    ErrorRule(
+        Failure(
+            "auth",
+            "This user may not read the database {databaseName!r}.",
+            {"username": "No access to this database"},
+        ),
+        code=13,
+    ),
+    *untrusted_certificate(
+        text="(?i)CERTIFICATE_VERIFY_FAILED.*(unknown ca|self.signed|unable to get local issuer)"
+    ),
+    ErrorRule(
+        Failure(
+            "tls",
+            "The server's certificate is not valid for the name {host}. "
+            "Connect with the name on the certificate, or use SSL mode Verify CA.",
+            {"sslMode": "Certificate does not match the host name"},
+        ),
+        text="(?i)hostname mismatch|doesn't match|not valid for",
+    ),
+    ErrorRule(
+        Failure(
+            "tls",
+            "The TLS handshake failed: the server may not use TLS. Turn SSL "
+            "off to connect without it.",
+            {"sslEnabled": "TLS handshake failed"},
+        ),
+        text="(?i)SSL handshake failed|WRONG_VERSION_NUMBER|record layer failure",
+    ),
+    ErrorRule(
+        Failure(
+            "tls",
+            "The server closed the connection when Datadock spoke without "
+            "TLS: it probably requires TLS (requireTLS). Turn SSL on.",
+            {"sslEnabled": "The server may require SSL"},
+        ),
+        text="(?i)connection closed|reset by peer|EOF",
+        when=lambda f: not f.values.get("sslEnabled"),
+    ),
+    ErrorRule(
+        Failure(
+            "connect",
+            "{host}:{port} closed the connection or did not answer like a MongoDB server.",
+            {"port": "No MongoDB server on this port"},
+        ),
+        text="(?i)connection closed|reset by peer|EOF|not a mongo|ProtocolError",
+    ),
     ErrorRule(PORT_REFUSED, text="Connection refused"),
-    ErrorRule(timed_out, text="(?i)timed out")  # every message names the configured timeouts,
+    ErrorRule(timed_out, text="(?i)timed out"),  # every message names the configured timeouts,
 )
 
 
@@ -160,27 +198,54 @@ class MongoDB(Dialect):
     url_schemes = ("mongodb",)  # mongodb+srv too: read_url refuses it
     url_form = URL_FORM
     fields = (
-        host_field(placeholder="mongo.example.com",
-                   help="One member's host name (for Atlas, a host from the standard "
-                        "connection string)."),
+        host_field(
+            placeholder="mongo.example.com",
+            help="One member's host name (for Atlas, a host from the standard connection string).",
+        ),
         port_field(27017),
-        database_field(label="Database", max_length=64, placeholder="app",
-                       help="The database whose collections become tables."),
+        database_field(
+            label="Database",
+            max_length=64,
+            placeholder="app",
+            help="The database whose collections become tables.",
+        ),
         username_field(required=False, help="Leave blank for a server without authentication."),
         password_field(required=False),
-        FieldSpec(name="authDatabase", label="Authentication database", default="admin",
-                  max_length=64, help="Where the user is defined (authSource); usually admin."),
+        FieldSpec(
+            name="authDatabase",
+            label="Authentication database",
+            default="admin",
+            max_length=64,
+            help="Where the user is defined (authSource); usually admin.",
+        ),
         ssl_field(default=False, help="Encrypt with TLS (Atlas requires it)."),
-        FieldSpec(name="sslMode", label="SSL mode", kind="select", choices=MONGO_SSL_MODES,
-                  default="verify-full", required_if="sslEnabled"),
-        FieldSpec(name="sslRootCertificate", label="CA certificate (optional)",
-                  kind="textarea", max_length=65536, required_if="sslEnabled",
-                  checks=(check_pem_certificates,),
-                  help="PEM certificate(s) of a private CA; leave blank for public CAs."),
-        FieldSpec(name="sampleSize", label="Documents sampled per collection",
-                  kind="integer", default=DEFAULT_SAMPLE, min_value=1, max_value=MAX_SAMPLE,
-                  checks=(check_sample_size,),
-                  help="Fields and their types are read from this many random documents."),
+        FieldSpec(
+            name="sslMode",
+            label="SSL mode",
+            kind="select",
+            choices=MONGO_SSL_MODES,
+            default="verify-full",
+            required_if="sslEnabled",
+        ),
+        FieldSpec(
+            name="sslRootCertificate",
+            label="CA certificate (optional)",
+            kind="textarea",
+            max_length=65536,
+            required_if="sslEnabled",
+            checks=(check_pem_certificates,),
+            help="PEM certificate(s) of a private CA; leave blank for public CAs.",
+        ),
+        FieldSpec(
+            name="sampleSize",
+            label="Documents sampled per collection",
+            kind="integer",
+            default=DEFAULT_SAMPLE,
+            min_value=1,
+            max_value=MAX_SAMPLE,
+            checks=(check_sample_size,),
+            help="Fields and their types are read from this many random documents.",
+        ),
         *ssh_fields(),
     )
 
@@ -202,7 +267,7 @@ class MongoDB(Dialect):
         if values.get("password") and not values.get("username"):
             errors["username"] = "Enter the username this password belongs to"
         if re.search(r"[/\\. \"$]", values.get("databaseName") or ""):
-            errors["databaseName"] = "MongoDB database names have no / \\ . space \" or $"
+            errors["databaseName"] = 'MongoDB database names have no / \\ . space " or $'
         return errors
 
     def connect(self, target: Target) -> MongoConnection:
@@ -212,50 +277,70 @@ class MongoDB(Dialect):
         v = target.values
         ms = max(1, int(target.timeout * 1000))
         options: dict[str, Any] = dict(
-            directConnection=True, connect=False, appname="datadock",
-            serverSelectionTimeoutMS=ms, connectTimeoutMS=ms, socketTimeoutMS=ms,
-            retryReads=False, retryWrites=False, maxPoolSize=2)
+            directConnection=True,
+            connect=False,
+            appname="datadock",
+            serverSelectionTimeoutMS=ms,
+            connectTimeoutMS=ms,
+            socketTimeoutMS=ms,
+            retryReads=False,
+            retryWrites=False,
+            maxPoolSize=2,
+        )
         if v.get("username"):
-            options.update(username=v["username"], password=v.get("password") or "",
-                           authSource=v.get("authDatabase") or "admin")
+            options.update(
+                username=v["username"],
+                password=v.get("password") or "",
+                authSource=v.get("authDatabase") or "admin",
+            )
         tls = bool(v.get("sslEnabled"))
         with tempfile.TemporaryDirectory(prefix="datadock-tls-") as folder:
             if tls:
                 mode = v.get("sslMode") or "verify-full"
-                options.update(tls=True, tlsAllowInvalidHostnames=mode != "verify-full",
-                               tlsAllowInvalidCertificates=mode == "require")
+                options.update(
+                    tls=True,
+                    tlsAllowInvalidHostnames=mode != "verify-full",
+                    tlsAllowInvalidCertificates=mode == "require",
+                )
                 if v.get("sslRootCertificate"):
                     ca = Path(folder) / "ca.pem"
                     ca.write_text(v["sslRootCertificate"])
                     options["tlsCAFile"] = str(ca)
-            client = MongoClient(host=str(target.address), port=int(target.port or v["port"]),
-                                 **options)  # the TLS context has read the CA file: removed
+            client = MongoClient(
+                host=str(target.address), port=int(target.port or v["port"]), **options
+            )  # the TLS context has read the CA file: removed
         if tls:
             pool = client._options.pool_options
             pool._PoolOptions__ssl_context = _NamedContext(  # type: ignore[attr-defined]
-                pool._ssl_context, v["host"])
+                pool._ssl_context, v["host"]
+            )
         try:
             info = client.admin.command("buildInfo")
         except Exception:
             client.close()
             raise
-        return MongoConnection(client, v["databaseName"], int(v.get("sampleSize")
-                                                              or DEFAULT_SAMPLE),
-                               str(info.get("version") or ""))
+        return MongoConnection(
+            client,
+            v["databaseName"],
+            int(v.get("sampleSize") or DEFAULT_SAMPLE),
+            str(info.get("version") or ""),
+        )
 
     def check_catalog(self, connection: MongoConnection) -> None:
         """List the database's collections (names only): the user may read it."""
         try:
             connection.client[connection.database].command(
-                "listCollections", nameOnly=True, authorizedCollections=True)
+                "listCollections", nameOnly=True, authorizedCollections=True
+            )
         except Exception as exc:
             if getattr(exc, "code", None) == 13:
-                raise catalog_failure(None, "username", "This user may not list the "
-                                      "database's collections") from exc
+                raise catalog_failure(
+                    None, "username", "This user may not list the database's collections"
+                ) from exc
             raise
 
     def server_version(self, connection: MongoConnection) -> str:
-        """"MongoDB 7.0.12"."""
+        """ "MongoDB 7.0.12"."""
         return f"MongoDB {connection.version}".strip()
 
     def ping(self, connection: MongoConnection) -> None:
@@ -271,8 +356,9 @@ class MongoDB(Dialect):
         code = getattr(exc, "code", None)
         return (code,) if code is not None else ()
 
-    def introspect(self, connection: MongoConnection, schemas: SchemaFilter | None = None
-                   ) -> Iterator[TableInfo]:
+    def introspect(
+        self, connection: MongoConnection, schemas: SchemaFilter | None = None
+    ) -> Iterator[TableInfo]:
         """One listCollections, then one $sample of N documents per collection (MongoDB has no
         catalog of fields: a collection's fields are what its documents hold). Each call runs
         under SYNC_SECONDS (pymongo.timeout), not the connect deadline the client was made
@@ -290,15 +376,18 @@ class MongoDB(Dialect):
             name = entry["name"]
             if name.startswith("system."):
                 continue
-            info = TableInfo(connection.database, name,
-                             "view" if entry.get("type") == "view" else "table")
+            info = TableInfo(
+                connection.database, name, "view" if entry.get("type") == "view" else "table"
+            )
             with timeout(SYNC_SECONDS):  # the sample and its getMores, together
-                info.columns = sample_columns(database[name].aggregate(
-                    [{"$sample": {"size": connection.sample_size}}]))
+                info.columns = sample_columns(
+                    database[name].aggregate([{"$sample": {"size": connection.sample_size}}])
+                )
             yield info
 
 
 # --- The fields of sampled documents ------------------------------------------------------------
+
 
 def bson_type(value: Any) -> str:
     """The BSON type name ($type's alias) of a decoded value."""
@@ -316,16 +405,32 @@ def bson_type(value: Any) -> str:
     )
 
     checks: tuple[tuple[Any, str], ...] = (
-        (type(None), "null"), (bool, "bool"), (Int64, "long"), (int, "int"),
-        (float, "double"), (Code, "javascript"), (str, "string"), (ObjectId, "objectId"),
+        (type(None), "null"),
+        (bool, "bool"),
+        (Int64, "long"),
+        (int, "int"),
+        (float, "double"),
+        (Code, "javascript"),
+        (str, "string"),
+        (ObjectId, "objectId"),
         (dt.datetime, "date"),
-        (Decimal128, "decimal"), (Decimal, "decimal"), (Binary, "binData"),
-        (bytes, "binData"), (uuid.UUID, "binData"), (Timestamp, "timestamp"),
-        (Regex, "regex"), (re.Pattern, "regex"), (MinKey, "minKey"),
-        (MaxKey, "maxKey"), (DBRef, "dbPointer"), (list, "array"), (dict, "object"))
+        (Decimal128, "decimal"),
+        (Decimal, "decimal"),
+        (Binary, "binData"),
+        (bytes, "binData"),
+        (uuid.UUID, "binData"),
+        (Timestamp, "timestamp"),
+        (Regex, "regex"),
+        (re.Pattern, "regex"),
+        (MinKey, "minKey"),
+        (MaxKey, "maxKey"),
+        (DBRef, "dbPointer"),
+        (list, "array"),
+        (dict, "object"),
+    )
     for kind, name in checks:
         if isinstance(value, kind):
-            if name == "int" and not -2**31 <= value < 2**31:
+            if name == "int" and not -(2**31) <= value < 2**31:
                 return "long"
             return name
     return type(value).__name__
@@ -380,13 +485,18 @@ def sample_columns(documents: Iterable[dict]) -> list[dict[str, Any]]:
     columns = []
     for ordinal, (path, entry) in enumerate(order, start=1):
         ranked = sorted(entry.types.items(), key=lambda kv: (-kv[1], kv[0]))
-        columns.append({
-            "name": path, "type": "|".join(k for k, _ in ranked),
-            "nullable": entry.documents < total or "null" in entry.types,
-            "default": None, "primaryKey": path == "_id", "ordinal": ordinal,
-            "bsonTypes": dict(ranked),
-            "occurrence": round(entry.documents / total, 4) if total else 0.0,
-        })
+        columns.append(
+            {
+                "name": path,
+                "type": "|".join(k for k, _ in ranked),
+                "nullable": entry.documents < total or "null" in entry.types,
+                "default": None,
+                "primaryKey": path == "_id",
+                "ordinal": ordinal,
+                "bsonTypes": dict(ranked),
+                "occurrence": round(entry.documents / total, 4) if total else 0.0,
+            }
+        )
     return columns
 
 

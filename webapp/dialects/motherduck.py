@@ -21,19 +21,36 @@ WRONG_TOKEN_MESSAGE = "Incorrect access token"  # noqa: S105 - a message
 # DuckDB's exception classes and the extension's messages.
 ERRORS = (
     ErrorRule(vendor_timeout("MotherDuck", "password"), types=(TimeoutError,)),
-    ErrorRule(Failure("auth", "MotherDuck rejected the access token.",
-                      {"password": WRONG_TOKEN_MESSAGE}),
-              text=r"(?i)not authenticated|invalid token|unauthenticated"
-                   r"|token .*(invalid|expired)|jwt"),
-    ErrorRule(Failure("database", "MotherDuck has no database {databaseName!r} for this token.",
-                      {"databaseName": NO_DATABASE}),
-              text=r"(?i)database .*(not found|does not exist)|no database"),
-    ErrorRule(Failure("auth", "DuckDB could not load its MotherDuck extension: Datadock's server "
-                      "needs access to extensions.duckdb.org once (or the extension installed "
-                      "in advance with INSTALL motherduck)."), text=r"(?i)extension|download"),
-    ErrorRule(Failure("auth", "Datadock's server could not reach MotherDuck. Check its internet "
-                      "access, proxy or firewall."),
-              types=("IOException", "HTTPException", "ConnectionException")),
+    ErrorRule(
+        Failure("auth", "MotherDuck rejected the access token.", {"password": WRONG_TOKEN_MESSAGE}),
+        text=r"(?i)not authenticated|invalid token|unauthenticated"
+        r"|token .*(invalid|expired)|jwt",
+    ),
+    ErrorRule(
+        Failure(
+            "database",
+            "MotherDuck has no database {databaseName!r} for this token.",
+            {"databaseName": NO_DATABASE},
+        ),
+        text=r"(?i)database .*(not found|does not exist)|no database",
+    ),
+    ErrorRule(
+        Failure(
+            "auth",
+            "DuckDB could not load its MotherDuck extension: Datadock's server "
+            "needs access to extensions.duckdb.org once (or the extension installed "
+            "in advance with INSTALL motherduck).",
+        ),
+        text=r"(?i)extension|download",
+    ),
+    ErrorRule(
+        Failure(
+            "auth",
+            "Datadock's server could not reach MotherDuck. Check its internet "
+            "access, proxy or firewall.",
+        ),
+        types=("IOException", "HTTPException", "ConnectionException"),
+    ),
 )
 
 CATALOG_QUERY = """
@@ -66,14 +83,21 @@ class MotherDuck(Dialect):
     error_text = staticmethod(chain_text)
     # md:database?motherduck_token=… (DuckDB's form)
     url_schemes = ("md", "motherduck")
-    url_form = UrlForm(pattern=r"^[^:]*:/*(?P<databaseName>[^?]*)",
-                       options={"motherduck_token": "password"})
+    url_form = UrlForm(
+        pattern=r"^[^:]*:/*(?P<databaseName>[^?]*)", options={"motherduck_token": "password"}
+    )
     fields = (
-        database_field(default="my_db", max_length=64, checks=(check_database,),
-                       help="The MotherDuck database to sync."),
-        password_field(label="Access token", max_length=4096,
-                       help="Settings → Access tokens in the MotherDuck UI. A read-scaling "
-                            "token is enough."),
+        database_field(
+            default="my_db",
+            max_length=64,
+            checks=(check_database,),
+            help="The MotherDuck database to sync.",
+        ),
+        password_field(
+            label="Access token",
+            max_length=4096,
+            help="Settings → Access tokens in the MotherDuck UI. A read-scaling token is enough.",
+        ),
     )
 
     def uses_tls(self, values: dict[str, Any]) -> bool:
@@ -88,20 +112,22 @@ class MotherDuck(Dialect):
         v = target.values
         path = f"md:{v['databaseName']}?saas_mode=true"
         config = {"motherduck_token": v["password"], "custom_user_agent": "datadock"}
-        return run_bounded(lambda: duckdb.connect(path, config=config), target.timeout,
-                           discard=lambda c: c.close())
+        return run_bounded(
+            lambda: duckdb.connect(path, config=config), target.timeout, discard=lambda c: c.close()
+        )
 
     def check_catalog(self, connection: Any) -> None:
         """information_schema of the database."""
         connection.execute("SELECT 1 FROM information_schema.columns LIMIT 1").fetchall()
 
     def server_version(self, connection: Any) -> str:
-        """"MotherDuck (DuckDB v1.2.0)"."""
+        """ "MotherDuck (DuckDB v1.2.0)"."""
         row = connection.execute("SELECT version()").fetchone()
         return f"MotherDuck (DuckDB {row[0] if row else 'unknown'})"
 
-    def introspect(self, connection: Any, schemas: SchemaFilter | None = None
-                   ) -> Iterator[TableInfo]:
+    def introspect(
+        self, connection: Any, schemas: SchemaFilter | None = None
+    ) -> Iterator[TableInfo]:
         """One information_schema query over the database, fetched in batches."""
         cursor = connection.execute(CATALOG_QUERY)
 

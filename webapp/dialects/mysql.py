@@ -63,39 +63,58 @@ ACCESS_DENIED, NO_DB_ACCESS, UNKNOWN_DB, HOST_NOT_ALLOWED = 1045, 1044, 1049, 11
 TOO_MANY_CONNECTIONS, INSECURE_TRANSPORT = 1040, 3159
 CANNOT_CONNECT, SSL_ERROR = 2003, 2026
 
-_CERTIFICATE: dict[str, Any] = {"text": "CERTIFICATE_VERIFY_FAILED",
-                                "types": (ssl.SSLCertVerificationError,)}
+_CERTIFICATE: dict[str, Any] = {
+    "text": "CERTIFICATE_VERIFY_FAILED",
+    "types": (ssl.SSLCertVerificationError,),
+}
 ERRORS = (
     ErrorRule(timed_out, types=(TimeoutError,), text="timed out"),
     ErrorRule(BAD_LOGIN, code=ACCESS_DENIED),
     ErrorRule(NO_SUCH_DATABASE, code=UNKNOWN_DB),
-    ErrorRule(Failure("database", "The user may not use a database named {databaseName!r} "
-                      "(MySQL does not say whether it exists). Check its name and the user's "
-                      "grants.", {"databaseName": f"{NO_DATABASE}, or this user may not use it"}),
-              code=NO_DB_ACCESS),
-    ErrorRule(Failure("auth", "The server does not let this user connect from Datadock's "
-                      "address.", {"username": "Not allowed to connect from Datadock's address"}),
-              code=HOST_NOT_ALLOWED),
+    ErrorRule(
+        Failure(
+            "database",
+            "The user may not use a database named {databaseName!r} "
+            "(MySQL does not say whether it exists). Check its name and the user's "
+            "grants.",
+            {"databaseName": f"{NO_DATABASE}, or this user may not use it"},
+        ),
+        code=NO_DB_ACCESS,
+    ),
+    ErrorRule(
+        Failure(
+            "auth",
+            "The server does not let this user connect from Datadock's address.",
+            {"username": "Not allowed to connect from Datadock's address"},
+        ),
+        code=HOST_NOT_ALLOWED,
+    ),
     ErrorRule(SSL_REQUIRED, code=INSECURE_TRANSPORT),
     ErrorRule(SSL_UNSUPPORTED, code=SSL_ERROR, also="support"),
     ErrorRule(WRONG_CERTIFICATE_NAME, also="mismatch|not valid for", **_CERTIFICATE),
     *untrusted_certificate(**_CERTIFICATE),
     ErrorRule(TLS_FAILED, code=SSL_ERROR, text="SSL"),
     ErrorRule(PORT_REFUSED, code=CANNOT_CONNECT, also="refused"),
-    ErrorRule(Failure("auth", "The server has too many connections open; try again later or "
-                      "raise its max_connections."), code=TOO_MANY_CONNECTIONS),
+    ErrorRule(
+        Failure(
+            "auth",
+            "The server has too many connections open; try again later or "
+            "raise its max_connections.",
+        ),
+        code=TOO_MANY_CONNECTIONS,
+    ),
 )
 
 
 def mysql_tls_fields() -> tuple[FieldSpec, ...]:
     """The shared TLS fields, with the modes PyMySQL can honour (no prefer/allow)."""
     modes = tuple(m for m in SSL_MODES if m[0] in ("require", "verify-ca", "verify-full"))
-    return tuple(dataclasses.replace(f, choices=modes) if f.name == "sslMode" else f
-                 for f in tls_fields())
+    return tuple(
+        dataclasses.replace(f, choices=modes) if f.name == "sslMode" else f for f in tls_fields()
+    )
 
 
-def _with_default(specs: tuple[FieldSpec, ...], name: str, default: Any
-                  ) -> tuple[FieldSpec, ...]:
+def _with_default(specs: tuple[FieldSpec, ...], name: str, default: Any) -> tuple[FieldSpec, ...]:
     return tuple(dataclasses.replace(f, default=default) if f.name == name else f for f in specs)
 
 
@@ -108,11 +127,16 @@ class _ServerNameContext(ssl.SSLContext):
 
     server_name: str | None = None
 
-    def wrap_socket(self, sock: Any, *args: Any, server_hostname: str | None = None,  # type: ignore[override]
-                    **kwargs: Any) -> ssl.SSLSocket:
+    def wrap_socket(  # type: ignore[override]
+        self,
+        sock: Any,
+        *args: Any,
+        server_hostname: str | None = None,
+        **kwargs: Any,
+    ) -> ssl.SSLSocket:
         """Wrap with the user's host name for SNI and the certificate check."""
-        return super().wrap_socket(sock, *args, server_hostname=self.server_name  # type: ignore[misc]
-                                   or server_hostname, **kwargs)
+        name = self.server_name or server_hostname
+        return super().wrap_socket(sock, *args, server_hostname=name, **kwargs)  # type: ignore[misc]
 
 
 def tls_context(values: dict[str, Any]) -> ssl.SSLContext:
@@ -146,8 +170,9 @@ def tls_context(values: dict[str, Any]) -> ssl.SSLContext:
                 context.load_cert_chain(str(cert), str(key))
             except ssl.SSLError:
                 raise ConnectionFailed(
-                    "tls", "The pasted client key does not belong to the client certificate.",
-                    {"sslClientKey": "This key does not match the client certificate"}
+                    "tls",
+                    "The pasted client key does not belong to the client certificate.",
+                    {"sslClientKey": "This key does not match the client certificate"},
                 ) from None
     return context
 
@@ -183,8 +208,11 @@ class MySQL(Dialect):
     key = "MYSQL"
     label = "MySQL"
     errors = ERRORS
-    fallback = Failure("connect", "The server closed the connection or answered in an "
-                       "unexpected way. Check that the host and port point at a {label} server.")
+    fallback = Failure(
+        "connect",
+        "The server closed the connection or answered in an "
+        "unexpected way. Check that the host and port point at a {label} server.",
+    )
     url_schemes: tuple[str, ...] = ("mysql",)
     url_form = SERVER_URL
     fields = (
@@ -216,20 +244,24 @@ class MySQL(Dialect):
                 raise
             if self._tls_login_works(target, deadline - time.monotonic()):
                 raise ConnectionFailed(
-                    "tls", "The server only accepts encrypted connections from this user. "
-                    "Turn SSL on.", {"sslEnabled": "The server requires SSL"}) from None
+                    "tls",
+                    "The server only accepts encrypted connections from this user. Turn SSL on.",
+                    {"sslEnabled": "The server requires SSL"},
+                ) from None
             raise
         return connection
 
-    def _connection(self, target: Target, tls: bool, seconds: float, probe: bool = False
-                    ) -> pymysql.connections.Connection:
+    def _connection(
+        self, target: Target, tls: bool, seconds: float, probe: bool = False
+    ) -> pymysql.connections.Connection:
         v = target.values
         seconds = max(seconds, 0.1)
         deadline = time.monotonic() + seconds
         options: dict[str, Any] = {"ssl_disabled": True}
         if tls:  # the probe only asks whether the server takes the login over TLS at all
-            options = {"ssl": tls_context(
-                {"host": v.get("host"), "sslMode": "require"} if probe else v)}
+            options = {
+                "ssl": tls_context({"host": v.get("host"), "sslMode": "require"} if probe else v)
+            }
         return _DeadlineConnection(
             deadline,
             host=target.address,
@@ -270,7 +302,7 @@ class MySQL(Dialect):
         return self.version_name(str(row[0]) if row else "")
 
     def server_version(self, connection: pymysql.connections.Connection) -> str:
-        """"MariaDB 10.11.19" or "MySQL 8.0.36" from VERSION()."""
+        """ "MariaDB 10.11.19" or "MySQL 8.0.36" from VERSION()."""
         with connection.cursor() as cur:
             cur.execute("SELECT VERSION()")
             row = cur.fetchone()
@@ -296,8 +328,9 @@ class MySQL(Dialect):
         args: tuple[Any, ...] = getattr(exc, "args", ())
         return str(args[1]) if len(args) > 1 else str(exc)
 
-    def introspect(self, connection: pymysql.connections.Connection,
-                   schemas: SchemaFilter | None = None) -> Iterator[TableInfo]:
+    def introspect(
+        self, connection: pymysql.connections.Connection, schemas: SchemaFilter | None = None
+    ) -> Iterator[TableInfo]:
         """Three information_schema queries: tables (kind, row estimate) and keys (primary and
         foreign) are read first, then every column streams through an unbuffered cursor, ordered
         by table, and each table is yielded (and forgotten) as soon as its columns are in.
@@ -325,10 +358,16 @@ class MySQL(Dialect):
                                 current.foreign_keys = foreign
                         if current is None:  # a sequence, or a table created meanwhile
                             continue
-                        current.columns.append({
-                            "name": column, "type": typ, "nullable": nullable == "YES",
-                            "default": None if default == "NULL" else default,
-                            "primaryKey": column in primary, "ordinal": int(ordinal)})
+                        current.columns.append(
+                            {
+                                "name": column,
+                                "type": typ,
+                                "nullable": nullable == "YES",
+                                "default": None if default == "NULL" else default,
+                                "primaryKey": column in primary,
+                                "ordinal": int(ordinal),
+                            }
+                        )
             finally:
                 cursor.close()
             if current is not None:
@@ -337,9 +376,9 @@ class MySQL(Dialect):
             connection._read_timeout = timeout
 
 
-def _tables_and_keys(connection: pymysql.connections.Connection, schemas: SchemaFilter
-                     ) -> tuple[dict[tuple[str, str], TableInfo],
-                                dict[tuple[str, str], tuple[set[str], list[dict]]]]:
+def _tables_and_keys(
+    connection: pymysql.connections.Connection, schemas: SchemaFilter
+) -> tuple[dict[tuple[str, str], TableInfo], dict[tuple[str, str], tuple[set[str], list[dict]]]]:
     """Every allowed table with its kind and row estimate; every table's primary key columns
     and foreign keys."""
     tables: dict[tuple[str, str], TableInfo] = {}
@@ -349,8 +388,12 @@ def _tables_and_keys(connection: pymysql.connections.Connection, schemas: Schema
         for schema, name, kind, rows in cur:
             if schemas.allows(schema):
                 kind = KINDS[kind]
-                tables[(schema, name)] = TableInfo(schema, name, kind, row_estimate=(
-                    None if kind == "view" or rows is None else int(rows)))
+                tables[(schema, name)] = TableInfo(
+                    schema,
+                    name,
+                    kind,
+                    row_estimate=(None if kind == "view" or rows is None else int(rows)),
+                )
         cur.execute(*catalog_query(KEYS_QUERY, schemas))
         for schema, name, constraint, column, ref_schema, ref_table, ref_column in cur:
             primary, foreign = keys.setdefault((schema, name), (set(), []))
@@ -358,8 +401,15 @@ def _tables_and_keys(connection: pymysql.connections.Connection, schemas: Schema
                 primary.add(column)
                 continue
             if not foreign or foreign[-1]["name"] != constraint:
-                foreign.append({"name": constraint, "columns": [], "referredSchema": ref_schema,
-                                "referredTable": ref_table, "referredColumns": []})
+                foreign.append(
+                    {
+                        "name": constraint,
+                        "columns": [],
+                        "referredSchema": ref_schema,
+                        "referredTable": ref_table,
+                        "referredColumns": [],
+                    }
+                )
             foreign[-1]["columns"].append(column)
             foreign[-1]["referredColumns"].append(ref_column)
     return tables, keys
@@ -412,8 +462,10 @@ class PlanetScale(MySQL):
     label = "PlanetScale"
     url_hosts = ("psdb.cloud",)
     fields = (
-        host_field(placeholder="aws.connect.psdb.cloud",
-                   help="From the database's Connect page, e.g. aws.connect.psdb.cloud."),
+        host_field(
+            placeholder="aws.connect.psdb.cloud",
+            help="From the database's Connect page, e.g. aws.connect.psdb.cloud.",
+        ),
         port_field(3306),
         database_field(max_length=64, help="The PlanetScale database name."),
         username_field(max_length=80, help="The branch password's username."),

@@ -73,7 +73,7 @@ ORDER BY c.owner, c.table_name, c.column_id
 
 
 def oracle_type(base: str, length: Any, precision: Any, scale: Any) -> str:
-    """"VARCHAR2(100)", "NUMBER(10,2)" from all_tab_columns' parts."""
+    """ "VARCHAR2(100)", "NUMBER(10,2)" from all_tab_columns' parts."""
     if base in ("VARCHAR2", "NVARCHAR2", "CHAR", "NCHAR", "RAW") and length:
         return f"{base}({int(length)})"
     if base == "NUMBER" and precision is not None:
@@ -86,26 +86,59 @@ ERRORS = (
     PINNED_ELSEWHERE,
     ErrorRule(timed_out, chain=(TimeoutError,)),
     ErrorRule(BAD_LOGIN, code="ORA-01017"),
-    ErrorRule(Failure("auth", "This account is locked.", {"username": "This account is locked"}),
-              code="ORA-28000"),
-    ErrorRule(Failure("auth", "The password of this account has expired.",
-                      {"password": "The password has expired"}), code="ORA-28001"),
-    ErrorRule(Failure("auth", "The user lacks the CREATE SESSION privilege.",
-                      {"username": "Not allowed to log in (CREATE SESSION)"}), code="ORA-01045"),
-    ErrorRule(Failure("database", "The listener at {host}:{port} does not know the service "
-                      "{databaseName!r}. Use the service name (lsnrctl services lists them), "
-                      "not a SID.", {"databaseName": NO_DATABASE}),
-              code=("DPY-6001", "DPY-6003"), text="ORA-12514|ORA-12505"),
+    ErrorRule(
+        Failure("auth", "This account is locked.", {"username": "This account is locked"}),
+        code="ORA-28000",
+    ),
+    ErrorRule(
+        Failure(
+            "auth",
+            "The password of this account has expired.",
+            {"password": "The password has expired"},
+        ),
+        code="ORA-28001",
+    ),
+    ErrorRule(
+        Failure(
+            "auth",
+            "The user lacks the CREATE SESSION privilege.",
+            {"username": "Not allowed to log in (CREATE SESSION)"},
+        ),
+        code="ORA-01045",
+    ),
+    ErrorRule(
+        Failure(
+            "database",
+            "The listener at {host}:{port} does not know the service "
+            "{databaseName!r}. Use the service name (lsnrctl services lists them), "
+            "not a SID.",
+            {"databaseName": NO_DATABASE},
+        ),
+        code=("DPY-6001", "DPY-6003"),
+        text="ORA-12514|ORA-12505",
+    ),
     REFUSED,
     ErrorRule(timed_out, text="timed out"),
     ErrorRule(HOST_UNKNOWN, text="Name or service not known|nodename nor servname"),
-    ErrorRule(Failure("tls", "The TLS (TCPS) handshake failed: the port may not speak TCPS, or "
-                      "its certificate is not trusted or not issued for this host name.",
-                      {"sslEnabled": "TLS handshake failed"}),
-              text="SSL|certificate", code="DPY-6006"),
-    ErrorRule(Failure("connect", "The listener closed the connection. Check the port, and "
-                      "whether it expects TCPS (turn SSL on) or plain TCP.",
-                      {"port": "The listener refused"}), code=("DPY-4011", "DPY-6000")),
+    ErrorRule(
+        Failure(
+            "tls",
+            "The TLS (TCPS) handshake failed: the port may not speak TCPS, or "
+            "its certificate is not trusted or not issued for this host name.",
+            {"sslEnabled": "TLS handshake failed"},
+        ),
+        text="SSL|certificate",
+        code="DPY-6006",
+    ),
+    ErrorRule(
+        Failure(
+            "connect",
+            "The listener closed the connection. Check the port, and "
+            "whether it expects TCPS (turn SSL on) or plain TCP.",
+            {"port": "The listener refused"},
+        ),
+        code=("DPY-4011", "DPY-6000"),
+    ),
 )
 
 
@@ -119,8 +152,9 @@ class LoopThread:
 
     def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
         self.loop = loop or asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True,
-                                       name="datadock-oracle")
+        self.thread = threading.Thread(
+            target=self.loop.run_forever, daemon=True, name="datadock-oracle"
+        )
         self.thread.start()
 
     def run(self, call: Callable[[], Awaitable[Any]], timeout: float) -> Any:
@@ -152,8 +186,7 @@ class OracleSession:
         """Run one driver call on this session's loop, cancelled after the deadline."""
         return self.loop.run(call, timeout or self.timeout)
 
-    def rows(self, sql: str, timeout: float | None = None, batch: int = 5000
-             ) -> Iterator[tuple]:
+    def rows(self, sql: str, timeout: float | None = None, batch: int = 5000) -> Iterator[tuple]:
         """Stream a query's rows in batches."""
         cursor = self.connection.cursor()
         try:
@@ -189,13 +222,20 @@ class Oracle(Dialect):
     fields = (
         host_field(placeholder="oracle.example.com"),
         port_field(1521, help="Usually 1521 (2484 for TCPS)."),
-        database_field(label="Service name", max_length=128, placeholder="ORCLPDB1",
-                       help="The database service the listener knows, e.g. ORCLPDB1, FREEPDB1 "
-                            "or XEPDB1 (not a SID)."),
+        database_field(
+            label="Service name",
+            max_length=128,
+            placeholder="ORCLPDB1",
+            help="The database service the listener knows, e.g. ORCLPDB1, FREEPDB1 "
+            "or XEPDB1 (not a SID).",
+        ),
         username_field(max_length=128),
         password_field(max_length=1024),
-        ssl_field(default=False, help="Connect with TCPS (TLS). The server's certificate must "
-                                      "be signed by a CA this server trusts."),
+        ssl_field(
+            default=False,
+            help="Connect with TCPS (TLS). The server's certificate must "
+            "be signed by a CA this server trusts.",
+        ),
         *ssh_fields(),
     )
 
@@ -213,15 +253,29 @@ class Oracle(Dialect):
         tunnel = bool(v.get("sshEnabled"))
         host = v["host"] if tls and not tunnel else str(target.address)
         port = int(target.port or v["port"])
-        pin = Pin(host, str(target.address), port, any_port=not tunnel,
-                  guard=None if tunnel else target.connection_guard())
+        pin = Pin(
+            host,
+            str(target.address),
+            port,
+            any_port=not tunnel,
+            guard=None if tunnel else target.connection_guard(),
+        )
         loop = LoopThread(PinnedLoop(pin))
         try:
-            connection = loop.run(lambda: oracledb.connect_async(
-                user=v["username"], password=v.get("password") or "", host=host,
-                port=port, service_name=v["databaseName"],
-                protocol="tcps" if tls else "tcp", tcp_connect_timeout=target.timeout,
-                retry_count=0, program="datadock"), target.timeout)
+            connection = loop.run(
+                lambda: oracledb.connect_async(
+                    user=v["username"],
+                    password=v.get("password") or "",
+                    host=host,
+                    port=port,
+                    service_name=v["databaseName"],
+                    protocol="tcps" if tls else "tcp",
+                    tcp_connect_timeout=target.timeout,
+                    retry_count=0,
+                    program="datadock",
+                ),
+                target.timeout,
+            )
         except BaseException:
             loop.stop()
             raise
@@ -232,7 +286,7 @@ class Oracle(Dialect):
         list(connection.rows("SELECT 1 FROM all_tab_columns WHERE ROWNUM = 1"))
 
     def server_version(self, connection: OracleSession) -> str:
-        """"Oracle 23.5.0.24.7" from the handshake."""
+        """ "Oracle 23.5.0.24.7" from the handshake."""
         return f"Oracle {connection.connection.version}"
 
     def error_codes(self, exc: BaseException) -> tuple[Any, ...]:
@@ -240,13 +294,38 @@ class Oracle(Dialect):
         error = exc.args[0] if getattr(exc, "args", None) else None
         return (getattr(error, "full_code", "") or "",)
 
-    def introspect(self, connection: OracleSession, schemas: SchemaFilter | None = None
-                   ) -> Iterator[TableInfo]:
+    def introspect(
+        self, connection: OracleSession, schemas: SchemaFilter | None = None
+    ) -> Iterator[TableInfo]:
         """One dictionary query over every user schema, fetched in batches."""
-        rows = ((owner, table, ttype, col, oracle_type(typ, length, prec, scale),
-                 nullable == "Y", None, pk, ordinal, estimate)
-                for (owner, table, ttype, col, typ, length, prec, scale, nullable, pk, ordinal,
-                     estimate) in connection.rows(CATALOG_QUERY, SYNC_QUERY_SECONDS))
+        rows = (
+            (
+                owner,
+                table,
+                ttype,
+                col,
+                oracle_type(typ, length, prec, scale),
+                nullable == "Y",
+                None,
+                pk,
+                ordinal,
+                estimate,
+            )
+            for (
+                owner,
+                table,
+                ttype,
+                col,
+                typ,
+                length,
+                prec,
+                scale,
+                nullable,
+                pk,
+                ordinal,
+                estimate,
+            ) in connection.rows(CATALOG_QUERY, SYNC_QUERY_SECONDS)
+        )
         kinds = {"VIEW": "view", "MATERIALIZED VIEW": "materialized view"}
         yield from group_tables(rows, schemas, lambda t: kinds.get(t, "table"))
 

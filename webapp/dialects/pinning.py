@@ -46,17 +46,23 @@ def pin_refusal(exc: BaseException) -> PinRefused | None:
         seen.add(id(current))
         if isinstance(current, PinRefused):
             return current
-        pending += [current.__cause__, current.__context__, *current.args,
-                    getattr(current, "reason", None)]
+        pending += [
+            current.__cause__,
+            current.__context__,
+            *current.args,
+            getattr(current, "reason", None),
+        ]
     return None
 
 
 def unchecked_connection(host: str, refused: PinRefused) -> ConnectionFailed:
     """The failure shown when a driver went for an address Datadock did not check."""
     return ConnectionFailed(
-        "connect", f"Datadock stopped the driver from connecting to {refused.asked}: "
+        "connect",
+        f"Datadock stopped the driver from connecting to {refused.asked}: "
         f"{refused.reason}. It connects only to addresses it checked for {host}.",
-        {"host": NOT_ALLOWED})
+        {"host": NOT_ALLOWED},
+    )
 
 
 Guard = Callable[[str, int], "str | None"]
@@ -88,8 +94,7 @@ class Pin:
         if asked in {self.host.strip("[]").lower().rstrip("."), self.address.lower()}:
             if port != self.port and not self.any_port:
                 raise PinRefused(shown, "another port than the one checked")
-            reason = self.guard(self.address, port) if self.guard and port != self.port \
-                else None
+            reason = self.guard(self.address, port) if self.guard and port != self.port else None
             if reason is not None:
                 raise PinRefused(shown, reason)
             return self.address
@@ -105,6 +110,7 @@ class Pin:
 
 # --- asyncio drivers (python-oracledb's async thin mode) --------------------------------------
 
+
 class PinnedLoop(asyncio.SelectorEventLoop):
     """An event loop whose create_connection goes only where its pin says."""
 
@@ -112,8 +118,9 @@ class PinnedLoop(asyncio.SelectorEventLoop):
         super().__init__()
         self.pin = pin
 
-    async def create_connection(self, protocol_factory: Any, host: Any = None,
-                                port: Any = None, **kwargs: Any) -> Any:
+    async def create_connection(
+        self, protocol_factory: Any, host: Any = None, port: Any = None, **kwargs: Any
+    ) -> Any:
         """Connect to the pinned address instead of `host` (TLS keeps the name)."""
         if host is None:  # an already connected socket: nothing to resolve
             return await super().create_connection(protocol_factory, host, port, **kwargs)
@@ -129,8 +136,7 @@ class PinnedLoop(asyncio.SelectorEventLoop):
 
 # --- urllib3 drivers (the Databricks connector) ------------------------------------------------
 
-_current: contextvars.ContextVar[Pin | None] = contextvars.ContextVar("datadock_pin",
-                                                                     default=None)
+_current: contextvars.ContextVar[Pin | None] = contextvars.ContextVar("datadock_pin", default=None)
 _installed = threading.Lock()
 _original: list[Any] = []
 

@@ -105,14 +105,16 @@ def connect_within(seconds: float, **params: Any) -> psycopg.Connection:
     try:
         from psycopg import waiting
         from psycopg.conninfo import make_conninfo
+
         generator = psycopg.Connection._connect_gen
         wait_timeout = psycopg.errors._WaitTimeout
     except (ImportError, AttributeError):  # pragma: no cover - another psycopg
         params["connect_timeout"] = max(2, math.floor(seconds))
         return psycopg.connect(**params)
     try:
-        return waiting.wait_conn(generator(make_conninfo("", **params)), interval=0.05,
-                                 timeout=seconds)
+        return waiting.wait_conn(
+            generator(make_conninfo("", **params)), interval=0.05, timeout=seconds
+        )
     except wait_timeout:
         raise psycopg.errors.ConnectionTimeout("connection timeout expired") from None
 
@@ -141,19 +143,34 @@ ERRORS = (
     ErrorRule(NO_SUCH_DATABASE, text="database", also="does not exist"),
     ErrorRule(SSL_UNSUPPORTED, text="does not support SSL"),
     ErrorRule(SSL_REQUIRED, text=_HBA, also="no encryption|SSL off"),
-    ErrorRule(Failure("auth", "The server does not allow this user to connect from Datadock's "
-                      "address to this database (pg_hba.conf).",
-                      {"username": "Not allowed to connect from Datadock's address"}),
-              text=_HBA),
-    ErrorRule(Failure("database", "The user may not connect to this database (CONNECT "
-                      "privilege).", {"databaseName": "No permission to connect to this "
-                                                      "database"}),
-              text="permission denied for database"),
+    ErrorRule(
+        Failure(
+            "auth",
+            "The server does not allow this user to connect from Datadock's "
+            "address to this database (pg_hba.conf).",
+            {"username": "Not allowed to connect from Datadock's address"},
+        ),
+        text=_HBA,
+    ),
+    ErrorRule(
+        Failure(
+            "database",
+            "The user may not connect to this database (CONNECT privilege).",
+            {"databaseName": "No permission to connect to this database"},
+        ),
+        text="permission denied for database",
+    ),
     *untrusted_certificate(text="certificate verify failed|unable to get local issuer"),
     ErrorRule(WRONG_CERTIFICATE_NAME, text="does not match host name"),
-    ErrorRule(Failure("tls", "The server asks for a client certificate.",
-                      {"sslClientCertificate": "The server requires a client certificate"}),
-              text="certificate", also="required|no certificate"),
+    ErrorRule(
+        Failure(
+            "tls",
+            "The server asks for a client certificate.",
+            {"sslClientCertificate": "The server requires a client certificate"},
+        ),
+        text="certificate",
+        also="required|no certificate",
+    ),
     ErrorRule(TLS_FAILED, text="SSL|certificate"),
 )
 
@@ -164,8 +181,11 @@ class Postgres(Dialect):
     key = "POSTGRES"
     label = "PostgreSQL"
     errors = ERRORS
-    fallback = Failure("connect", "The server closed the connection or answered in an "
-                       "unexpected way. Check the host and port point at a PostgreSQL server.")
+    fallback = Failure(
+        "connect",
+        "The server closed the connection or answered in an "
+        "unexpected way. Check the host and port point at a PostgreSQL server.",
+    )
     url_schemes: tuple[str, ...] = ("postgres", "postgresql", "pgsql")
     url_form = SERVER_URL
     fields = (
@@ -189,11 +209,19 @@ class Postgres(Dialect):
         """
         v = target.values
         mode = (v.get("sslMode") or "require") if v.get("sslEnabled") else "disable"
-        pasted = mode != "disable" and bool(v.get("sslCustomCertificatesEnabled")) and any(
-            v.get(name) for name in ("sslRootCertificate", "sslClientCertificate",
-                                     "sslClientKey"))
-        with (tempfile.TemporaryDirectory(prefix="datadock-tls-") if pasted
-              else contextlib.nullcontext(None)) as folder:
+        pasted = (
+            mode != "disable"
+            and bool(v.get("sslCustomCertificatesEnabled"))
+            and any(
+                v.get(name)
+                for name in ("sslRootCertificate", "sslClientCertificate", "sslClientKey")
+            )
+        )
+        with (
+            tempfile.TemporaryDirectory(prefix="datadock-tls-")
+            if pasted
+            else contextlib.nullcontext(None)
+        ) as folder:
             files = _certificate_files(v, Path(folder)) if folder else {}
             if "sslrootcert" not in files:
                 # verify-*: the system's trusted CAs (libpq 16+); otherwise a file that cannot
@@ -229,7 +257,8 @@ class Postgres(Dialect):
         connection.autocommit = True
         row = connection.execute(
             "SELECT current_setting('server_version'), "
-            "EXISTS (SELECT 1 FROM pg_catalog.pg_class LIMIT 1)").fetchone()
+            "EXISTS (SELECT 1 FROM pg_catalog.pg_class LIMIT 1)"
+        ).fetchone()
         return f"PostgreSQL {str(row[0]).split(' ')[0]}" if row else "PostgreSQL unknown"
 
     def check_catalog(self, connection: psycopg.Connection) -> None:
@@ -240,15 +269,16 @@ class Postgres(Dialect):
         connection.rollback()
 
     def server_version(self, connection: psycopg.Connection) -> str:
-        """"PostgreSQL 15.19" from the server's own report."""
+        """ "PostgreSQL 15.19" from the server's own report."""
         with connection.cursor() as cur:
             cur.execute("SHOW server_version")
             row = cur.fetchone()
         version = str(row[0]).split(" ")[0] if row else "unknown"
         return f"PostgreSQL {version}"
 
-    def introspect(self, connection: psycopg.Connection, schemas: SchemaFilter | None = None
-                   ) -> Iterator[TableInfo]:
+    def introspect(
+        self, connection: psycopg.Connection, schemas: SchemaFilter | None = None
+    ) -> Iterator[TableInfo]:
         """Read the foreign keys (one flat query), then stream the tables through a server-side
         cursor, a table per row, each with its keys merged in."""
         schemas = schemas or SchemaFilter()
@@ -257,8 +287,10 @@ class Postgres(Dialect):
             connection.execute(f"SET LOCAL statement_timeout = {SYNC_STATEMENT_TIMEOUT_MS}")
             # JIT compiles for longer than this query runs (on by default since PostgreSQL 12;
             # servers before 11 have no such setting).
-            connection.execute("SELECT set_config('jit', 'off', true) FROM (SELECT "
-                               "current_setting('jit', true) AS jit) s WHERE s.jit IS NOT NULL")
+            connection.execute(
+                "SELECT set_config('jit', 'off', true) FROM (SELECT "
+                "current_setting('jit', true) AS jit) s WHERE s.jit IS NOT NULL"
+            )
             foreign_keys = _foreign_keys(connection, conditions, params)
             with connection.cursor(name="datadock_catalog") as cur:
                 cur.itersize = 5000
@@ -266,8 +298,9 @@ class Postgres(Dialect):
                 yield from _tables(cur, schemas, foreign_keys)
 
 
-def _tables(rows: Iterator[tuple], schemas: SchemaFilter,
-            foreign_keys: dict[int, list[dict[str, Any]]]) -> Iterator[TableInfo]:
+def _tables(
+    rows: Iterator[tuple], schemas: SchemaFilter, foreign_keys: dict[int, list[dict[str, Any]]]
+) -> Iterator[TableInfo]:
     """Group the catalog's rows (a row per column, in table order) into tables."""
     current: TableInfo | None = None
     current_oid = None
@@ -278,25 +311,39 @@ def _tables(rows: Iterator[tuple], schemas: SchemaFilter,
             current_oid, current = oid, None
             keys = foreign_keys.pop(oid, [])
             if schemas.allows(schema):
-                current = TableInfo(schema, table, KINDS.get(relkind, "table"), [], keys,
-                                    estimate)
+                current = TableInfo(schema, table, KINDS.get(relkind, "table"), [], keys, estimate)
         if current is not None and col is not None:
-            current.columns.append({"name": col, "type": typ, "nullable": nullable,
-                                    "default": default, "primaryKey": pk, "ordinal": num})
+            current.columns.append(
+                {
+                    "name": col,
+                    "type": typ,
+                    "nullable": nullable,
+                    "default": default,
+                    "primaryKey": pk,
+                    "ordinal": num,
+                }
+            )
     if current is not None:
         yield current
 
 
-def _foreign_keys(connection: psycopg.Connection, conditions: str, params: dict[str, Any]
-                  ) -> dict[int, list[dict[str, Any]]]:
+def _foreign_keys(
+    connection: psycopg.Connection, conditions: str, params: dict[str, Any]
+) -> dict[int, list[dict[str, Any]]]:
     """Every foreign key of the allowed schemas, by the oid of its table, ordered by name."""
     keys: dict[int, list[dict[str, Any]]] = {}
     with connection.cursor() as cur:
         cur.execute(FOREIGN_KEYS_QUERY.format(filters=conditions), params)
         for oid, name, ref_schema, ref_table, columns, ref_columns in cur:
-            keys.setdefault(oid, []).append({
-                "name": name, "columns": columns, "referredSchema": ref_schema,
-                "referredTable": ref_table, "referredColumns": ref_columns})
+            keys.setdefault(oid, []).append(
+                {
+                    "name": name,
+                    "columns": columns,
+                    "referredSchema": ref_schema,
+                    "referredTable": ref_table,
+                    "referredColumns": ref_columns,
+                }
+            )
     return keys
 
 
@@ -305,8 +352,11 @@ def _certificate_files(values: dict[str, Any], folder: Path) -> dict[str, str]:
     files: dict[str, str] = {}
     if not values.get("sslCustomCertificatesEnabled"):
         return files
-    for option, name in (("sslrootcert", "sslRootCertificate"),
-                         ("sslcert", "sslClientCertificate"), ("sslkey", "sslClientKey")):
+    for option, name in (
+        ("sslrootcert", "sslRootCertificate"),
+        ("sslcert", "sslClientCertificate"),
+        ("sslkey", "sslClientKey"),
+    ):
         if values.get(name):
             path = folder / f"{option}.pem"
             path.touch(mode=0o600)
@@ -316,8 +366,14 @@ def _certificate_files(values: dict[str, Any], folder: Path) -> dict[str, str]:
 
 
 def _column(name: str, typ: str, nullable: bool, default: Any, pk: bool, ordinal: int) -> dict:
-    return {"name": name, "type": typ, "nullable": bool(nullable), "default": default,
-            "primaryKey": bool(pk), "ordinal": int(ordinal)}
+    return {
+        "name": name,
+        "type": typ,
+        "nullable": bool(nullable),
+        "default": default,
+        "primaryKey": bool(pk),
+        "ordinal": int(ordinal),
+    }
 
 
 # Redshift speaks the PostgreSQL wire protocol but its pg_catalog is PostgreSQL 8.0's (no
@@ -371,8 +427,9 @@ ORDER BY fk.table_schema, fk.table_name, fk.constraint_name, fk.ordinal_position
 """
 
 
-def _information_schema_foreign_keys(connection: psycopg.Connection, schemas: SchemaFilter
-                                     ) -> dict[tuple[str, str], list[dict[str, Any]]]:
+def _information_schema_foreign_keys(
+    connection: psycopg.Connection, schemas: SchemaFilter
+) -> dict[tuple[str, str], list[dict[str, Any]]]:
     """Every foreign key of the allowed schemas, by (schema, table)."""
     conditions, params = schema_conditions("fk.table_schema", schemas)
     for pairing in ("fk.position_in_unique_constraint", "fk.ordinal_position"):
@@ -380,12 +437,21 @@ def _information_schema_foreign_keys(connection: psycopg.Connection, schemas: Sc
         try:
             # A savepoint: a catalog without the column fails this try only.
             with connection.transaction(), connection.cursor() as cur:
-                cur.execute(INFORMATION_SCHEMA_FOREIGN_KEYS.format(
-                    filters=conditions, pairing=pairing), params)
+                cur.execute(
+                    INFORMATION_SCHEMA_FOREIGN_KEYS.format(filters=conditions, pairing=pairing),
+                    params,
+                )
                 for schema, table, name, column, ref_schema, ref_table, ref_column in cur:
-                    key = keys.setdefault((schema, table), {}).setdefault(name, {
-                        "name": name, "columns": [], "referredSchema": ref_schema,
-                        "referredTable": ref_table, "referredColumns": []})
+                    key = keys.setdefault((schema, table), {}).setdefault(
+                        name,
+                        {
+                            "name": name,
+                            "columns": [],
+                            "referredSchema": ref_schema,
+                            "referredTable": ref_table,
+                            "referredColumns": [],
+                        },
+                    )
                     key["columns"].append(column)
                     key["referredColumns"].append(ref_column)
         except psycopg.errors.UndefinedColumn:
@@ -401,13 +467,16 @@ class Supabase(Postgres):
     label = "Supabase"
     url_hosts = ("supabase.co", "supabase.com")
     fields = (
-        host_field(placeholder="db.<project-ref>.supabase.co",
-                   help="Direct: db.<project-ref>.supabase.co. Pooler: "
-                        "aws-0-<region>.pooler.supabase.com (Settings → Database)."),
+        host_field(
+            placeholder="db.<project-ref>.supabase.co",
+            help="Direct: db.<project-ref>.supabase.co. Pooler: "
+            "aws-0-<region>.pooler.supabase.com (Settings → Database).",
+        ),
         port_field(5432, help="5432 (direct or session pooler) or 6543 (transaction pooler)."),
         database_field(max_length=63, default="postgres"),
-        username_field(max_length=63, placeholder="postgres",
-                       help="With the pooler: postgres.<project-ref>."),
+        username_field(
+            max_length=63, placeholder="postgres", help="With the pooler: postgres.<project-ref>."
+        ),
         password_field(),
         ssl_field(help="Supabase accepts encrypted connections; keep this on."),
         *tls_fields(),
@@ -433,8 +502,9 @@ class Redshift(Postgres):
         *ssh_fields(),
     )
 
-    def introspect(self, connection: psycopg.Connection, schemas: SchemaFilter | None = None
-                   ) -> Iterator[TableInfo]:
+    def introspect(
+        self, connection: psycopg.Connection, schemas: SchemaFilter | None = None
+    ) -> Iterator[TableInfo]:
         """Foreign keys first (few), then every column streamed and grouped by table."""
         schemas = schemas or SchemaFilter()
         conditions, params = schema_conditions("c.table_schema", schemas)
@@ -451,10 +521,13 @@ class Redshift(Postgres):
                     if current is None or (current.schema, current.name) != (schema, table):
                         if current is not None:
                             yield current
-                        current = TableInfo(schema, table, KINDS.get(relkind, "table"),
-                                            foreign_keys=foreign_keys.pop((schema, table), []))
-                    current.columns.append(
-                        _column(col, typ, nullable, default, is_pk, ordinal))
+                        current = TableInfo(
+                            schema,
+                            table,
+                            KINDS.get(relkind, "table"),
+                            foreign_keys=foreign_keys.pop((schema, table), []),
+                        )
+                    current.columns.append(_column(col, typ, nullable, default, is_pk, ordinal))
         if current is not None:
             yield current
 

@@ -20,8 +20,13 @@ from .fields import FieldInvalid, FieldSpec, host_field, password_field, port_fi
 
 SYNC_SECONDS = 300.0
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024
-SCHEMA_NAMES = {"posthog": "posthog", "data_warehouse": "data_warehouse", "view": "views",
-                "materialized_view": "views", "batch_export": "batch_exports"}
+SCHEMA_NAMES = {
+    "posthog": "posthog",
+    "data_warehouse": "data_warehouse",
+    "view": "views",
+    "materialized_view": "views",
+    "batch_export": "batch_exports",
+}
 BAD_KEY = "Incorrect API key"
 
 
@@ -50,7 +55,8 @@ class _PinnedHTTPS(http.client.HTTPSConnection):
     def connect(self) -> None:
         sock = socket.create_connection((self._address, self.port), self.timeout)
         self.sock = self._context.wrap_socket(  # type: ignore[attr-defined]  # private in typeshed
-            sock, server_hostname=self.host)
+            sock, server_hostname=self.host
+        )
 
 
 class _PinnedHTTP(http.client.HTTPConnection):
@@ -68,23 +74,28 @@ class PostHogClient:
     """The few PostHog API calls Datadock makes, each with a timeout; the key never leaves
     the Authorization header."""
 
-    def __init__(self, host: str, address: str, port: int, tls: bool, key: str,
-                 project: str, timeout: float) -> None:
+    def __init__(
+        self, host: str, address: str, port: int, tls: bool, key: str, project: str, timeout: float
+    ) -> None:
         self.host, self.address, self.port, self.tls = host, address, port, tls
         self._key = key
         self.project = project
         self.timeout = timeout
         self.name = ""
 
-    def call(self, method: str, path: str, body: dict | None = None,
-             timeout: float | None = None) -> Any:
+    def call(
+        self, method: str, path: str, body: dict | None = None, timeout: float | None = None
+    ) -> Any:
         """One request; returns the decoded JSON or raises PostHogError / OSError."""
         kind = _PinnedHTTPS if self.tls else _PinnedHTTP
         connection = kind(self.host, self.port, self.address, timeout or self.timeout)
         try:
             payload = json.dumps(body).encode() if body is not None else None
-            headers = {"Authorization": f"Bearer {self._key}", "Accept": "application/json",
-                       "User-Agent": "datadock"}
+            headers = {
+                "Authorization": f"Bearer {self._key}",
+                "Accept": "application/json",
+                "User-Agent": "datadock",
+            }
             if payload is not None:
                 headers["Content-Type"] = "application/json"
             connection.request(method, path, body=payload, headers=headers)
@@ -109,8 +120,7 @@ class PostHogClient:
 
     def query(self, query: dict, timeout: float | None = None) -> dict:
         """Run a query node (HogQLQuery, DatabaseSchemaQuery, …)."""
-        return self.call("POST", f"/api/projects/{self.project}/query/", {"query": query},
-                         timeout)
+        return self.call("POST", f"/api/projects/{self.project}/query/", {"query": query}, timeout)
 
     def close(self) -> None:
         """Nothing stays open between calls."""
@@ -118,25 +128,60 @@ class PostHogClient:
 
 # The API's HTTP status (PostHogError), then socket and TLS errors.
 ERRORS = (
-    ErrorRule(Failure("auth", "PostHog rejected the personal API key.", {"password": BAD_KEY}),
-              code=401),
-    ErrorRule(Failure("auth", "This key may not read this project: give it the project:read and "
-                      "query:read scopes, and access to this project.",
-                      {"password": "This key has no access to this project"}), code=403),
-    ErrorRule(Failure("database", "PostHog has no project {posthogProjectId} here.",
-                      {"posthogProjectId": "Project not found"}), code=404),
-    ErrorRule(Failure("connect", "{host} answered HTTP {code}: it may not be a PostHog API.",
-                      {"host": "Not a PostHog API"}), types=(PostHogError,)),
+    ErrorRule(
+        Failure("auth", "PostHog rejected the personal API key.", {"password": BAD_KEY}), code=401
+    ),
+    ErrorRule(
+        Failure(
+            "auth",
+            "This key may not read this project: give it the project:read and "
+            "query:read scopes, and access to this project.",
+            {"password": "This key has no access to this project"},
+        ),
+        code=403,
+    ),
+    ErrorRule(
+        Failure(
+            "database",
+            "PostHog has no project {posthogProjectId} here.",
+            {"posthogProjectId": "Project not found"},
+        ),
+        code=404,
+    ),
+    ErrorRule(
+        Failure(
+            "connect",
+            "{host} answered HTTP {code}: it may not be a PostHog API.",
+            {"host": "Not a PostHog API"},
+        ),
+        types=(PostHogError,),
+    ),
     ErrorRule(timed_out, chain=(TimeoutError, socket.timeout)),
-    ErrorRule(Failure("tls", "The certificate of {host} is not trusted or not issued for this "
-                      "name.", {"host": "Certificate not trusted"}),
-              types=(ssl.SSLCertVerificationError,)),
-    ErrorRule(Failure("tls", "The HTTPS handshake failed: the port may serve plain HTTP.",
-                      {"sslEnabled": "TLS handshake failed"}), types=(ssl.SSLError,)),
+    ErrorRule(
+        Failure(
+            "tls",
+            "The certificate of {host} is not trusted or not issued for this name.",
+            {"host": "Certificate not trusted"},
+        ),
+        types=(ssl.SSLCertVerificationError,),
+    ),
+    ErrorRule(
+        Failure(
+            "tls",
+            "The HTTPS handshake failed: the port may serve plain HTTP.",
+            {"sslEnabled": "TLS handshake failed"},
+        ),
+        types=(ssl.SSLError,),
+    ),
     ErrorRule(PORT_REFUSED, types=(ConnectionRefusedError,)),
-    ErrorRule(Failure("connect", "{host}:{port} closed the connection or did not answer HTTP.",
-                      {"port": "No PostHog API on this port"}),
-              types=(http.client.HTTPException, ConnectionError)),
+    ErrorRule(
+        Failure(
+            "connect",
+            "{host}:{port} closed the connection or did not answer HTTP.",
+            {"port": "No PostHog API on this port"},
+        ),
+        types=(http.client.HTTPException, ConnectionError),
+    ),
 )
 
 
@@ -148,15 +193,27 @@ class PostHog(Dialect):
     steps = without(HOST_STEPS, "ssh")
     errors = ERRORS
     fields = (
-        host_field(default="us.posthog.com", placeholder="us.posthog.com",
-                   help="us.posthog.com or eu.posthog.com for PostHog Cloud, or your own host."),
+        host_field(
+            default="us.posthog.com",
+            placeholder="us.posthog.com",
+            help="us.posthog.com or eu.posthog.com for PostHog Cloud, or your own host.",
+        ),
         port_field(443),
-        FieldSpec(name="posthogProjectId", label="Project ID", required=True, max_length=12,
-                  placeholder="12345", checks=(check_project_id,),
-                  help="Project settings → Project ID."),
-        password_field(label="Personal API key", max_length=512,
-                       help="A personal API key (phx_…) with the query:read and project:read "
-                            "scopes. Project API keys (phc_…) cannot read data."),
+        FieldSpec(
+            name="posthogProjectId",
+            label="Project ID",
+            required=True,
+            max_length=12,
+            placeholder="12345",
+            checks=(check_project_id,),
+            help="Project settings → Project ID.",
+        ),
+        password_field(
+            label="Personal API key",
+            max_length=512,
+            help="A personal API key (phx_…) with the query:read and project:read "
+            "scopes. Project API keys (phc_…) cannot read data.",
+        ),
         ssl_field(help="HTTPS (PostHog Cloud requires it)."),
     )
 
@@ -170,8 +227,12 @@ class PostHog(Dialect):
         errors = super().check_local(values)
         key = values.get("password") or ""
         if key.startswith("phc_"):
-            errors.update({"password": "This is a project API key (phc_…): create a personal "
-                                   "API key (phx_…) with the query:read scope"})
+            errors.update(
+                {
+                    "password": "This is a project API key (phc_…): create a personal "
+                    "API key (phx_…) with the query:read scope"
+                }
+            )
         elif re.search(r"\s", key):
             errors.update({"password": "The key must not contain spaces"})
         return errors
@@ -179,9 +240,15 @@ class PostHog(Dialect):
     def connect(self, target: Target) -> PostHogClient:
         """Read the project's record: checks TLS, the key and the project ID at once."""
         v = target.values
-        client = PostHogClient(v["host"], target.address or v["host"],
-                               int(target.port or v["port"]), bool(v.get("sslEnabled")),
-                               v["password"], v["posthogProjectId"], target.timeout)
+        client = PostHogClient(
+            v["host"],
+            target.address or v["host"],
+            int(target.port or v["port"]),
+            bool(v.get("sslEnabled")),
+            v["password"],
+            v["posthogProjectId"],
+            target.timeout,
+        )
         client.name = str((client.project_info() or {}).get("name") or "")
         return client
 
@@ -190,11 +257,10 @@ class PostHog(Dialect):
         try:
             connection.query({"kind": "HogQLQuery", "query": "SELECT 1"})
         except PostHogError as exc:
-            raise catalog_failure(None, "password", "This key lacks the query:read scope"
-                                  ) from exc
+            raise catalog_failure(None, "password", "This key lacks the query:read scope") from exc
 
     def server_version(self, connection: PostHogClient) -> str:
-        """"PostHog (project Web app)"."""
+        """ "PostHog (project Web app)"."""
         name = connection.name
         return f"PostHog (project {name})" if name else "PostHog"
 
@@ -202,8 +268,9 @@ class PostHog(Dialect):
         """The HTTP status of an API answer."""
         return (exc.status,) if isinstance(exc, PostHogError) else ()
 
-    def introspect(self, connection: PostHogClient, schemas: SchemaFilter | None = None
-                   ) -> Iterator[TableInfo]:
+    def introspect(
+        self, connection: PostHogClient, schemas: SchemaFilter | None = None
+    ) -> Iterator[TableInfo]:
         """One DatabaseSchemaQuery: every table with its fields."""
         schemas = schemas or SchemaFilter()
         answer = connection.query({"kind": "DatabaseSchemaQuery"}, SYNC_SECONDS)
@@ -214,14 +281,22 @@ class PostHog(Dialect):
             schema = SCHEMA_NAMES.get(kind, kind)
             if not schemas.allows(schema):
                 continue
-            info = TableInfo(schema, str(table.get("name") or name),
-                             "view" if "view" in kind else "table")
+            info = TableInfo(
+                schema, str(table.get("name") or name), "view" if "view" in kind else "table"
+            )
             fields = table.get("fields") or {}
             for ordinal, field_name in enumerate(fields, start=1):
                 spec = fields[field_name] or {}
-                info.columns.append(column(spec.get("name") or field_name,
-                                           spec.get("type") or "unknown", True, None, False,
-                                           ordinal))
+                info.columns.append(
+                    column(
+                        spec.get("name") or field_name,
+                        spec.get("type") or "unknown",
+                        True,
+                        None,
+                        False,
+                        ordinal,
+                    )
+                )
             yield info
 
 

@@ -43,16 +43,32 @@ BAD_KEYS = "Access denied with this key: check the key ID, the secret and its pe
 
 ERRORS = (
     ErrorRule(vendor_timeout("S3", "s3Endpoint"), types=(TimeoutError,)),
-    ErrorRule(Failure("auth", "S3 refused the access key (HTTP 403): the key ID or secret is "
-                      "wrong, or the key may not list bucket {s3Bucket!r}.",
-                      dict.fromkeys(KEYS, BAD_KEYS)), text=r"HTTP 403|Forbidden"),
-    ErrorRule(Failure("database", "There is no bucket {s3Bucket!r} at this endpoint and "
-                      "region.", {"s3Bucket": "No such bucket"}),
-              text=r"HTTP 404|NoSuchBucket|Not Found"),
-    ErrorRule(Failure("auth", "The S3 endpoint answered in a way DuckDB could not read, or "
-                      "could not be reached. Check the endpoint and region.",
-                      {"s3Endpoint": "Could not talk to S3 at this endpoint"}),
-              types=("HTTPException", "IOException")),
+    ErrorRule(
+        Failure(
+            "auth",
+            "S3 refused the access key (HTTP 403): the key ID or secret is "
+            "wrong, or the key may not list bucket {s3Bucket!r}.",
+            dict.fromkeys(KEYS, BAD_KEYS),
+        ),
+        text=r"HTTP 403|Forbidden",
+    ),
+    ErrorRule(
+        Failure(
+            "database",
+            "There is no bucket {s3Bucket!r} at this endpoint and region.",
+            {"s3Bucket": "No such bucket"},
+        ),
+        text=r"HTTP 404|NoSuchBucket|Not Found",
+    ),
+    ErrorRule(
+        Failure(
+            "auth",
+            "The S3 endpoint answered in a way DuckDB could not read, or "
+            "could not be reached. Check the endpoint and region.",
+            {"s3Endpoint": "Could not talk to S3 at this endpoint"},
+        ),
+        types=("HTTPException", "IOException"),
+    ),
 )
 
 
@@ -85,33 +101,86 @@ def check_endpoint(value: str) -> None:
     try:
         parse_endpoint(value)
     except ValueError:
-        raise FieldInvalid("An endpoint such as https://minio.example.com:9000 "
-                           "(scheme, host and port only)") from None
+        raise FieldInvalid(
+            "An endpoint such as https://minio.example.com:9000 (scheme, host and port only)"
+        ) from None
 
 
 FIELDS = (
-    FieldSpec(name="s3Bucket", label="Bucket", required=True, max_length=63,
-              placeholder="my-data-bucket", checks=(check_bucket,)),
-    FieldSpec(name="s3Prefix", label="Prefix", max_length=1024, placeholder="exports/daily/",
-              checks=(check_prefix,),
-              help="The folder inside the bucket whose files (and subfolders) are read; blank "
-                   "for the whole bucket."),
-    FieldSpec(name="s3FileFormat", label="File format", kind="select", default="csv",
-              choices=(("csv", "CSV"), ("parquet", "Parquet"), ("json", "JSON"))),
-    FieldSpec(name="s3TableLevel", label="Tables are", kind="select", default="file",
-              choices=(("file", "Files: each file is a table"),
-                       ("folder", "Folders: the files of each folder are one table"))),
-    FieldSpec(name="s3AccessKeyId", label="Access key ID", required=True, max_length=128,
-              placeholder="AKIA…", checks=(check_key_id,)),
-    FieldSpec(name="s3SecretAccessKey", label="Secret access key", kind="password",
-              secret=True, required=True, max_length=256),
-    FieldSpec(name="s3SessionToken", label="Session token", kind="password", secret=True,
-              max_length=4096, help="Only for temporary (ASIA…) credentials."),
-    FieldSpec(name="s3Region", label="Region", required=True, default="us-east-1",
-              max_length=32, checks=(check_region,)),
-    FieldSpec(name="s3Endpoint", label="Endpoint", max_length=300,
-              placeholder="https://minio.example.com:9000", checks=(check_endpoint,),
-              help="Only for S3-compatible stores (MinIO, R2, Ceph…); blank for AWS."),
+    FieldSpec(
+        name="s3Bucket",
+        label="Bucket",
+        required=True,
+        max_length=63,
+        placeholder="my-data-bucket",
+        checks=(check_bucket,),
+    ),
+    FieldSpec(
+        name="s3Prefix",
+        label="Prefix",
+        max_length=1024,
+        placeholder="exports/daily/",
+        checks=(check_prefix,),
+        help="The folder inside the bucket whose files (and subfolders) are read; blank "
+        "for the whole bucket.",
+    ),
+    FieldSpec(
+        name="s3FileFormat",
+        label="File format",
+        kind="select",
+        default="csv",
+        choices=(("csv", "CSV"), ("parquet", "Parquet"), ("json", "JSON")),
+    ),
+    FieldSpec(
+        name="s3TableLevel",
+        label="Tables are",
+        kind="select",
+        default="file",
+        choices=(
+            ("file", "Files: each file is a table"),
+            ("folder", "Folders: the files of each folder are one table"),
+        ),
+    ),
+    FieldSpec(
+        name="s3AccessKeyId",
+        label="Access key ID",
+        required=True,
+        max_length=128,
+        placeholder="AKIA…",
+        checks=(check_key_id,),
+    ),
+    FieldSpec(
+        name="s3SecretAccessKey",
+        label="Secret access key",
+        kind="password",
+        secret=True,
+        required=True,
+        max_length=256,
+    ),
+    FieldSpec(
+        name="s3SessionToken",
+        label="Session token",
+        kind="password",
+        secret=True,
+        max_length=4096,
+        help="Only for temporary (ASIA…) credentials.",
+    ),
+    FieldSpec(
+        name="s3Region",
+        label="Region",
+        required=True,
+        default="us-east-1",
+        max_length=32,
+        checks=(check_region,),
+    ),
+    FieldSpec(
+        name="s3Endpoint",
+        label="Endpoint",
+        max_length=300,
+        placeholder="https://minio.example.com:9000",
+        checks=(check_endpoint,),
+        help="Only for S3-compatible stores (MinIO, R2, Ceph…); blank for AWS.",
+    ),
 )
 
 
@@ -130,7 +199,7 @@ class S3Files:
         """Table name → the files it reads, in name order."""
         found: dict[str, list[str]] = {}
         for url in self.files:
-            relative = url[len(self.root):]
+            relative = url[len(self.root) :]
             name = relative if self.level == "file" else (relative.rpartition("/")[0] or ".")
             found.setdefault(name, []).append(url)
         return dict(sorted(found.items()))
@@ -139,17 +208,34 @@ class S3Files:
         """The columns DuckDB infers for the table; a file it cannot read is a field error."""
         try:  # the reader is one of FORMATS' names; the files are a parameter
             rows = self.connection.execute(
-                f"DESCRIBE SELECT * FROM {self.reader}(?)", [urls]).fetchall()  # noqa: S608
+                f"DESCRIBE SELECT * FROM {self.reader}(?)",  # noqa: S608 - reader is a FORMATS name
+                [urls],
+            ).fetchall()
         except Exception as exc:  # noqa: BLE001 - DuckDB's parse errors are broad
-            log.info("S3 table %r cannot be read as %s: %s: %s", name, self.label,
-                     type(exc).__name__, str(exc)[:300])
+            log.info(
+                "S3 table %r cannot be read as %s: %s: %s",
+                name,
+                self.label,
+                type(exc).__name__,
+                str(exc)[:300],
+            )
             raise ConnectionFailed(
-                "catalog", f"{name!r} could not be read as {self.label} (DuckDB could not "
+                "catalog",
+                f"{name!r} could not be read as {self.label} (DuckDB could not "
                 f"infer its columns). Remove it, narrow the prefix, or pick its format.",
-                {"s3Prefix": f"{name} is not readable {self.label}"}) from None
-        return [{"name": str(n), "type": str(t), "nullable": str(null).upper() != "NO",
-                 "default": None, "primaryKey": False, "ordinal": i}
-                for i, (n, t, null, *_rest) in enumerate(rows, start=1)]
+                {"s3Prefix": f"{name} is not readable {self.label}"},
+            ) from None
+        return [
+            {
+                "name": str(n),
+                "type": str(t),
+                "nullable": str(null).upper() != "NO",
+                "default": None,
+                "primaryKey": False,
+                "ordinal": i,
+            }
+            for i, (n, t, null, *_rest) in enumerate(rows, start=1)
+        ]
 
     def close(self) -> None:
         """Close DuckDB."""
@@ -181,33 +267,38 @@ class S3(Dialect):
         """(TLS, host, port, the field naming it): the given endpoint, else AWS's regional."""
         if values.get("s3Endpoint"):
             return (*parse_endpoint(values["s3Endpoint"]), "s3Endpoint")
-        return True, f"s3.{values.get('s3Region') or 'us-east-1'}.amazonaws.com", 443, \
-            "s3Region"
+        return True, f"s3.{values.get('s3Region') or 'us-east-1'}.amazonaws.com", 443, "s3Region"
 
     def connect(self, target: Target) -> S3Files:
         """Check the endpoint's address, then list the prefix's files within the deadline."""
         v = target.values
         tls, host, port, host_field = self.endpoint(v)
         try:
-            address = target.check_address(host, port, target.timeout, host_field, host_field,
-                                           every=tls)
+            address = target.check_address(
+                host, port, target.timeout, host_field, host_field, every=tls
+            )
         except ConnectionFailed as refused:  # the ladder has no DNS rung without a host field
             raise refused.at_step("auth") from None
         # Plain HTTP goes to the checked address itself; HTTPS keeps the name for the
         # certificate check.
         endpoint = host_port(host if tls else address, port)
-        return run_bounded(lambda: self._open(v, endpoint, tls, target.timeout),
-                           target.timeout, discard=lambda f: f.close())
+        return run_bounded(
+            lambda: self._open(v, endpoint, tls, target.timeout),
+            target.timeout,
+            discard=lambda f: f.close(),
+        )
 
     def _open(self, v: dict[str, Any], endpoint: str, tls: bool, timeout: float) -> S3Files:
         connection = open_with(("httpfs",))
         try:
-            parts = [f"TYPE s3, KEY_ID {quote(v['s3AccessKeyId'])}",
-                     f"SECRET {quote(v['s3SecretAccessKey'])}",
-                     f"REGION {quote(v.get('s3Region') or 'us-east-1')}",
-                     f"ENDPOINT {quote(endpoint)}",
-                     f"URL_STYLE {quote('path' if v.get('s3Endpoint') else 'vhost')}",
-                     f"USE_SSL {'true' if tls else 'false'}"]
+            parts = [
+                f"TYPE s3, KEY_ID {quote(v['s3AccessKeyId'])}",
+                f"SECRET {quote(v['s3SecretAccessKey'])}",
+                f"REGION {quote(v.get('s3Region') or 'us-east-1')}",
+                f"ENDPOINT {quote(endpoint)}",
+                f"URL_STYLE {quote('path' if v.get('s3Endpoint') else 'vhost')}",
+                f"USE_SSL {'true' if tls else 'false'}",
+            ]
             if v.get("s3SessionToken"):
                 parts.append(f"SESSION_TOKEN {quote(v['s3SessionToken'])}")
             connection.execute(f"CREATE SECRET datadock_s3 ({', '.join(parts)})")
@@ -217,17 +308,20 @@ class S3(Dialect):
             root = f"s3://{v['s3Bucket']}/" + (f"{prefix}/" if prefix else "")
             lock_down(connection, [root])
             label, reader, endings = FORMATS[v.get("s3FileFormat") or "csv"]
-            rows = connection.execute("SELECT file FROM glob(?) LIMIT ?",
-                                      [root + "**", MAX_FILES + 1]).fetchall()
+            rows = connection.execute(
+                "SELECT file FROM glob(?) LIMIT ?", [root + "**", MAX_FILES + 1]
+            ).fetchall()
             files = sorted(r[0] for r in rows if r[0].lower().endswith(endings))
             if not files:
                 where = f"under {prefix!r}" if prefix else "in the bucket"
                 raise ConnectionFailed(
-                    "database", f"There are no {label} files {where} (looked for "
-                    f"{', '.join(endings)}).",
-                    {"s3Prefix": f"No {label} files under this prefix"})
-            return S3Files(connection, root, reader, label,
-                           v.get("s3TableLevel") or "file", files[:MAX_FILES])
+                    "database",
+                    f"There are no {label} files {where} (looked for {', '.join(endings)}).",
+                    {"s3Prefix": f"No {label} files under this prefix"},
+                )
+            return S3Files(
+                connection, root, reader, label, v.get("s3TableLevel") or "file", files[:MAX_FILES]
+            )
         except BaseException:
             connection.close()
             raise
@@ -239,8 +333,10 @@ class S3(Dialect):
         import duckdb
 
         count = len(connection.files)
-        return f"S3 via DuckDB {duckdb.__version__}: {count} {connection.label} " \
-               f"file{'s' if count != 1 else ''}"
+        return (
+            f"S3 via DuckDB {duckdb.__version__}: {count} {connection.label} "
+            f"file{'s' if count != 1 else ''}"
+        )
 
     def server_version(self, connection: S3Files) -> str:
         """What is read, and by which DuckDB."""
@@ -248,8 +344,9 @@ class S3(Dialect):
 
     def ping(self, connection: S3Files) -> None:
         """Listing the prefix again is the round trip."""
-        connection.connection.execute("SELECT count(*) FROM glob(?)",
-                                      [connection.root + "**"]).fetchall()
+        connection.connection.execute(
+            "SELECT count(*) FROM glob(?)", [connection.root + "**"]
+        ).fetchall()
 
     def check_local(self, values: dict[str, Any]) -> dict[str, str]:
         """A session token belongs to temporary (ASIA…) keys only."""
@@ -259,10 +356,11 @@ class S3(Dialect):
             errors["s3SessionToken"] = "Temporary (ASIA…) keys need their session token"
         return errors
 
-    def introspect(self, connection: S3Files, schemas: SchemaFilter | None = None
-                   ) -> Iterator[TableInfo]:
+    def introspect(
+        self, connection: S3Files, schemas: SchemaFilter | None = None
+    ) -> Iterator[TableInfo]:
         """One table per file (or folder), in the bucket's schema, columns inferred."""
-        bucket = connection.root[len("s3://"):].split("/")[0]
+        bucket = connection.root[len("s3://") :].split("/")[0]
         if schemas is not None and not schemas.allows(bucket):
             return
         for name, urls in connection.tables().items():

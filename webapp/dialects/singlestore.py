@@ -27,8 +27,7 @@ from .fields import (
 )
 from .mysql import BATCH, SYNC_READ_TIMEOUT, MySQL, catalog_query, mysql_tls_fields
 
-SYSTEM_SCHEMAS = ("memsql", "cluster", "information_schema", "mysql", "performance_schema",
-                  "sys")
+SYSTEM_SCHEMAS = ("memsql", "cluster", "information_schema", "mysql", "performance_schema", "sys")
 KINDS = {"BASE TABLE": "table", "VIEW": "view"}
 
 TABLES_QUERY = """
@@ -46,7 +45,7 @@ ORDER BY CAST(TABLE_SCHEMA AS BINARY), CAST(TABLE_NAME AS BINARY), ORDINAL_POSIT
 
 
 def version_name(version: str, memsql_version: str | None) -> str:
-    """"SingleStore 8.5.12" from memsql_version; a server without it says what it is."""
+    """ "SingleStore 8.5.12" from memsql_version; a server without it says what it is."""
     if memsql_version:
         return f"SingleStore {memsql_version}"
     return f"{MySQL.version_name(version)} (not SingleStore: no memsql_version)"
@@ -60,9 +59,11 @@ class SingleStore(MySQL):
     url_schemes: tuple[str, ...] = ("singlestoredb", "singlestore", "memsql", *MySQL.url_schemes)
     url_hosts = ("singlestore.com",)
     fields = (
-        host_field(placeholder="svc-1234abcd-dml.aws-virginia-6.svc.singlestore.com",
-                   help="The workspace's host from the Helios Connect dialog, or your "
-                        "cluster's aggregator."),
+        host_field(
+            placeholder="svc-1234abcd-dml.aws-virginia-6.svc.singlestore.com",
+            help="The workspace's host from the Helios Connect dialog, or your "
+            "cluster's aggregator.",
+        ),
         port_field(3306),
         database_field(max_length=64),
         username_field(max_length=80),
@@ -85,8 +86,9 @@ class SingleStore(MySQL):
         """SingleStore's version from memsql_version."""
         return self.catalog_version(connection)
 
-    def introspect(self, connection: pymysql.connections.Connection,
-                   schemas: SchemaFilter | None = None) -> Iterator[TableInfo]:
+    def introspect(
+        self, connection: pymysql.connections.Connection, schemas: SchemaFilter | None = None
+    ) -> Iterator[TableInfo]:
         """Two information_schema queries: tables (kind, row estimate), then every column
         streamed in table order (primary keys from COLUMN_KEY; SingleStore has no foreign
         keys). System databases are never read."""
@@ -107,10 +109,16 @@ class SingleStore(MySQL):
                             current = tables.pop((schema, table), None)
                         if current is None:
                             continue
-                        current.columns.append({
-                            "name": column, "type": typ, "nullable": nullable == "YES",
-                            "default": None if default == "NULL" else default,
-                            "primaryKey": key == "PRI", "ordinal": int(ordinal)})
+                        current.columns.append(
+                            {
+                                "name": column,
+                                "type": typ,
+                                "nullable": nullable == "YES",
+                                "default": None if default == "NULL" else default,
+                                "primaryKey": key == "PRI",
+                                "ordinal": int(ordinal),
+                            }
+                        )
             finally:
                 cursor.close()
             if current is not None:
@@ -128,16 +136,21 @@ def _query(query: str, schemas: SchemaFilter) -> tuple[str, list[str] | None]:
     return text, params
 
 
-def _tables(connection: pymysql.connections.Connection, schemas: SchemaFilter
-            ) -> dict[tuple[str, str], TableInfo]:
+def _tables(
+    connection: pymysql.connections.Connection, schemas: SchemaFilter
+) -> dict[tuple[str, str], TableInfo]:
     tables: dict[tuple[str, str], TableInfo] = {}
     with connection.cursor(pymysql.cursors.SSCursor) as cur:
         cur.execute(*_query(TABLES_QUERY, schemas))
         for schema, name, kind, rows in cur:
             if schemas.allows(schema) and kind in KINDS:
                 kind = KINDS[kind]
-                tables[(schema, name)] = TableInfo(schema, name, kind, row_estimate=(
-                    None if kind == "view" or rows is None else int(rows)))
+                tables[(schema, name)] = TableInfo(
+                    schema,
+                    name,
+                    kind,
+                    row_estimate=(None if kind == "view" or rows is None else int(rows)),
+                )
     return tables
 
 

@@ -20,8 +20,10 @@ ACCOUNT = "snowflakeAccountId"
 KEY = "snowflakePrivateKey"
 KEY_PHRASE = "snowflakePrivateKeyPassphrase"
 # orgname-accountname (or orgname_accountname), or a legacy locator with region and cloud.
-ACCOUNT_ID = re.compile(r"^[A-Za-z][A-Za-z0-9]*[-_][A-Za-z0-9_]+$"
-                        r"|^[A-Za-z]{2,}[0-9]+(\.[a-z0-9-]+){0,2}$")
+ACCOUNT_ID = re.compile(
+    r"^[A-Za-z][A-Za-z0-9]*[-_][A-Za-z0-9_]+$"
+    r"|^[A-Za-z]{2,}[0-9]+(\.[a-z0-9-]+){0,2}$"
+)
 IDENTIFIER = re.compile(r'^([A-Za-z_][A-Za-z0-9_$]*|"[^"]+")$')
 SYNC_SECONDS = 300
 
@@ -48,43 +50,93 @@ NO_WAREHOUSE = 606  # "No active warehouse selected in the current session"
 
 def _missing(noun: str, field_name: str, message: str | None = None) -> Failure:
     message = message or f"{noun} does not exist"
-    return Failure("database", f"{message}, or this user's role may not use it.",
-                   {field_name: message})
+    return Failure(
+        "database", f"{message}, or this user's role may not use it.", {field_name: message}
+    )
 
 
 # The connector's login error numbers (errno) and SQL states, then its messages.
 ERRORS = (
-    ErrorRule(Failure("auth", "Snowflake rejected the user or its key.",
-                      {"username": BAD_CREDENTIALS, KEY: "Key not accepted"}),
-              code=BAD_LOGIN, given=(KEY,)),
-    ErrorRule(Failure("auth", "Snowflake rejected the username or password.",
-                      {"username": BAD_CREDENTIALS, "password": BAD_CREDENTIALS}),
-              code=BAD_LOGIN),
-    ErrorRule(Failure("auth", "Snowflake did not accept this key for this user: set its public "
-                      "key on the user (ALTER USER … SET RSA_PUBLIC_KEY = '…').",
-                      {KEY: "This key is not registered for this user"}), code=BAD_JWT),
-    ErrorRule(Failure("auth", "The user's password has expired or is locked.",
-                      {"password": "The password has expired"}), code=PASSWORD_EXPIRED),
-    ErrorRule(Failure("auth", "The role {snowflakeRole!r} is not granted to this user.",
-                      {"snowflakeRole": "This role is not granted to the user"}),
-              code=ROLE_NOT_GRANTED),
-    ErrorRule(_missing("Warehouse", "snowflakeWarehouse"), code=NOT_FOUND,
-              also=r"requested (?i:warehouse) does not exist"),
-    ErrorRule(_missing("Role", "snowflakeRole"), code=NOT_FOUND,
-              also=r"requested (?i:role) does not exist"),
+    ErrorRule(
+        Failure(
+            "auth",
+            "Snowflake rejected the user or its key.",
+            {"username": BAD_CREDENTIALS, KEY: "Key not accepted"},
+        ),
+        code=BAD_LOGIN,
+        given=(KEY,),
+    ),
+    ErrorRule(
+        Failure(
+            "auth",
+            "Snowflake rejected the username or password.",
+            {"username": BAD_CREDENTIALS, "password": BAD_CREDENTIALS},
+        ),
+        code=BAD_LOGIN,
+    ),
+    ErrorRule(
+        Failure(
+            "auth",
+            "Snowflake did not accept this key for this user: set its public "
+            "key on the user (ALTER USER … SET RSA_PUBLIC_KEY = '…').",
+            {KEY: "This key is not registered for this user"},
+        ),
+        code=BAD_JWT,
+    ),
+    ErrorRule(
+        Failure(
+            "auth",
+            "The user's password has expired or is locked.",
+            {"password": "The password has expired"},
+        ),
+        code=PASSWORD_EXPIRED,
+    ),
+    ErrorRule(
+        Failure(
+            "auth",
+            "The role {snowflakeRole!r} is not granted to this user.",
+            {"snowflakeRole": "This role is not granted to the user"},
+        ),
+        code=ROLE_NOT_GRANTED,
+    ),
+    ErrorRule(
+        _missing("Warehouse", "snowflakeWarehouse"),
+        code=NOT_FOUND,
+        also=r"requested (?i:warehouse) does not exist",
+    ),
+    ErrorRule(
+        _missing("Role", "snowflakeRole"),
+        code=NOT_FOUND,
+        also=r"requested (?i:role) does not exist",
+    ),
     ErrorRule(_missing("Database", "databaseName", NO_DATABASE), code=NOT_FOUND),
-    ErrorRule(Failure("auth", "The account's network policy does not allow Datadock's address. "
-                      "Add it to the policy's allowed IP list.",
-                      {ACCOUNT: "Datadock's address is not allowed by the network policy"}),
-              code=IP_BLOCKED),
+    ErrorRule(
+        Failure(
+            "auth",
+            "The account's network policy does not allow Datadock's address. "
+            "Add it to the policy's allowed IP list.",
+            {ACCOUNT: "Datadock's address is not allowed by the network policy"},
+        ),
+        code=IP_BLOCKED,
+    ),
     ErrorRule(vendor_timeout("Snowflake", ACCOUNT), code=TIMEOUT_STATES, text="timed out"),
-    ErrorRule(Failure("auth", "Datadock's server could not look up Snowflake's address: its DNS "
-                      "resolver did not answer. Check the server's internet access."),
-              text="Temporary failure in name resolution"),
-    ErrorRule(Failure("auth", "There is no Snowflake account {snowflakeAccountId!r}. Check the "
-                      "account identifier (orgname-accountname).",
-                      {ACCOUNT: "Account not found"}),
-              text=r"lookup address|name resolution|\b(403|404)\b"),
+    ErrorRule(
+        Failure(
+            "auth",
+            "Datadock's server could not look up Snowflake's address: its DNS "
+            "resolver did not answer. Check the server's internet access.",
+        ),
+        text="Temporary failure in name resolution",
+    ),
+    ErrorRule(
+        Failure(
+            "auth",
+            "There is no Snowflake account {snowflakeAccountId!r}. Check the "
+            "account identifier (orgname-accountname).",
+            {ACCOUNT: "Account not found"},
+        ),
+        text=r"lookup address|name resolution|\b(403|404)\b",
+    ),
 )
 
 
@@ -99,19 +151,26 @@ def account_id(value: str) -> str:
     text = value.strip()
     text = text[8:] if text.lower().startswith("https://") else text
     text = text.rstrip("/")
-    return text[:-len(".snowflakecomputing.com")] if text.lower().endswith(
-        ".snowflakecomputing.com") else text
+    return (
+        text[: -len(".snowflakecomputing.com")]
+        if text.lower().endswith(".snowflakecomputing.com")
+        else text
+    )
 
 
 def check_account(value: str) -> None:
     """The account identifier, or its host name (read as the identifier)."""
     value = account_id(value)
     if "/" in value or ".snowflakecomputing.com" in value.lower():
-        raise FieldInvalid("Enter the account identifier (e.g. myorg-myaccount) or its host "
-                           "myorg-myaccount.snowflakecomputing.com")
+        raise FieldInvalid(
+            "Enter the account identifier (e.g. myorg-myaccount) or its host "
+            "myorg-myaccount.snowflakecomputing.com"
+        )
     if not ACCOUNT_ID.match(value):
-        raise FieldInvalid("Use orgname-accountname (e.g. myorg-myaccount) or a locator "
-                           "with its region (e.g. xy12345.us-east-2.aws)")
+        raise FieldInvalid(
+            "Use orgname-accountname (e.g. myorg-myaccount) or a locator "
+            "with its region (e.g. xy12345.us-east-2.aws)"
+        )
 
 
 def check_identifier(value: str) -> None:
@@ -133,37 +192,83 @@ class Snowflake(Dialect):
     error_text = staticmethod(chain_text)
     # snowflake://user:password@account/database/schema?warehouse=…&role=…
     url_schemes = ("snowflake",)
-    url_form = UrlForm(host=ACCOUNT, port=None, more=_account,
-                       options={"warehouse": "snowflakeWarehouse", "role": "snowflakeRole",
-                                "database": "databaseName"})
+    url_form = UrlForm(
+        host=ACCOUNT,
+        port=None,
+        more=_account,
+        options={
+            "warehouse": "snowflakeWarehouse",
+            "role": "snowflakeRole",
+            "database": "databaseName",
+        },
+    )
     fields = (
-        FieldSpec(name=ACCOUNT, label="Account identifier", required=True, max_length=255,
-                  placeholder="myorg-myaccount", checks=(check_account,),
-                  help="Admin → Accounts, or the part of your Snowflake URL before "
-                       ".snowflakecomputing.com."),
+        FieldSpec(
+            name=ACCOUNT,
+            label="Account identifier",
+            required=True,
+            max_length=255,
+            placeholder="myorg-myaccount",
+            checks=(check_account,),
+            help="Admin → Accounts, or the part of your Snowflake URL before "
+            ".snowflakecomputing.com.",
+        ),
         username_field(max_length=255),
-        password_field(required=False, max_length=1024,
-                       help="Leave blank to authenticate with a private key instead."),
-        FieldSpec(name=KEY, label="Private key", kind="textarea", secret=True,
-                  max_length=16384, placeholder="-----BEGIN PRIVATE KEY-----",
-                  help="For key-pair authentication: the PEM RSA private key whose public key "
-                       "is set on the user (ALTER USER … SET RSA_PUBLIC_KEY)."),
-        password_field(name=KEY_PHRASE, label="Private key passphrase", required=False,
-                       help="Only for an encrypted private key."),
+        password_field(
+            required=False,
+            max_length=1024,
+            help="Leave blank to authenticate with a private key instead.",
+        ),
+        FieldSpec(
+            name=KEY,
+            label="Private key",
+            kind="textarea",
+            secret=True,
+            max_length=16384,
+            placeholder="-----BEGIN PRIVATE KEY-----",
+            help="For key-pair authentication: the PEM RSA private key whose public key "
+            "is set on the user (ALTER USER … SET RSA_PUBLIC_KEY).",
+        ),
+        password_field(
+            name=KEY_PHRASE,
+            label="Private key passphrase",
+            required=False,
+            help="Only for an encrypted private key.",
+        ),
         database_field(max_length=255, checks=(check_identifier,), placeholder="ANALYTICS"),
-        FieldSpec(name="snowflakeWarehouse", label="Warehouse", max_length=255,
-                  checks=(check_identifier,), placeholder="COMPUTE_WH",
-                  help="Runs the catalog query; blank uses the user's default warehouse."),
-        FieldSpec(name="snowflakeRole", label="Role", max_length=255,
-                  checks=(check_identifier,), placeholder="ANALYST",
-                  help="Blank uses the user's default role."),
+        FieldSpec(
+            name="snowflakeWarehouse",
+            label="Warehouse",
+            max_length=255,
+            checks=(check_identifier,),
+            placeholder="COMPUTE_WH",
+            help="Runs the catalog query; blank uses the user's default warehouse.",
+        ),
+        FieldSpec(
+            name="snowflakeRole",
+            label="Role",
+            max_length=255,
+            checks=(check_identifier,),
+            placeholder="ANALYST",
+            help="Blank uses the user's default role.",
+        ),
         # Credible Data's Snowflake options: the session's schema and a statement timeout.
-        FieldSpec(name="snowflakeSchema", label="Schema", max_length=255,
-                  checks=(check_identifier,), placeholder="PUBLIC",
-                  help="The session's default schema; blank uses the user's default."),
-        FieldSpec(name="snowflakeResponseTimeoutMs", label="Response timeout (ms)",
-                  kind="integer", min_value=1000, max_value=3_600_000,
-                  help=f"How long one statement may run. Blank: {SYNC_SECONDS} s."),
+        FieldSpec(
+            name="snowflakeSchema",
+            label="Schema",
+            max_length=255,
+            checks=(check_identifier,),
+            placeholder="PUBLIC",
+            help="The session's default schema; blank uses the user's default.",
+        ),
+        FieldSpec(
+            name="snowflakeResponseTimeoutMs",
+            label="Response timeout (ms)",
+            kind="integer",
+            min_value=1000,
+            max_value=3_600_000,
+            help=f"How long one statement may run. Blank: {SYNC_SECONDS} s.",
+        ),
     )
 
     @property
@@ -205,12 +310,20 @@ class Snowflake(Dialect):
         timeout_ms = v.get("snowflakeResponseTimeoutMs")
         statement = max(1, timeout_ms // 1000) if timeout_ms else SYNC_SECONDS
         connection = snowflake.connector.connect(
-            account=account_id(v[ACCOUNT]), user=v["username"], database=v["databaseName"],
+            account=account_id(v[ACCOUNT]),
+            user=v["username"],
+            database=v["databaseName"],
             schema=v.get("snowflakeSchema") or None,
-            warehouse=v.get("snowflakeWarehouse") or None, role=v.get("snowflakeRole") or None,
-            login_timeout=seconds, request_timeout=seconds, retry_max_attempts=1,
-            application="Datadock", enable_server_session_keep_alive_auto_detection=False,
-            session_parameters={"STATEMENT_TIMEOUT_IN_SECONDS": statement}, **auth)
+            warehouse=v.get("snowflakeWarehouse") or None,
+            role=v.get("snowflakeRole") or None,
+            login_timeout=seconds,
+            request_timeout=seconds,
+            retry_max_attempts=1,
+            application="Datadock",
+            enable_server_session_keep_alive_auto_detection=False,
+            session_parameters={"STATEMENT_TIMEOUT_IN_SECONDS": statement},
+            **auth,
+        )
         connection.datadock_statement_seconds = statement  # type: ignore[attr-defined]  # read by introspect
         return connection
 
@@ -222,15 +335,19 @@ class Snowflake(Dialect):
             cursor.fetchall()
         except Exception as exc:
             if getattr(exc, "errno", None) == NO_WAREHOUSE:
-                raise catalog_failure(None, "snowflakeWarehouse", "Choose a warehouse this "
-                                      "role may use (none is active)") from exc
-            raise catalog_failure(None, "snowflakeRole", "This role cannot read the "
-                                  "database's information_schema") from exc
+                raise catalog_failure(
+                    None,
+                    "snowflakeWarehouse",
+                    "Choose a warehouse this role may use (none is active)",
+                ) from exc
+            raise catalog_failure(
+                None, "snowflakeRole", "This role cannot read the database's information_schema"
+            ) from exc
         finally:
             cursor.close()
 
     def server_version(self, connection: Any) -> str:
-        """"Snowflake 8.39.2" from CURRENT_VERSION()."""
+        """ "Snowflake 8.39.2" from CURRENT_VERSION()."""
         cursor = connection.cursor()
         try:
             cursor.execute("SELECT CURRENT_VERSION()")
@@ -241,11 +358,15 @@ class Snowflake(Dialect):
 
     def error_codes(self, exc: BaseException) -> tuple[Any, ...]:
         """The connector's error number and SQL state."""
-        return tuple(c for c in (getattr(exc, "errno", None), getattr(exc, "sqlstate", None))
-                     if c is not None)
+        return tuple(
+            c
+            for c in (getattr(exc, "errno", None), getattr(exc, "sqlstate", None))
+            if c is not None
+        )
 
-    def introspect(self, connection: Any, schemas: SchemaFilter | None = None
-                   ) -> Iterator[TableInfo]:
+    def introspect(
+        self, connection: Any, schemas: SchemaFilter | None = None
+    ) -> Iterator[TableInfo]:
         """SHOW PRIMARY KEYS IN DATABASE, then one information_schema query, fetched in
         batches."""
         cursor = connection.cursor()
@@ -255,15 +376,27 @@ class Snowflake(Dialect):
             cursor.execute("SHOW PRIMARY KEYS IN DATABASE")
             names = [d[0] for d in cursor.description]
             at = {n: names.index(n) for n in ("schema_name", "table_name", "column_name")}
-            keys = {(r[at["schema_name"]], r[at["table_name"]], r[at["column_name"]])
-                    for r in cursor.fetchall()}
+            keys = {
+                (r[at["schema_name"]], r[at["table_name"]], r[at["column_name"]])
+                for r in cursor.fetchall()
+            }
             cursor.execute(CATALOG_QUERY)
 
             def rows() -> Iterator[tuple]:
                 while batch := cursor.fetchmany(5000):
                     for s, t, tt, c, typ, nullable, default, ordinal, estimate in batch:
-                        yield (s, t, tt, c, typ, nullable, default, (s, t, c) in keys, ordinal,
-                               estimate)
+                        yield (
+                            s,
+                            t,
+                            tt,
+                            c,
+                            typ,
+                            nullable,
+                            default,
+                            (s, t, c) in keys,
+                            ordinal,
+                            estimate,
+                        )
 
             yield from group_tables(rows(), schemas, sql_kind)
         finally:

@@ -48,8 +48,9 @@ ERRORS = google_rules(
     "Spanner",
     product_rule(r"Instance not found", "database", "spannerInstanceId", "Instance not found"),
     product_rule(r"Database not found", "database", "databaseName", NO_DATABASE),
-    product_rule(r"Project .* not found|project not found", "database", PROJECT_FIELD,
-                 "Project not found"),
+    product_rule(
+        r"Project .* not found|project not found", "database", PROJECT_FIELD, "Project not found"
+    ),
 )
 
 
@@ -91,8 +92,11 @@ class Spanner(Dialect):
     key = "SPANNER"
     label = "Google Cloud Spanner"
     extra = "spanner"
-    driver_modules = ("google.cloud.spanner", "google.oauth2.service_account",
-                      "google.auth.transport.requests")
+    driver_modules = (
+        "google.cloud.spanner",
+        "google.oauth2.service_account",
+        "google.auth.transport.requests",
+    )
     steps = API_STEPS
     driver_steps = ("auth", "database")
     errors = ERRORS
@@ -101,14 +105,25 @@ class Spanner(Dialect):
     url_schemes = ("spanner",)
     url_form = UrlForm(
         pattern=r"projects/(?P<bigQueryProjectId>[^/?]+)/instances/(?P<spannerInstanceId>[^/?]+)"
-                r"/databases/(?P<databaseName>[^/?]+)",
-        invalid="Paste spanner:///projects/PROJECT/instances/INSTANCE/databases/DB")
+        r"/databases/(?P<databaseName>[^/?]+)",
+        invalid="Paste spanner:///projects/PROJECT/instances/INSTANCE/databases/DB",
+    )
     fields = (
         *key_fields("Spanner (role Cloud Spanner Database Reader)"),
-        FieldSpec(name="spannerInstanceId", label="Instance ID", required=True, max_length=64,
-                  placeholder="my-instance", checks=(check_instance_id,)),
-        database_field(label="Database ID", max_length=30, placeholder="my-database",
-                       checks=(check_database_id,)),
+        FieldSpec(
+            name="spannerInstanceId",
+            label="Instance ID",
+            required=True,
+            max_length=64,
+            placeholder="my-instance",
+            checks=(check_instance_id,),
+        ),
+        database_field(
+            label="Database ID",
+            max_length=30,
+            placeholder="my-database",
+            checks=(check_database_id,),
+        ),
     )
 
     @property
@@ -132,8 +147,9 @@ class Spanner(Dialect):
 
         v = target.values
         creds = credentials(v, target.timeout, SCOPES)
-        client = spanner.Client(project=project_of(v), credentials=creds,
-                                disable_builtin_metrics=True)
+        client = spanner.Client(
+            project=project_of(v), credentials=creds, disable_builtin_metrics=True
+        )
         database = client.instance(v["spannerInstanceId"]).database(v["databaseName"])
         connection = SpannerConnection(client, database, target.timeout)
         try:
@@ -146,22 +162,29 @@ class Spanner(Dialect):
     def check_catalog(self, connection: SpannerConnection) -> None:
         """INFORMATION_SCHEMA is readable."""
         try:
-            list(connection.rows("SELECT 1 FROM INFORMATION_SCHEMA.COLUMNS LIMIT 1",
-                                 connection.timeout))
+            list(
+                connection.rows(
+                    "SELECT 1 FROM INFORMATION_SCHEMA.COLUMNS LIMIT 1", connection.timeout
+                )
+            )
         except Exception as exc:
             failure = self.classify(exc, Target({}, None, connection.timeout))
-            raise catalog_failure(failure, KEY_FIELD, "This service account cannot read "
-                                  "INFORMATION_SCHEMA") from exc
+            raise catalog_failure(
+                failure, KEY_FIELD, "This service account cannot read INFORMATION_SCHEMA"
+            ) from exc
 
     def server_version(self, connection: SpannerConnection) -> str:
-        """"Google Cloud Spanner (database name)"."""
+        """ "Google Cloud Spanner (database name)"."""
         return f"Google Cloud Spanner ({connection.database.database_id})"
 
-    def introspect(self, connection: SpannerConnection, schemas: SchemaFilter | None = None
-                   ) -> Iterator[TableInfo]:
+    def introspect(
+        self, connection: SpannerConnection, schemas: SchemaFilter | None = None
+    ) -> Iterator[TableInfo]:
         """One INFORMATION_SCHEMA query; the default schema ('') is called "default"."""
-        rows = ((schema or "default", *rest)
-                for schema, *rest in connection.rows(CATALOG_QUERY, SYNC_SECONDS))
+        rows = (
+            (schema or "default", *rest)
+            for schema, *rest in connection.rows(CATALOG_QUERY, SYNC_SECONDS)
+        )
         yield from group_tables(rows, schemas, sql_kind)
 
 

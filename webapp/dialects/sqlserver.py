@@ -60,7 +60,7 @@ _EXACT = {"decimal", "numeric"}
 
 
 def sized_type(base: str, length: Any, precision: Any, scale: Any) -> str:
-    """"nvarchar(50)", "varchar(max)", "decimal(10,2)" from information_schema's parts."""
+    """ "nvarchar(50)", "varchar(max)", "decimal(10,2)" from information_schema's parts."""
     if base.lower() in _SIZED and length is not None:
         return f"{base}({'max' if int(length) == -1 else int(length)})"
     if base.lower() in _EXACT and precision is not None:
@@ -69,37 +69,74 @@ def sized_type(base: str, length: Any, precision: Any, scale: Any) -> str:
 
 
 def _handshake(wanted: str) -> Failure:
-    return Failure("tls", f"The encryption handshake failed. Try turning SSL {wanted}.",
-                   {"sslEnabled": "Encryption handshake failed"})
+    return Failure(
+        "tls",
+        f"The encryption handshake failed. Try turning SSL {wanted}.",
+        {"sslEnabled": "Encryption handshake failed"},
+    )
 
 
 # FreeTDS/DB-Lib numbers and SQL Server message numbers (or their words) to fields.
 ERRORS = (
-    ErrorRule(Failure("auth", "The server rejected the login name or password.",
-                      {"username": BAD_CREDENTIALS, "password": BAD_CREDENTIALS}),
-              code=18456, text="Login failed"),
-    ErrorRule(Failure("database", "The server has no database named {databaseName!r}. Or this "
-                      "login may not open it.", {"databaseName": NO_DATABASE}),
-              code=4060, text="Cannot open database"),
-    ErrorRule(Failure("auth", "The password of this login has expired.",
-                      {"password": "The password must be changed"}),
-              code=18488, text="must be changed"),
-    ErrorRule(Failure("auth", "This login is disabled on the server.",
-                      {"username": "This login is disabled"}),
-              code=18470, text="account is disabled"),
-    ErrorRule(Failure("tcp", "The server's firewall does not allow Datadock's address. Add it "
-                      "to the firewall rules (Azure: Networking → Firewall rules).",
-                      {"host": "Datadock's address is not allowed by the server's firewall"}),
-              code=40615, text="is not allowed to access the server"),
+    ErrorRule(
+        Failure(
+            "auth",
+            "The server rejected the login name or password.",
+            {"username": BAD_CREDENTIALS, "password": BAD_CREDENTIALS},
+        ),
+        code=18456,
+        text="Login failed",
+    ),
+    ErrorRule(
+        Failure(
+            "database",
+            "The server has no database named {databaseName!r}. Or this login may not open it.",
+            {"databaseName": NO_DATABASE},
+        ),
+        code=4060,
+        text="Cannot open database",
+    ),
+    ErrorRule(
+        Failure(
+            "auth",
+            "The password of this login has expired.",
+            {"password": "The password must be changed"},
+        ),
+        code=18488,
+        text="must be changed",
+    ),
+    ErrorRule(
+        Failure(
+            "auth", "This login is disabled on the server.", {"username": "This login is disabled"}
+        ),
+        code=18470,
+        text="account is disabled",
+    ),
+    ErrorRule(
+        Failure(
+            "tcp",
+            "The server's firewall does not allow Datadock's address. Add it "
+            "to the firewall rules (Azure: Networking → Firewall rules).",
+            {"host": "Datadock's address is not allowed by the server's firewall"},
+        ),
+        code=40615,
+        text="is not allowed to access the server",
+    ),
     ErrorRule(timed_out, code=20003, text="timed out"),
     REFUSED,
     ErrorRule(HOST_UNKNOWN, text="Name or service not known|Unknown host"),
     ErrorRule(_handshake("off"), text="(?i)SSL|TLS|encrypt", given=("sslEnabled",)),
     ErrorRule(_handshake("on"), text="(?i)SSL|TLS|encrypt"),
-    ErrorRule(Failure("connect", "{host}:{port} answered, but not like a SQL Server (or it "
-                      "closed the connection). Check the port, and whether the server requires "
-                      "encryption.", {"port": "No SQL Server answered on this port"}),
-              code=(20002, 20009, 20017)),
+    ErrorRule(
+        Failure(
+            "connect",
+            "{host}:{port} answered, but not like a SQL Server (or it "
+            "closed the connection). Check the port, and whether the server requires "
+            "encryption.",
+            {"port": "No SQL Server answered on this port"},
+        ),
+        code=(20002, 20009, 20017),
+    ),
 )
 
 
@@ -108,9 +145,16 @@ def _encrypt(parts: SplitResult, options: dict[str, str]) -> dict[str, Any]:
     return {"sslEnabled": options["encrypt"].lower() in TRUE} if "encrypt" in options else {}
 
 
-URL = UrlForm(more=_encrypt, options={
-    "databasename": "databaseName", "database": "databaseName", "user": "username",
-    "username": "username", "password": "password"})
+URL = UrlForm(
+    more=_encrypt,
+    options={
+        "databasename": "databaseName",
+        "database": "databaseName",
+        "user": "username",
+        "username": "username",
+        "password": "password",
+    },
+)
 
 
 def _parts(exc: BaseException) -> tuple[int | None, str]:
@@ -136,13 +180,20 @@ class SqlServer(Dialect):
     fields = (
         host_field(placeholder="sql.example.com or myserver.database.windows.net"),
         port_field(1433),
-        database_field(max_length=128, placeholder="master", required=False,
-                       help="Blank: the login's default database."),
-        username_field(max_length=128,
-                       help="A SQL Server login (Windows authentication is not supported)."),
+        database_field(
+            max_length=128,
+            placeholder="master",
+            required=False,
+            help="Blank: the login's default database.",
+        ),
+        username_field(
+            max_length=128, help="A SQL Server login (Windows authentication is not supported)."
+        ),
         password_field(max_length=128),
-        ssl_field(help="Encrypt the connection (required by Azure SQL). FreeTDS does not check "
-                       "the server's certificate."),
+        ssl_field(
+            help="Encrypt the connection (required by Azure SQL). FreeTDS does not check "
+            "the server's certificate."
+        ),
         *ssh_fields(),
     )
 
@@ -170,11 +221,17 @@ class SqlServer(Dialect):
         v = target.values
         seconds = whole_seconds(target.timeout)
         return pymssql.connect(
-            server=target.address or v["host"], port=str(target.port or v["port"]),
-            user=v["username"], password=v.get("password") or "",
-            database=v.get("databaseName") or "", login_timeout=seconds, timeout=seconds,
-            tds_version="7.4", encryption="require" if v.get("sslEnabled") else "off",
-            appname="datadock")
+            server=target.address or v["host"],
+            port=str(target.port or v["port"]),
+            user=v["username"],
+            password=v.get("password") or "",
+            database=v.get("databaseName") or "",
+            login_timeout=seconds,
+            timeout=seconds,
+            tds_version="7.4",
+            encryption="require" if v.get("sslEnabled") else "off",
+            appname="datadock",
+        )
 
     def check_catalog(self, connection: Any) -> None:
         """information_schema is what the sync reads."""
@@ -186,11 +243,13 @@ class SqlServer(Dialect):
             cursor.close()
 
     def server_version(self, connection: Any) -> str:
-        """"SQL Server 16.0.4135.4" from SERVERPROPERTY."""
+        """ "SQL Server 16.0.4135.4" from SERVERPROPERTY."""
         cursor = connection.cursor()
         try:
-            cursor.execute("SELECT CAST(SERVERPROPERTY('ProductVersion') AS nvarchar(128)), "
-                           "CAST(SERVERPROPERTY('Edition') AS nvarchar(128))")
+            cursor.execute(
+                "SELECT CAST(SERVERPROPERTY('ProductVersion') AS nvarchar(128)), "
+                "CAST(SERVERPROPERTY('Edition') AS nvarchar(128))"
+            )
             row = cursor.fetchone()
         finally:
             cursor.close()
@@ -207,8 +266,9 @@ class SqlServer(Dialect):
         """pymssql's message (bytes decoded), else the chain's."""
         return _parts(exc)[1]
 
-    def introspect(self, connection: Any, schemas: SchemaFilter | None = None
-                   ) -> Iterator[TableInfo]:
+    def introspect(
+        self, connection: Any, schemas: SchemaFilter | None = None
+    ) -> Iterator[TableInfo]:
         """One catalog query for every column of every table, streamed row by row."""
         raw = getattr(connection, "_conn", None)
         if raw is not None:
@@ -216,10 +276,35 @@ class SqlServer(Dialect):
         cursor = connection.cursor()
         try:
             cursor.execute(CATALOG_QUERY)
-            rows = ((schema, table, ttype, col, sized_type(typ, length, prec, scale), nullable,
-                     default, pk, ordinal, estimate)
-                    for (schema, table, ttype, col, typ, length, prec, scale, nullable, default,
-                         pk, ordinal, estimate) in cursor)
+            rows = (
+                (
+                    schema,
+                    table,
+                    ttype,
+                    col,
+                    sized_type(typ, length, prec, scale),
+                    nullable,
+                    default,
+                    pk,
+                    ordinal,
+                    estimate,
+                )
+                for (
+                    schema,
+                    table,
+                    ttype,
+                    col,
+                    typ,
+                    length,
+                    prec,
+                    scale,
+                    nullable,
+                    default,
+                    pk,
+                    ordinal,
+                    estimate,
+                ) in cursor
+            )
             yield from group_tables(rows, schemas, sql_kind)
         finally:
             cursor.close()

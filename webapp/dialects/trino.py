@@ -41,23 +41,58 @@ ORDER BY c.table_schema, c.table_name, c.ordinal_position
 # The client's exceptions (its error name as the code) and the requests errors they wrap.
 ERRORS = (
     ErrorRule(timed_out, chain=("ConnectTimeout", "ReadTimeout", "Timeout", "ReadTimeoutError")),
-    ErrorRule(Failure("auth", "The coordinator rejected the username or password.",
-                      {"username": BAD_CREDENTIALS, "password": BAD_CREDENTIALS}),
-              text="error 401", chain=("TrinoAuthError",)),
-    ErrorRule(Failure("database", "Trino has no catalog named {databaseName!r}.",
-                      {"databaseName": "Catalog does not exist"}), code="CATALOG_NOT_FOUND"),
-    ErrorRule(Failure("database", "This user may not read this catalog.",
-                      {"username": "No access to this catalog"}),
-              code=("PERMISSION_DENIED", "ACCESS_DENIED")),
-    ErrorRule(Failure("tls", "The HTTPS handshake failed: the coordinator may serve plain HTTP "
-                      "(turn SSL off), or its certificate is not trusted or not issued for this "
-                      "host name.", {"sslEnabled": "TLS handshake failed"}), chain=("SSLError",)),
+    ErrorRule(
+        Failure(
+            "auth",
+            "The coordinator rejected the username or password.",
+            {"username": BAD_CREDENTIALS, "password": BAD_CREDENTIALS},
+        ),
+        text="error 401",
+        chain=("TrinoAuthError",),
+    ),
+    ErrorRule(
+        Failure(
+            "database",
+            "Trino has no catalog named {databaseName!r}.",
+            {"databaseName": "Catalog does not exist"},
+        ),
+        code="CATALOG_NOT_FOUND",
+    ),
+    ErrorRule(
+        Failure(
+            "database",
+            "This user may not read this catalog.",
+            {"username": "No access to this catalog"},
+        ),
+        code=("PERMISSION_DENIED", "ACCESS_DENIED"),
+    ),
+    ErrorRule(
+        Failure(
+            "tls",
+            "The HTTPS handshake failed: the coordinator may serve plain HTTP "
+            "(turn SSL off), or its certificate is not trusted or not issued for this "
+            "host name.",
+            {"sslEnabled": "TLS handshake failed"},
+        ),
+        chain=("SSLError",),
+    ),
     REFUSED,
-    ErrorRule(Failure("connect", "{host}:{port} did not answer like a Trino coordinator. Check "
-                      "the port and whether it expects HTTPS.",
-                      {"port": "No Trino coordinator here"}),
-              chain=("HttpError", "Http502Error", "Http503Error", "Http504Error",
-                     "JSONDecodeError", "ConnectionError")),
+    ErrorRule(
+        Failure(
+            "connect",
+            "{host}:{port} did not answer like a Trino coordinator. Check "
+            "the port and whether it expects HTTPS.",
+            {"port": "No Trino coordinator here"},
+        ),
+        chain=(
+            "HttpError",
+            "Http502Error",
+            "Http503Error",
+            "Http504Error",
+            "JSONDecodeError",
+            "ConnectionError",
+        ),
+    ),
 )
 
 
@@ -100,7 +135,8 @@ def pinned_session(host: str, address: str, port: int, tls: bool) -> Any:
             parts = urlsplit(request.url)
             if (parts.hostname or "").lower() not in names or (parts.port or port) != port:
                 raise requests.exceptions.InvalidURL(
-                    "the server pointed to another host; not followed")
+                    "the server pointed to another host; not followed"
+                )
             request.url = urlunsplit(parts._replace(netloc=f"{netloc_address}:{port}"))
             request.headers["Host"] = f"{host}:{port}"
             return super().send(request, **kwargs)
@@ -129,16 +165,27 @@ class Trino(Dialect):
     fields = (
         host_field(placeholder="trino.example.com"),
         port_field(443, help="443 with SSL; 8080 for a plain HTTP coordinator."),
-        database_field(label="Catalog", max_length=255, placeholder="hive",
-                       help="The catalog to sync (SHOW CATALOGS lists them)."),
+        database_field(
+            label="Catalog",
+            max_length=255,
+            placeholder="hive",
+            help="The catalog to sync (SHOW CATALOGS lists them).",
+        ),
         username_field(max_length=255),
-        password_field(required=False, help="Leave blank when the coordinator has no "
-                                            "password authentication. Needs SSL."),
+        password_field(
+            required=False,
+            help="Leave blank when the coordinator has no password authentication. Needs SSL.",
+        ),
         ssl_field(help="HTTPS; required to send a password."),
-        FieldSpec(name="trinoSchema", label="Schema (optional)", max_length=255,
-                  checks=(check_schema,), placeholder="default",
-                  help="The session's default schema; the sync still reads every schema "
-                       "the filters allow."),
+        FieldSpec(
+            name="trinoSchema",
+            label="Schema (optional)",
+            max_length=255,
+            checks=(check_schema,),
+            placeholder="default",
+            help="The session's default schema; the sync still reads every schema "
+            "the filters allow.",
+        ),
         *ssh_fields(),
     )
 
@@ -160,14 +207,20 @@ class Trino(Dialect):
         port = int(target.port or v["port"])
         address = target.address or v["host"]
         connection = trino.dbapi.connect(
-            host=f"[{address}]" if ":" in address else address, port=port,
-            user=v["username"], catalog=v["databaseName"],
+            host=f"[{address}]" if ":" in address else address,
+            port=port,
+            user=v["username"],
+            catalog=v["databaseName"],
             schema=v.get("trinoSchema") or None,
-            http_scheme="https" if tls else "http", source="datadock",
+            http_scheme="https" if tls else "http",
+            source="datadock",
             auth=trino.auth.BasicAuthentication(v["username"], v["password"])
-            if v.get("password") else None,
+            if v.get("password")
+            else None,
             http_session=pinned_session(v["host"], address, port, tls),
-            request_timeout=target.timeout, max_attempts=1)
+            request_timeout=target.timeout,
+            max_attempts=1,
+        )
         try:
             cursor = connection.cursor()
             cursor.execute(PROBE_QUERY)
@@ -178,7 +231,7 @@ class Trino(Dialect):
         return connection
 
     def server_version(self, connection: Any) -> str:
-        """"Trino 450" from version()."""
+        """ "Trino 450" from version()."""
         cursor = connection.cursor()
         cursor.execute("SELECT version()")
         row = cursor.fetchone()
@@ -189,8 +242,9 @@ class Trino(Dialect):
         name = getattr(exc, "error_name", None)
         return () if name is None else (name,)
 
-    def introspect(self, connection: Any, schemas: SchemaFilter | None = None
-                   ) -> Iterator[TableInfo]:
+    def introspect(
+        self, connection: Any, schemas: SchemaFilter | None = None
+    ) -> Iterator[TableInfo]:
         """One information_schema query over the catalog, fetched in batches."""
         cursor = connection.cursor()
         cursor.execute(CATALOG_QUERY)

@@ -25,11 +25,22 @@ NO_HOST = "The URL has no host (scheme://user:password@host:port/…)"
 UNKNOWN_SCHEME = "Paste a URL such as postgresql://user:password@host:5432/database"
 # Option values that mean "encrypted" in the URLs drivers document.
 TRUE = {"true", "1", "yes", "strict", "mandatory", "require", "required", "https", "tcps"}
-SSL_ON = {"require", "verify-ca", "verify-full", "true", "1", "required", "verify_identity",
-          "verify_ca"}
+SSL_ON = {
+    "require",
+    "verify-ca",
+    "verify-full",
+    "true",
+    "1",
+    "required",
+    "verify_identity",
+    "verify_ca",
+}
 # MySQL's ssl-mode names as the sslMode field's values.
-MYSQL_SSL_MODES = {"required": "require", "verify_ca": "verify-ca",
-                   "verify_identity": "verify-full"}
+MYSQL_SSL_MODES = {
+    "required": "require",
+    "verify_ca": "verify-ca",
+    "verify_identity": "verify-full",
+}
 
 More = Callable[[SplitResult, dict[str, str]], dict[str, Any]]
 
@@ -81,21 +92,24 @@ class UrlForm:
             if not parts.hostname:
                 raise FieldInvalid(self.invalid)
             values[self.host] = parts.hostname
-        for name, value in ((self.port, parts.port), (self.username, parts.username),
-                            (self.password, parts.password)):
+        for name, value in (
+            (self.port, parts.port),
+            (self.username, parts.username),
+            (self.password, parts.password),
+        ):
             if name is not None and value not in (None, ""):
                 values[name] = unquote(value) if isinstance(value, str) else value
         if self.path is not None:
             segments = [unquote(s) for s in parts.path.split("/") if s]
-            path = unquote(parts.path.lstrip("/")) if self.whole_path else next(
-                iter(segments), "")
+            path = unquote(parts.path.lstrip("/")) if self.whole_path else next(iter(segments), "")
             if path:
                 values[self.path] = path
         options = query_options(parts.query) if options is None else options
         if self.more is not None:
             values.update(self.more(parts, options))
-        values.update({name: options[key] for key, name in self.options.items()
-                       if options.get(key)})
+        values.update(
+            {name: options[key] for key, name in self.options.items() if options.get(key)}
+        )
         return values
 
     def _read_pattern(self, text: str) -> dict[str, Any]:
@@ -104,8 +118,9 @@ class UrlForm:
             raise FieldInvalid(self.invalid)
         values = {k: unquote(v) for k, v in match.groupdict().items() if v}
         options = query_options(text.partition("?")[2])
-        values.update({name: options[key] for key, name in self.options.items()
-                       if options.get(key)})
+        values.update(
+            {name: options[key] for key, name in self.options.items() if options.get(key)}
+        )
         return values
 
 
@@ -138,8 +153,9 @@ def owner_of(scheme: str, dialects: Collection[Dialect]) -> Dialect | None:
     return next((d for d in dialects if scheme in d.url_schemes), None)
 
 
-def parse_connection_string(text: str, known: Collection[str] | None = None
-                            ) -> tuple[str, dict[str, Any]]:
+def parse_connection_string(
+    text: str, known: Collection[str] | None = None
+) -> tuple[str, dict[str, Any]]:
     """Return (dialect key, field values) from a connection string; raise FieldInvalid when it
     is not one.
 
@@ -160,8 +176,12 @@ def parse_connection_string(text: str, known: Collection[str] | None = None
     values = owner.read_url(text)
     host = str(values.get("host") or "").lower()
     for dialect in DIALECTS.values():
-        if (scheme in dialect.url_schemes and dialect.key in accepted and host
-                and any(host.endswith(h) for h in dialect.url_hosts)):
+        if (
+            scheme in dialect.url_schemes
+            and dialect.key in accepted
+            and host
+            and any(host.endswith(h) for h in dialect.url_hosts)
+        ):
             owner = dialect
             break
     if owner.key not in accepted:

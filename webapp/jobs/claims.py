@@ -50,20 +50,27 @@ class JobKind:
 
 
 SYNC = JobKind("sync", Source.next_sync_at, Source.sync_lease_owner, Source.sync_lease_until)
-HEALTH = JobKind("health", Source.next_health_at, Source.health_lease_owner,
-                 Source.health_lease_until, null_is_due=True,
-                 first=Source.last_health_status == "UNHEALTHY")
+HEALTH = JobKind(
+    "health",
+    Source.next_health_at,
+    Source.health_lease_owner,
+    Source.health_lease_until,
+    null_is_due=True,
+    first=Source.last_health_status == "UNHEALTHY",
+)
 
 
-def claim_due(kind: JobKind, owner: str, now: datetime, lease_seconds: float,
-              limit: int) -> list[int]:
+def claim_due(
+    kind: JobKind, owner: str, now: datetime, lease_seconds: float, limit: int
+) -> list[int]:
     """Lease up to `limit` due sources to `owner`, returning the ids won: `kind.first` ones
     first, then the most overdue."""
     if limit <= 0:
         return []
     until = now + timedelta(seconds=lease_seconds)
-    order: list[Any] = [kind.next_at.asc().nulls_first() if kind.null_is_due
-                        else kind.next_at.asc()]
+    order: list[Any] = [
+        kind.next_at.asc().nulls_first() if kind.null_is_due else kind.next_at.asc()
+    ]
     if kind.first is not None:
         order.insert(0, case((kind.first, 0), else_=1))
     candidates = select(Source.id).where(kind.due(now)).order_by(*order).limit(limit)
@@ -72,44 +79,55 @@ def claim_due(kind: JobKind, owner: str, now: datetime, lease_seconds: float,
         candidates = candidates.with_for_update(skip_locked=True)
     if store in ("postgresql", "sqlite"):
         # The due condition is repeated in the UPDATE: it is the real guard.
-        claimed = list(db.session.scalars(
-            update(Source).where(Source.id.in_(candidates.scalar_subquery()), kind.due(now))
-            .values({kind.owner: owner, kind.until: until}).returning(Source.id)
-            .execution_options(synchronize_session=False)))
+        claimed = list(
+            db.session.scalars(
+                update(Source)
+                .where(Source.id.in_(candidates.scalar_subquery()), kind.due(now))
+                .values({kind.owner: owner, kind.until: until})
+                .returning(Source.id)
+                .execution_options(synchronize_session=False)
+            )
+        )
     else:  # a store without UPDATE … RETURNING: one conditional UPDATE per candidate
         claimed = []
         for source_id in db.session.scalars(candidates).all():
             result = db.session.execute(
-                update(Source).where(Source.id == source_id, kind.due(now))
+                update(Source)
+                .where(Source.id == source_id, kind.due(now))
                 .values({kind.owner: owner, kind.until: until})
-                .execution_options(synchronize_session=False))
+                .execution_options(synchronize_session=False)
+            )
             if rows_changed(result) == 1:
                 claimed.append(source_id)
     db.session.commit()
     return claimed
 
 
-def renew(kind: JobKind, source_id: int, owner: str, now: datetime,
-          lease_seconds: float) -> bool:
+def renew(kind: JobKind, source_id: int, owner: str, now: datetime, lease_seconds: float) -> bool:
     """Extend `owner`'s lease in the caller's transaction (a long job calls this as it goes);
     False if the lease was lost."""
     result = db.session.execute(
-        update(Source).where(Source.id == source_id, kind.owner == owner)
+        update(Source)
+        .where(Source.id == source_id, kind.owner == owner)
         .values({kind.until: now + timedelta(seconds=lease_seconds)})
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     return rows_changed(result) == 1
 
 
-def heartbeat(kind: JobKind, source_ids: list[int], owner: str, now: datetime,
-              lease_seconds: float) -> int:
+def heartbeat(
+    kind: JobKind, source_ids: list[int], owner: str, now: datetime, lease_seconds: float
+) -> int:
     """Extend `owner`'s leases on the sources whose jobs it is running (one UPDATE, its own
     commit); a lease already lost stays lost. Returns how many were renewed."""
     if not source_ids:
         return 0
     result = db.session.execute(
-        update(Source).where(Source.id.in_(source_ids), kind.owner == owner)
+        update(Source)
+        .where(Source.id.in_(source_ids), kind.owner == owner)
         .values({kind.until: now + timedelta(seconds=lease_seconds)})
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     db.session.commit()
     return rows_changed(result)
 
@@ -117,9 +135,11 @@ def heartbeat(kind: JobKind, source_ids: list[int], owner: str, now: datetime,
 def release(kind: JobKind, source_id: int, owner: str) -> None:
     """Drop the lease if `owner` still holds it."""
     db.session.execute(
-        update(Source).where(Source.id == source_id, kind.owner == owner)
+        update(Source)
+        .where(Source.id == source_id, kind.owner == owner)
         .values({kind.owner: None, kind.until: None})
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     db.session.commit()
 
 

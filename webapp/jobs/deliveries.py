@@ -33,35 +33,53 @@ LOG_KEPT = 20  # attempts kept in a delivery's log
 
 
 def _due(now: datetime):
-    return ((Delivery.status == "pending") & (Delivery.next_attempt_at <= now)
-            & or_(Delivery.lease_until.is_(None), Delivery.lease_until < now))
+    return (
+        (Delivery.status == "pending")
+        & (Delivery.next_attempt_at <= now)
+        & or_(Delivery.lease_until.is_(None), Delivery.lease_until < now)
+    )
 
 
-def claim(owner: str, now: datetime, limit: int, lease_seconds: float = LEASE_SECONDS
-          ) -> list[int]:
+def claim(owner: str, now: datetime, limit: int, lease_seconds: float = LEASE_SECONDS) -> list[int]:
     """Lease up to `limit` due deliveries to `owner`, the oldest due first."""
     if limit <= 0:
         return []
-    candidates = (select(Delivery.id).where(_due(now)).order_by(Delivery.next_attempt_at)
-                  .limit(limit))
+    candidates = (
+        select(Delivery.id).where(_due(now)).order_by(Delivery.next_attempt_at).limit(limit)
+    )
     if db.engine.dialect.name == "postgresql":
         candidates = candidates.with_for_update(skip_locked=True)
-    claimed = list(db.session.scalars(
-        update(Delivery).where(Delivery.id.in_(candidates.scalar_subquery()), _due(now))
-        .values(lease_owner=owner, lease_until=now + timedelta(seconds=lease_seconds))
-        .returning(Delivery.id).execution_options(synchronize_session=False)))
+    claimed = list(
+        db.session.scalars(
+            update(Delivery)
+            .where(Delivery.id.in_(candidates.scalar_subquery()), _due(now))
+            .values(lease_owner=owner, lease_until=now + timedelta(seconds=lease_seconds))
+            .returning(Delivery.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
     db.session.commit()
     return claimed
 
 
-def message_for(delivery: Delivery, channel: NotificationChannel, event: Event,
-                vault: Vault) -> Message:
+def message_for(
+    delivery: Delivery, channel: NotificationChannel, event: Event, vault: Vault
+) -> Message:
     """What to send, with the channel's secrets decrypted (never logged or stored)."""
     secrets = vault.decrypt(channel.secrets_blob)
-    addresses = tuple(a.strip() for a in channel.target.split(",") if a.strip()) \
-        if channel.type == "email" else ()
-    return Message(channel.type, event.payload, delivery.uid, secrets.get("url"),
-                   secrets.get("signingSecret"), addresses)
+    addresses = (
+        tuple(a.strip() for a in channel.target.split(",") if a.strip())
+        if channel.type == "email"
+        else ()
+    )
+    return Message(
+        channel.type,
+        event.payload,
+        delivery.uid,
+        secrets.get("url"),
+        secrets.get("signingSecret"),
+        addresses,
+    )
 
 
 def run_delivery(delivery_id: int, owner: str, now: datetime | None = None) -> Outcome | None:
@@ -97,9 +115,10 @@ def _record(delivery_id: int, owner: str, outcome: Outcome, now: datetime) -> No
     delivery.last_attempt_at = now
     delivery.response_code = outcome.code
     delivery.error = outcome.error
-    delivery.attempt_log = [*(delivery.attempt_log or []),
-                            {"at": now.isoformat() + "Z", "code": outcome.code,
-                             "error": outcome.error}][-LOG_KEPT:]
+    delivery.attempt_log = [
+        *(delivery.attempt_log or []),
+        {"at": now.isoformat() + "Z", "code": outcome.code, "error": outcome.error},
+    ][-LOG_KEPT:]
     delivery.lease_owner = delivery.lease_until = None
     if outcome.delivered:
         delivery.status, delivery.delivered_at, delivery.next_attempt_at = "delivered", now, None
@@ -110,8 +129,12 @@ def _record(delivery_id: int, owner: str, outcome: Outcome, now: datetime) -> No
         else:
             delivery.status, delivery.next_attempt_at = "failed", None
     db.session.commit()
-    log.info("delivery %s (attempt %s): %s", delivery.uid, delivery.attempts, delivery.status
-             if not outcome.error else f"{delivery.status}, {outcome.error}")
+    log.info(
+        "delivery %s (attempt %s): %s",
+        delivery.uid,
+        delivery.attempts,
+        delivery.status if not outcome.error else f"{delivery.status}, {outcome.error}",
+    )
 
 
 def run_due(owner: str, now: datetime | None = None, limit: int = 50) -> int:

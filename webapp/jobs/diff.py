@@ -32,8 +32,7 @@ def columns_hash(columns: list[dict[str, Any]]) -> str:
     """The digest the diff compares: column names and types, in name order (a reordering is
     not a change the diff reports)."""
     text = "\x1f".join(sorted(f"{c['name']}\x1e{c.get('type')}" for c in columns))
-    return hashlib.blake2b(text.encode(errors="surrogatepass"),
-                           digest_size=16).hexdigest()
+    return hashlib.blake2b(text.encode(errors="surrogatepass"), digest_size=16).hexdigest()
 
 
 class _Changes:
@@ -58,9 +57,11 @@ def _rows(old_id: int, new_id: int) -> Iterator[tuple[int, int, str, str, str, s
     """(snapshot_id, id, schema, name, kind, columns_hash) of both snapshots, in (schema, name)
     order, the old snapshot's row first within a pair."""
     t = SchemaTable
-    query = (select(t.snapshot_id, t.id, t.schema_name, t.name, t.kind, t.columns_hash)
-             .where(t.snapshot_id.in_([old_id, new_id]))
-             .order_by(t.schema_name, t.name, t.snapshot_id != old_id))
+    query = (
+        select(t.snapshot_id, t.id, t.schema_name, t.name, t.kind, t.columns_hash)
+        .where(t.snapshot_id.in_([old_id, new_id]))
+        .order_by(t.schema_name, t.name, t.snapshot_id != old_id)
+    )
     yield from db.session.execute(query.execution_options(yield_per=STREAM))
 
 
@@ -110,25 +111,44 @@ def _compare(changes: _Changes, batch: list[tuple[str, str, int, int]]) -> None:
     if not batch:
         return
     ids = [i for _, _, old, new in batch for i in (old, new)]
-    columns: dict[int, Any] = dict(db.session.execute(
-        select(SchemaTable.id, SchemaTable.columns).where(SchemaTable.id.in_(ids))).all())
+    columns: dict[int, Any] = dict(
+        db.session.execute(
+            select(SchemaTable.id, SchemaTable.columns).where(SchemaTable.id.in_(ids))
+        ).all()
+    )
     for schema, table, old, new in batch:
         _column_changes(changes, schema, table, columns.get(old) or [], columns.get(new) or [])
 
 
-def _column_changes(changes: _Changes, schema: str, table: str, before: list[dict[str, Any]],
-                    after: list[dict[str, Any]]) -> None:
+def _column_changes(
+    changes: _Changes,
+    schema: str,
+    table: str,
+    before: list[dict[str, Any]],
+    after: list[dict[str, Any]],
+) -> None:
     old = {c["name"]: c for c in before}
     new = {c["name"]: c for c in after}
     for name, column in new.items():
         if name not in old:
-            changes.add("columnsAdded", {"schema": schema, "table": table, "column": name,
-                                         "type": column.get("type")})
+            changes.add(
+                "columnsAdded",
+                {"schema": schema, "table": table, "column": name, "type": column.get("type")},
+            )
         elif old[name].get("type") != column.get("type"):
-            changes.add("columnsRetyped", {"schema": schema, "table": table, "column": name,
-                                           "from": old[name].get("type"),
-                                           "to": column.get("type")})
+            changes.add(
+                "columnsRetyped",
+                {
+                    "schema": schema,
+                    "table": table,
+                    "column": name,
+                    "from": old[name].get("type"),
+                    "to": column.get("type"),
+                },
+            )
     for name, column in old.items():
         if name not in new:
-            changes.add("columnsRemoved", {"schema": schema, "table": table, "column": name,
-                                           "type": column.get("type")})
+            changes.add(
+                "columnsRemoved",
+                {"schema": schema, "table": table, "column": name, "type": column.get("type")},
+            )

@@ -43,51 +43,95 @@ def link(path: str) -> str:
     return str(base).rstrip("/") + path
 
 
-def record(organization_id: int, kind: str, source: Any | None, data: dict[str, Any],
-           url: str | None = None, channel: NotificationChannel | None = None,
-           now: datetime | None = None) -> Event:
+def record(
+    organization_id: int,
+    kind: str,
+    source: Any | None,
+    data: dict[str, Any],
+    url: str | None = None,
+    channel: NotificationChannel | None = None,
+    now: datetime | None = None,
+) -> Event:
     """Add the event and its deliveries to the session (the caller commits). `source` is
     anything with id, display_name and dialect; `channel` limits delivery to that one."""
     now = now or utcnow()
     uid = str(uuid.uuid4())
-    summary = None if source is None else {
-        "id": str(source.id), "displayName": source.display_name, "dialect": source.dialect}
-    payload = {"id": uid, "type": kind, "occurredAt": iso(now),
-               "organizationId": str(organization_id), "source": summary, "data": data,
-               "url": url or (link(f"/sources/{source.id}") if source is not None
-                              else link("/activity"))}
-    event = Event(uid=uid, organization_id=organization_id, type=kind, occurred_at=now,
-                  source_id=None if source is None else source.id, payload=payload)
+    summary = (
+        None
+        if source is None
+        else {"id": str(source.id), "displayName": source.display_name, "dialect": source.dialect}
+    )
+    payload = {
+        "id": uid,
+        "type": kind,
+        "occurredAt": iso(now),
+        "organizationId": str(organization_id),
+        "source": summary,
+        "data": data,
+        "url": url or (link(f"/sources/{source.id}") if source is not None else link("/activity")),
+    }
+    event = Event(
+        uid=uid,
+        organization_id=organization_id,
+        type=kind,
+        occurred_at=now,
+        source_id=None if source is None else source.id,
+        payload=payload,
+    )
     db.session.add(event)
     db.session.flush()
-    targets = [channel] if channel is not None else subscribed(
-        organization_id, kind, None if source is None else source.id)
+    targets = (
+        [channel]
+        if channel is not None
+        else subscribed(organization_id, kind, None if source is None else source.id)
+    )
     for target in targets:
-        db.session.add(Delivery(uid=str(uuid.uuid4()), channel_id=target.id, event_id=event.id,
-                                status="pending", attempts=0, created_at=now,
-                                next_attempt_at=now))
+        db.session.add(
+            Delivery(
+                uid=str(uuid.uuid4()),
+                channel_id=target.id,
+                event_id=event.id,
+                status="pending",
+                attempts=0,
+                created_at=now,
+                next_attempt_at=now,
+            )
+        )
     return event
 
 
-def subscribed(organization_id: int, kind: str, source_id: int | None
-               ) -> list[NotificationChannel]:
+def subscribed(organization_id: int, kind: str, source_id: int | None) -> list[NotificationChannel]:
     """The organization's channels that take this event type for this source."""
-    channels = db.session.scalars(select(NotificationChannel).where(
-        NotificationChannel.organization_id == organization_id)).all()
-    return [c for c in channels
-            if (c.events is None or kind in c.events)
-            and (c.source_ids is None or source_id is None or source_id in c.source_ids)]
+    channels = db.session.scalars(
+        select(NotificationChannel).where(NotificationChannel.organization_id == organization_id)
+    ).all()
+    return [
+        c
+        for c in channels
+        if (c.events is None or kind in c.events)
+        and (c.source_ids is None or source_id is None or source_id in c.source_ids)
+    ]
 
 
 # Columns the health job reads back (UPDATE … RETURNING) to decide on an event; the
 # threshold column comes with the schedules change (default 2 until it is there).
-HEALTH_COLUMNS = tuple(name for name in (
-    "organization_id", "display_name", "dialect", "health_failures", "health_incident_at",
-    "alert_after_failures") if name in Source.__table__.c)
+HEALTH_COLUMNS = tuple(
+    name
+    for name in (
+        "organization_id",
+        "display_name",
+        "dialect",
+        "health_failures",
+        "health_incident_at",
+        "alert_after_failures",
+    )
+    if name in Source.__table__.c
+)
 
 
-def after_health_check(source_id: int, healthy: bool, now: datetime, error: str | None,
-                       row: Any) -> None:
+def after_health_check(
+    source_id: int, healthy: bool, now: datetime, error: str | None, row: Any
+) -> None:
     """Open or close the source's incident (in the caller's transaction) from the row the
     check's UPDATE returned."""
     threshold = max(1, int(getattr(row, "alert_after_failures", None) or DEFAULT_ALERT_AFTER))
@@ -95,15 +139,31 @@ def after_health_check(source_id: int, healthy: bool, now: datetime, error: str 
     if not healthy and row.health_incident_at is None and row.health_failures >= threshold:
         since = _streak_start(source_id, threshold) or now
         _set_incident(source_id, since)
-        record(row.organization_id, SOURCE_UNHEALTHY, source,
-               {"consecutiveFailures": row.health_failures, "unhealthySince": iso(since),
-                "reason": error}, now=now)
+        record(
+            row.organization_id,
+            SOURCE_UNHEALTHY,
+            source,
+            {
+                "consecutiveFailures": row.health_failures,
+                "unhealthySince": iso(since),
+                "reason": error,
+            },
+            now=now,
+        )
     elif healthy and row.health_incident_at is not None:
         _set_incident(source_id, None)
         seconds = max(0, int((now - row.health_incident_at).total_seconds()))
-        record(row.organization_id, SOURCE_RECOVERED, source,
-               {"unhealthySince": iso(row.health_incident_at), "recoveredAt": iso(now),
-                "durationSeconds": seconds}, now=now)
+        record(
+            row.organization_id,
+            SOURCE_RECOVERED,
+            source,
+            {
+                "unhealthySince": iso(row.health_incident_at),
+                "recoveredAt": iso(now),
+                "durationSeconds": seconds,
+            },
+            now=now,
+        )
 
 
 class _Summary:
@@ -115,15 +175,21 @@ class _Summary:
 
 def _streak_start(source_id: int, count: int) -> datetime | None:
     """When the current run of `count` failed checks began."""
-    newest = (select(HealthCheck.checked_at).where(HealthCheck.source_id == source_id)
-              .order_by(HealthCheck.checked_at.desc()).limit(count).subquery())
+    newest = (
+        select(HealthCheck.checked_at)
+        .where(HealthCheck.source_id == source_id)
+        .order_by(HealthCheck.checked_at.desc())
+        .limit(count)
+        .subquery()
+    )
     return db.session.scalar(select(func.min(newest.c.checked_at)))
 
 
 def _set_incident(source_id: int, since: datetime | None) -> None:
     sources = Source.__table__
-    db.session.execute(sources.update().where(sources.c.id == source_id)
-                       .values(health_incident_at=since))
+    db.session.execute(
+        sources.update().where(sources.c.id == source_id).values(health_incident_at=since)
+    )
 
 
 def sync_failed(source: Source, run_id: int, message: str) -> None:
@@ -131,9 +197,13 @@ def sync_failed(source: Source, run_id: int, message: str) -> None:
     counted this one in `sync_failures`)."""
     if (source.sync_failures or 0) != 1:
         return
-    record(source.organization_id, SYNC_FAILED, source,
-           {"syncId": str(run_id), "reason": message},
-           url=link(f"/sources/{source.id}#run-{run_id}"))
+    record(
+        source.organization_id,
+        SYNC_FAILED,
+        source,
+        {"syncId": str(run_id), "reason": message},
+        url=link(f"/sources/{source.id}#run-{run_id}"),
+    )
 
 
 def schema_changed(source: Source, run_id: int, changes: dict[str, Any]) -> None:
@@ -144,10 +214,18 @@ def schema_changed(source: Source, run_id: int, changes: dict[str, Any]) -> None
     for category, entries in changes.items():
         if isinstance(entries, list):
             first[category] = [_name(e) for e in entries[:NAMES_LISTED]]
-    record(source.organization_id, SCHEMA_CHANGED, source,
-           {"syncId": str(run_id), "counts": changes.get("counts", {}),
-            "total": changes.get("total", 0), "first": first},
-           url=link(f"/sources/{source.id}#run-{run_id}"))
+    record(
+        source.organization_id,
+        SCHEMA_CHANGED,
+        source,
+        {
+            "syncId": str(run_id),
+            "counts": changes.get("counts", {}),
+            "total": changes.get("total", 0),
+            "first": first,
+        },
+        url=link(f"/sources/{source.id}#run-{run_id}"),
+    )
 
 
 def _name(entry: dict[str, Any]) -> str:
@@ -164,8 +242,14 @@ def prune_events(before: datetime) -> int:
     """Delete events older than `before` with their deliveries, in batches; how many."""
     removed = 0
     while True:
-        ids = list(db.session.scalars(select(Event.id).where(Event.occurred_at < before)
-                                      .order_by(Event.id).limit(PRUNE_BATCH)))
+        ids = list(
+            db.session.scalars(
+                select(Event.id)
+                .where(Event.occurred_at < before)
+                .order_by(Event.id)
+                .limit(PRUNE_BATCH)
+            )
+        )
         if not ids:
             return removed
         db.session.execute(delete(Delivery).where(Delivery.event_id.in_(ids)))

@@ -30,8 +30,10 @@ from .claims import HEALTH, release
 
 log = logging.getLogger(__name__)
 
-CHECK_FAILED = ("The health check failed after connecting: the server did not answer the test "
-                "query. Details are in Datadock's server log.")
+CHECK_FAILED = (
+    "The health check failed after connecting: the server did not answer the test "
+    "query. Details are in Datadock's server log."
+)
 JITTER = schedules.HEALTH_JITTER  # kept for callers; the interval is per source now
 PRUNE_BATCH = 5000
 
@@ -46,8 +48,9 @@ def run_health(source_id: int, owner: str) -> None:
             return
         dialect, values, minutes, gate = leased
         with server_slot(values, gate):  # the deadline and the latency start once it is ours
-            healthy, latency_ms, error = _check(dialect, values,
-                                                current_app.config["VERIFY_TIMEOUT"])
+            healthy, latency_ms, error = _check(
+                dialect, values, current_app.config["VERIFY_TIMEOUT"]
+            )
         _record(source_id, owner, healthy, latency_ms, error, minutes)
         recorded = True
     finally:
@@ -82,8 +85,9 @@ class Gate:
             self.arrived += 1
             if self.arrived >= self.count:
                 self.changed.notify_all()
-            while wait and self.arrived < self.count and (
-                    left := self.until - time.monotonic()) > 0:
+            while (
+                wait and self.arrived < self.count and (left := self.until - time.monotonic()) > 0
+            ):
                 self.changed.wait(left)
 
 
@@ -95,8 +99,7 @@ _RUNNING: set[tuple[str, int]] = set()
 _AHEAD_LOCK = threading.Lock()
 
 
-def _leased(source_id: int, owner: str
-            ) -> tuple[Any, dict[str, Any], int | None, Gate] | None:
+def _leased(source_id: int, owner: str) -> tuple[Any, dict[str, Any], int | None, Gate] | None:
     """(dialect, connection values, interval minutes, gate) of a source `owner` holds the
     health lease of, or None when it does not (any more)."""
     key = (owner, source_id)
@@ -104,14 +107,22 @@ def _leased(source_id: int, owner: str
         if key not in _AHEAD:
             for entry in [k for k in _AHEAD if k[0] == owner]:
                 del _AHEAD[entry]  # read again below with the rest, if still leased
-            sources = [s for s in db.session.scalars(select(Source).where(
-                Source.health_lease_owner == owner)) if (owner, s.id) not in _RUNNING]
+            sources = [
+                s
+                for s in db.session.scalars(
+                    select(Source).where(Source.health_lease_owner == owner)
+                )
+                if (owner, s.id) not in _RUNNING
+            ]
             gate = Gate(len(sources))
             for source in sources:
                 dialect = get_dialect(source.dialect)
                 _AHEAD[(owner, source.id)] = (
-                    dialect, connection_values(source) if dialect is not None else {},
-                    source.health_check_interval_minutes, gate)
+                    dialect,
+                    connection_values(source) if dialect is not None else {},
+                    source.health_check_interval_minutes,
+                    gate,
+                )
             db.session.commit()  # give the store connection back while the network is awaited
         found = _AHEAD.pop(key, None)
         if found is None:
@@ -214,8 +225,7 @@ def server_slot(values: dict[str, Any], gate: Gate = NO_GATE) -> Iterator[None]:
         yield
 
 
-def _check(dialect: Any, values: dict[str, Any], timeout: float
-           ) -> tuple[bool, int, str | None]:
+def _check(dialect: Any, values: dict[str, Any], timeout: float) -> tuple[bool, int, str | None]:
     """Connect, one round trip, close: (healthy, milliseconds, what went wrong)."""
     started = time.monotonic()
     try:
@@ -238,8 +248,14 @@ def _ms(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
 
 
-def _record(source_id: int, owner: str, healthy: bool, latency_ms: int,
-            error: str | None, minutes: int | None = None) -> None:
+def _record(
+    source_id: int,
+    owner: str,
+    healthy: bool,
+    latency_ms: int,
+    error: str | None,
+    minutes: int | None = None,
+) -> None:
     """The check's row, the source's health fields and the lease's release, in one
     transaction, if the lease is still ours. The next check comes after the source's own
     interval (schedules.py), none while it is paused (read in the same UPDATE)."""
@@ -248,22 +264,33 @@ def _record(source_id: int, owner: str, healthy: bool, latency_ms: int,
     fields: dict[str, Any] = {
         "last_health_status": (HealthStatus.HEALTHY if healthy else HealthStatus.UNHEALTHY).value,
         "last_health_check_attempt_at": now,
-        "next_health_at": case((sources.c.paused.is_(True), None),
-                               else_=schedules.next_health_at(minutes, schedules.now())),
-        "health_lease_owner": None, "health_lease_until": None,
+        "next_health_at": case(
+            (sources.c.paused.is_(True), None),
+            else_=schedules.next_health_at(minutes, schedules.now()),
+        ),
+        "health_lease_owner": None,
+        "health_lease_until": None,
     }
     if healthy:
         fields["last_healthy_at"] = now
     checks = HealthCheck.__table__  # Core: no ORM work per check
     fields["health_failures"] = 0 if healthy else sources.c.health_failures + 1
     updated = db.session.execute(
-        sources.update().where(sources.c.id == source_id,
-                               sources.c.health_lease_owner == owner).values(fields)
-        .returning(*(sources.c[name] for name in events.HEALTH_COLUMNS))).first()
+        sources.update()
+        .where(sources.c.id == source_id, sources.c.health_lease_owner == owner)
+        .values(fields)
+        .returning(*(sources.c[name] for name in events.HEALTH_COLUMNS))
+    ).first()
     if updated is not None:
-        db.session.execute(checks.insert().values(
-            source_id=source_id, checked_at=now, healthy=healthy, latency_ms=latency_ms,
-            error_message=error))
+        db.session.execute(
+            checks.insert().values(
+                source_id=source_id,
+                checked_at=now,
+                healthy=healthy,
+                latency_ms=latency_ms,
+                error_message=error,
+            )
+        )
         events.after_health_check(source_id, healthy, now, error, updated)  # same transaction
     db.session.commit()
 
@@ -279,9 +306,11 @@ def prune_health(before: datetime) -> int:
     removed = 0
     while True:
         ids = select(HealthCheck.id).where(HealthCheck.checked_at < before).limit(PRUNE_BATCH)
-        result = db.session.execute(delete(HealthCheck).where(
-            HealthCheck.id.in_(ids.scalar_subquery())).execution_options(
-            synchronize_session=False))
+        result = db.session.execute(
+            delete(HealthCheck)
+            .where(HealthCheck.id.in_(ids.scalar_subquery()))
+            .execution_options(synchronize_session=False)
+        )
         db.session.commit()
         count = rows_changed(result)
         removed += count
@@ -289,20 +318,27 @@ def prune_health(before: datetime) -> int:
             return removed
 
 
-def health_history(source_id: int, since: datetime | None = None, limit: int = 1000
-                   ) -> list[HealthCheck]:
+def health_history(
+    source_id: int, since: datetime | None = None, limit: int = 1000
+) -> list[HealthCheck]:
     """The source's checks since `since` (default: a day ago), oldest first, at most `limit`
     (the newest ones when there are more)."""
     since = since or utcnow() - timedelta(days=1)
-    newest = (select(HealthCheck).where(HealthCheck.source_id == source_id,
-                                        HealthCheck.checked_at >= since)
-              .order_by(HealthCheck.checked_at.desc()).limit(limit))
+    newest = (
+        select(HealthCheck)
+        .where(HealthCheck.source_id == source_id, HealthCheck.checked_at >= since)
+        .order_by(HealthCheck.checked_at.desc())
+        .limit(limit)
+    )
     return sorted(db.session.scalars(newest), key=lambda c: c.checked_at)
 
 
 # Windows the page offers: how far back, and how many bars.
-WINDOWS = {"24h": (timedelta(hours=24), 48), "7d": (timedelta(days=7), 56),
-           "30d": (timedelta(days=30), 60)}
+WINDOWS = {
+    "24h": (timedelta(hours=24), 48),
+    "7d": (timedelta(days=7), 56),
+    "30d": (timedelta(days=30), 60),
+}
 
 
 @dataclass
@@ -323,7 +359,7 @@ class Bucket:
 
     @property
     def state(self) -> str:
-        """"none", "up", "down" or "partial"."""
+        """ "none", "up", "down" or "partial"."""
         if not self.checks:
             return "none"
         if self.healthy == self.checks:
@@ -372,9 +408,12 @@ def uptime(source_id: int, window: str = "24h", now: datetime | None = None) -> 
     step = span / count
     buckets = [Bucket(start + step * i, start + step * (i + 1)) for i in range(count)]
     rows = db.session.execute(
-        select(HealthCheck.checked_at, HealthCheck.healthy, HealthCheck.latency_ms)
-        .where(HealthCheck.source_id == source_id, HealthCheck.checked_at >= start,
-               HealthCheck.checked_at < end))
+        select(HealthCheck.checked_at, HealthCheck.healthy, HealthCheck.latency_ms).where(
+            HealthCheck.source_id == source_id,
+            HealthCheck.checked_at >= start,
+            HealthCheck.checked_at < end,
+        )
+    )
     for checked_at, healthy, latency in rows:
         bucket = buckets[min(count - 1, int((checked_at - start) / step))]
         bucket.checks += 1

@@ -47,16 +47,23 @@ class Pool:
     time, so a sweep of a thousand short checks costs a few dozen claims, not a thousand.
     """
 
-    def __init__(self, kind: JobKind, workers: int, job: Callable[[int, str], None],
-                 app: Flask, done: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        kind: JobKind,
+        workers: int,
+        job: Callable[[int, str], None],
+        app: Flask,
+        done: Callable[[str], None],
+    ) -> None:
         self.kind, self.workers, self.job, self.app, self.done = kind, workers, job, app, done
         self.batch = max(1, workers // 8)
         self.busy = 0
         self.running: set[int] = set()  # source ids whose jobs run here (their leases renewed)
         self.lock = threading.Lock()
         self.threads = ThreadPoolExecutor(workers, thread_name_prefix=f"datadock-{kind.name}")
-        threading.Thread(target=self._start_threads, daemon=True,
-                         name=f"datadock-{kind.name}-start").start()
+        threading.Thread(
+            target=self._start_threads, daemon=True, name=f"datadock-{kind.name}-start"
+        ).start()
 
     def _start_threads(self) -> None:
         """Start every worker thread at boot (in the background), while the process is idle:
@@ -121,30 +128,48 @@ class Runner:
         self.app = app
         self.lock = threading.Lock()
         self.stopped = threading.Event()
-        self.heartbeats = threading.Thread(target=self._heartbeats, daemon=True,
-                                           name="datadock-heartbeat")
+        self.heartbeats = threading.Thread(
+            target=self._heartbeats, daemon=True, name="datadock-heartbeat"
+        )
         self.pending: set[str] = set()  # kinds woken since the last tick
         self.full_at = 0.0  # when the next tick claims for every pool, whatever is free
-        self.pools = [Pool(SYNC, max(1, int(app.config["SCHEDULER_WORKERS"])), run_sync, app,
-                           self.wake)]
+        self.pools = [
+            Pool(SYNC, max(1, int(app.config["SCHEDULER_WORKERS"])), run_sync, app, self.wake)
+        ]
         if app.config["HEALTH_INTERVAL"] > 0:
-            self.pools.append(Pool(HEALTH, max(1, int(app.config["HEALTH_WORKERS"])),
-                                   run_health, app, self.wake))
+            self.pools.append(
+                Pool(HEALTH, max(1, int(app.config["HEALTH_WORKERS"])), run_health, app, self.wake)
+            )
         self.scheduler = BackgroundScheduler(
             executors={"default": SchedulerThreads(1)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
             timezone="UTC",
         )
         now = datetime.now().astimezone()
-        self.scheduler.add_job(self.tick, "interval", id=TICK_JOB, next_run_time=now,
-                               seconds=app.config["SCHEDULER_TICK_SECONDS"])
+        self.scheduler.add_job(
+            self.tick,
+            "interval",
+            id=TICK_JOB,
+            next_run_time=now,
+            seconds=app.config["SCHEDULER_TICK_SECONDS"],
+        )
         prune_every = app.config["PRUNE_INTERVAL"]
-        self.scheduler.add_job(self.prune, "interval", id=PRUNE_JOB, seconds=prune_every,
-                               next_run_time=now + timedelta(seconds=min(60.0, prune_every)))
+        self.scheduler.add_job(
+            self.prune,
+            "interval",
+            id=PRUNE_JOB,
+            seconds=prune_every,
+            next_run_time=now + timedelta(seconds=min(60.0, prune_every)),
+        )
         # Event deliveries (webhooks, Slack, email): their own threads, claimed like jobs.
         self.deliveries = deliveries.Worker(app, OWNER)
-        self.scheduler.add_job(self.deliveries.tick, "interval", id=DELIVERY_JOB,
-                               seconds=app.config["SCHEDULER_TICK_SECONDS"], next_run_time=now)
+        self.scheduler.add_job(
+            self.deliveries.tick,
+            "interval",
+            id=DELIVERY_JOB,
+            seconds=app.config["SCHEDULER_TICK_SECONDS"],
+            next_run_time=now,
+        )
 
     @property
     def workers(self) -> int:
@@ -174,11 +199,9 @@ class Runner:
         with self.app.app_context():
             removed = prune_health(utcnow() - timedelta(days=days))
             counters = purge_spent(self.app.config, utcnow())
-            old_events = events.prune_events(
-                utcnow() - timedelta(days=events.EVENT_RETENTION_DAYS))
+            old_events = events.prune_events(utcnow() - timedelta(days=events.EVENT_RETENTION_DAYS))
         if old_events:
-            log.info("pruned %s events older than %s days", old_events,
-                     events.EVENT_RETENTION_DAYS)
+            log.info("pruned %s events older than %s days", old_events, events.EVENT_RETENTION_DAYS)
         if removed:
             log.info("pruned %s health checks older than %s days", removed, days)
         if counters:
@@ -241,8 +264,11 @@ def start(app: Flask) -> Runner:
         runner.scheduler.start()
         runner.heartbeats.start()
         atexit.register(runner.stop)
-        log.info("scheduler started as %s: %s", OWNER,
-                 ", ".join(f"{p.workers} {p.kind.name} workers" for p in runner.pools))
+        log.info(
+            "scheduler started as %s: %s",
+            OWNER,
+            ", ".join(f"{p.workers} {p.kind.name} workers" for p in runner.pools),
+        )
     return runner
 
 

@@ -53,8 +53,10 @@ def check_schedule(value: str | None) -> None:
     if not value or value in WORDS:
         return
     if len(value.split()) != 5:
-        raise FieldInvalid("Use manual, interval, hourly, daily, weekly or a 5-field cron "
-                           "expression such as 0 3 * * 1-5")
+        raise FieldInvalid(
+            "Use manual, interval, hourly, daily, weekly or a 5-field cron "
+            "expression such as 0 3 * * 1-5"
+        )
     try:
         CronSim(value, datetime(2000, 1, 1, tzinfo=UTC))
     except CronSimError as exc:
@@ -80,8 +82,9 @@ def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise FieldInvalid(f"{name!r} is not a time zone this server knows: use an IANA "
-                           "name such as Europe/Berlin") from None
+        raise FieldInvalid(
+            f"{name!r} is not a time zone this server knows: use an IANA name such as Europe/Berlin"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -95,15 +98,22 @@ class Schedule:
     @classmethod
     def of(cls, source: Source) -> Schedule:
         """The stored schedule of a source."""
-        return cls(source.sync_schedule or DEFAULT_SCHEDULE, source.sync_time or DEFAULT_TIME,
-                   source.sync_timezone or DEFAULT_TIMEZONE)
+        return cls(
+            source.sync_schedule or DEFAULT_SCHEDULE,
+            source.sync_time or DEFAULT_TIME,
+            source.sync_timezone or DEFAULT_TIMEZONE,
+        )
 
     def cron(self) -> str | None:
         """The cron expression this schedule means (None: interval or manual)."""
         hour, minute = (int(p) for p in (self.time or DEFAULT_TIME).split(":"))
-        return {"interval": None, "manual": None, "hourly": f"{minute} * * * *",
-                "daily": f"{minute} {hour} * * *",
-                "weekly": f"{minute} {hour} * * 1"}.get(self.expression, self.expression)
+        return {
+            "interval": None,
+            "manual": None,
+            "hourly": f"{minute} * * * *",
+            "daily": f"{minute} {hour} * * *",
+            "weekly": f"{minute} {hour} * * 1",
+        }.get(self.expression, self.expression)
 
     def runs_after(self, moment: datetime, count: int, interval: float) -> list[datetime]:
         """The next `count` runs strictly after `moment` (naive UTC in, naive UTC out)."""
@@ -118,8 +128,11 @@ class Schedule:
         except (CronSimError, FieldInvalid, ValueError, StopIteration):
             # Only a row written around the field checks gets here: run it as an interval
             # rather than never (or in a loop).
-            log.warning("unreadable sync schedule %r in %r: using the interval",
-                        self.expression, self.timezone)
+            log.warning(
+                "unreadable sync schedule %r in %r: using the interval",
+                self.expression,
+                self.timezone,
+            )
         return [moment + timedelta(seconds=interval * (i + 1)) for i in range(count)]
 
     def next_after(self, moment: datetime, interval: float) -> datetime | None:
@@ -128,8 +141,7 @@ class Schedule:
         return runs[0] if runs else None
 
 
-def next_sync_at(source: Source, interval: float, after: datetime | None = None
-                 ) -> datetime | None:
+def next_sync_at(source: Source, interval: float, after: datetime | None = None) -> datetime | None:
     """When the source's next scheduled sync is due (None: paused or manual)."""
     if source.paused:
         return None

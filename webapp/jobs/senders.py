@@ -55,9 +55,11 @@ def send(message: Message, timeout: float) -> Outcome:
         body = json.dumps({"text": slack_text(message.payload)}).encode()
         return post(message.url or "", body, {}, timeout)
     body = json.dumps(message.payload, separators=(",", ":"), sort_keys=True).encode()
-    headers = {"X-Datadock-Event": str(message.payload.get("type")),
-               "X-Datadock-Delivery": message.delivery_uid,
-               HEADER: sign(message.signing_secret or "", body)}
+    headers = {
+        "X-Datadock-Event": str(message.payload.get("type")),
+        "X-Datadock-Delivery": message.delivery_uid,
+        HEADER: sign(message.signing_secret or "", body),
+    }
     return post(message.url or "", body, headers, timeout)
 
 
@@ -65,8 +67,9 @@ def check_url(url: str, timeout: float) -> str:
     """The address `url` would be sent to, or ConnectionFailed on the `url` field."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConnectionFailed("fields", "Use an http:// or https:// URL.",
-                               {"url": "Use an http:// or https:// URL"})
+        raise ConnectionFailed(
+            "fields", "Use an http:// or https:// URL.", {"url": "Use an http:// or https:// URL"}
+        )
     port = parts.port or (443 if parts.scheme == "https" else 80)
     return egress.resolve(parts.hostname, port, timeout, host_field="url")
 
@@ -81,7 +84,8 @@ class _PinnedHTTPS(http.client.HTTPSConnection):
     def connect(self) -> None:
         sock = socket.create_connection((self.host, self.port), self.timeout)
         self.sock = self._context.wrap_socket(  # type: ignore[attr-defined]  # private in typeshed
-            sock, server_hostname=self._name)
+            sock, server_hostname=self._name
+        )
 
 
 def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Outcome:
@@ -95,16 +99,21 @@ def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Outc
     port = parts.port or (443 if parts.scheme == "https" else 80)
     name = parts.hostname or ""
     connection: http.client.HTTPConnection = (
-        _PinnedHTTPS(address, port, name, timeout) if parts.scheme == "https"
-        else http.client.HTTPConnection(address, port, timeout=timeout))
+        _PinnedHTTPS(address, port, name, timeout)
+        if parts.scheme == "https"
+        else http.client.HTTPConnection(address, port, timeout=timeout)
+    )
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     host = name if parts.port is None else f"{name}:{parts.port}"
     if ":" in name:  # an IPv6 literal
         host = f"[{name}]" if parts.port is None else f"[{name}]:{parts.port}"
     try:
-        connection.request("POST", path, body, {
-            "Host": host, "Content-Type": "application/json", "User-Agent": USER_AGENT,
-            **headers})
+        connection.request(
+            "POST",
+            path,
+            body,
+            {"Host": host, "Content-Type": "application/json", "User-Agent": USER_AGENT, **headers},
+        )
         response = connection.getresponse()
         response.read(65536)
     except (OSError, http.client.HTTPException) as exc:
@@ -167,9 +176,13 @@ def details(payload: dict[str, Any]) -> list[str]:
     lines = []
     if data.get("reason"):
         lines.append(str(data["reason"]))
-    labels = {"tablesAdded": "Tables added", "tablesRemoved": "Tables removed",
-              "columnsAdded": "Columns added", "columnsRemoved": "Columns removed",
-              "columnsRetyped": "Columns retyped"}
+    labels = {
+        "tablesAdded": "Tables added",
+        "tablesRemoved": "Tables removed",
+        "columnsAdded": "Columns added",
+        "columnsRemoved": "Columns removed",
+        "columnsRetyped": "Columns retyped",
+    }
     counts = data.get("counts") or {}
     for key, label in labels.items():
         if counts.get(key):
@@ -190,8 +203,10 @@ def _duration(seconds: int) -> str:
 
 def slack_text(payload: dict[str, Any]) -> str:
     """Slack mrkdwn: the headline, details, and a link."""
-    lines = [f"*{_slack_escape(headline(payload))}*",
-             *(_slack_escape(line) for line in details(payload))]
+    lines = [
+        f"*{_slack_escape(headline(payload))}*",
+        *(_slack_escape(line) for line in details(payload)),
+    ]
     if payload.get("url"):
         lines.append(f"<{payload['url']}|Open in Datadock>")
     return "\n".join(lines)
@@ -206,6 +221,8 @@ def email_text(payload: dict[str, Any]) -> tuple[str, str]:
     lines = [headline(payload), "", *details(payload)]
     if payload.get("url"):
         lines += ["", f"Open in Datadock: {payload['url']}"]
-    lines += ["", f"Event {payload.get('id')} ({payload.get('type')}) at "
-                  f"{payload.get('occurredAt')}"]
+    lines += [
+        "",
+        f"Event {payload.get('id')} ({payload.get('type')}) at {payload.get('occurredAt')}",
+    ]
     return f"[Datadock] {headline(payload)}", "\n".join(lines)

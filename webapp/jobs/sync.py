@@ -26,8 +26,10 @@ log = logging.getLogger(__name__)
 
 BATCH = 1000
 MAX_BACKOFF_SECONDS = 3600.0
-READ_FAILED = ("The schema could not be read: the server ended the catalog query early. "
-               "Details are in Datadock's server log.")
+READ_FAILED = (
+    "The schema could not be read: the server ended the catalog query early. "
+    "Details are in Datadock's server log."
+)
 LEASE_LOST = "Stopped: another Datadock process took this sync over."
 
 
@@ -58,14 +60,21 @@ def _sync(source: Source, owner: str) -> None:
         dialect = get_dialect(source.dialect)
         if dialect is None:
             raise ConnectionFailed("fields", f"Dialect {source.dialect} is not available.")
-        opened = open_connection(dialect, connection_values(source),
-                                 current_app.config["VERIFY_TIMEOUT"])
+        opened = open_connection(
+            dialect, connection_values(source), current_app.config["VERIFY_TIMEOUT"]
+        )
         try:
             snapshot = SchemaSnapshot(source_id=source.id)
             db.session.add(snapshot)
             db.session.commit()
-            _store(snapshot, dialect.introspect(opened.connection, SchemaFilter.parse(
-                source.include_schemas, source.exclude_schemas)), owner)
+            _store(
+                snapshot,
+                dialect.introspect(
+                    opened.connection,
+                    SchemaFilter.parse(source.include_schemas, source.exclude_schemas),
+                ),
+                owner,
+            )
         finally:
             opened.close()
     except ConnectionFailed as failure:
@@ -88,11 +97,22 @@ def _store(snapshot: SchemaSnapshot, tables: Iterator[TableInfo], owner: str) ->
     table = SchemaTable.__table__
     with read_ahead(tables, BATCH) as batches:
         for batch in batches:
-            db.session.execute(table.insert(), [
-                {"snapshot_id": snapshot.id, "schema_name": t.schema, "name": t.name,
-                 "kind": t.kind, "columns": t.columns, "foreign_keys": t.foreign_keys,
-                 "row_estimate": t.row_estimate, "columns_hash": columns_hash(t.columns)}
-                for t in batch])
+            db.session.execute(
+                table.insert(),
+                [
+                    {
+                        "snapshot_id": snapshot.id,
+                        "schema_name": t.schema,
+                        "name": t.name,
+                        "kind": t.kind,
+                        "columns": t.columns,
+                        "foreign_keys": t.foreign_keys,
+                        "row_estimate": t.row_estimate,
+                        "columns_hash": columns_hash(t.columns),
+                    }
+                    for t in batch
+                ],
+            )
             snapshot.table_count += len(batch)
             snapshot.column_count += sum(len(t.columns) for t in batch)
             if not renew(SYNC, snapshot.source_id, owner, utcnow(), lease):
@@ -125,12 +145,16 @@ def _succeeded(source: Source, run: SyncRun, snapshot: SchemaSnapshot) -> None:
         _drop_snapshot(previous)
     prune_runs(source.id)
     db.session.commit()
-    log.info("synced source %s: %s tables, %s columns, %s changes", source.id,
-             snapshot.table_count, snapshot.column_count, run.change_count)
+    log.info(
+        "synced source %s: %s tables, %s columns, %s changes",
+        source.id,
+        snapshot.table_count,
+        snapshot.column_count,
+        run.change_count,
+    )
 
 
-def _failed(source: Source, run: SyncRun, snapshot: SchemaSnapshot | None,
-            message: str) -> None:
+def _failed(source: Source, run: SyncRun, snapshot: SchemaSnapshot | None, message: str) -> None:
     """Record the failure, keep the last good snapshot, back off before the next try."""
     db.session.rollback()
     if snapshot is not None and snapshot.id is not None:
@@ -174,8 +198,9 @@ def _schedule_next(source: Source, due: datetime | None) -> None:
 
 def _drop_leftovers(source: Source) -> None:
     """Incomplete snapshots a dead process left behind (we hold the lease: none is running)."""
-    stale = select(SchemaSnapshot.id).where(SchemaSnapshot.source_id == source.id,
-                                            SchemaSnapshot.complete.is_(False))
+    stale = select(SchemaSnapshot.id).where(
+        SchemaSnapshot.source_id == source.id, SchemaSnapshot.complete.is_(False)
+    )
     if source.current_snapshot_id is not None:
         stale = stale.where(SchemaSnapshot.id != source.current_snapshot_id)
     for snapshot_id in db.session.scalars(stale).all():
@@ -190,7 +215,12 @@ def _drop_snapshot(snapshot_id: int) -> None:
 
 def sync_progress(source: Source) -> int:
     """Tables read so far by the newest snapshot in progress (0 when none runs)."""
-    return db.session.scalar(
-        select(SchemaSnapshot.table_count).where(
-            SchemaSnapshot.source_id == source.id, SchemaSnapshot.complete.is_(False))
-        .order_by(SchemaSnapshot.id.desc()).limit(1)) or 0
+    return (
+        db.session.scalar(
+            select(SchemaSnapshot.table_count)
+            .where(SchemaSnapshot.source_id == source.id, SchemaSnapshot.complete.is_(False))
+            .order_by(SchemaSnapshot.id.desc())
+            .limit(1)
+        )
+        or 0
+    )

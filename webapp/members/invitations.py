@@ -55,7 +55,7 @@ def hash_token(token: str) -> str:
 
 
 def status(invitation: Invitation, now: datetime | None = None) -> str:
-    """"pending", "accepted", "revoked" or "expired"."""
+    """ "pending", "accepted", "revoked" or "expired"."""
     if invitation.accepted_at is not None:
         return "accepted"
     if invitation.revoked_at is not None:
@@ -85,45 +85,73 @@ def link(base_url: str, token: str) -> str:
     return base_url.rstrip("/") + ACCEPT_PATH + token
 
 
-def create(org: Organization, email: str | None, role: str | None, base_url: str,
-           invited_by: User | None = None) -> NewInvitation:
+def create(
+    org: Organization,
+    email: str | None,
+    role: str | None,
+    base_url: str,
+    invited_by: User | None = None,
+) -> NewInvitation:
     """Invite `email` as `role`: a new link (a pending one for the same email is revoked),
     audited as `invitation.sent`, mailed when SMTP is configured. Refuses a current member."""
     clean_email, clean_role = _clean(email, role)
-    member_of = db.session.scalar(select(Membership.organization_id).join(User).where(
-        User.email == clean_email).limit(1))
+    member_of = db.session.scalar(
+        select(Membership.organization_id).join(User).where(User.email == clean_email).limit(1)
+    )
     if member_of == org.id:
         raise _refuse("email", "This person is already a member of the organization")
     if member_of is not None:
-        raise _refuse("email", "This email already has an account in another organization "
-                               "(an account belongs to one organization)")
+        raise _refuse(
+            "email",
+            "This email already has an account in another organization "
+            "(an account belongs to one organization)",
+        )
     now = utcnow()
-    for old in db.session.scalars(select(Invitation).where(
-            Invitation.organization_id == org.id, Invitation.email == clean_email,
-            Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None))):
+    for old in db.session.scalars(
+        select(Invitation).where(
+            Invitation.organization_id == org.id,
+            Invitation.email == clean_email,
+            Invitation.accepted_at.is_(None),
+            Invitation.revoked_at.is_(None),
+        )
+    ):
         old.revoked_at = now
     token = secrets.token_urlsafe(32)
-    invitation = Invitation(organization_id=org.id, email=clean_email, role=clean_role.value,
-                            token_hash=hash_token(token), created_at=now,
-                            expires_at=now + VALID_FOR,
-                            created_by_id=invited_by.id if invited_by is not None else None)
+    invitation = Invitation(
+        organization_id=org.id,
+        email=clean_email,
+        role=clean_role.value,
+        token_hash=hash_token(token),
+        created_at=now,
+        expires_at=now + VALID_FOR,
+        created_by_id=invited_by.id if invited_by is not None else None,
+    )
     db.session.add(invitation)
     db.session.flush()
     url = link(base_url, token)
     mailed, error = _mail(org, invitation, url, invited_by)
-    audit.record(org.id, "invitation.sent", target_type="invitation", target_id=invitation.id,
-                 target_name=clean_email, details={"role": clean_role.value, "mailed": mailed})
+    audit.record(
+        org.id,
+        "invitation.sent",
+        target_type="invitation",
+        target_id=invitation.id,
+        target_name=clean_email,
+        details={"role": clean_role.value, "mailed": mailed},
+    )
     db.session.commit()
     return NewInvitation(invitation, url, mailed, error)
 
 
-def _mail(org: Organization, invitation: Invitation, url: str,
-          invited_by: User | None) -> tuple[bool, str | None]:
+def _mail(
+    org: Organization, invitation: Invitation, url: str, invited_by: User | None
+) -> tuple[bool, str | None]:
     if not mailer.configured():
         return False, None
     who = invited_by.email if invited_by is not None else "An admin"
-    text = (f"{who} invited you to join {org.name} on Datadock as {invitation.role}.\n\n"
-            f"Open this link to choose a password and sign in (valid 7 days, once):\n{url}\n")
+    text = (
+        f"{who} invited you to join {org.name} on Datadock as {invitation.role}.\n\n"
+        f"Open this link to choose a password and sign in (valid 7 days, once):\n{url}\n"
+    )
     try:
         mailer.send_mail([invitation.email], f"Join {org.name} on Datadock", text)
     except Exception as exc:  # noqa: BLE001  (the link is still shown: say the mail failed)
@@ -135,11 +163,17 @@ def _mail(org: Organization, invitation: Invitation, url: str,
 def list_pending(org: Organization) -> list[Invitation]:
     """The organization's invitations not yet accepted or revoked, newest first (expired
     ones included: the page shows them as expired)."""
-    return list(db.session.scalars(
-        select(Invitation).where(Invitation.organization_id == org.id,
-                                 Invitation.accepted_at.is_(None),
-                                 Invitation.revoked_at.is_(None))
-        .order_by(Invitation.created_at.desc(), Invitation.id.desc())))
+    return list(
+        db.session.scalars(
+            select(Invitation)
+            .where(
+                Invitation.organization_id == org.id,
+                Invitation.accepted_at.is_(None),
+                Invitation.revoked_at.is_(None),
+            )
+            .order_by(Invitation.created_at.desc(), Invitation.id.desc())
+        )
+    )
 
 
 def get(org: Organization, invitation_id: int) -> Invitation | None:
@@ -152,9 +186,13 @@ def revoke(invitation: Invitation) -> Invitation:
     """Revoke a pending invitation: its link says so from now on. Revoking twice is harmless."""
     if invitation.accepted_at is None and invitation.revoked_at is None:
         invitation.revoked_at = utcnow()
-        audit.record(invitation.organization_id, "invitation.revoked",
-                     target_type="invitation", target_id=invitation.id,
-                     target_name=invitation.email)
+        audit.record(
+            invitation.organization_id,
+            "invitation.revoked",
+            target_type="invitation",
+            target_id=invitation.id,
+            target_name=invitation.email,
+        )
         db.session.commit()
     return invitation
 
@@ -171,11 +209,9 @@ def for_token(token: str | None) -> Invitation:
     if state == "accepted":
         raise InvitationUnusable(state, "This invitation was already used. Sign in instead.")
     if state == "revoked":
-        raise InvitationUnusable(state, "This invitation was revoked. Ask an admin for a "
-                                        "new one.")
+        raise InvitationUnusable(state, "This invitation was revoked. Ask an admin for a new one.")
     if state == "expired":
-        raise InvitationUnusable(state, "This invitation has expired. Ask an admin for a "
-                                        "new one.")
+        raise InvitationUnusable(state, "This invitation has expired. Ask an admin for a new one.")
     return row
 
 
@@ -187,8 +223,11 @@ def pending_for_email(org: Organization | None, email: str) -> Invitation | None
     except accounts.AccountError:
         return None
     query = select(Invitation).where(
-        Invitation.email == clean_email, Invitation.accepted_at.is_(None),
-        Invitation.revoked_at.is_(None), Invitation.expires_at > utcnow())
+        Invitation.email == clean_email,
+        Invitation.accepted_at.is_(None),
+        Invitation.revoked_at.is_(None),
+        Invitation.expires_at > utcnow(),
+    )
     if org is not None:
         query = query.where(Invitation.organization_id == org.id)
     return db.session.scalar(query.order_by(Invitation.created_at.desc()).limit(1))
@@ -207,22 +246,34 @@ def accept(invitation: Invitation, user: User) -> Membership:
     now = utcnow()
     # One conditional UPDATE claims the link: of two simultaneous accepts, one wins.
     claimed = db.session.execute(
-        update(Invitation).where(Invitation.id == invitation.id,
-                                 Invitation.accepted_at.is_(None),
-                                 Invitation.revoked_at.is_(None))
-        .values(accepted_at=now).execution_options(synchronize_session=False))
+        update(Invitation)
+        .where(
+            Invitation.id == invitation.id,
+            Invitation.accepted_at.is_(None),
+            Invitation.revoked_at.is_(None),
+        )
+        .values(accepted_at=now)
+        .execution_options(synchronize_session=False)
+    )
     if rows_changed(claimed) != 1:
         db.session.rollback()
         raise InvitationUnusable("accepted", "This invitation was already used.")
     invitation.accepted_at = now
-    row = Membership(user=user, organization_id=invitation.organization_id,
-                     role=invitation.role, created_at=now)
+    row = Membership(
+        user=user, organization_id=invitation.organization_id, role=invitation.role, created_at=now
+    )
     db.session.add_all([user, row])
     db.session.flush()
     invitation.accepted_by_id = user.id
-    audit.record(invitation.organization_id, "invitation.accepted", target_type="invitation",
-                 target_id=invitation.id, target_name=invitation.email, actor=user.email,
-                 details={"role": invitation.role})
+    audit.record(
+        invitation.organization_id,
+        "invitation.accepted",
+        target_type="invitation",
+        target_id=invitation.id,
+        target_name=invitation.email,
+        actor=user.email,
+        details={"role": invitation.role},
+    )
     db.session.commit()
     return row
 
@@ -241,8 +292,9 @@ def accept_with_password(token: str, name: str | None, password: str) -> User:
         raise _refuse("password", f"Use at least {accounts.MIN_PASSWORD} characters")
     if db.session.scalar(select(User).where(User.email == invitation.email)) is not None:
         raise _refuse("email", "An account with this email already exists. Sign in instead.")
-    user = User(email=invitation.email, name=clean_name,
-                password_hash=generate_password_hash(password))
+    user = User(
+        email=invitation.email, name=clean_name, password_hash=generate_password_hash(password)
+    )
     accept(invitation, user)
     return user
 

@@ -42,16 +42,26 @@ def sign_in_method(user: User) -> str:
 
 def _member(row: Membership) -> Member:
     user = row.user
-    return Member(id=row.id, user_id=user.id, email=user.email, name=user.name,
-                  role=row.role, sign_in=sign_in_method(user),
-                  last_seen_at=user.last_seen_at, joined_at=row.created_at)
+    return Member(
+        id=row.id,
+        user_id=user.id,
+        email=user.email,
+        name=user.name,
+        role=row.role,
+        sign_in=sign_in_method(user),
+        last_seen_at=user.last_seen_at,
+        joined_at=row.created_at,
+    )
 
 
 def list_members(org: Organization) -> list[Member]:
     """Everyone in the organization, admins first, then by email."""
-    rows = db.session.scalars(select(Membership).join(User)
-                              .where(Membership.organization_id == org.id)
-                              .order_by(User.email))
+    rows = db.session.scalars(
+        select(Membership)
+        .join(User)
+        .where(Membership.organization_id == org.id)
+        .order_by(User.email)
+    )
     order = {Role.ADMIN.value: 0, Role.EDITOR.value: 1, Role.VIEWER.value: 2}
     return sorted((_member(r) for r in rows), key=lambda m: order.get(m.role, 3))
 
@@ -70,9 +80,13 @@ def as_member(row: Membership) -> Member:
 def _admin_count(org_id: int) -> int:
     """The organization's admins, their rows locked until the change commits (PostgreSQL:
     of two admins demoting each other at once, the second sees the first's change)."""
-    return len(db.session.scalars(select(Membership.id).where(
-        Membership.organization_id == org_id, Membership.role == Role.ADMIN.value)
-        .with_for_update()).all())
+    return len(
+        db.session.scalars(
+            select(Membership.id)
+            .where(Membership.organization_id == org_id, Membership.role == Role.ADMIN.value)
+            .with_for_update()
+        ).all()
+    )
 
 
 def change_role(row: Membership, role: str | None) -> Membership:
@@ -80,16 +94,23 @@ def change_role(row: Membership, role: str | None) -> Membership:
     demoting the last admin (ValidationFailed on `role`)."""
     new = parse_role(role)
     if new is None:
-        raise ValidationFailed("Some fields need attention.",
-                               {"role": "Choose one of: " + ", ".join(r.value for r in Role)})
+        raise ValidationFailed(
+            "Some fields need attention.",
+            {"role": "Choose one of: " + ", ".join(r.value for r in Role)},
+        )
     old = row.role
     if new.value == old:
         return row
     if old == Role.ADMIN.value and _admin_count(row.organization_id) <= 1:
         raise ValidationFailed(LAST_ADMIN, {"role": LAST_ADMIN})
-    audit.record(row.organization_id, "member.role_changed", target_type="user",
-                 target_id=row.user_id, target_name=row.user.email,
-                 details={"from": old, "to": new.value})
+    audit.record(
+        row.organization_id,
+        "member.role_changed",
+        target_type="user",
+        target_id=row.user_id,
+        target_name=row.user.email,
+        details={"from": old, "to": new.value},
+    )
     accounts.change_role(row.user, row.organization_id, new.value)  # commits, ends sessions
     return row
 
@@ -100,13 +121,24 @@ def remove(row: Membership) -> None:
     if row.role == Role.ADMIN.value and _admin_count(row.organization_id) <= 1:
         raise ValidationFailed(LAST_ADMIN, {"member": LAST_ADMIN})
     user = row.user
-    db.session.execute(update(ApiKey).where(ApiKey.created_by_id == user.id,
-                                            ApiKey.revoked_at.is_(None))
-                       .values(revoked_at=utcnow()).execution_options(
-                           synchronize_session=False))
-    db.session.execute(update(ApiKey).where(ApiKey.created_by_id == user.id)
-                       .values(created_by_id=None).execution_options(
-                           synchronize_session=False))
-    audit.record(row.organization_id, "member.removed", target_type="user",
-                 target_id=user.id, target_name=user.email, details={"role": row.role})
+    db.session.execute(
+        update(ApiKey)
+        .where(ApiKey.created_by_id == user.id, ApiKey.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(
+        update(ApiKey)
+        .where(ApiKey.created_by_id == user.id)
+        .values(created_by_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    audit.record(
+        row.organization_id,
+        "member.removed",
+        target_type="user",
+        target_id=user.id,
+        target_name=user.email,
+        details={"role": row.role},
+    )
     accounts.remove_user(user)  # commits the whole change

@@ -8,18 +8,27 @@ from __future__ import annotations
 
 from ..models import KeyScope, Role
 
-__all__ = ["ROLE_HELP", "SCOPE_HELP", "KeyScope", "Role", "at_least", "parse_role",
-           "parse_scope", "scope_allows", "scope_for_role"]
+__all__ = [
+    "ROLE_HELP",
+    "SCOPE_HELP",
+    "KeyScope",
+    "Role",
+    "at_least",
+    "parse_role",
+    "parse_scope",
+    "scope_allows",
+    "scope_for_role",
+]
 
 _ROLE_RANK = {Role.VIEWER: 0, Role.EDITOR: 1, Role.ADMIN: 2}
 _SCOPE_RANK = {KeyScope.READ: 0, KeyScope.WRITE: 1, KeyScope.ADMIN: 2}
 
 ROLE_HELP = {
     Role.ADMIN: "Members, invitations, API keys, notification settings, the audit log, and "
-                "everything an editor does.",
+    "everything an editor does.",
     Role.EDITOR: "Adds, edits, verifies, syncs and deletes data sources.",
     Role.VIEWER: "Sees data sources, their health, sync history and schema. No secrets, "
-                 "no actions.",
+    "no actions.",
 }
 SCOPE_HELP = {
     KeyScope.READ: "GET operations only.",
@@ -55,8 +64,9 @@ def scope_for_role(role: str | None) -> KeyScope | None:
     have = parse_role(role)
     if have is None:
         return None
-    return {Role.ADMIN: KeyScope.ADMIN, Role.EDITOR: KeyScope.WRITE,
-            Role.VIEWER: KeyScope.READ}[have]
+    return {Role.ADMIN: KeyScope.ADMIN, Role.EDITOR: KeyScope.WRITE, Role.VIEWER: KeyScope.READ}[
+        have
+    ]
 
 
 def scope_allows(scope: str | None, needed: str) -> bool:

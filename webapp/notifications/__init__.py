@@ -15,6 +15,18 @@ from .channels import (
 from .events import EVENT_TYPES, event_view, list_events
 from .log import delivery_view, list_deliveries, redeliver, send_test
 
-__all__ = ["CHANNEL_TYPES", "EVENT_TYPES", "channel_view", "create_channel", "delete_channel",
-           "delivery_view", "event_view", "get_channel", "list_channels", "list_deliveries",
-           "list_events", "redeliver", "send_test"]
+__all__ = [
+    "CHANNEL_TYPES",
+    "EVENT_TYPES",
+    "channel_view",
+    "create_channel",
+    "delete_channel",
+    "delivery_view",
+    "event_view",
+    "get_channel",
+    "list_channels",
+    "list_deliveries",
+    "list_events",
+    "redeliver",
+    "send_test",
+]

@@ -48,8 +48,10 @@ def _clean(org: Organization, raw: dict[str, Any]) -> dict[str, Any]:
     name = raw.get("name")
     if name is not None and (not isinstance(name, str) or len(name.strip()) > 120):
         errors["name"] = "Use at most 120 characters"
-    clean: dict[str, Any] = {"type": kind, "name": (name or "").strip() if isinstance(
-        name, str) else ""}
+    clean: dict[str, Any] = {
+        "type": kind,
+        "name": (name or "").strip() if isinstance(name, str) else "",
+    }
     if kind in ("webhook", "slack"):
         url = raw.get("url")
         if not isinstance(url, str) or not url.strip():
@@ -83,8 +85,15 @@ def _clean(org: Organization, raw: dict[str, Any]) -> dict[str, Any]:
     source_ids = _text_list(raw.get("sourceIds"), "sourceIds", errors)
     if source_ids and "sourceIds" not in errors:
         ids = [int(s) for s in source_ids if str(s).isdigit() and len(str(s)) < 18]
-        known = set(db.session.scalars(select(Source.id).where(
-            Source.organization_id == org.id, Source.id.in_(ids)))) if ids else set()
+        known = (
+            set(
+                db.session.scalars(
+                    select(Source.id).where(Source.organization_id == org.id, Source.id.in_(ids))
+                )
+            )
+            if ids
+            else set()
+        )
         if len(ids) != len(source_ids) or set(ids) - known:
             errors["sourceIds"] = "Use ids of this organization's data sources"
         else:
@@ -94,8 +103,9 @@ def _clean(org: Organization, raw: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
-def create_channel(org: Organization, raw: dict[str, Any]
-                   ) -> tuple[NotificationChannel, str | None]:
+def create_channel(
+    org: Organization, raw: dict[str, Any]
+) -> tuple[NotificationChannel, str | None]:
     """Store a channel; returns it and the webhook's signing secret (shown once, else None).
     A URL whose host the egress policy refuses is refused here, as it is at delivery."""
     clean = _clean(org, raw)
@@ -108,9 +118,10 @@ def create_channel(org: Organization, raw: dict[str, Any]
         try:
             check_url(clean["url"], float(current_app.config["VERIFY_TIMEOUT"]))
         except ConnectionFailed as refused:
-            raise ValidationFailed(refused.detail, {
-                "url": refused.field_errors.get("url") or "Datadock cannot reach this URL"
-            }) from None
+            raise ValidationFailed(
+                refused.detail,
+                {"url": refused.field_errors.get("url") or "Datadock cannot reach this URL"},
+            ) from None
         target = urlsplit(clean["url"]).hostname or ""
         blob["url"] = clean["url"]
         if kind == "webhook":
@@ -118,21 +129,36 @@ def create_channel(org: Organization, raw: dict[str, Any]
             blob["signingSecret"] = signing_secret
     default = {"webhook": "Webhook", "slack": "Slack", "email": "Email"}[kind]
     channel = NotificationChannel(
-        organization_id=org.id, type=kind, name=clean["name"] or f"{default} to {target}"[:120],
-        target=target[:2000], secrets_blob=_vault().encrypt(blob) if blob else None,
-        events=clean.get("events"), source_ids=clean.get("sourceIds"))
+        organization_id=org.id,
+        type=kind,
+        name=clean["name"] or f"{default} to {target}"[:120],
+        target=target[:2000],
+        secrets_blob=_vault().encrypt(blob) if blob else None,
+        events=clean.get("events"),
+        source_ids=clean.get("sourceIds"),
+    )
     db.session.add(channel)
     db.session.flush()
-    audit.record(org.id, "notification_channel.created", target_type="notification_channel",
-                 target_id=channel.id, target_name=channel.name)
+    audit.record(
+        org.id,
+        "notification_channel.created",
+        target_type="notification_channel",
+        target_id=channel.id,
+        target_name=channel.name,
+    )
     db.session.commit()
     return channel, signing_secret
 
 
 def list_channels(org: Organization) -> list[NotificationChannel]:
     """The organization's channels, oldest first."""
-    return list(db.session.scalars(select(NotificationChannel).where(
-        NotificationChannel.organization_id == org.id).order_by(NotificationChannel.id)))
+    return list(
+        db.session.scalars(
+            select(NotificationChannel)
+            .where(NotificationChannel.organization_id == org.id)
+            .order_by(NotificationChannel.id)
+        )
+    )
 
 
 def get_channel(org: Organization, channel_id: int) -> NotificationChannel | None:
@@ -143,9 +169,13 @@ def get_channel(org: Organization, channel_id: int) -> NotificationChannel | Non
 
 def delete_channel(channel: NotificationChannel) -> None:
     """Remove the channel, its secrets and its delivery log."""
-    audit.record(channel.organization_id, "notification_channel.deleted",
-                 target_type="notification_channel", target_id=channel.id,
-                 target_name=channel.name)
+    audit.record(
+        channel.organization_id,
+        "notification_channel.deleted",
+        target_type="notification_channel",
+        target_id=channel.id,
+        target_name=channel.name,
+    )
     db.session.delete(channel)
     db.session.commit()
 
@@ -153,10 +183,13 @@ def delete_channel(channel: NotificationChannel) -> None:
 def channel_view(channel: NotificationChannel) -> dict[str, Any]:
     """The channel as the API answers it: never a URL or a secret, the host only."""
     view: dict[str, Any] = {
-        "id": str(channel.id), "type": channel.type, "name": channel.name,
+        "id": str(channel.id),
+        "type": channel.type,
+        "name": channel.name,
         "events": channel.events or list(EVENT_TYPES),
         "sourceIds": [str(i) for i in channel.source_ids] if channel.source_ids else None,
-        "createdAt": iso(channel.created_at)}
+        "createdAt": iso(channel.created_at),
+    }
     if channel.type == "email":
         view["addresses"] = [a.strip() for a in channel.target.split(",")]
     else:

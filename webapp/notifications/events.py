@@ -13,9 +13,13 @@ from ..models import Event, Organization
 __all__ = ["EVENT_TYPES", "TEST", "event_view", "list_events"]
 
 
-def list_events(org: Organization, limit: int = 50, before_id: int | None = None,
-                kind: str | None = None, source_id: int | None = None
-                ) -> tuple[list[Event], bool]:
+def list_events(
+    org: Organization,
+    limit: int = 50,
+    before_id: int | None = None,
+    kind: str | None = None,
+    source_id: int | None = None,
+) -> tuple[list[Event], bool]:
     """A page of the organization's events (newest first, before event `before_id`) and
     whether more follow."""
     query = select(Event).where(Event.organization_id == org.id)

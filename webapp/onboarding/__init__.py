@@ -22,6 +22,20 @@ from .links import (
     verify,
 )
 
-__all__ = ["CONNECT_PATH", "SOURCE_CONNECTED", "LinkUnusable", "NewLink", "base_url",
-           "clean_holder", "complete", "create_link", "for_token", "get_link", "list_links",
-           "revoke", "source_of", "status", "verify"]
+__all__ = [
+    "CONNECT_PATH",
+    "SOURCE_CONNECTED",
+    "LinkUnusable",
+    "NewLink",
+    "base_url",
+    "clean_holder",
+    "complete",
+    "create_link",
+    "for_token",
+    "get_link",
+    "list_links",
+    "revoke",
+    "source_of",
+    "status",
+    "verify",
+]

@@ -62,7 +62,7 @@ def hash_token(token: str) -> str:
 
 
 def status(link: OnboardingLink, now: datetime | None = None) -> str:
-    """"pending", "completed", "revoked" or "expired"."""
+    """ "pending", "completed", "revoked" or "expired"."""
     if link.completed_at is not None:
         return "completed"
     if link.revoked_at is not None:
@@ -86,8 +86,9 @@ def _refuse(field: str, message: str) -> ValidationFailed:
     return ValidationFailed("Some fields need attention.", {field: message})
 
 
-def clean_request(dialect: Any, display_name: Any, expires_in: Any
-                  ) -> tuple[str, str | None, timedelta]:
+def clean_request(
+    dialect: Any, display_name: Any, expires_in: Any
+) -> tuple[str, str | None, timedelta]:
     """The dialect key, display name and lifetime of a new link; ValidationFailed with the
     fields `dialect`, `displayName` and `expiresIn` otherwise."""
     errors: dict[str, str] = {}
@@ -104,10 +105,14 @@ def clean_request(dialect: Any, display_name: Any, expires_in: Any
             name = display_name.strip() or None
     valid = DEFAULT_VALID
     if expires_in is not None:
-        if isinstance(expires_in, bool) or not isinstance(expires_in, int) or not (
-                MIN_SECONDS <= expires_in <= MAX_SECONDS):
-            errors["expiresIn"] = (f"Must be a whole number of seconds from {MIN_SECONDS} to "
-                                   f"{MAX_SECONDS} (30 days)")
+        if (
+            isinstance(expires_in, bool)
+            or not isinstance(expires_in, int)
+            or not (MIN_SECONDS <= expires_in <= MAX_SECONDS)
+        ):
+            errors["expiresIn"] = (
+                f"Must be a whole number of seconds from {MIN_SECONDS} to {MAX_SECONDS} (30 days)"
+            )
         else:
             valid = timedelta(seconds=expires_in)
     if errors:
@@ -116,8 +121,9 @@ def clean_request(dialect: Any, display_name: Any, expires_in: Any
     return chosen.key, name, valid
 
 
-def create_link(org: Organization, dialect: Any, display_name: Any = None,
-                expires_in: Any = None, *, base: str) -> NewLink:
+def create_link(
+    org: Organization, dialect: Any, display_name: Any = None, expires_in: Any = None, *, base: str
+) -> NewLink:
     """A new pending link for one source of `dialect` (audited as `onboarding_link.created`).
     A given display name is checked against the organization's sources now and again when
     the link is completed."""
@@ -126,12 +132,22 @@ def create_link(org: Organization, dialect: Any, display_name: Any = None,
         raise _refuse("displayName", "A data source with this name already exists")
     token = secrets.token_urlsafe(32)
     now = utcnow()
-    actor = audit.record(org.id, "onboarding_link.created", target_type="onboarding_link",
-                         target_name=name or DIALECTS[key].label,
-                         details={"dialect": key, "expiresInSeconds": int(valid.total_seconds())})
-    link = OnboardingLink(organization_id=org.id, dialect=key, display_name=name,
-                          token_hash=hash_token(token), created_by=actor.actor[:300],
-                          created_at=now, expires_at=now + valid)
+    actor = audit.record(
+        org.id,
+        "onboarding_link.created",
+        target_type="onboarding_link",
+        target_name=name or DIALECTS[key].label,
+        details={"dialect": key, "expiresInSeconds": int(valid.total_seconds())},
+    )
+    link = OnboardingLink(
+        organization_id=org.id,
+        dialect=key,
+        display_name=name,
+        token_hash=hash_token(token),
+        created_by=actor.actor[:300],
+        created_at=now,
+        expires_at=now + valid,
+    )
     db.session.add(link)
     db.session.flush()
     actor.target_id = link.id
@@ -150,7 +166,7 @@ def for_token(token: str | None) -> OnboardingLink:
     state = status(row)
     messages = {
         "completed": "This onboarding link was already used: the connection is saved. Ask "
-                     "for a new link to connect another database.",
+        "for a new link to connect another database.",
         "revoked": "This onboarding link was revoked. Ask the person who sent it for a new one.",
         "expired": "This onboarding link has expired. Ask the person who sent it for a new one.",
     }
@@ -198,8 +214,7 @@ def _input(link: OnboardingLink, raw: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
-def verify(link: OnboardingLink, raw: Mapping[str, Any], who: str | None = None
-           ) -> VerifyResult:
+def verify(link: OnboardingLink, raw: Mapping[str, Any], who: str | None = None) -> VerifyResult:
     """Connect once with the holder's values (in the link's organization's verify slots)."""
     with _acting_as(holder(who or "someone")):
         return uc.verify_input(_input(link, raw), org=link.organization, name_required=False)
@@ -210,21 +225,32 @@ def _claim(link: OnboardingLink) -> None:
     now = utcnow()
     until = now + timedelta(seconds=current_app.config["VERIFY_TIMEOUT"]) + CLAIM_MARGIN
     claimed = db.session.execute(
-        update(OnboardingLink).where(
-            OnboardingLink.id == link.id, OnboardingLink.completed_at.is_(None),
-            OnboardingLink.revoked_at.is_(None), OnboardingLink.expires_at > now,
-            or_(OnboardingLink.claimed_until.is_(None), OnboardingLink.claimed_until < now))
-        .values(claimed_until=until).execution_options(synchronize_session=False))
+        update(OnboardingLink)
+        .where(
+            OnboardingLink.id == link.id,
+            OnboardingLink.completed_at.is_(None),
+            OnboardingLink.revoked_at.is_(None),
+            OnboardingLink.expires_at > now,
+            or_(OnboardingLink.claimed_until.is_(None), OnboardingLink.claimed_until < now),
+        )
+        .values(claimed_until=until)
+        .execution_options(synchronize_session=False)
+    )
     db.session.commit()
     if rows_changed(claimed) != 1:
-        raise LinkUnusable("busy", "This onboarding link is being used right now. Try again "
-                                   "in a minute.")
+        raise LinkUnusable(
+            "busy", "This onboarding link is being used right now. Try again in a minute."
+        )
 
 
 def _release(link: OnboardingLink) -> None:
     db.session.rollback()
-    db.session.execute(update(OnboardingLink).where(OnboardingLink.id == link.id)
-                       .values(claimed_until=None).execution_options(synchronize_session=False))
+    db.session.execute(
+        update(OnboardingLink)
+        .where(OnboardingLink.id == link.id)
+        .values(claimed_until=None)
+        .execution_options(synchronize_session=False)
+    )
     db.session.commit()
 
 
@@ -246,13 +272,26 @@ def complete(token: str, raw: Mapping[str, Any], completed_by: Any) -> Source:
     address = audit.client_address()
     link.completed_at, link.completed_by, link.completed_ip = now, who, address
     link.claimed_until, link.source_id = None, source.id
-    audit.record(org.id, "onboarding_link.completed", target_type="source",
-                 target_id=source.id, target_name=source.display_name, actor=holder(who),
-                 details={"dialect": source.dialect, "connectionId": link.public_id,
-                          "linkId": link.id})
-    events.record(org.id, SOURCE_CONNECTED, source,
-                  {"connectionId": link.public_id, "completedBy": who, "ipAddress": address,
-                   "via": "onboarding_link"})
+    audit.record(
+        org.id,
+        "onboarding_link.completed",
+        target_type="source",
+        target_id=source.id,
+        target_name=source.display_name,
+        actor=holder(who),
+        details={"dialect": source.dialect, "connectionId": link.public_id, "linkId": link.id},
+    )
+    events.record(
+        org.id,
+        SOURCE_CONNECTED,
+        source,
+        {
+            "connectionId": link.public_id,
+            "completedBy": who,
+            "ipAddress": address,
+            "via": "onboarding_link",
+        },
+    )
     db.session.commit()
     return source
 
@@ -261,26 +300,36 @@ def revoke(link: OnboardingLink) -> OnboardingLink:
     """Revoke a pending link: it says so from now on. Revoking twice is harmless."""
     if status(link) in ("pending", "expired") and link.revoked_at is None:
         link.revoked_at = utcnow()
-        audit.record(link.organization_id, "onboarding_link.revoked",
-                     target_type="onboarding_link", target_id=link.id,
-                     target_name=link.display_name or DIALECTS[link.dialect].label)
+        audit.record(
+            link.organization_id,
+            "onboarding_link.revoked",
+            target_type="onboarding_link",
+            target_id=link.id,
+            target_name=link.display_name or DIALECTS[link.dialect].label,
+        )
         db.session.commit()
     return link
 
 
 def list_links(org: Organization, limit: int = 50) -> list[OnboardingLink]:
     """The organization's links, newest first."""
-    return list(db.session.scalars(
-        select(OnboardingLink).where(OnboardingLink.organization_id == org.id)
-        .order_by(OnboardingLink.created_at.desc(), OnboardingLink.id.desc()).limit(limit)))
+    return list(
+        db.session.scalars(
+            select(OnboardingLink)
+            .where(OnboardingLink.organization_id == org.id)
+            .order_by(OnboardingLink.created_at.desc(), OnboardingLink.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 def get_link(org: Organization, connection_id: str) -> OnboardingLink | None:
     """One link of the organization by its public id (connection id), or None."""
     if not isinstance(connection_id, str) or len(connection_id) > 36:
         return None
-    row = db.session.scalar(select(OnboardingLink).where(
-        OnboardingLink.public_id == connection_id.lower()))
+    row = db.session.scalar(
+        select(OnboardingLink).where(OnboardingLink.public_id == connection_id.lower())
+    )
     return row if row is not None and row.organization_id == org.id else None
 
 

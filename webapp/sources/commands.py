@@ -43,7 +43,8 @@ def _wake_scheduler() -> None:
 def _check_name(org: Organization, name: str, exclude_id: int | None = None) -> None:
     """DuplicateName when another source of `org` has the same name key (webapp/names.py)."""
     query = select(Source.display_name).where(
-        Source.organization_id == org.id, Source.name_key == name_key(name))
+        Source.organization_id == org.id, Source.name_key == name_key(name)
+    )
     if exclude_id is not None:
         query = query.where(Source.id != exclude_id)
     taken = db.session.scalar(query.limit(1))
@@ -52,11 +53,18 @@ def _check_name(org: Organization, name: str, exclude_id: int | None = None) -> 
 
 
 def _duplicate(name: str, taken: str | None = None) -> DuplicateName:
-    same = "" if taken is None or taken == name else (
-        f" as {taken!r} (names are compared ignoring case, letter width and how accents "
-        "are encoded)")
-    return DuplicateName(f"A data source named {name!r} already exists{same}.",
-                         {"displayName": "This name is already used"})
+    same = (
+        ""
+        if taken is None or taken == name
+        else (
+            f" as {taken!r} (names are compared ignoring case, letter width and how accents "
+            "are encoded)"
+        )
+    )
+    return DuplicateName(
+        f"A data source named {name!r} already exists{same}.",
+        {"displayName": "This name is already used"},
+    )
 
 
 def _flush_or_duplicate(name: str) -> None:
@@ -87,26 +95,36 @@ def _apply(source: Source, data: SourceInput) -> None:
 
 def _audited_values(source: Source) -> dict[str, Any]:
     """Every field of the source by name, secrets included: compared, never recorded."""
-    return {"dialect": source.dialect, **source_field_values(source),
-            **public_values(source), **vault().decrypt(source.secrets_blob)}
+    return {
+        "dialect": source.dialect,
+        **source_field_values(source),
+        **public_values(source),
+        **vault().decrypt(source.secrets_blob),
+    }
 
 
 def _queue_sync(source: Source, trigger: str) -> SyncRun:
     """Queue a SyncRun (or join the waiting one) and mark the source PENDING and due now, in
     the caller's transaction. A request that is not part of a create or an update is audited."""
     if trigger not in ("create", "update"):
-        audit.record(source.organization_id, "source.sync_requested", target_type="source",
-                     target_id=source.id, target_name=source.display_name,
-                     details={"trigger": trigger},
-                     actor="webhook" if trigger == "webhook" else None)
+        audit.record(
+            source.organization_id,
+            "source.sync_requested",
+            target_type="source",
+            target_id=source.id,
+            target_name=source.display_name,
+            details={"trigger": trigger},
+            actor="webhook" if trigger == "webhook" else None,
+        )
     run = runs.queue_run(source.id, trigger)
     source.last_sync_status = SyncStatus.PENDING.value
     source.next_sync_at = utcnow()
     return run
 
 
-def create_source(org: Organization, raw: Mapping[str, Any], *, demo: bool = False,
-                  project_id: int | None = None) -> Source:
+def create_source(
+    org: Organization, raw: Mapping[str, Any], *, demo: bool = False, project_id: int | None = None
+) -> Source:
     """Validate, verify, store with secrets encrypted, and queue the first sync.
 
     `demo` marks Datadock's own demo source (webapp/demo.py): shown as "Demo" everywhere;
@@ -122,23 +140,31 @@ def create_source(org: Organization, raw: Mapping[str, Any], *, demo: bool = Fal
             org.trial_started_at = utcnow()
         db.session.add(source)
         _flush_or_duplicate(data.display_name)  # the id is known for the audit event and run
-        audit.record(org.id, "source.created", target_type="source", target_id=source.id,
-                     target_name=source.display_name,
-                     details={"dialect": source.dialect, **({"demo": True} if demo else {})})
+        audit.record(
+            org.id,
+            "source.created",
+            target_type="source",
+            target_id=source.id,
+            target_name=source.display_name,
+            details={"dialect": source.dialect, **({"demo": True} if demo else {})},
+        )
         _queue_sync(source, "create")
     _wake_scheduler()
     return source
 
 
-def update_source(source: Source, raw: Mapping[str, Any], unset: Collection[str] = ()
-                  ) -> Source:
+def update_source(source: Source, raw: Mapping[str, Any], unset: Collection[str] = ()) -> Source:
     """Validate (blank secrets keep the saved ones), verify again, store, queue a resync.
 
     Fields missing from `raw` keep their stored values (PATCH semantics for the API; the form
     always sends every field). Secrets named in `unset` are forgotten.
     """
-    merged = {"dialect": source.dialect, **source_field_values(source),
-              **public_values(source), **raw}
+    merged = {
+        "dialect": source.dialect,
+        **source_field_values(source),
+        **public_values(source),
+        **raw,
+    }
     data = clean_input(merged, existing=source, unset=unset)
     org = db.session.get(Organization, source.organization_id)
     assert org is not None
@@ -148,10 +174,15 @@ def update_source(source: Source, raw: Mapping[str, Any], unset: Collection[str]
         before = _audited_values(source)
         _apply(source, data)
         after = _audited_values(source)
-        changed = sorted(k for k in before.keys() | after.keys()
-                         if before.get(k) != after.get(k))
-        audit.record(org.id, "source.updated", target_type="source", target_id=source.id,
-                     target_name=data.display_name, details={"changed": changed})
+        changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+        audit.record(
+            org.id,
+            "source.updated",
+            target_type="source",
+            target_id=source.id,
+            target_name=data.display_name,
+            details={"changed": changed},
+        )
         _flush_or_duplicate(data.display_name)
         _queue_sync(source, "update")
     _wake_scheduler()
@@ -161,16 +192,23 @@ def update_source(source: Source, raw: Mapping[str, Any], unset: Collection[str]
 def delete_source(source: Source) -> None:
     """Remove the source, its secrets and its snapshots (history and health by cascade)."""
     with one_transaction():
-        audit.record(source.organization_id, "source.deleted", target_type="source",
-                     target_id=source.id, target_name=source.display_name,
-                     details={"dialect": source.dialect})
+        audit.record(
+            source.organization_id,
+            "source.deleted",
+            target_type="source",
+            target_id=source.id,
+            target_name=source.display_name,
+            details={"dialect": source.dialect},
+        )
         source.current_snapshot_id = None
         db.session.flush()
         snapshot_ids = select(SchemaSnapshot.id).where(SchemaSnapshot.source_id == source.id)
-        db.session.execute(SchemaTable.__table__.delete().where(
-            SchemaTable.snapshot_id.in_(snapshot_ids)))
-        db.session.execute(SchemaSnapshot.__table__.delete().where(
-            SchemaSnapshot.source_id == source.id))
+        db.session.execute(
+            SchemaTable.__table__.delete().where(SchemaTable.snapshot_id.in_(snapshot_ids))
+        )
+        db.session.execute(
+            SchemaSnapshot.__table__.delete().where(SchemaSnapshot.source_id == source.id)
+        )
         db.session.delete(source)
 
 

@@ -59,8 +59,12 @@ def expand_connection_string(raw: Mapping[str, Any]) -> dict[str, Any]:
         raise ValidationFailed(CHECK_FIELDS, {"connectionString": str(exc)}) from None
     # Fields the user typed win; fields left blank or at their declared default take the string's.
     target = DIALECTS[dialect]
-    typed = {k: v for k, v in data.items() if v not in (None, "")
-             and not ((spec := target.field(k)) is not None and _is_default(spec, v))}
+    typed = {
+        k: v
+        for k, v in data.items()
+        if v not in (None, "")
+        and not ((spec := target.field(k)) is not None and _is_default(spec, v))
+    }
     return {**data, **parsed, **typed, "dialect": dialect}
 
 
@@ -71,8 +75,13 @@ def _is_default(spec: FieldSpec, value: Any) -> bool:
         return False
 
 
-def clean_input(raw: Mapping[str, Any], existing: Source | None = None, *,
-                unset: Collection[str] = (), name_required: bool = True) -> SourceInput:
+def clean_input(
+    raw: Mapping[str, Any],
+    existing: Source | None = None,
+    *,
+    unset: Collection[str] = (),
+    name_required: bool = True,
+) -> SourceInput:
     """Validate raw input (form or JSON) against the dialect's declaration.
 
     `unset` names stored secrets to forget (the API's unsetPassword, …) instead of keeping
@@ -84,8 +93,11 @@ def clean_input(raw: Mapping[str, Any], existing: Source | None = None, *,
     if dialect is None:
         known = ", ".join(DIALECTS)
         errors["dialect"] = f"Choose one of: {known}"
-    source_specs = SOURCE_FIELDS if name_required else tuple(
-        replace(s, required=False) if s is DISPLAY_NAME else s for s in SOURCE_FIELDS)
+    source_specs = (
+        SOURCE_FIELDS
+        if name_required
+        else tuple(replace(s, required=False) if s is DISPLAY_NAME else s for s in SOURCE_FIELDS)
+    )
     common = {spec.name: _clean(spec, raw.get(spec.name), errors) for spec in source_specs}
     if dialect is None:
         raise ValidationFailed(CHECK_FIELDS, errors)

@@ -54,7 +54,8 @@ def resume_source(source: Source) -> Source:
         source.next_health_at = now
         if runs.queued_run(source.id) is None:
             source.next_sync_at = schedules.next_sync_at(
-                source, current_app.config["SYNC_INTERVAL"], now)
+                source, current_app.config["SYNC_INTERVAL"], now
+            )
         _audit(source, "source.resumed")
     _wake_scheduler()
     return source
@@ -68,8 +69,9 @@ def verify_saved(source: Source) -> VerifyResult:
     return verify_input(raw, existing=source)
 
 
-def schedule_preview(raw: Mapping[str, Any], count: int = PREVIEW_RUNS,
-                     after: datetime | None = None) -> list[datetime]:
+def schedule_preview(
+    raw: Mapping[str, Any], count: int = PREVIEW_RUNS, after: datetime | None = None
+) -> list[datetime]:
     """The next `count` runs (naive UTC) of a schedule typed in the form or sent to the API
     (syncSchedule, syncTime, syncTimezone); ValidationFailed names the field that is wrong.
     A manual schedule has none."""
@@ -82,10 +84,10 @@ def schedule_preview(raw: Mapping[str, Any], count: int = PREVIEW_RUNS,
             errors[name] = str(exc)
     if errors:
         raise ValidationFailed(CHECK_FIELDS, errors)
-    schedule = schedules.Schedule(values["syncSchedule"], values["syncTime"],
-                                  values["syncTimezone"])
-    return schedule.runs_after(after or schedules.now(), count,
-                               current_app.config["SYNC_INTERVAL"])
+    schedule = schedules.Schedule(
+        values["syncSchedule"], values["syncTime"], values["syncTimezone"]
+    )
+    return schedule.runs_after(after or schedules.now(), count, current_app.config["SYNC_INTERVAL"])
 
 
 def upcoming_syncs(source: Source, count: int = PREVIEW_RUNS) -> list[datetime]:
@@ -96,11 +98,15 @@ def upcoming_syncs(source: Source, count: int = PREVIEW_RUNS) -> list[datetime]:
     schedule, now = schedules.Schedule.of(source), schedules.now()
     interval = current_app.config["SYNC_INTERVAL"]
     if source.next_sync_at is not None and source.next_sync_at > now:
-        return [source.next_sync_at,
-                *schedule.runs_after(source.next_sync_at, count - 1, interval)]
+        return [source.next_sync_at, *schedule.runs_after(source.next_sync_at, count - 1, interval)]
     return schedule.runs_after(now, count, interval)
 
 
 def _audit(source: Source, action: str) -> None:
-    audit.record(source.organization_id, action, target_type="source", target_id=source.id,
-                 target_name=source.display_name)
+    audit.record(
+        source.organization_id,
+        action,
+        target_type="source",
+        target_id=source.id,
+        target_name=source.display_name,
+    )

@@ -33,8 +33,9 @@ def name_problem(name: object, what: str = "Project name") -> str | None:
 
 def get_project(org: Organization, name: str) -> Project | None:
     """The organization's project named exactly `name`, or None."""
-    return db.session.scalar(select(Project).where(
-        Project.organization_id == org.id, Project.name == name))
+    return db.session.scalar(
+        select(Project).where(Project.organization_id == org.id, Project.name == name)
+    )
 
 
 def ensure_project(org: Organization, name: str) -> Project:
@@ -60,8 +61,11 @@ def ensure_project(org: Organization, name: str) -> Project:
 
 def list_projects(org: Organization) -> list[Project]:
     """The organization's projects by name."""
-    return list(db.session.scalars(select(Project).where(
-        Project.organization_id == org.id).order_by(Project.name)))
+    return list(
+        db.session.scalars(
+            select(Project).where(Project.organization_id == org.id).order_by(Project.name)
+        )
+    )
 
 
 def project_names(org: Organization) -> dict[int, str]:
@@ -76,12 +80,12 @@ def project_of(source: Source) -> Project | None:
 
 def project_source(project: Project, name: str) -> Source | None:
     """The source named exactly `name` in `project`, or None."""
-    return db.session.scalar(select(Source).where(
-        Source.project_id == project.id, Source.display_name == name))
+    return db.session.scalar(
+        select(Source).where(Source.project_id == project.id, Source.display_name == name)
+    )
 
 
-def create_project_source(org: Organization, project_name: str,
-                          raw: Mapping[str, Any]) -> Source:
+def create_project_source(org: Organization, project_name: str, raw: Mapping[str, Any]) -> Source:
     """Create a source (the same create as every face: validate, verify, store, first sync)
     inside the project, which is created on first use."""
     existed = get_project(org, project_name) is not None
@@ -97,7 +101,10 @@ def create_project_source(org: Organization, project_name: str,
 def _drop_if_empty(project: Project) -> None:
     """Remove a project this request created when its first source was refused."""
     db.session.rollback()
-    db.session.execute(Project.__table__.delete().where(
-        Project.id == project.id,
-        ~select(Source.id).where(Source.project_id == project.id).exists()))
+    db.session.execute(
+        Project.__table__.delete().where(
+            Project.id == project.id,
+            ~select(Source.id).where(Source.project_id == project.id).exists(),
+        )
+    )
     db.session.commit()

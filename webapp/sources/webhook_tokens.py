@@ -36,8 +36,13 @@ def create_webhook_token(source: Source) -> str:
     token = secrets.token_urlsafe(TOKEN_BYTES)
     with one_transaction():
         source.webhook_token_hash = token_hash(token)
-        audit.record(source.organization_id, "source.webhook_created", target_type="source",
-                     target_id=source.id, target_name=source.display_name)
+        audit.record(
+            source.organization_id,
+            "source.webhook_created",
+            target_type="source",
+            target_id=source.id,
+            target_name=source.display_name,
+        )
     return token
 
 
@@ -45,8 +50,13 @@ def revoke_webhook_token(source: Source) -> None:
     """The source's webhook URL stops working."""
     with one_transaction():
         source.webhook_token_hash = None
-        audit.record(source.organization_id, "source.webhook_revoked", target_type="source",
-                     target_id=source.id, target_name=source.display_name)
+        audit.record(
+            source.organization_id,
+            "source.webhook_revoked",
+            target_type="source",
+            target_id=source.id,
+            target_name=source.display_name,
+        )
 
 
 def webhook_sync(source_id: int, token: str | None) -> tuple[Source, SyncRun]:
@@ -57,13 +67,17 @@ def webhook_sync(source_id: int, token: str | None) -> tuple[Source, SyncRun]:
     """
     source = db.session.get(Source, source_id)
     if not token_matches(source, token):
-        raise WebhookRefused("This webhook URL is not valid: the source does not exist or its "
-                             "token was rotated or revoked.")
+        raise WebhookRefused(
+            "This webhook URL is not valid: the source does not exist or its "
+            "token was rotated or revoked."
+        )
     assert source is not None
     limit, window = WEBHOOK_RATE
     decision = ratelimit.hit("webhook", str(source.id), limit, window)
     if not decision.allowed:
         raise WebhookThrottled(
             f"This webhook was called more than {limit} times in {window} s. Try again in "
-            f"{decision.retry_after_seconds} s.", decision.retry_after_ms)
+            f"{decision.retry_after_seconds} s.",
+            decision.retry_after_ms,
+        )
     return source, request_sync(source, trigger="webhook")

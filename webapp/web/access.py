@@ -57,6 +57,7 @@ def can_edit() -> bool:
 
 def requires(role: Role) -> Callable[[View], View]:
     """A decorator: logged in, a member, and of at least `role` (else 403)."""
+
     def decorate(view: View) -> View:
         @wraps(view)
         @login_required
@@ -65,8 +66,10 @@ def requires(role: Role) -> Callable[[View], View]:
             if not has_role(role.value):
                 abort(403)
             return view(*args, **kwargs)
+
         wrapper.access = role.value  # type: ignore[attr-defined]  # read by the roles test
         return wrapper
+
     return decorate
 
 
@@ -83,5 +86,8 @@ def nav_context() -> dict[str, Any]:
     if not current_user.is_authenticated:
         return {"nav_is_admin": False, "can_edit": False, "current_role": None}
     role = current_role()
-    return {"nav_is_admin": at_least(role, Role.ADMIN.value),
-            "can_edit": at_least(role, Role.EDITOR.value), "current_role": role}
+    return {
+        "nav_is_admin": at_least(role, Role.ADMIN.value),
+        "can_edit": at_least(role, Role.EDITOR.value),
+        "current_role": role,
+    }

@@ -30,10 +30,20 @@ def describe(event: dict[str, Any]) -> str:
     if kind == "schema.changed":
         counts = data.get("counts") or {}
         first = [name for names in (data.get("first") or {}).values() for name in names][:5]
-        summary = ", ".join(f"{label}: {counts[key]}" for key, label in (
-            ("tablesAdded", "tables added"), ("tablesRemoved", "tables removed"),
-            ("columnsAdded", "columns added"), ("columnsRemoved", "columns removed"),
-            ("columnsRetyped", "columns retyped")) if counts.get(key)) or "changes"
+        summary = (
+            ", ".join(
+                f"{label}: {counts[key]}"
+                for key, label in (
+                    ("tablesAdded", "tables added"),
+                    ("tablesRemoved", "tables removed"),
+                    ("columnsAdded", "columns added"),
+                    ("columnsRemoved", "columns removed"),
+                    ("columnsRetyped", "columns retyped"),
+                )
+                if counts.get(key)
+            )
+            or "changes"
+        )
         return summary + (f" ({', '.join(first)}…)" if first else "")
     if kind == "source.connected":
         return f"Connected by {data.get('completedBy')} from {data.get('ipAddress')}"
@@ -56,6 +66,13 @@ def activity() -> Any:
     before = request.args.get("before", type=int)
     rows, more = uc.list_events(current_org(), PAGE, before, kind)
     events = [uc.event_view(e) for e in rows]
-    return render_template("activity/list.html", events=events, kinds=KINDS, kind=kind,
-                           describe=describe, local=local, labels=KINDS,
-                           next_before=rows[-1].id if more else None)
+    return render_template(
+        "activity/list.html",
+        events=events,
+        kinds=KINDS,
+        kind=kind,
+        describe=describe,
+        local=local,
+        labels=KINDS,
+        next_before=rows[-1].id if more else None,
+    )

@@ -21,18 +21,31 @@ from .access import admin_required, current_org
 class NewKeyForm(FlaskForm):
     """A key's name."""
 
-    name = StringField(api_keys.NAME.label, validators=[DataRequired(), Length(max=120)],
-                       description="What will use this key, so you recognise it later.",
-                       render_kw={"placeholder": api_keys.NAME.placeholder,
-                                  "autocomplete": "off"})
-    scope = SelectField("Scope", choices=[SelectChoice(s.value, f"{s.value}: {SCOPE_HELP[s]}")
-                                          for s in KeyScope],
-                        default=KeyScope.READ.value,
-                        description="What the key may do. Give a script the least it needs.")
+    name = StringField(
+        api_keys.NAME.label,
+        validators=[DataRequired(), Length(max=120)],
+        description="What will use this key, so you recognise it later.",
+        render_kw={"placeholder": api_keys.NAME.placeholder, "autocomplete": "off"},
+    )
+    scope = SelectField(
+        "Scope",
+        choices=[SelectChoice(s.value, f"{s.value}: {SCOPE_HELP[s]}") for s in KeyScope],
+        default=KeyScope.READ.value,
+        description="What the key may do. Give a script the least it needs.",
+    )
     expiresInDays = SelectField(
-        "Expires", choices=[SelectChoice(v, label) for v, label in (
-            ("", "Never"), ("30", "In 30 days"), ("90", "In 90 days"), ("365", "In a year"))],
-        default="90")
+        "Expires",
+        choices=[
+            SelectChoice(v, label)
+            for v, label in (
+                ("", "Never"),
+                ("30", "In 30 days"),
+                ("90", "In 90 days"),
+                ("365", "In a year"),
+            )
+        ],
+        default="90",
+    )
 
 
 class RevokeForm(FlaskForm):
@@ -42,9 +55,15 @@ class RevokeForm(FlaskForm):
 def _page(form: NewKeyForm, new_key: str | None = None, status: int = 200) -> Any:
     org = current_org()
     response = render_template(
-        "api_keys/list.html", form=form, keys=api_keys.list_keys(org), new_key=new_key,
-        revoke_form=RevokeForm(), org=org, is_expired=api_keys.is_expired,
-        api_base=url_for("web.index", _external=True).rstrip("/") + api_keys.API_PATH)
+        "api_keys/list.html",
+        form=form,
+        keys=api_keys.list_keys(org),
+        new_key=new_key,
+        revoke_form=RevokeForm(),
+        org=org,
+        is_expired=api_keys.is_expired,
+        api_base=url_for("web.index", _external=True).rstrip("/") + api_keys.API_PATH,
+    )
     # A page holding a new key must not be kept by the browser or a proxy.
     return response, status, {"Cache-Control": "no-store"}
 
@@ -60,9 +79,13 @@ def api_keys_page() -> Any:
         return _page(form, status=422)
     try:
         days = int(form.expiresInDays.data) if form.expiresInDays.data else None
-        _, plaintext = api_keys.create_key(current_org(), form.name.data or "", current_user,
-                                           scope=form.scope.data,
-                                           expires_at=api_keys.expiry_after(days))
+        _, plaintext = api_keys.create_key(
+            current_org(),
+            form.name.data or "",
+            current_user,
+            scope=form.scope.data,
+            expires_at=api_keys.expiry_after(days),
+        )
     except api_keys.ApiKeyError as exc:
         getattr(form, exc.field).errors = [str(exc)]
         return _page(form, status=422)

@@ -20,5 +20,6 @@ def audit_log() -> str:
     except ValueError:
         page = 1
     result = audit.page_of_events(current_org().id, page, PAGE_SIZE)
-    return render_template("audit/list.html", result=result, actions=audit.ACTIONS,
-                           describe=audit.describe)
+    return render_template(
+        "audit/list.html", result=result, actions=audit.ACTIONS, describe=audit.describe
+    )

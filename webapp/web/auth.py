@@ -75,8 +75,9 @@ def check_session() -> Response | None:
     password or role change), that is older than SESSION_MAX_HOURS, or that has been idle
     longer than DATADOCK_SESSION_IDLE_MINUTES."""
     remember = current_app.config.get("REMEMBER_COOKIE_NAME", COOKIE_NAME)
-    if request.blueprint != bp.name or ("_user_id" not in session
-                                        and remember not in request.cookies):
+    if request.blueprint != bp.name or (
+        "_user_id" not in session and remember not in request.cookies
+    ):
         return None
     login_at = session.get("login_at")
     # No login time: not a session this module started (e.g. a remember-me cookie, which
@@ -86,13 +87,13 @@ def check_session() -> Response | None:
     now = _now()
     max_hours = float(current_app.config.get("SESSION_MAX_HOURS", 12.0))
     if now - login_at > max_hours * 3600:
-        return _end_session(f"Your session ended {max_hours:g} hours after you logged in. "
-                            "Log in again.")
+        return _end_session(
+            f"Your session ended {max_hours:g} hours after you logged in. Log in again."
+        )
     seen = session.get("seen")
     idle_minutes = current_app.config["SESSION_IDLE_MINUTES"]
     if isinstance(seen, int) and now - seen > idle_minutes * 60:
-        return _end_session(f"You were logged out after {idle_minutes:g} minutes without "
-                            "activity.")
+        return _end_session(f"You were logged out after {idle_minutes:g} minutes without activity.")
     if not isinstance(seen, int) or now - seen >= SEEN_RESOLUTION:
         session["seen"] = now
         note_seen(current_user)  # the Members page's "last seen" (a write a minute at most)
@@ -144,8 +145,7 @@ def login() -> str | Response | tuple[str, int]:
                 return redirect(url_for("web.sources"))
             form.password.errors = ["Incorrect email or password"]
     if throttled is not None:
-        response = make_response(render_template("login.html", form=form, throttled=throttled),
-                                 429)
+        response = make_response(render_template("login.html", form=form, throttled=throttled), 429)
         response.headers["Retry-After"] = str(throttled.retry_after_seconds)
         return response
     status = 200 if request.method == "GET" else 422

@@ -14,8 +14,12 @@ STRIP_Y, STRIP_H = 66, 14
 GAP = 2
 FILLS = {"up": "#17743d", "partial": "#d49b00", "down": "#b42318", "none": "#d9dee8"}
 LATENCY_FILL = "#9db4f2"
-STATE_WORDS = {"up": "all healthy", "partial": "some checks failed",
-               "down": "all checks failed", "none": "no checks"}
+STATE_WORDS = {
+    "up": "all healthy",
+    "partial": "some checks failed",
+    "down": "all checks failed",
+    "none": "no checks",
+}
 
 
 @dataclass(frozen=True)
@@ -36,8 +40,10 @@ def _title(bucket: Bucket) -> str:
     if not bucket.checks:
         return f"{when}: no checks"
     latency = f", {bucket.latency_avg} ms on average" if bucket.latency_avg is not None else ""
-    return (f"{when}: {bucket.healthy} of {bucket.checks} checks healthy"
-            f" ({STATE_WORDS[bucket.state]}){latency}")
+    return (
+        f"{when}: {bucket.healthy} of {bucket.checks} checks healthy"
+        f" ({STATE_WORDS[bucket.state]}){latency}"
+    )
 
 
 def uptime_chart(uptime: Uptime) -> dict:
@@ -51,10 +57,26 @@ def uptime_chart(uptime: Uptime) -> dict:
         height = 0.0
         if bucket.latency_avg is not None:
             height = max(2.0, band * bucket.latency_avg / scale)
-        bars.append(Bar(round(i * step + GAP / 2, 2), round(step - GAP, 2),
-                        round(LATENCY_BOTTOM - height, 2), round(height, 2),
-                        FILLS[bucket.state], bucket.state, _title(bucket)))
+        bars.append(
+            Bar(
+                round(i * step + GAP / 2, 2),
+                round(step - GAP, 2),
+                round(LATENCY_BOTTOM - height, 2),
+                round(height, 2),
+                FILLS[bucket.state],
+                bucket.state,
+                _title(bucket),
+            )
+        )
     minutes = round((uptime.end - uptime.start).total_seconds() / 60 / count)
     per = f"{minutes} minutes" if minutes < 120 else f"{round(minutes / 60)} hours"
-    return {"width": WIDTH, "height": HEIGHT, "bars": bars, "scale_ms": scale, "per": per,
-            "strip_y": STRIP_Y, "strip_height": STRIP_H, "latency_fill": LATENCY_FILL}
+    return {
+        "width": WIDTH,
+        "height": HEIGHT,
+        "bars": bars,
+        "scale_ms": scale,
+        "per": per,
+        "strip_y": STRIP_Y,
+        "strip_height": STRIP_H,
+        "latency_fill": LATENCY_FILL,
+    }

@@ -44,30 +44,56 @@ for _name in ("werkzeug", "gunicorn.access"):
 
 # --- the public page ------------------------------------------------------------------------
 
+
 def _limited() -> Any:
     """A 429 page when this address opened or posted too often, else None."""
     limit, window = current_app.config.get("CONNECT_RATE_LIMIT", CONNECT_RATE)
     decision = ratelimit.hit("connect", f"ip:{client_address() or '-'}", limit, window)
     if decision.allowed:
         return None
-    return render_template("connect/unusable.html", reason="throttled", message=(
-        f"Too many attempts from your address. Try again in {decision.retry_after_seconds} s."),
-        org_name=None), 429, {**HEADERS, "Retry-After": str(decision.retry_after_seconds)}
+    return (
+        render_template(
+            "connect/unusable.html",
+            reason="throttled",
+            message=(
+                "Too many attempts from your address. "
+                f"Try again in {decision.retry_after_seconds} s."
+            ),
+            org_name=None,
+        ),
+        429,
+        {**HEADERS, "Retry-After": str(decision.retry_after_seconds)},
+    )
 
 
 def _unusable(exc: onboarding.LinkUnusable) -> Any:
     status = {"unknown": 404, "busy": 409}.get(exc.reason, 410)
-    return render_template("connect/unusable.html", reason=exc.reason, message=str(exc),
-                           org_name=None), status, HEADERS
+    return (
+        render_template(
+            "connect/unusable.html", reason=exc.reason, message=str(exc), org_name=None
+        ),
+        status,
+        HEADERS,
+    )
 
 
 def _page(link: Any, form: Any, status: int = 200, **result: Any) -> Any:
     dialect = DIALECTS[link.dialect]
-    return render_template(
-        "connect/form.html", form=form, link=link, dialect=dialect,
-        org_name=link.organization.name, token=(request.view_args or {})["token"],
-        completed_by=request.form.get("completedBy", ""), secret_names=all_secret_names(),
-        **result), status, HEADERS
+    return (
+        render_template(
+            "connect/form.html",
+            form=form,
+            link=link,
+            dialect=dialect,
+            org_name=link.organization.name,
+            token=(request.view_args or {})["token"],
+            completed_by=request.form.get("completedBy", ""),
+            secret_names=all_secret_names(),
+            **result,
+        ),
+        status,
+        HEADERS,
+    )
 
 
 def _open(token: str) -> Any:
@@ -89,8 +115,9 @@ def connect_page(token: str) -> Any:
         return link
     dialect = DIALECTS[link.dialect]
     if request.method == "GET":
-        return _page(link, source_form(dialect, formdata=None,
-                                       data={"displayName": link.display_name}))
+        return _page(
+            link, source_form(dialect, formdata=None, data={"displayName": link.display_name})
+        )
     form = source_form(dialect)
     if not form.validate_on_submit():
         abort(400)
@@ -100,10 +127,20 @@ def connect_page(token: str) -> Any:
         return _unusable(exc)
     except uc.Refusal as exc:
         apply_errors(form, exc.field_errors)
-        return _page(link, form, 429 if isinstance(exc, uc.VerifyBusy) else 422, error=exc,
-                     holder_error=exc.field_errors.get("completedBy", ""))
-    return render_template("connect/done.html", org_name=link.organization.name,
-                           source_name=source.display_name), 200, HEADERS
+        return _page(
+            link,
+            form,
+            429 if isinstance(exc, uc.VerifyBusy) else 422,
+            error=exc,
+            holder_error=exc.field_errors.get("completedBy", ""),
+        )
+    return (
+        render_template(
+            "connect/done.html", org_name=link.organization.name, source_name=source.display_name
+        ),
+        200,
+        HEADERS,
+    )
 
 
 @bp.route("/connect/<token>/verify", methods=["POST"])
@@ -126,26 +163,41 @@ def connect_verify(token: str) -> Any:
     field_errors = error.field_errors if error is not None else {}
     if request.headers.get("HX-Request"):
         names = ["displayName", *form.spec_names]
-        return render_template("partials/verify_result.html", ok=ok, error=error,
-                               field_errors=field_errors, oob_names=names), 200, HEADERS
+        return (
+            render_template(
+                "partials/verify_result.html",
+                ok=ok,
+                error=error,
+                field_errors=field_errors,
+                oob_names=names,
+            ),
+            200,
+            HEADERS,
+        )
     apply_errors(form, field_errors)
     return _page(link, form, 200 if ok else 422, ok=ok, error=error)
 
 
 # --- the admins' page -----------------------------------------------------------------------
 
+
 class LinkForm(FlaskForm):
     """What a new link is for: a dialect, a name (optional), how long it stays valid."""
 
-    dialect = SelectField("Database", choices=[SelectChoice(d.key, d.label)
-                                               for d in DIALECTS.values()])
+    dialect = SelectField(
+        "Database", choices=[SelectChoice(d.key, d.label) for d in DIALECTS.values()]
+    )
     displayName = StringField(
-        "Display name (optional)", render_kw={"maxlength": 120, "autocomplete": "off",
-                                              "placeholder": "Customer warehouse"},
-        description="Leave blank to let the person who opens the link choose it.")
+        "Display name (optional)",
+        render_kw={"maxlength": 120, "autocomplete": "off", "placeholder": "Customer warehouse"},
+        description="Leave blank to let the person who opens the link choose it.",
+    )
     expiresInDays = IntegerField(
-        "Valid for (days)", default=7, validators=[Optional(), NumberRange(1, 30)],
-        render_kw={"inputmode": "numeric", "maxlength": 2})
+        "Valid for (days)",
+        default=7,
+        validators=[Optional(), NumberRange(1, 30)],
+        render_kw={"inputmode": "numeric", "maxlength": 2},
+    )
 
 
 class ActionForm(FlaskForm):
@@ -165,19 +217,39 @@ def onboarding_links() -> Any:
             days = form.expiresInDays.data
             try:
                 made = onboarding.create_link(
-                    org, form.dialect.data, form.displayName.data or None,
-                    days * 86400 if days else None, base=onboarding.base_url(request.host_url))
+                    org,
+                    form.dialect.data,
+                    form.displayName.data or None,
+                    days * 86400 if days else None,
+                    base=onboarding.base_url(request.host_url),
+                )
             except uc.Refusal as exc:
-                apply_errors(form, {"expiresInDays" if k == "expiresIn" else k: v
-                                    for k, v in exc.field_errors.items()})
+                apply_errors(
+                    form,
+                    {
+                        "expiresInDays" if k == "expiresIn" else k: v
+                        for k, v in exc.field_errors.items()
+                    },
+                )
                 status = 422
         else:
             status = 422
-    links = [(row, onboarding.status(row), onboarding.source_of(row))
-             for row in onboarding.list_links(org)]
-    return render_template("connect/links.html", form=form, made=made, links=links,
-                           action_form=ActionForm(), dialects=DIALECTS), status, \
-        {"Cache-Control": "no-store"}
+    links = [
+        (row, onboarding.status(row), onboarding.source_of(row))
+        for row in onboarding.list_links(org)
+    ]
+    return (
+        render_template(
+            "connect/links.html",
+            form=form,
+            made=made,
+            links=links,
+            action_form=ActionForm(),
+            dialects=DIALECTS,
+        ),
+        status,
+        {"Cache-Control": "no-store"},
+    )
 
 
 @bp.route("/sources/onboarding-links/<connection_id>/revoke", methods=["POST"])

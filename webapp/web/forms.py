@@ -44,18 +44,23 @@ class SetupForm(FlaskForm):
     """The first organization and its admin."""
 
     organization = StringField("Organization name", validators=[DataRequired(), Length(max=120)])
-    email = EmailField("Admin email", validators=[DataRequired(), email_address,
-                                                  Length(max=254)])
+    email = EmailField("Admin email", validators=[DataRequired(), email_address, Length(max=254)])
     password = PasswordField(
-        "Password", validators=[DataRequired(), Length(min=MIN_PASSWORD, max=256,
-                                               message=f"Use at least {MIN_PASSWORD} characters")],
-        description=f"At least {MIN_PASSWORD} characters.")
+        "Password",
+        validators=[
+            DataRequired(),
+            Length(min=MIN_PASSWORD, max=256, message=f"Use at least {MIN_PASSWORD} characters"),
+        ],
+        description=f"At least {MIN_PASSWORD} characters.",
+    )
     confirm = PasswordField(
-        "Confirm password", validators=[DataRequired(), EqualTo("password", "Passwords differ")])
+        "Confirm password", validators=[DataRequired(), EqualTo("password", "Passwords differ")]
+    )
     demo = BooleanField(
         "Explore with a demo database",
         description="Adds a small shop database, generated on this server, with its schema "
-                    "ready to browse. Delete it whenever you like.")
+        "ready to browse. Delete it whenever you like.",
+    )
 
 
 def _render_kw(spec: FieldSpec) -> dict[str, Any]:
@@ -88,13 +93,21 @@ def _wtf_field(spec: FieldSpec, saved: bool) -> Field:
     if spec.kind == "textarea":
         return TextAreaField(**common)
     if spec.kind == "select":
-        return SelectField(choices=[SelectChoice(v, label) for v, label in spec.choices],
-                           default=spec.default, **common)
+        return SelectField(
+            choices=[SelectChoice(v, label) for v, label in spec.choices],
+            default=spec.default,
+            **common,
+        )
     return StringField(default=spec.default, **common)
 
 
-def source_form(dialect: Dialect, *, data: dict[str, Any] | None = None,
-                saved_secrets: Set[str] = frozenset(), **kwargs: Any) -> FlaskForm:
+def source_form(
+    dialect: Dialect,
+    *,
+    data: dict[str, Any] | None = None,
+    saved_secrets: Set[str] = frozenset(),
+    **kwargs: Any,
+) -> FlaskForm:
     """A form for `dialect`: Display name, Dialect, then the dialect's declared fields."""
 
     class SourceForm(FlaskForm):
@@ -103,17 +116,26 @@ def source_form(dialect: Dialect, *, data: dict[str, Any] | None = None,
     for spec in SOURCE_FIELDS:
         setattr(SourceForm, spec.name, _wtf_field(spec, saved=False))
     SourceForm.dialect = SelectField(
-        "Dialect", choices=[SelectChoice(d.key, d.label) for d in DIALECTS.values()],
-        default=dialect.key)
+        "Dialect",
+        choices=[SelectChoice(d.key, d.label) for d in DIALECTS.values()],
+        default=dialect.key,
+    )
     # Not a dialect field: a paste-in helper that fills the fields; never stored or shown back.
     SourceForm.connectionString = PasswordField(
         "Connection string (optional)",
         description="Paste e.g. postgresql://user:password@host:5432/db to fill the fields.",
-        render_kw={"autocomplete": "off", "spellcheck": "false", "maxlength": 4096,
-                   "placeholder": "postgresql://user:password@host:5432/database",
-                   "hx-post": url_for("web.parse_connection_string"), "hx-trigger": "change",
-                   "hx-target": "#dialect-fields", "hx-swap": "outerHTML",
-                   "hx-params": "csrf_token,connectionString,dialect"})
+        render_kw={
+            "autocomplete": "off",
+            "spellcheck": "false",
+            "maxlength": 4096,
+            "placeholder": "postgresql://user:password@host:5432/database",
+            "hx-post": url_for("web.parse_connection_string"),
+            "hx-trigger": "change",
+            "hx-target": "#dialect-fields",
+            "hx-swap": "outerHTML",
+            "hx-params": "csrf_token,connectionString,dialect",
+        },
+    )
     for spec in dialect.fields:
         setattr(SourceForm, spec.name, _wtf_field(spec, spec.name in saved_secrets))
     # Without formdata= Flask-WTF reads the request's form on POST; pass formdata=None to not.

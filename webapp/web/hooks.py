@@ -45,7 +45,13 @@ def webhook_sync(source_id: int, token: str | None = None) -> Any:
         source, run = uc.webhook_sync(source_id, token or request.headers.get(HEADER_NAME))
     except uc.Refusal as exc:  # WebhookRefused, WebhookThrottled: the one error shape
         return jsonify(exc.body()), exc.status, exc.headers()
-    response = jsonify(data={"sourceId": source.id, "syncRunId": run.id, "status": run.status,
-                             "lastSyncStatus": source.last_sync_status})
+    response = jsonify(
+        data={
+            "sourceId": source.id,
+            "syncRunId": run.id,
+            "status": run.status,
+            "lastSyncStatus": source.last_sync_status,
+        }
+    )
     response.status_code = 202
     return response

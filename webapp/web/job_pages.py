@@ -18,8 +18,9 @@ if TYPE_CHECKING:
 
 
 def _partial(template: str, source: Source, **extra: Any) -> str:
-    return render_template(template, source=source, is_admin=is_admin(),
-                           **job_context(source, **extra))
+    return render_template(
+        template, source=source, is_admin=is_admin(), **job_context(source, **extra)
+    )
 
 
 @bp.route("/sources/<int:source_id>/history")

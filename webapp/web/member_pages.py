@@ -49,8 +49,11 @@ _SELECT = [SelectChoice(v, label) for v, label in ROLE_CHOICES]
 class InviteForm(FlaskForm):
     """Email and role of the person to invite."""
 
-    email = EmailField("Email", validators=[DataRequired(), email_address, Length(max=254)],
-                       render_kw={"autocomplete": "off", "spellcheck": "false"})
+    email = EmailField(
+        "Email",
+        validators=[DataRequired(), email_address, Length(max=254)],
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+    )
     role = SelectField("Role", choices=_SELECT, default=Role.VIEWER.value)
 
 
@@ -67,27 +70,48 @@ class ActionForm(FlaskForm):
 class AcceptForm(FlaskForm):
     """What the invited person chooses: a name and a password."""
 
-    name = StringField("Your name", validators=[DataRequired(), Length(max=120)],
-                       render_kw={"autocomplete": "name"})
+    name = StringField(
+        "Your name",
+        validators=[DataRequired(), Length(max=120)],
+        render_kw={"autocomplete": "name"},
+    )
     password = PasswordField(
-        "Password", validators=[DataRequired(), Length(min=MIN_PASSWORD, max=256,
-                                               message=f"Use at least {MIN_PASSWORD} characters")],
+        "Password",
+        validators=[
+            DataRequired(),
+            Length(min=MIN_PASSWORD, max=256, message=f"Use at least {MIN_PASSWORD} characters"),
+        ],
         description=f"At least {MIN_PASSWORD} characters.",
-        render_kw={"autocomplete": "new-password"})
-    confirm = PasswordField("Confirm password",
-                            validators=[DataRequired(), EqualTo("password", "Passwords differ")],
-                            render_kw={"autocomplete": "new-password"})
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        "Confirm password",
+        validators=[DataRequired(), EqualTo("password", "Passwords differ")],
+        render_kw={"autocomplete": "new-password"},
+    )
 
 
-def _page(form: InviteForm | None = None, new: invitations.NewInvitation | None = None,
-          status: int = 200, error: str | None = None) -> Any:
+def _page(
+    form: InviteForm | None = None,
+    new: invitations.NewInvitation | None = None,
+    status: int = 200,
+    error: str | None = None,
+) -> Any:
     org = current_org()
     body = render_template(
-        "members/list.html", org=org, members=uc.list_members(org),
-        pending=invitations.list_pending(org), status_of=invitations.status,
-        form=form or InviteForm(formdata=None), new=new, role_choices=ROLE_CHOICES,
-        action_form=ActionForm(), role_help=ROLE_HELP, error=error,
-        mail_configured=bool(current_app.config.get("SMTP_URL")))
+        "members/list.html",
+        org=org,
+        members=uc.list_members(org),
+        pending=invitations.list_pending(org),
+        status_of=invitations.status,
+        form=form or InviteForm(formdata=None),
+        new=new,
+        role_choices=ROLE_CHOICES,
+        action_form=ActionForm(),
+        role_help=ROLE_HELP,
+        error=error,
+        mail_configured=bool(current_app.config.get("SMTP_URL")),
+    )
     # A page holding a new invitation link must not be kept by the browser or a proxy.
     return body, status, {"Cache-Control": "no-store"}
 
@@ -107,8 +131,13 @@ def invite_member() -> Any:
     if not form.validate_on_submit():
         return _page(form, status=422)
     try:
-        new = invitations.create(current_org(), form.email.data, form.role.data,
-                                 invitations.base_url(request.host_url), current_user)
+        new = invitations.create(
+            current_org(),
+            form.email.data,
+            form.role.data,
+            invitations.base_url(request.host_url),
+            current_user,
+        )
     except Refusal as exc:
         for name, message in exc.field_errors.items():
             if name in form:
@@ -175,8 +204,10 @@ def revoke_invitation(invitation_id: int) -> Response:
 
 def _sso_url() -> str | None:
     """Where the SSO button posts (web/sso.py) when SSO is configured, else None."""
-    if not current_app.config.get("OIDC_ISSUER") or "web.sso_start" not in \
-            current_app.view_functions:
+    if (
+        not current_app.config.get("OIDC_ISSUER")
+        or "web.sso_start" not in current_app.view_functions
+    ):
         return None
     return url_for("web.sso_start")
 
@@ -190,15 +221,25 @@ def accept_invitation(token: str) -> Any:
         invitation = invitations.for_token(token)
     except invitations.InvitationUnusable as exc:
         status = 404 if exc.reason == "unknown" else 410
-        return render_template("members/invitation_unusable.html", message=str(exc),
-                               reason=exc.reason), status, headers
+        return (
+            render_template(
+                "members/invitation_unusable.html", message=str(exc), reason=exc.reason
+            ),
+            status,
+            headers,
+        )
     form = AcceptForm()
     if form.validate_on_submit():
         try:
             user = invitations.accept_with_password(token, form.name.data, form.password.data)
         except invitations.InvitationUnusable as exc:
-            return render_template("members/invitation_unusable.html", message=str(exc),
-                                   reason=exc.reason), 410, headers
+            return (
+                render_template(
+                    "members/invitation_unusable.html", message=str(exc), reason=exc.reason
+                ),
+                410,
+                headers,
+            )
         except Refusal as exc:
             for name, message in exc.field_errors.items():
                 if name in form:
@@ -210,6 +251,15 @@ def accept_invitation(token: str) -> Any:
             flash(f"Welcome to {invitation.organization.name}. You are a {invitation.role}.")
             return redirect(url_for("web.sources"))
     status = 200 if request.method == "GET" else 422
-    return render_template("members/accept.html", form=form, invitation=invitation,
-                           org_name=invitation.organization.name, sso_url=_sso_url(),
-                           token=token), status, headers
+    return (
+        render_template(
+            "members/accept.html",
+            form=form,
+            invitation=invitation,
+            org_name=invitation.organization.name,
+            sso_url=_sso_url(),
+            token=token,
+        ),
+        status,
+        headers,
+    )

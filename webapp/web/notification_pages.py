@@ -18,13 +18,18 @@ from ..core.refusal import Refusal
 from . import bp
 from .access import admin_required, current_org
 
-TYPE_LABELS = {"webhook": "Webhook (signed JSON POST)", "slack": "Slack incoming webhook",
-               "email": "Email"}
-EVENT_LABELS = {"source.unhealthy": "A source becomes unhealthy",
-                "source.recovered": "A source recovers",
-                "sync.failed": "A schema sync fails",
-                "schema.changed": "The schema changes",
-                "source.connected": "A source is connected with an onboarding link"}
+TYPE_LABELS = {
+    "webhook": "Webhook (signed JSON POST)",
+    "slack": "Slack incoming webhook",
+    "email": "Email",
+}
+EVENT_LABELS = {
+    "source.unhealthy": "A source becomes unhealthy",
+    "source.recovered": "A source recovers",
+    "sync.failed": "A schema sync fails",
+    "schema.changed": "The schema changes",
+    "source.connected": "A source is connected with an onboarding link",
+}
 
 
 class Checkboxes(SelectMultipleField):
@@ -37,23 +42,40 @@ class Checkboxes(SelectMultipleField):
 class ChannelForm(FlaskForm):
     """A new channel: the fields the API takes."""
 
-    type = SelectField("Type", choices=[SelectChoice(k, v) for k, v in TYPE_LABELS.items()],
-                       default="webhook")
-    name = StringField("Name", validators=[Optional(), Length(max=120)],
-                       description="How the channel is listed (default: its type and host).")
-    url = StringField("URL", validators=[Optional(), Length(max=2000)],
-                      description="Webhook and Slack: where events are POSTed. Stored "
-                                  "encrypted; only its host is shown again.",
-                      render_kw={"autocomplete": "off", "spellcheck": "false",
-                                 "placeholder": "https://hooks.example.com/datadock"})
-    addresses = TextAreaField("Email addresses", validators=[Optional()],
-                              description="Email: one or more, separated by commas or lines.",
-                              render_kw={"rows": 2})
-    events = Checkboxes("Events", choices=[SelectChoice(k, v) for k, v in EVENT_LABELS.items()],
-                        default=list(EVENT_LABELS),
-                        description="Which events this channel receives.")
-    sources = Checkboxes("Only these data sources", coerce=str,
-                         description="None ticked: every data source.")
+    type = SelectField(
+        "Type", choices=[SelectChoice(k, v) for k, v in TYPE_LABELS.items()], default="webhook"
+    )
+    name = StringField(
+        "Name",
+        validators=[Optional(), Length(max=120)],
+        description="How the channel is listed (default: its type and host).",
+    )
+    url = StringField(
+        "URL",
+        validators=[Optional(), Length(max=2000)],
+        description="Webhook and Slack: where events are POSTed. Stored "
+        "encrypted; only its host is shown again.",
+        render_kw={
+            "autocomplete": "off",
+            "spellcheck": "false",
+            "placeholder": "https://hooks.example.com/datadock",
+        },
+    )
+    addresses = TextAreaField(
+        "Email addresses",
+        validators=[Optional()],
+        description="Email: one or more, separated by commas or lines.",
+        render_kw={"rows": 2},
+    )
+    events = Checkboxes(
+        "Events",
+        choices=[SelectChoice(k, v) for k, v in EVENT_LABELS.items()],
+        default=list(EVENT_LABELS),
+        description="Which events this channel receives.",
+    )
+    sources = Checkboxes(
+        "Only these data sources", coerce=str, description="None ticked: every data source."
+    )
 
 
 class ButtonForm(FlaskForm):
@@ -62,16 +84,22 @@ class ButtonForm(FlaskForm):
 
 def _form() -> ChannelForm:
     form = ChannelForm()
-    form.sources.choices = [SelectChoice(str(s.id), s.display_name)
-                            for s in sources.list_sources(current_org())]
+    form.sources.choices = [
+        SelectChoice(str(s.id), s.display_name) for s in sources.list_sources(current_org())
+    ]
     return form
 
 
 def _list(form: ChannelForm, secret: str | None = None, status: int = 200) -> Any:
     org = current_org()
-    page = render_template("notifications/list.html", form=form, secret=secret,
-                           channels=[uc.channel_view(c) for c in uc.list_channels(org)],
-                           type_labels=TYPE_LABELS, event_labels=EVENT_LABELS)
+    page = render_template(
+        "notifications/list.html",
+        form=form,
+        secret=secret,
+        channels=[uc.channel_view(c) for c in uc.list_channels(org)],
+        type_labels=TYPE_LABELS,
+        event_labels=EVENT_LABELS,
+    )
     return page, status, {"Cache-Control": "no-store"}
 
 
@@ -110,8 +138,9 @@ def notification_channels() -> Any:
 
 def _form_blank() -> ChannelForm:
     form = ChannelForm(formdata=None)
-    form.sources.choices = [SelectChoice(str(s.id), s.display_name)
-                            for s in sources.list_sources(current_org())]
+    form.sources.choices = [
+        SelectChoice(str(s.id), s.display_name) for s in sources.list_sources(current_org())
+    ]
     return form
 
 
@@ -131,10 +160,15 @@ def notification_channel(channel_id: int) -> Any:
     rows, more = uc.list_deliveries(channel, 50, before)
     names = {str(s.id): s.display_name for s in sources.list_sources(current_org())}
     return render_template(
-        "notifications/detail.html", channel=uc.channel_view(channel), button=ButtonForm(),
+        "notifications/detail.html",
+        channel=uc.channel_view(channel),
+        button=ButtonForm(),
         deliveries=[uc.delivery_view(d, e) for d, e in rows],
-        next_before=rows[-1][0].id if more else None, type_labels=TYPE_LABELS,
-        event_labels=EVENT_LABELS, source_names=names)
+        next_before=rows[-1][0].id if more else None,
+        type_labels=TYPE_LABELS,
+        event_labels=EVENT_LABELS,
+        source_names=names,
+    )
 
 
 @bp.route("/settings/notifications/<int:channel_id>/test", methods=["POST"])
@@ -148,8 +182,9 @@ def test_notification_channel(channel_id: int) -> Response:
     return redirect(url_for("web.notification_channel", channel_id=channel_id))
 
 
-@bp.route("/settings/notifications/<int:channel_id>/deliveries/<delivery_id>/redeliver",
-          methods=["POST"])
+@bp.route(
+    "/settings/notifications/<int:channel_id>/deliveries/<delivery_id>/redeliver", methods=["POST"]
+)
 @admin_required
 def redeliver_notification(channel_id: int, delivery_id: str) -> Response:
     """Send a delivery's event again (a new delivery)."""

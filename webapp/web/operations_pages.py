@@ -30,9 +30,13 @@ def schedule_preview() -> str:
         runs = uc.schedule_preview(raw)
     except uc.ValidationFailed as exc:
         runs, errors = [], exc.field_errors
-    return render_template("partials/schedule_preview.html", oob=True, preview_errors=errors,
-                           preview_runs=run_times(runs, raw.get("syncTimezone") or "UTC"),
-                           preview_manual=not errors and not runs)
+    return render_template(
+        "partials/schedule_preview.html",
+        oob=True,
+        preview_errors=errors,
+        preview_runs=run_times(runs, raw.get("syncTimezone") or "UTC"),
+        preview_manual=not errors and not runs,
+    )
 
 
 @bp.route("/sources/<int:source_id>/test", methods=["POST"])
@@ -48,8 +52,11 @@ def test_connection(source_id: int) -> Any:
         error, status = exc, (429 if isinstance(exc, uc.VerifyBusy) else 422)
     headers = error.headers() if isinstance(error, uc.VerifyBusy) else {}
     if request.headers.get("HX-Request"):
-        return render_template("partials/verify_result.html", ok=ok, error=error,
-                               field_errors={}), 200, headers
+        return (
+            render_template("partials/verify_result.html", ok=ok, error=error, field_errors={}),
+            200,
+            headers,
+        )
     return detail_page(source, ok=ok, error=error), status, headers
 
 
@@ -58,8 +65,10 @@ def test_connection(source_id: int) -> Any:
 def pause_source(source_id: int) -> Response:
     """Stop the source's scheduled syncs and health checks."""
     source = uc.pause_source(source_or_404(source_id))
-    flash(f"Paused {source.display_name}: no scheduled sync or health check runs until you "
-          "resume it. Sync now and Check now still work.")
+    flash(
+        f"Paused {source.display_name}: no scheduled sync or health check runs until you "
+        "resume it. Sync now and Check now still work."
+    )
     return redirect(url_for("web.source_detail", source_id=source.id))
 
 

@@ -18,9 +18,13 @@ def run_times(runs: list[datetime], timezone: str) -> list[dict[str, str]]:
     shown = []
     for moment in runs:
         aware = moment.replace(tzinfo=UTC)
-        shown.append({"iso": aware.isoformat().replace("+00:00", "Z"),
-                      "local": aware.astimezone(zone).strftime("%a %Y-%m-%d %H:%M %Z"),
-                      "utc": aware.strftime("%H:%M UTC")})
+        shown.append(
+            {
+                "iso": aware.isoformat().replace("+00:00", "Z"),
+                "local": aware.astimezone(zone).strftime("%a %Y-%m-%d %H:%M %Z"),
+                "utc": aware.strftime("%H:%M UTC"),
+            }
+        )
     return shown
 
 

@@ -35,35 +35,57 @@ def sources() -> str:
     and sync status, sorted (a plain GET form; htmx swaps only the results)."""
     wanted = ListFilter.read(request.args)
     listing = browse_sources(current_org(), wanted)
-    context = {"listing": listing, "wanted": wanted, "dialects": DIALECTS,
-               "sorts": {k: label for k, (label, _) in SORTS.items()},
-               "health_filters": HEALTH_FILTERS, "sync_filters": SYNC_FILTERS,
-               "ago": relative_time(uc.utcnow()), "page_url": _page_url(wanted),
-               "projects": project_names(current_org())}
-    if request.headers.get("HX-Request") and request.headers.get("HX-Target") == \
-            "sources-results":
+    context = {
+        "listing": listing,
+        "wanted": wanted,
+        "dialects": DIALECTS,
+        "sorts": {k: label for k, (label, _) in SORTS.items()},
+        "health_filters": HEALTH_FILTERS,
+        "sync_filters": SYNC_FILTERS,
+        "ago": relative_time(uc.utcnow()),
+        "page_url": _page_url(wanted),
+        "projects": project_names(current_org()),
+    }
+    if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "sources-results":
         return render_template("sources/_results.html", **context)
-    return render_template("sources/list.html", sources=listing.rows, is_admin=is_admin(),
-                           **context)
+    return render_template(
+        "sources/list.html", sources=listing.rows, is_admin=is_admin(), **context
+    )
 
 
 def _page_url(wanted: ListFilter) -> Any:
     """The list's URL for page `n` with the same search, filters and sort."""
-    params = {"q": wanted.search, "dialect": wanted.dialect, "health": wanted.health,
-              "sync": wanted.sync, "sort": "" if wanted.sort == "name" else wanted.sort,
-              "project": wanted.project}
+    params = {
+        "q": wanted.search,
+        "dialect": wanted.dialect,
+        "health": wanted.health,
+        "sync": wanted.sync,
+        "sort": "" if wanted.sort == "name" else wanted.sort,
+        "project": wanted.project,
+    }
     kept: dict[str, Any] = {k: v for k, v in params.items() if v}
     return lambda n: url_for("web.sources", **kept, **({"page": n} if n > 1 else {}))
 
 
 def _form_page(form: Any, source: Source | None, status: int = 200, **result: Any) -> Any:
     return render_template(
-        "sources/form.html", form=form, source=source, secret_names=all_secret_names(),
-        dialect=get_dialect(form.dialect.data), **result), status
+        "sources/form.html",
+        form=form,
+        source=source,
+        secret_names=all_secret_names(),
+        dialect=get_dialect(form.dialect.data),
+        **result,
+    ), status
 
 
-def _result(form: Any, *, ok: Any = None, error: uc.Refusal | None = None,
-            source: Source | None = None, status: int = 200) -> Any:
+def _result(
+    form: Any,
+    *,
+    ok: Any = None,
+    error: uc.Refusal | None = None,
+    source: Source | None = None,
+    status: int = 200,
+) -> Any:
     """The verify/save outcome: an htmx partial (banner + errors out of band) or a whole page.
 
     No free verify slot (VerifyBusy) is 429 with Retry-After for a whole page; htmx gets the
@@ -72,10 +94,17 @@ def _result(form: Any, *, ok: Any = None, error: uc.Refusal | None = None,
     busy = error.headers() if isinstance(error, uc.VerifyBusy) else {}
     if request.headers.get("HX-Request"):
         # Every field's error slot is swapped, so errors of an earlier try are cleared.
-        return render_template("partials/verify_result.html", ok=ok, error=error,
-                               field_errors=field_errors,
-                               oob_names=[*form.common_names, "dialect", "connectionString",
-                                          *form.spec_names]), 200, busy
+        return (
+            render_template(
+                "partials/verify_result.html",
+                ok=ok,
+                error=error,
+                field_errors=field_errors,
+                oob_names=[*form.common_names, "dialect", "connectionString", *form.spec_names],
+            ),
+            200,
+            busy,
+        )
     apply_errors(form, field_errors)
     page, status = _form_page(form, source, 429 if busy else status, ok=ok, error=error)
     return page, status, busy
@@ -100,8 +129,9 @@ def _switched_dialect(dialect: Any, source: Source | None) -> Any:
     if not request.form.get("changeDialect") and (not shown or shown == dialect.key):
         return None
     keep = _carried_over(dialect, request.form.items(), dialect_fields_only=False)
-    form = source_form(dialect, formdata=None, data=keep,
-                       saved_secrets=uc.saved_secret_names(source))
+    form = source_form(
+        dialect, formdata=None, data=keep, saved_secrets=uc.saved_secret_names(source)
+    )
     return _form_page(form, source)
 
 
@@ -193,9 +223,12 @@ def _another_default(dialect: Any, name: str, value: str) -> bool:
     was): then the chosen dialect's own default shows instead."""
     own = dialect.field(name).default
     return value != str(own) and any(
-        value == str(spec.default) for other in DIALECTS.values()
-        if other is not dialect and (spec := other.field(name)) is not None
-        and spec.default not in (None, ""))
+        value == str(spec.default)
+        for other in DIALECTS.values()
+        if other is not dialect
+        and (spec := other.field(name)) is not None
+        and spec.default not in (None, "")
+    )
 
 
 @bp.route("/sources/connection-string", methods=["POST"])
@@ -208,20 +241,30 @@ def parse_connection_string() -> Any:
     if not request.form.get("connectionString", "").strip():
         return "", 204
     try:
-        data = uc.expand_connection_string({"dialect": request.form.get("dialect"),
-                                            "connectionString": request.form.get(
-                                                "connectionString", "")})
+        data = uc.expand_connection_string(
+            {
+                "dialect": request.form.get("dialect"),
+                "connectionString": request.form.get("connectionString", ""),
+            }
+        )
         error = ""
     except uc.ValidationFailed as exc:
-        data, error = {"dialect": request.form.get("dialect")}, exc.field_errors[
-            "connectionString"]
-    dialect = (_dialect_from_request("POSTGRES") if error
-               else get_dialect(data["dialect"]) or _dialect_from_request("POSTGRES"))
+        data, error = {"dialect": request.form.get("dialect")}, exc.field_errors["connectionString"]
+    dialect = (
+        _dialect_from_request("POSTGRES")
+        if error
+        else get_dialect(data["dialect"]) or _dialect_from_request("POSTGRES")
+    )
     public = {k: v for k, v in data.items() if k not in all_secret_names()}
     form = source_form(dialect, formdata=None, data=public)
-    return render_template("partials/connection_string.html", form=form, dialect=dialect,
-                           error=error, has_password="password" in data,
-                           secret_names=all_secret_names())
+    return render_template(
+        "partials/connection_string.html",
+        form=form,
+        dialect=dialect,
+        error=error,
+        has_password="password" in data,
+        secret_names=all_secret_names(),
+    )
 
 
 @bp.route("/sources/<int:source_id>")
@@ -236,8 +279,9 @@ def source_detail(source_id: int) -> str:
 def sync_panel(source_id: int) -> str:
     """The sync status and schema; polls itself while the sync is PENDING."""
     source = source_or_404(source_id)
-    return render_template("partials/sync_panel.html", source=source, is_admin=is_admin(),
-                           **schema_panel(source))
+    return render_template(
+        "partials/sync_panel.html", source=source, is_admin=is_admin(), **schema_panel(source)
+    )
 
 
 @bp.route("/sources/<int:source_id>/edit", methods=["GET", "POST"])
@@ -249,11 +293,15 @@ def edit_source(source_id: int) -> Any:
     if request.method == "GET":
         dialect = get_dialect(source.dialect)
         if dialect is None:  # stored under a dialect this server no longer registers
-            abort(409, description=f"This source's dialect {source.dialect} is not available "
-                  "on this Datadock server, so its settings cannot be edited here.")
+            abort(
+                409,
+                description=f"This source's dialect {source.dialect} is not available "
+                "on this Datadock server, so its settings cannot be edited here.",
+            )
         data = {**source_field_values(source), **uc.public_values(source)}
-        return _form_page(source_form(dialect, formdata=None, data=data, saved_secrets=saved),
-                          source)
+        return _form_page(
+            source_form(dialect, formdata=None, data=data, saved_secrets=saved), source
+        )
     dialect = _dialect_from_request(source.dialect)
     switched = _switched_dialect(dialect, source)
     if switched is not None:

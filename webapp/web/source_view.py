@@ -41,8 +41,14 @@ def schema_panel(source: Source) -> dict[str, Any]:
     search = request.args.get("q", "").strip()[:200]
     page = _int_arg("page")
     tables, total = uc.snapshot_tables(source, search, PAGE_SIZE, (page - 1) * PAGE_SIZE)
-    return {"tables": tables, "total": total, "search": search, "page": page,
-            "pages": max(1, -(-total // PAGE_SIZE)), "progress": uc.sync_progress(source)}
+    return {
+        "tables": tables,
+        "total": total,
+        "search": search,
+        "page": page,
+        "pages": max(1, -(-total // PAGE_SIZE)),
+        "progress": uc.sync_progress(source),
+    }
 
 
 def job_context(source: Source, **extra: Any) -> dict[str, Any]:
@@ -51,21 +57,38 @@ def job_context(source: Source, **extra: Any) -> dict[str, Any]:
     page = _int_arg("history")
     runs, total = uc.sync_history(source, HISTORY_PAGE, (page - 1) * HISTORY_PAGE)
     uptime = uc.health_uptime(source, request.args.get("window", "24h"))
-    last = (uc.health_history(source, since=source.last_health_check_attempt_at, limit=1)
-            if source.last_health_check_attempt_at else [])
-    return {"runs": runs, "runs_total": total, "history_page": page,
-            "max_listed": uc.MAX_LISTED, "history_pages": max(1, -(-total // HISTORY_PAGE)),
-            "uptime": uptime, "chart": uptime_chart(uptime), "now_utc": uc.utcnow(),
-            "last_check": last[-1] if last else None,
-            "webhook_token": None, "webhook_set": bool(source.webhook_token_hash),
-            "webhook_url": url_for("web.webhook_sync", source_id=source.id, _external=True),
-            **schedule_context(source), **extra}
+    last = (
+        uc.health_history(source, since=source.last_health_check_attempt_at, limit=1)
+        if source.last_health_check_attempt_at
+        else []
+    )
+    return {
+        "runs": runs,
+        "runs_total": total,
+        "history_page": page,
+        "max_listed": uc.MAX_LISTED,
+        "history_pages": max(1, -(-total // HISTORY_PAGE)),
+        "uptime": uptime,
+        "chart": uptime_chart(uptime),
+        "now_utc": uc.utcnow(),
+        "last_check": last[-1] if last else None,
+        "webhook_token": None,
+        "webhook_set": bool(source.webhook_token_hash),
+        "webhook_url": url_for("web.webhook_sync", source_id=source.id, _external=True),
+        **schedule_context(source),
+        **extra,
+    }
 
 
 def detail_page(source: Source, **extra: Any) -> str:
     """The source page; `extra` goes to its job sections (e.g. a webhook token shown once)."""
-    return render_template("sources/detail.html", source=source, is_admin=is_admin(),
-                           dialect=get_dialect(source.dialect),
-                           public=uc.public_values(source), project=project_of(source),
-                           **schema_panel(source),
-                           **job_context(source, **extra))
+    return render_template(
+        "sources/detail.html",
+        source=source,
+        is_admin=is_admin(),
+        dialect=get_dialect(source.dialect),
+        public=uc.public_values(source),
+        project=project_of(source),
+        **schema_panel(source),
+        **job_context(source, **extra),
+    )

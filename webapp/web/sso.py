@@ -30,7 +30,8 @@ def allow_provider_in_form_action(response: Response) -> Response:
     if "form-action 'self'" in policy and configured():
         origins = " ".join(provider_origins())
         response.headers["Content-Security-Policy"] = policy.replace(
-            "form-action 'self'", f"form-action 'self' {origins}", 1)
+            "form-action 'self'", f"form-action 'self' {origins}", 1
+        )
     return response
 
 
@@ -41,8 +42,7 @@ def _redirect_uri() -> str:
 
 
 def _refused(message: str, status: int = 403) -> tuple[str, int]:
-    return render_template("login.html", form=LoginForm(formdata=None),
-                           sso_error=message), status
+    return render_template("login.html", form=LoginForm(formdata=None), sso_error=message), status
 
 
 @bp.route("/login/sso", methods=["POST"])
