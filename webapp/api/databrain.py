@@ -24,7 +24,7 @@ from ..source_fields import SOURCE_FIELDS
 from ..source_inputs import check_json_types
 from ..sources.first_sync import FirstSync, wait_for_first_sync
 from .databrain_fields import TYPES, finish
-from .faces import BadBody, guard_blueprint, read_object
+from .faces import BadBody, guard_blueprint, keep_headers, read_object
 from .guard import requires_scope
 
 log = logging.getLogger(__name__)
@@ -220,10 +220,7 @@ def _routing_errors(response: Response) -> Response:
             405: "This endpoint does not accept that method.",
         }.get(status, "The request could not be served."),
     )
-    for name, value in response.headers.items():
-        if name.lower() not in ("content-type", "content-length"):
-            converted.headers[name] = value
-    return converted
+    return keep_headers(response, converted)
 
 
 @bp.errorhandler(Exception)

@@ -127,3 +127,12 @@ def guard_blueprint(bp: Blueprint, deny: Callable[[Denied], Response]) -> None:
             response.headers["X-RateLimit-Limit"] = str(decision.limit)
             response.headers["X-RateLimit-Remaining"] = str(decision.remaining)
         return response
+
+
+def keep_headers(router_answer: Response, converted: Response) -> Response:
+    """A face's own error body for what the router refused (404, 405), keeping the router's
+    headers (Allow, the rate-limit and request-id headers) but not its body's type and size."""
+    for name, value in router_answer.headers.items():
+        if name.lower() not in ("content-type", "content-length"):
+            converted.headers[name] = value
+    return converted
