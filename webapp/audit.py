@@ -18,6 +18,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from .core.steps import LABELS
+from .dialects import get_dialect
 from .extensions import db
 from .models import ApiKey, AuditEvent, Membership, User, utcnow
 
@@ -32,6 +33,9 @@ ACTIONS = {
     "source.sync_requested": "Requested a schema sync",
     "source.paused": "Paused data source",
     "source.resumed": "Resumed data source",
+    "source.webhook_created": "Created a sync webhook token",
+    "source.webhook_rotated": "Rotated the sync webhook token",
+    "source.webhook_revoked": "Revoked the sync webhook token",
     "onboarding_link.created": "Sent an onboarding link",
     "onboarding_link.completed": "Connected a source with an onboarding link",
     "onboarding_link.revoked": "Revoked an onboarding link",
@@ -54,6 +58,12 @@ ACTIONS = {
 def label(action: str) -> str:
     """The readable words for an action (the action itself when it has none)."""
     return ACTIONS.get(action, action)
+
+
+def dialect_label(key: str) -> str:
+    """A dialect's name as people write it ("PostgreSQL" for POSTGRES; the key when unknown)."""
+    dialect = get_dialect(key)
+    return dialect.label if dialect else key
 
 
 # Why a single sign-on was refused (webapp/sso.py, webapp/oidc.py), in words.
@@ -214,7 +224,7 @@ def describe(event: AuditEvent) -> str:
     if details.get("trigger"):
         parts.append(f"Trigger: {details['trigger']}")
     if details.get("dialect") and not details.get("changed"):
-        parts.append(f"Dialect: {details['dialect']}")
+        parts.append(f"Dialect: {dialect_label(details['dialect'])}")
     if details.get("demo"):
         parts.append("Demo database")
     if details.get("from") and details.get("to"):

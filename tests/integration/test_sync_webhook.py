@@ -95,7 +95,7 @@ def test_rotate_and_revoke(app, admin, pg):
         ).all()
         assert actions == [
             "source.webhook_created",
-            "source.webhook_created",
+            "source.webhook_rotated",  # the second token replaced the first
             "source.webhook_revoked",
         ]
 

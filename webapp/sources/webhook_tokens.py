@@ -32,13 +32,15 @@ def token_matches(source: Source | None, token: str | None) -> bool:
 
 
 def create_webhook_token(source: Source) -> str:
-    """A new webhook token for the source, replacing any earlier one; returned this once."""
+    """A new webhook token for the source, replacing any earlier one (recorded as a rotation);
+    returned this once."""
     token = secrets.token_urlsafe(TOKEN_BYTES)
+    rotated = bool(source.webhook_token_hash)
     with one_transaction():
         source.webhook_token_hash = token_hash(token)
         audit.record(
             source.organization_id,
-            "source.webhook_created",
+            "source.webhook_rotated" if rotated else "source.webhook_created",
             target_type="source",
             target_id=source.id,
             target_name=source.display_name,

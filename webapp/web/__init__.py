@@ -13,6 +13,7 @@ from . import (  # noqa: E402,F401  (routes register on bp)
     auth,
     connect_pages,
     demo_pages,
+    errors,
     hooks,
     job_pages,
     member_pages,

@@ -45,7 +45,8 @@ def check_health_now(source_id: int) -> Any:
     uc.request_health_check(source)
     if request.headers.get("HX-Request"):
         return _partial("partials/health_panel.html", source, check_requested=True)
-    return _back(source)
+    window = request.form.get("window")
+    return redirect(url_for("web.source_detail", source_id=source.id, window=window))
 
 
 @bp.route("/sources/<int:source_id>/webhook", methods=["POST"])

@@ -157,7 +157,7 @@ def new_source() -> Any:
 
 
 def _saved(source: Source, message: str) -> Response:
-    flash(message)
+    flash(message, "sync")  # the source page drops it once the sync has finished
     return _go(url_for("web.source_detail", source_id=source.id))
 
 
@@ -322,7 +322,7 @@ def sync_now(source_id: int) -> Response:
     """Queue a schema sync now."""
     source = source_or_404(source_id)
     uc.request_sync(source)
-    flash("Schema sync started.")
+    flash("Schema sync started.", "sync")
     return redirect(url_for("web.source_detail", source_id=source.id))
 
 

@@ -56,7 +56,8 @@ def job_context(source: Source, **extra: Any) -> dict[str, Any]:
     `?window=24h|7d|30d` pick the page and the window); `extra` overrides."""
     page = _int_arg("history")
     runs, total = uc.sync_history(source, HISTORY_PAGE, (page - 1) * HISTORY_PAGE)
-    uptime = uc.health_uptime(source, request.args.get("window", "24h"))
+    # "Check now" posts the window it was shown with, so the answer keeps it.
+    uptime = uc.health_uptime(source, request.values.get("window", "24h"))
     last = (
         uc.health_history(source, since=source.last_health_check_attempt_at, limit=1)
         if source.last_health_check_attempt_at
@@ -80,13 +81,50 @@ def job_context(source: Source, **extra: Any) -> dict[str, Any]:
     }
 
 
+def _applies(spec: Any, values: dict[str, Any], specs: dict[str, Any], depth: int = 0) -> bool:
+    """Whether a field is in use: every switch it depends on (`required_if`, chained) is on."""
+    switch = spec.required_if
+    if switch is None or depth > 8:
+        return True
+    return bool(values.get(switch)) and (
+        switch not in specs or _applies(specs[switch], values, specs, depth + 1)
+    )
+
+
+def fact_rows(source: Source, dialect: Any) -> list[tuple[str, str]]:
+    """The connection facts the source page lists: the fields in use (none of a switched-off
+    SSL or SSH section), and of the secrets only the names of those actually stored."""
+    if dialect is None:
+        return []
+    values = uc.public_values(source)
+    specs = {spec.name: spec for spec in dialect.fields}
+    saved = uc.saved_secret_names(source)
+    rows = []
+    for spec in dialect.fields:
+        if spec.secret or not _applies(spec, values, specs):
+            continue
+        value = values.get(spec.name)
+        if spec.kind == "boolean":
+            rows.append((spec.label, "on" if value else "off"))
+        else:
+            rows.append((spec.label, "—" if value is None else str(value)))
+    rows += [
+        (spec.label, "saved")
+        for spec in dialect.fields
+        if spec.secret and spec.name in saved and _applies(spec, values, specs)
+    ]
+    return rows
+
+
 def detail_page(source: Source, **extra: Any) -> str:
     """The source page; `extra` goes to its job sections (e.g. a webhook token shown once)."""
+    dialect = get_dialect(source.dialect)
     return render_template(
         "sources/detail.html",
         source=source,
         is_admin=is_admin(),
-        dialect=get_dialect(source.dialect),
+        dialect=dialect,
+        facts=fact_rows(source, dialect),
         public=uc.public_values(source),
         project=project_of(source),
         **schema_panel(source),
