@@ -150,3 +150,14 @@ def test_the_new_webhook_token_has_a_copy_button(app, admin):
     token = csrf_token(admin, f"/sources/{source_id}")
     body = admin.post(f"/sources/{source_id}/webhook", data={"csrf_token": token}).get_data(True)
     assert 'data-copy="webhook-token"' in body
+
+
+def test_a_timeout_names_the_outbound_address_or_says_how_to_name_it():
+    from webapp.core.failures import timeout_failure
+
+    named = timeout_failure("db.example.com", 5432, 10, outbound="203.0.113.7")
+    assert "outbound address (203.0.113.7) in the database's firewall" in named.detail
+    assert "DATADOCK_OUTBOUND_ADDRESS" not in named.detail
+    unnamed = timeout_failure("db.example.com", 5432, 10)
+    assert "outbound address in the database's firewall" in unnamed.detail
+    assert "setting DATADOCK_OUTBOUND_ADDRESS" in unnamed.detail

@@ -29,16 +29,23 @@ def timeout_failure(
 ) -> ConnectionFailed:
     """The error for a host that accepted nothing or answered nothing within the deadline.
 
-    `behind` names whose firewall to open ("the SSH server" for a tunnel's bastion).
+    `behind` names whose firewall to open ("the SSH server" for a tunnel's bastion);
+    `outbound` is DATADOCK_OUTBOUND_ADDRESS, named when set (else the text says how to set it).
     """
     where = f"{host}:{port}" if port else host
     address = f" ({outbound})" if outbound else ""
+    unnamed = (
+        ""
+        if outbound
+        else " An administrator can have that address named here by setting "
+        "DATADOCK_OUTBOUND_ADDRESS."
+    )
     return ConnectionFailed(
         step="timeout",
         detail=(
             f"Timed out after {seconds:g} s waiting for {where} to answer. Check the host and "
             f"port, and allow Datadock's outbound address{address} in {behind}'s firewall "
-            "or security group."
+            f"or security group.{unnamed}"
         ),
         field_errors={field: f"{host} did not answer within {seconds:g} s"},
     )
