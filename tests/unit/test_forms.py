@@ -36,12 +36,15 @@ def test_form_has_display_name_dialect_then_the_declared_fields(app):
         assert form.sslEnabled.data is True
         assert form.host.label.text == "Host"
         assert form.password.type == "PasswordField"
-        assert "required" in form.password()
+        # PostgreSQL lets a trusted user in without one: optional (issue 14, bug 6).
+        assert "required" not in form.password()
+        hosted = source_form(get_dialect("SUPABASE"), formdata=None)
+        assert "required" in hosted.password()
 
 
 def test_saved_secret_is_not_required_and_says_so(app):
     with app.test_request_context("/sources/1/edit"):
-        form = source_form(PG, formdata=None, saved_secrets={"password"})
+        form = source_form(get_dialect("SUPABASE"), formdata=None, saved_secrets={"password"})
         assert form.password.description == "Saved — leave blank to keep."
         assert "required" not in form.password()
 

@@ -220,7 +220,9 @@ class MySQL(Dialect):
         port_field(3306),
         database_field(max_length=64),
         username_field(max_length=80),
-        password_field(),
+        password_field(
+            required=False, help="Leave blank if the server lets this user in without one."
+        ),
         ssl_field(),
         *mysql_tls_fields(),
         *ssh_fields(),

@@ -138,7 +138,7 @@ ERRORS = (
     ErrorRule(timed_out, types=(psycopg.errors.ConnectionTimeout,), text="timeout expired"),
     ErrorRule(HOST_UNKNOWN, text="failed to resolve host|could not translate host name"),
     REFUSED,
-    ErrorRule(BAD_LOGIN, text="password authentication failed"),
+    ErrorRule(BAD_LOGIN, text="password authentication failed|no password supplied"),
     ErrorRule(BAD_LOGIN, text="role", also="does not exist"),
     ErrorRule(NO_SUCH_DATABASE, text="database", also="does not exist"),
     ErrorRule(SSL_UNSUPPORTED, text="does not support SSL"),
@@ -193,7 +193,9 @@ class Postgres(Dialect):
         port_field(5432),
         database_field(max_length=63, placeholder="postgres"),
         username_field(max_length=63),
-        password_field(),
+        password_field(
+            required=False, help="Leave blank if the server lets this user in without one."
+        ),
         ssl_field(),
         *tls_fields(),
         *ssh_fields(),

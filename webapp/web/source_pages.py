@@ -97,6 +97,7 @@ def _result(
         return (
             render_template(
                 "partials/verify_result.html",
+                source=source,
                 ok=ok,
                 error=error,
                 field_errors=field_errors,
@@ -183,6 +184,8 @@ def verify_source(source_id: int | None = None) -> Any:
     form = source_form(dialect, saved_secrets=uc.saved_secret_names(source))
     if not form.validate_on_submit():
         abort(400)
+    if request.form.get("retryWithoutSsl") and "sslEnabled" in form:
+        form.sslEnabled.data = False  # "Retry without SSL" under a "does not support SSL"
     try:
         result = uc.verify_input(form_values(form), existing=source, org=current_org())
     except uc.Refusal as exc:

