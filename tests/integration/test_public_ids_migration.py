@@ -60,7 +60,9 @@ def test_existing_sources_get_distinct_public_ids(store_url, tmp_path, monkeypat
         )
         db.session.commit()
         upgrade(revision=PUBLIC_IDS)
-        ids = [row[0] for row in db.session.execute(text("SELECT public_id FROM sources"))]
+        ids = [
+            row[0] for row in db.session.execute(text("SELECT public_id FROM sources ORDER BY id"))
+        ]
         assert len(set(ids)) == 3 and all(str(uuid.UUID(i)) == i for i in ids)
         assert db.session.scalar(text("SELECT count(*) FROM sync_runs")) == 1
         with pytest.raises(IntegrityError):
