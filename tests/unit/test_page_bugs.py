@@ -161,3 +161,53 @@ def test_a_timeout_names_the_outbound_address_or_says_how_to_name_it():
     unnamed = timeout_failure("db.example.com", 5432, 10)
     assert "outbound address in the database's firewall" in unnamed.detail
     assert "setting DATADOCK_OUTBOUND_ADDRESS" in unnamed.detail
+
+
+def test_a_description_only_edit_neither_reverifies_nor_resyncs(app, admin):
+    """The source points at a closed loopback port: an edit that verified would be refused."""
+    import pytest
+
+    from tests.servers import free_port
+    from webapp import sources as uc
+    from webapp.core.refusal import ConnectionFailed
+    from webapp.models import SyncRun
+
+    source_id = add_source(app)
+    with app.app_context():
+        source = db.session.get(Source, source_id)
+        source.host, source.port, source.last_sync_status = "127.0.0.1", free_port(), "SUCCESS"
+        db.session.commit()
+        uc.update_source(source, {"description": "The shop", "displayName": "Shop"})
+        source = db.session.get(Source, source_id)
+        assert (source.description, source.display_name) == ("The shop", "Shop")
+        assert source.last_sync_status == "SUCCESS"
+        assert db.session.scalar(db.select(db.func.count(SyncRun.id))) == 0
+        changed = db.session.scalars(
+            db.select(AuditEvent.details).where(AuditEvent.action == "source.updated")
+        ).one()
+        # (add_source's row stored no defaults, so those are listed as filled in too)
+        assert {"description", "displayName"} <= set(changed["changed"])
+        with pytest.raises(ConnectionFailed):  # a connection field: verified again
+            uc.update_source(source, {"username": "someone-else"})
+
+
+def test_the_edit_page_says_no_sync_was_needed_for_a_description_edit(app, admin):
+    source_id = add_source(app)
+    with app.app_context():
+        db.session.get(Source, source_id).last_sync_status = "SUCCESS"
+        db.session.commit()
+    page = admin.get(f"/sources/{source_id}/edit").get_data(as_text=True)
+    data = {}
+    for tag in re.findall(r"<input[^>]*>", page):  # the form as a browser would send it
+        name, value = re.search(r'name="(\w+)"', tag), re.search(r'value="([^"]*)"', tag)
+        if name and value and ("checkbox" not in tag or "checked" in tag):
+            data[name.group(1)] = value.group(1)
+    for name, options in re.findall(r'<select[^>]*name="(\w+)"[^>]*>(.*?)</select>', page, re.S):
+        chosen = re.search(r'<option[^>]*value="([^"]*)"[^>]*selected', options)
+        if chosen:
+            data[name] = chosen.group(1)
+    data.pop("password", None)  # blank keeps the saved one
+    data.update(description="The shop", dialect="POSTGRES")
+    saved = admin.post(f"/sources/{source_id}/edit", data=data, follow_redirects=True)
+    body = saved.get_data(as_text=True)
+    assert saved.status_code == 200 and "no sync was needed" in body

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from .. import audit
-from ..core.refusal import DuplicateName
+from ..core.refusal import DuplicateName, Refusal
 from ..extensions import db
 from ..jobs import health, runs, scheduler, schedules
 from ..models import Organization, SchemaSnapshot, SchemaTable, Source, SyncRun, SyncStatus, utcnow
@@ -154,7 +154,8 @@ def create_source(
 
 
 def update_source(source: Source, raw: Mapping[str, Any], unset: Collection[str] = ()) -> Source:
-    """Validate (blank secrets keep the saved ones), verify again, store, queue a resync.
+    """Validate (blank secrets keep the saved ones), verify again, store, queue a resync
+    (verify and resync only when a connection field changed: `_connection_changed`).
 
     Fields missing from `raw` keep their stored values (PATCH semantics for the API; the form
     always sends every field). Secrets named in `unset` are forgotten.
@@ -169,7 +170,9 @@ def update_source(source: Source, raw: Mapping[str, Any], unset: Collection[str]
     org = db.session.get(Organization, source.organization_id)
     assert org is not None
     _check_name(org, data.display_name, exclude_id=source.id)
-    verify_in_slot(org.id, data)
+    reconnect = _connection_changed(source, data)
+    if reconnect:
+        verify_in_slot(org.id, data)
     with one_transaction():
         before = _audited_values(source)
         _apply(source, data)
@@ -184,9 +187,27 @@ def update_source(source: Source, raw: Mapping[str, Any], unset: Collection[str]
             details={"changed": changed},
         )
         _flush_or_duplicate(data.display_name)
-        _queue_sync(source, "update")
-    _wake_scheduler()
+        if reconnect:
+            _queue_sync(source, "update")
+    if reconnect:
+        _wake_scheduler()
     return source
+
+
+def _connection_changed(source: Source, data: SourceInput) -> bool:
+    """Whether the edit touches how Datadock connects (the dialect or any of its fields,
+    secrets included): only then is the connection verified again and the schema re-read. A
+    name, description or schedule edit is stored as it is. The saved values are cleaned the
+    same way first, so defaults compare equal; saved values that no longer clean count as a
+    change."""
+    if source.dialect != data.dialect.key:
+        return True
+    saved = {"dialect": source.dialect, **source_field_values(source), **public_values(source)}
+    try:
+        before = clean_input(saved, existing=source).values
+    except Refusal:
+        return True
+    return any(before.get(s.name) != data.values.get(s.name) for s in data.dialect.fields)
 
 
 def delete_source(source: Source) -> None:

@@ -316,6 +316,8 @@ def edit_source(source_id: int) -> Any:
         uc.update_source(source, form_values(form))
     except uc.Refusal as exc:
         return _result(form, error=exc, source=source, status=422)
+    if source.last_sync_status != "PENDING":  # only the name, description or schedule
+        return _saved(source, "Saved. The connection is unchanged, so no sync was needed.")
     return _saved(source, "Saved. The schema is being synced again.")
 
 
