@@ -71,3 +71,60 @@
     if (isVerifyOrSave(event)) { stop(); }
   });
 })();
+// The dialect select: each dialect's typed values (never a secret) are remembered for the
+// page's life and come back when that dialect is chosen again; a value the server carried
+// over from the dialect just left (a field that means the same thing) wins. A dialect chosen
+// before htmx loaded (or restored by the browser) gets its own fields once htmx is there.
+(function () {
+  "use strict";
+  var memo = {};
+  var carried = {};
+  var pending = false;
+  function fieldset() { return document.getElementById("dialect-fields"); }
+  function shownDialect() {
+    var box = fieldset();
+    var hidden = box ? box.querySelector("input[name='fieldsetDialect']") : null;
+    return hidden ? hidden.value : null;
+  }
+  function inputs(box) {
+    return Array.prototype.filter.call(box.querySelectorAll("input[name], select[name], textarea[name]"),
+      function (el) { return el.type !== "password" && el.type !== "hidden"; });
+  }
+  function remember() {
+    var box = fieldset();
+    var key = shownDialect();
+    if (!box || !key) { return; }
+    var values = {};
+    carried = {};
+    inputs(box).forEach(function (el) {
+      values[el.name] = el.type === "checkbox" ? el.checked : el.value;
+      if (el.type !== "checkbox" && el.value) { carried[el.name] = true; }
+    });
+    memo[key] = values;
+  }
+  function restore() {
+    var box = fieldset();
+    var values = memo[shownDialect()];
+    if (!box || !values) { return; }
+    inputs(box).forEach(function (el) {
+      if (!(el.name in values) || (carried[el.name] && el.type !== "checkbox" && el.value)) { return; }
+      if (el.type === "checkbox") { el.checked = values[el.name]; } else { el.value = values[el.name]; }
+    });
+  }
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail && event.detail.elt;
+    if (elt && elt.id === "dialect" && elt.closest("#source-form")) { remember(); pending = true; }
+  });
+  document.addEventListener("htmx:afterSettle", function (event) {
+    // Only after a dialect switch: a pasted connection string's values are not overwritten.
+    if (pending && event.target && event.target.id === "dialect-fields") { pending = false; restore(); }
+  });
+  document.addEventListener("htmx:load", function (event) {
+    var select = document.getElementById("dialect");
+    if (!select || !select.closest("#source-form") || !event.detail || event.detail.elt !== document.body) {
+      return;
+    }
+    var shown = shownDialect();
+    if (shown && select.value !== shown && window.htmx) { window.htmx.trigger(select, "change"); }
+  });
+})();

@@ -9,6 +9,7 @@ import psycopg
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests.polling import wait_until
 from tests.servers import PgServer, silent_listener
 
 pytestmark = pytest.mark.e2e
@@ -127,3 +128,96 @@ def test_buttons_are_disabled_while_a_verify_runs(page: Page, live_server: str):
         expect(page.get_by_role("button", name="Save")).to_be_enabled()
     assert len(verifies) == 1
     assert errors == []
+
+
+def test_a_double_click_on_save_sends_one_save(page: Page, live_server: str):
+    """Bug 2: Save verifies first; against a silent host it runs until the deadline, and a
+    double-click sends one request."""
+    saves: list[str] = []
+    page.on(
+        "request",
+        lambda r: saves.append(r.url) if r.method == "POST" and "/sources/new" in r.url else None,
+    )
+    set_up(page, live_server)
+    with silent_listener() as (host, port):
+        page.get_by_label("Display name").fill("Silent")
+        page.get_by_label("Host", exact=True).fill(host)
+        page.get_by_label("Port", exact=True).fill(str(port))
+        page.get_by_label("Database name").fill("db")
+        page.get_by_label("Username", exact=True).fill("user")
+        page.get_by_role("button", name="Save").dblclick()
+        expect(page.get_by_role("button", name="Verify")).to_be_disabled()
+        expect(page.locator("#verify-result")).to_contain_text("Could not connect.", timeout=20_000)
+    assert len(saves) == 1
+
+
+def test_a_bad_connection_string_keeps_the_fields_and_hints_follow_the_dialect(
+    page: Page, live_server: str
+):
+    """Bug 4: a string that cannot be read leaves the typed fields and says why under the
+    field; the example is the chosen dialect's, and SQLite says it takes none."""
+    set_up(page, live_server)
+    page.get_by_label("Host", exact=True).fill("db.example.test")
+    page.get_by_label("Username", exact=True).fill("reader")
+    string = page.get_by_label("Connection string (optional)")
+    string.fill("postgresql://[broken")
+    string.press("Tab")
+    expect(page.locator("#connectionString-error")).not_to_have_text("")
+    expect(page.get_by_label("Host", exact=True)).to_have_value("db.example.test")
+    expect(page.get_by_label("Username", exact=True)).to_have_value("reader")
+    expect(page.locator("#connectionString-help")).to_contain_text("postgresql://")
+    page.get_by_label("Dialect").select_option("MYSQL")
+    expect(page.locator("#connectionString-help")).to_contain_text(
+        "mysql://user:password@host:3306/database"
+    )
+    page.get_by_label("Dialect").select_option("SQLITE")
+    expect(page.locator("#connectionString-help")).to_contain_text("takes no connection string")
+
+
+def test_typed_values_come_back_per_dialect_and_only_same_meaning_carries(
+    page: Page, live_server: str
+):
+    """Bug 5: PostgreSQL → BigQuery → PostgreSQL keeps host, port, database and user;
+    MySQL → SQLite does not put the database name into "Database file"."""
+    set_up(page, live_server)
+    page.get_by_label("Host", exact=True).fill("pg.example.test")
+    page.get_by_label("Port", exact=True).fill("6543")
+    page.get_by_label("Database name").fill("sales")
+    page.get_by_label("Username", exact=True).fill("reader")
+    page.get_by_label("Dialect").select_option("BIGQUERY")
+    expect(page.get_by_role("group", name="BigQuery connection")).to_be_visible()
+    page.get_by_label("Dialect").select_option("POSTGRES")
+    expect(page.get_by_role("group", name="PostgreSQL connection")).to_be_visible()
+    expect(page.get_by_label("Host", exact=True)).to_have_value("pg.example.test")
+    expect(page.get_by_label("Port", exact=True)).to_have_value("6543")
+    expect(page.get_by_label("Database name")).to_have_value("sales")
+    expect(page.get_by_label("Username", exact=True)).to_have_value("reader")
+
+    page.get_by_label("Dialect").select_option("MYSQL")
+    expect(page.get_by_role("group", name="MySQL connection")).to_be_visible()
+    expect(page.get_by_label("Host", exact=True)).to_have_value("pg.example.test")  # same meaning
+    page.get_by_label("Dialect").select_option("SQLITE")
+    expect(page.get_by_role("group", name="SQLite connection")).to_be_visible()
+    expect(page.get_by_label("Database file")).to_have_value("")
+
+
+def test_a_dialect_chosen_before_htmx_loaded_gets_its_fields(page: Page, live_server: str):
+    """Bug 3: htmx's script is held back while the user picks MySQL; once it loads, the
+    fieldset is MySQL's (not PostgreSQL's under a MySQL select)."""
+    set_up(page, live_server)
+    held = []
+    page.route("**/vendor/htmx-*.js", lambda route: held.append(route))
+    page.reload(wait_until="commit")
+    page.get_by_label("Dialect").select_option("MYSQL")
+    expect(page.get_by_role("group", name="PostgreSQL connection")).to_be_visible()
+
+    def arrived() -> bool:
+        page.evaluate("0")  # lets Playwright hand the held request to the route handler
+        return bool(held)
+
+    wait_until(arrived, 30, 0.05, what="htmx's script request to be held")
+    for route in held:
+        route.continue_()
+    page.unroute("**/vendor/htmx-*.js")
+    expect(page.get_by_role("group", name="MySQL connection")).to_be_visible()
+    expect(page.get_by_label("Port", exact=True)).to_have_value("3306")

@@ -22,6 +22,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 from ..accounts import MIN_PASSWORD, AccountError, clean_email
 from ..core.fields import FieldSpec
 from ..dialects import DIALECTS, Dialect
+from ..dialects.urls import SERVER_URL
 from ..source_fields import SOURCE_FIELDS
 
 
@@ -101,6 +102,25 @@ def _wtf_field(spec: FieldSpec, saved: bool) -> Field:
     return StringField(default=spec.default, **common)
 
 
+def connection_string_example(dialect: Dialect) -> str | None:
+    """An example string for `dialect` (None when it reads none: SQLite, DuckDB files…)."""
+    if dialect.url_form is None or not dialect.url_schemes:
+        return None
+    scheme = "postgresql" if "postgresql" in dialect.url_schemes else dialect.url_schemes[0]
+    port = dialect.field("port")
+    if dialect.url_form is not SERVER_URL or port is None:
+        return f"{scheme}://…"  # its own shape: the scheme says which string to paste
+    return f"{scheme}://user:password@host:{port.default}/database"
+
+
+def connection_string_help(dialect: Dialect) -> str:
+    """The connection string's hint for `dialect`."""
+    example = connection_string_example(dialect)
+    if example is None:
+        return f"{dialect.label} takes no connection string: fill in the fields below."
+    return f"Paste e.g. {example} to fill the fields."
+
+
 def source_form(
     dialect: Dialect,
     *,
@@ -121,14 +141,15 @@ def source_form(
         default=dialect.key,
     )
     # Not a dialect field: a paste-in helper that fills the fields; never stored or shown back.
+    example = connection_string_example(dialect)
     SourceForm.connectionString = PasswordField(
         "Connection string (optional)",
-        description="Paste e.g. postgresql://user:password@host:5432/db to fill the fields.",
+        description=connection_string_help(dialect),
         render_kw={
             "autocomplete": "off",
             "spellcheck": "false",
             "maxlength": 4096,
-            "placeholder": "postgresql://user:password@host:5432/database",
+            "placeholder": example or "",
             "hx-post": url_for("web.parse_connection_string"),
             "hx-trigger": "change",
             "hx-target": "#dialect-fields",

@@ -200,7 +200,9 @@ def dialect_fieldset() -> str:
     dialect = _dialect_from_request("POSTGRES")
     typed = _carried_over(dialect, request.args.items(), dialect_fields_only=True)
     form = source_form(dialect, formdata=None, data=typed or None)
-    return render_template("partials/dialect_fields.html", form=form, dialect=dialect)
+    return render_template(
+        "partials/dialect_fields.html", form=form, dialect=dialect, string_oob=True
+    )
 
 
 # Form inputs that never carry over to another dialect's form.
@@ -211,14 +213,23 @@ def _carried_over(dialect: Any, items: Any, *, dialect_fields_only: bool) -> dic
     """What was typed before a dialect switch that `dialect`'s form keeps: never a secret or
     the connection string, and not a value that is only another dialect's default."""
     secret = set(all_secret_names())
+    items = list(items)
+    shown = get_dialect(dict(items).get("fieldsetDialect") or "")
     kept = {}
     for name, value in items:
         spec = dialect.field(name)
         if name in secret or name in _NOT_CARRIED or (spec is None and dialect_fields_only):
             continue
+        if spec is not None and not _same_meaning(spec, shown.field(name) if shown else spec):
+            continue  # MySQL's database name is not SQLite's database file
         if spec is None or not _another_default(dialect, name, value):
             kept[name] = value
     return kept
+
+
+def _same_meaning(spec: Any, before: Any) -> bool:
+    """Whether a field of the dialect chosen means what the same-named one shown did."""
+    return before is None or (before.label == spec.label and before.kind == spec.kind)
 
 
 def _another_default(dialect: Any, name: str, value: str) -> bool:
@@ -260,7 +271,7 @@ def parse_connection_string() -> Any:
     )
     public = {k: v for k, v in data.items() if k not in all_secret_names()}
     form = source_form(dialect, formdata=None, data=public)
-    return render_template(
+    page = render_template(
         "partials/connection_string.html",
         form=form,
         dialect=dialect,
@@ -268,6 +279,8 @@ def parse_connection_string() -> Any:
         has_password="password" in data,
         secret_names=all_secret_names(),
     )
+    # A string that cannot be read changes only its own message: the typed fields stay.
+    return page, 200, {"HX-Reswap": "none"} if error else {}
 
 
 @bp.route("/sources/<int:source_id>")
