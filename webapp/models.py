@@ -220,6 +220,8 @@ class Source(Model):
         UniqueConstraint("public_id", name="uq_sources_public_id"),
         Index("ix_sources_due", "next_sync_at"),
         Index("ix_sources_health_due", "next_health_at"),
+        # SQLite never reuses a deleted source's id (migration 0a1b2c3d4e5f).
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

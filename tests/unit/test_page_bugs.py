@@ -211,3 +211,18 @@ def test_the_edit_page_says_no_sync_was_needed_for_a_description_edit(app, admin
     saved = admin.post(f"/sources/{source_id}/edit", data=data, follow_redirects=True)
     body = saved.get_data(as_text=True)
     assert saved.status_code == 200 and "no sync was needed" in body
+
+
+def test_sqlite_never_gives_a_deleted_sources_id_to_a_new_one(app, admin):
+    from webapp import sources as uc
+
+    first = add_source(app, "First")
+    second = add_source(app, "Second")
+    with app.app_context():
+        table_sql = db.session.execute(
+            db.text("SELECT sql FROM sqlite_master WHERE name = 'sources'")
+        ).scalar_one()
+        assert "AUTOINCREMENT" in table_sql
+        uc.delete_source(db.session.get(Source, second))
+    third = add_source(app, "Third")
+    assert third not in (first, second) and third > second
