@@ -126,7 +126,16 @@ def _switched_dialect(dialect: Any, source: Source | None) -> Any:
     """
     shown = request.form.get("fieldsetDialect")
     if request.headers.get("HX-Request"):
-        return None  # htmx swapped the fieldset in place already
+        if not shown or shown == dialect.key:
+            return None  # htmx swapped the fieldset in place already
+        # The select says one dialect, the fields are another's (a switch htmx missed): show
+        # the chosen dialect's fields instead of verifying or saving the wrong ones.
+        typed = _carried_over(dialect, request.form.items(), dialect_fields_only=True)
+        form = source_form(dialect, formdata=None, data=typed or None)
+        page = render_template(
+            "partials/dialect_fields.html", form=form, dialect=dialect, string_oob=True
+        )
+        return page, 200, {"HX-Retarget": "#dialect-fields", "HX-Reswap": "outerHTML"}
     if not request.form.get("changeDialect") and (not shown or shown == dialect.key):
         return None
     keep = _carried_over(dialect, request.form.items(), dialect_fields_only=False)
