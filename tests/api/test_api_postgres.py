@@ -58,7 +58,8 @@ def test_create_verifies_stores_encrypted_and_starts_the_first_sync(app, api: Ap
     assert response.status_code == 201, response.get_data(as_text=True)
     data = response.get_json()["data"]
     assert_contract_shape(data)
-    assert response.headers["Location"] == api.url(f"/{data['id']}")
+    # Location is absolute (scheme and host of the request), its path the new source's
+    assert response.headers["Location"] == "http://localhost" + api.url(f"/{data['id']}")
     assert data["displayName"] == "Warehouse" and data["host"] == pg.host
     assert data["port"] == pg.port and data["maxPoolSize"] == 5
     assert data["lastSyncStatus"] == "PENDING" and data["hasCompletedFirstSync"] is False
