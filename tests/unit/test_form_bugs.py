@@ -88,3 +88,28 @@ def test_retry_without_ssl_verifies_with_ssl_off(admin, pg_nossl):
     )
     assert "Connection verified." in retry.get_data(as_text=True)
     assert pg_nossl.password not in retry.get_data(as_text=True)
+
+
+def test_mariadb_login_without_a_password(admin, mariadb):
+    """Bug 6 on MariaDB: a user created without a password verifies with the field blank."""
+    with mariadb.admin() as conn, conn.cursor() as cur:
+        cur.execute("CREATE USER IF NOT EXISTS 'datadock_nopw'@'%'")
+        cur.execute(f"GRANT SELECT ON `{mariadb.database}`.* TO 'datadock_nopw'@'%'")
+    token = csrf_token(admin, "/sources/new?dialect=MARIADB")
+    response = admin.post(
+        "/sources/verify",
+        headers={"HX-Request": "true"},
+        data={
+            "csrf_token": token,
+            "dialect": "MARIADB",
+            "fieldsetDialect": "MARIADB",
+            "displayName": "No password",
+            "maxPoolSize": "10",
+            "host": mariadb.host,
+            "port": str(mariadb.port),
+            "databaseName": mariadb.database,
+            "username": "datadock_nopw",
+            "password": "",
+        },
+    )
+    assert "Connection verified." in response.get_data(as_text=True)
