@@ -43,6 +43,8 @@ def test_pages_fit_a_390px_phone_and_tables_scroll_inside(page: Page, live_serve
     set_up_with_the_demo(page, live_server)
     status = page.locator("#sync-status")
     expect(status).to_have_text("SUCCESS", timeout=SYNC_DEADLINE_MS)
+    # The "schema is read now" message goes once the sync has finished (issue 14, bug 8).
+    expect(page.get_by_text("Its schema is read now")).to_be_hidden()
     page.get_by_text("main.orders", exact=True).click()
     expect(page.get_by_role("cell", name="customer_id")).to_be_visible()
     no_sideways_scroll(page)
@@ -51,6 +53,10 @@ def test_pages_fit_a_390px_phone_and_tables_scroll_inside(page: Page, live_serve
         page.goto(live_server + path)
         expect(page.locator("main")).to_be_visible()
         no_sideways_scroll(page)
+    page.goto(live_server + "/audit")
+    table = page.locator("table.grid").first
+    expect(table).to_be_visible()
+    assert table.evaluate("t => getComputedStyle(t).overflowX") == "auto"  # scrolls inside
     page.goto(source_url)
     expect(page.locator("#sync-status")).to_have_text("SUCCESS")
     no_sideways_scroll(page)

@@ -27,7 +27,7 @@ def open_demo() -> Response:
         log.exception("the demo database could not be created")
         flash("The demo database could not be created; Datadock's server log says why.")
         return redirect(url_for("web.sources"))
-    flash("This is the demo database. Its schema is read now and shows in a few seconds.")
+    flash("This is the demo database. Its schema is read now and shows in a few seconds.", "sync")
     return redirect(url_for("web.source_detail", source_id=source.id))
 
 
