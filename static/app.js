@@ -79,7 +79,7 @@
   "use strict";
   var memo = {};
   var carried = {};
-  var pending = false;
+  var pending = 0;
   function fieldset() { return document.getElementById("dialect-fields"); }
   function shownDialect() {
     var box = fieldset();
@@ -113,11 +113,12 @@
   }
   document.addEventListener("htmx:beforeRequest", function (event) {
     var elt = event.detail && event.detail.elt;
-    if (elt && elt.id === "dialect" && elt.closest("#source-form")) { remember(); pending = true; }
+    if (elt && elt.id === "dialect" && elt.closest("#source-form")) { remember(); pending += 1; }
   });
   document.addEventListener("htmx:afterSettle", function (event) {
     // Only after a dialect switch: a pasted connection string's values are not overwritten.
-    if (pending && event.target && event.target.id === "dialect-fields") { pending = false; restore(); }
+    // Counted: a second switch may start before the first one's fields have settled.
+    if (pending > 0 && event.target && event.target.id === "dialect-fields") { pending -= 1; restore(); }
   });
   document.addEventListener("htmx:load", function (event) {
     var select = document.getElementById("dialect");
