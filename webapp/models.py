@@ -332,11 +332,13 @@ class SchemaTable(Model):
     schema_name: Mapped[str] = mapped_column(String(255))
     name: Mapped[str] = mapped_column(String(255))
     kind: Mapped[str] = mapped_column(String(24))
-    # [{"name", "type", "nullable", "primaryKey", "ordinal", "default"}]
+    # [{"name", "type", "nullable", "primaryKey", "ordinal", "default", "comment"?}]
     columns: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     # [{"name", "columns": [...], "referredSchema", "referredTable", "referredColumns": [...]}]
     foreign_keys: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     row_estimate: Mapped[int | None] = mapped_column(BigInteger)
+    # The catalog's comment on the table or view (COMMENT ON, a description); NULL when none.
+    comment: Mapped[str | None] = mapped_column(Text)
     # Digest of the columns' names and types (jobs/diff.py); NULL for rows stored before it.
     columns_hash: Mapped[str | None] = mapped_column(String(32))
 

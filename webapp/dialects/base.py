@@ -77,9 +77,11 @@ class TableInfo:
     """A table or view read from a catalog.
 
     `kind` is "table", "view", "materialized view" or "foreign table". Each column is
-    {"name", "type", "nullable", "default", "primaryKey", "ordinal"}; each foreign key is
+    {"name", "type", "nullable", "default", "primaryKey", "ordinal"}, plus "comment" where the
+    catalog has one; each foreign key is
     {"name", "columns", "referredSchema", "referredTable", "referredColumns"}.
-    `row_estimate` is the catalog's estimate (None where the catalog has none).
+    `row_estimate` is the catalog's estimate (None where the catalog has none); `comment` the
+    catalog's comment on the table or view (COMMENT ON, a description; None when none).
     """
 
     schema: str
@@ -88,6 +90,7 @@ class TableInfo:
     columns: list[dict[str, Any]] = field(default_factory=list)
     foreign_keys: list[dict[str, Any]] = field(default_factory=list)
     row_estimate: int | None = None
+    comment: str | None = None
 
 
 def _patterns(text: str | None) -> tuple[str, ...]:

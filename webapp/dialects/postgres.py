@@ -50,8 +50,9 @@ SYNC_STATEMENT_TIMEOUT_MS = 300_000  # a sync's catalog read may take longer tha
 # server's JSON building cost more than the read itself). The first reads every foreign key of
 # the allowed schemas (a row per key, its column pairs aggregated), held by table oid; the
 # second streams a row per column, ordered by schema, table and position (a table without
-# columns is one row of NULLs), grouped into tables here with their keys merged in. {filters}
-# takes the schema patterns (SchemaFilter) as parameters.
+# columns is one row of NULLs), grouped into tables here with their keys merged in; the
+# table's and each column's COMMENT ON (pg_description) ride on those rows. {filters} takes the
+# schema patterns (SchemaFilter) as parameters.
 FOREIGN_KEYS_QUERY = """
 SELECT fk.conrelid, fk.conname, fn.nspname, fc.relname,
        array_agg(a.attname ORDER BY k.i), array_agg(ra.attname ORDER BY k.i)
@@ -76,13 +77,18 @@ SELECT n.nspname, c.relname, c.relkind,
             THEN c.reltuples::bigint END,
        c.oid, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), NOT a.attnotnull,
        pg_catalog.pg_get_expr(d.adbin, d.adrelid), COALESCE(a.attnum = ANY (pk.conkey), false),
-       a.attnum
+       a.attnum, td.description, cd.description
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_catalog.pg_attribute a
        ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
 LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
 LEFT JOIN pg_catalog.pg_constraint pk ON pk.conrelid = c.oid AND pk.contype = 'p'
+LEFT JOIN pg_catalog.pg_description td
+       ON td.objoid = c.oid AND td.classoid = 'pg_catalog.pg_class'::regclass AND td.objsubid = 0
+LEFT JOIN pg_catalog.pg_description cd
+       ON cd.objoid = c.oid AND cd.classoid = 'pg_catalog.pg_class'::regclass
+      AND cd.objsubid = a.attnum
 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
   AND NOT c.relispartition
   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
@@ -306,25 +312,30 @@ def _tables(
     """Group the catalog's rows (a row per column, in table order) into tables."""
     current: TableInfo | None = None
     current_oid = None
-    for schema, table, relkind, estimate, oid, col, typ, nullable, default, pk, num in rows:
+    for row in rows:
+        schema, table, relkind, estimate, oid, col, typ, nullable, default, pk, num = row[:11]
+        note, col_note = row[11:13]  # the table's and the column's comment
         if oid != current_oid:
             if current is not None:
                 yield current
             current_oid, current = oid, None
             keys = foreign_keys.pop(oid, [])
             if schemas.allows(schema):
-                current = TableInfo(schema, table, KINDS.get(relkind, "table"), [], keys, estimate)
+                current = TableInfo(
+                    schema, table, KINDS.get(relkind, "table"), [], keys, estimate, note
+                )
         if current is not None and col is not None:
-            current.columns.append(
-                {
-                    "name": col,
-                    "type": typ,
-                    "nullable": nullable,
-                    "default": default,
-                    "primaryKey": pk,
-                    "ordinal": num,
-                }
-            )
+            column = {
+                "name": col,
+                "type": typ,
+                "nullable": nullable,
+                "default": default,
+                "primaryKey": pk,
+                "ordinal": num,
+            }
+            if col_note is not None:
+                column["comment"] = col_note
+            current.columns.append(column)
     if current is not None:
         yield current
 

@@ -108,6 +108,7 @@ def _store(snapshot: SchemaSnapshot, tables: Iterator[TableInfo], owner: str) ->
                         "columns": t.columns,
                         "foreign_keys": t.foreign_keys,
                         "row_estimate": t.row_estimate,
+                        "comment": t.comment,
                         "columns_hash": columns_hash(t.columns),
                     }
                     for t in batch
