@@ -12,17 +12,21 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Blueprint, current_app, g, request
+from flask import Blueprint, request
 from werkzeug.wrappers import Response
 
-from .. import api_keys, ratelimit
-from ..members.roles import scope_allows
 from ..names import NOT_TEXT
 from ..safe_parse import InputRefused, invalid_text, load_json
-from .guard import bearer_token, needed_scope
+from .guard import (
+    authenticate_and_count,
+    bearer_token,
+    rate_headers,
+    retry_headers,
+    scope_shortfall,
+    too_many,
+)
 
 MAX_BODY_BYTES = 1 << 20
-SCOPE = "api"  # one rate-limit window with /api/public: a key's calls count once
 
 
 @dataclass(frozen=True)
@@ -45,41 +49,28 @@ class BadBody(Exception):
 
 
 def check_key() -> Denied | None:
-    """The request's key (into `g.api_key`), counted, with the scope the view declared."""
-    token = bearer_token()
-    key = api_keys.authenticate(token) if token else None
-    limit, window = current_app.config["API_RATE_LIMIT"]
-    who = f"key:{key.id}" if key is not None else f"ip:{request.remote_addr or '-'}"
-    decision = ratelimit.hit(SCOPE, who, limit, window)
-    g.api_rate = decision
+    """The request's key and hit (`guard.authenticate_and_count`) with the scope the view
+    declared, as a Denied the face answers in its shape, or None."""
+    key, decision = authenticate_and_count()
     if not decision.allowed:
-        return Denied(
-            429,
-            "rate_limited",
-            f"Too many requests: at most {limit} every {window} s. Try again in "
-            f"{decision.retry_after_seconds} s.",
-            {"Retry-After": str(decision.retry_after_seconds)},
-        )
+        return Denied(429, "rate_limited", too_many(decision), retry_headers(decision))
     if key is None:
         return Denied(
             401,
             "unauthorized",
             "This API key is not valid: it does not exist, was revoked, has expired "
             "or its creator left the organization."
-            if token
+            if bearer_token()
             else "Send a Datadock API key in the Authorization header: "
             "`Authorization: Bearer ddk_…`.",
             {"WWW-Authenticate": 'Bearer realm="Datadock API"'},
         )
-    g.api_key = key
-    needed = needed_scope(request.endpoint)
-    have = api_keys.effective_scope(key)
-    if needed is not None and not scope_allows(have.value if have else None, needed):
+    short = scope_shortfall(key)
+    if short is not None:
         return Denied(
             403,
             "forbidden",
-            f"This API key's scope is {have.value if have else 'none'}; this "
-            f"operation needs a {needed} key.",
+            f"This API key's scope is {short[0]}; this operation needs a {short[1]} key.",
         )
     return None
 
@@ -122,11 +113,7 @@ def guard_blueprint(bp: Blueprint, deny: Callable[[Denied], Response]) -> None:
     @bp.after_request
     def _headers(response: Response) -> Response:
         response.headers["Cache-Control"] = "no-store"
-        decision = g.get("api_rate")
-        if decision is not None:
-            response.headers["X-RateLimit-Limit"] = str(decision.limit)
-            response.headers["X-RateLimit-Remaining"] = str(decision.remaining)
-        return response
+        return rate_headers(response)
 
 
 def keep_headers(router_answer: Response, converted: Response) -> Response:

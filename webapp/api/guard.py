@@ -10,7 +10,7 @@ wrong methods get the same JSON errors and headers as the endpoints.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app, g, request
 from werkzeug.wrappers import Response
@@ -19,6 +19,9 @@ from .. import api_keys, ratelimit
 from ..members.roles import KeyScope, scope_allows
 from . import PREFIX, bp
 from .errors import as_json_error, error_response
+
+if TYPE_CHECKING:
+    from ..models import ApiKey
 
 # Endpoints anyone may read (still rate-limited, per address).
 PUBLIC_ENDPOINTS = {"api.openapi_document"}
@@ -67,12 +70,13 @@ def _unauthorized(token: str | None) -> Response:
     )
 
 
-@bp.before_app_request
-def authenticate_and_limit() -> Response | None:
-    """Recognise the key (into `g.api_key`), count the request, refuse when over the limit."""
-    if not is_api_request():
-        return None
-    public = request.endpoint in PUBLIC_ENDPOINTS
+def authenticate_and_count(public: bool = False) -> tuple[ApiKey | None, ratelimit.Decision]:
+    """The request's key and its counted hit, for every API face (each maps the outcome to its
+    own error shape, in this order: over the limit, no valid key, `scope_shortfall`).
+
+    The key is None without a valid bearer key, and always for a `public` operation (no key is
+    looked at). The hit counts per key, else per address, in the one "api" window all faces
+    share. Sets `g.api_key` (when valid) and `g.api_rate` (for `rate_headers`)."""
     token = None if public else bearer_token()
     key = api_keys.authenticate(token) if token else None
     if key is not None:
@@ -81,37 +85,72 @@ def authenticate_and_limit() -> Response | None:
     who = f"key:{key.id}" if key is not None else f"ip:{request.remote_addr or '-'}"
     decision = ratelimit.hit(SCOPE, who, limit, window)
     g.api_rate = decision
+    return key, decision
+
+
+def too_many(decision: ratelimit.Decision) -> str:
+    """What a refused hit says, with the configured rate and when to try again."""
+    _, window = current_app.config["API_RATE_LIMIT"]
+    return (
+        f"Too many requests: at most {decision.limit} every {window} s. Try again in "
+        f"{decision.retry_after_seconds} s."
+    )
+
+
+def retry_headers(decision: ratelimit.Decision) -> dict[str, str]:
+    """The Retry-After header of a refused hit."""
+    return {"Retry-After": str(decision.retry_after_seconds)}
+
+
+def scope_shortfall(key: ApiKey) -> tuple[str, str] | None:
+    """(the key's scope or "none", the scope needed) when the key's scope, narrowed by its
+    creator's role, is too small for the request's operation; None when it may go on (also
+    for an unknown endpoint: routing answers 404/405)."""
+    needed = needed_scope(request.endpoint)
+    if needed is None:
+        return None
+    have = api_keys.effective_scope(key)
+    if scope_allows(have.value if have else None, needed):
+        return None
+    return (have.value if have else "none"), needed
+
+
+def rate_headers(response: Response) -> Response:
+    """X-RateLimit-Limit and -Remaining of the request's hit (when it was counted)."""
+    decision: ratelimit.Decision | None = g.get("api_rate")
+    if decision is not None:
+        response.headers["X-RateLimit-Limit"] = str(decision.limit)
+        response.headers["X-RateLimit-Remaining"] = str(decision.remaining)
+    return response
+
+
+@bp.before_app_request
+def authenticate_and_limit() -> Response | None:
+    """The Basedash face's guard: the key, the limit, the operation's scope."""
+    if not is_api_request():
+        return None
+    public = request.endpoint in PUBLIC_ENDPOINTS
+    key, decision = authenticate_and_count(public)
     if not decision.allowed:
         return error_response(
             429,
             "RateLimitExceeded",
-            f"Too many requests: at most {limit} every {window} s. Try again in "
-            f"{decision.retry_after_seconds} s.",
-            headers={"Retry-After": str(decision.retry_after_seconds)},
+            too_many(decision),
+            headers=retry_headers(decision),
             retryAfterMs=decision.retry_after_ms,
         )
-    if key is None and not public:
-        return _unauthorized(token)
-    if key is not None and not public:
-        return _check_scope(key)
-    return None
-
-
-def _check_scope(key: Any) -> Response | None:
-    """403 Forbidden when the key's scope (narrowed by its creator's role) is too small."""
-    needed = needed_scope(request.endpoint)
-    if needed is None:  # no such endpoint: routing answers 404/405
+    if public:
         return None
-    have = api_keys.effective_scope(key)
-    g.api_scope = have
-    if scope_allows(have.value if have else None, needed):
+    if key is None:
+        return _unauthorized(bearer_token())
+    short = scope_shortfall(key)
+    if short is None:
         return None
     return error_response(
         403,
         "Forbidden",
-        f"This API key's scope is {have.value if have else 'none'}; this "
-        f"operation needs a {needed} key. Admins create keys with a wider scope on the API "
-        "keys page.",
+        f"This API key's scope is {short[0]}; this operation needs a {short[1]} key. "
+        "Admins create keys with a wider scope on the API keys page.",
     )
 
 
@@ -120,10 +159,6 @@ def api_headers(response: Response) -> Response:
     """JSON errors for unknown paths and methods; the rate-limit headers; never cached."""
     if not is_api_request():
         return response
-    response = as_json_error(response)
-    decision: ratelimit.Decision | None = g.get("api_rate")
-    if decision is not None:
-        response.headers["X-RateLimit-Limit"] = str(decision.limit)
-        response.headers["X-RateLimit-Remaining"] = str(decision.remaining)
+    response = rate_headers(as_json_error(response))
     response.headers["Cache-Control"] = "no-store"
     return response

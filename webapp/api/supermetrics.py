@@ -17,13 +17,19 @@ from flask import Blueprint, current_app, g, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from .. import api_keys, onboarding, ratelimit, request_ids
+from .. import onboarding, request_ids
 from .. import sources as uc
 from ..core.refusal import Refusal
 from ..dialects import DIALECTS
-from ..members.roles import KeyScope, scope_allows
+from ..members.roles import KeyScope
 from ..safe_parse import InputRefused, load_json
-from .guard import SCOPE, bearer_token, requires_scope
+from .guard import (
+    authenticate_and_count,
+    rate_headers,
+    requires_scope,
+    retry_headers,
+    scope_shortfall,
+)
 
 if TYPE_CHECKING:
     from ..models import OnboardingLink, Organization
@@ -107,21 +113,15 @@ def guard() -> Response | None:
             response.headers["Access-Control-Allow-Headers"] = ALLOW_HEADERS
             response.headers["Access-Control-Max-Age"] = "600"
         return response
-    token = bearer_token()
-    key = api_keys.authenticate(token) if token else None
-    if key is not None:
-        g.api_key = key
-    limit, window = current_app.config["API_RATE_LIMIT"]
-    who = f"key:{key.id}" if key is not None else f"ip:{request.remote_addr or '-'}"
-    decision = ratelimit.hit(SCOPE, who, limit, window)
-    g.face_rate = decision
+    key, decision = authenticate_and_count()
     if not decision.allowed:
+        _, window = current_app.config["API_RATE_LIMIT"]
         raise FaceError(
             429,
             "Too many requests",
-            f"At most {limit} requests every {window} s. Try again in "
+            f"At most {decision.limit} requests every {window} s. Try again in "
             f"{decision.retry_after_seconds} s.",
-            {"Retry-After": str(decision.retry_after_seconds)},
+            retry_headers(decision),
         )
     if key is None:
         raise FaceError(
@@ -131,15 +131,12 @@ def guard() -> Response | None:
             "may have been revoked or expired, or its creator left the team.",
             {"WWW-Authenticate": 'Bearer realm="Datadock API"'},
         )
-    view = current_app.view_functions.get(request.endpoint or "")
-    needed = getattr(view, "scope", KeyScope.ADMIN.value) if view is not None else None
-    have = api_keys.effective_scope(key)
-    if needed is not None and not scope_allows(have.value if have else None, needed):
+    short = scope_shortfall(key)
+    if short is not None:
         raise FaceError(
             403,
             "Access denied",
-            f"This API key's scope is {have.value if have else 'none'}; this "
-            f"operation needs a {needed} key.",
+            f"This API key's scope is {short[0]}; this operation needs a {short[1]} key.",
         )
     return None
 
@@ -175,10 +172,7 @@ def headers(response: Response) -> Response:
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Access-Control-Expose-Headers"] = EXPOSE_HEADERS
         response.vary.add("Origin")
-    decision: ratelimit.Decision | None = g.get("face_rate")
-    if decision is not None:
-        response.headers["X-RateLimit-Limit"] = str(decision.limit)
-        response.headers["X-RateLimit-Remaining"] = str(decision.remaining)
+    response = rate_headers(response)
     response.headers["Cache-Control"] = "no-store"
     return response
 
