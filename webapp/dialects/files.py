@@ -279,8 +279,9 @@ def _sqlite_views(connection: sqlite3.Connection) -> Iterator[TableInfo]:
 
 
 # Columns of every table and view of the open file (and of its attached databases) with kind,
-# primary key and estimated size; each table's foreign keys ride along on its first column
-# row. One query. {databases} is the main file only, or every attached database too.
+# primary key and estimated size; each table's foreign keys and comment (COMMENT ON, DuckDB
+# 0.10+) ride along on its first column row, each column's comment on its own. One query.
+# {databases} is the main file only, or every attached database too.
 DUCKDB_QUERY = """
 WITH pk AS (
   SELECT table_oid, unnest(constraint_column_names) AS column_name
@@ -297,10 +298,13 @@ WITH pk AS (
 SELECT c.database_name = current_database(), c.database_name, c.schema_name, c.table_name,
        t.table_oid IS NULL, t.estimated_size, c.column_name,
        c.data_type, c.is_nullable, c.column_default, pk.column_name IS NOT NULL,
-       c.column_index, CASE WHEN c.column_index = 1 THEN fk.keys END
+       c.column_index, CASE WHEN c.column_index = 1 THEN fk.keys END,
+       CASE WHEN c.column_index = 1 THEN coalesce(t.comment, v.comment) END, c.comment
 FROM duckdb_columns() AS c
 LEFT JOIN duckdb_tables() AS t
   ON t.database_oid = c.database_oid AND t.table_oid = c.table_oid
+LEFT JOIN duckdb_views() AS v
+  ON v.database_oid = c.database_oid AND v.view_oid = c.table_oid
 LEFT JOIN pk ON pk.table_oid = c.table_oid AND pk.column_name = c.column_name
 LEFT JOIN fk ON fk.table_oid = c.table_oid
 WHERE c.{databases} AND NOT c.internal
@@ -401,6 +405,8 @@ class DuckDB(FileDialect):
             is_pk,
             ordinal,
             keys,
+            note,
+            column_note,
         ) in _batches(connection.execute(query)):
             schema = schema if main else f"{database}.{schema}"
             if not schemas.allows(schema):
@@ -413,6 +419,7 @@ class DuckDB(FileDialect):
                     table,
                     "view" if is_view else "table",
                     row_estimate=None if is_view else size,
+                    comment=note or None,
                 )
                 for key in keys or ():
                     current.foreign_keys.append(
@@ -424,16 +431,17 @@ class DuckDB(FileDialect):
                             "referredColumns": list(key["referred"]),
                         }
                     )
-            current.columns.append(
-                {
-                    "name": column,
-                    "type": typ,
-                    "nullable": bool(nullable),
-                    "default": default,
-                    "primaryKey": bool(is_pk),
-                    "ordinal": int(ordinal),
-                }
-            )
+            entry = {
+                "name": column,
+                "type": typ,
+                "nullable": bool(nullable),
+                "default": default,
+                "primaryKey": bool(is_pk),
+                "ordinal": int(ordinal),
+            }
+            if column_note:
+                entry["comment"] = column_note
+            current.columns.append(entry)
         if current is not None:
             yield current
 

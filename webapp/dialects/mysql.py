@@ -333,9 +333,10 @@ class MySQL(Dialect):
     def introspect(
         self, connection: pymysql.connections.Connection, schemas: SchemaFilter | None = None
     ) -> Iterator[TableInfo]:
-        """Three information_schema queries: tables (kind, row estimate) and keys (primary and
-        foreign) are read first, then every column streams through an unbuffered cursor, ordered
-        by table, and each table is yielded (and forgotten) as soon as its columns are in.
+        """Three information_schema queries: tables (kind, row estimate, comment) and keys
+        (primary and foreign) are read first, then every column (with its comment) streams
+        through an unbuffered cursor, ordered by table, and each table is yielded (and
+        forgotten) as soon as its columns are in.
 
         One joined query would be simpler, but MariaDB fills each information_schema table
         it joins for every database and joins them without an index: 10x slower.
@@ -350,7 +351,7 @@ class MySQL(Dialect):
             try:
                 cursor.execute(*catalog_query(COLUMNS_QUERY, schemas))
                 while rows := cursor.fetchmany(BATCH):
-                    for schema, table, column, typ, nullable, default, ordinal in rows:
+                    for schema, table, column, typ, nullable, default, ordinal, note in rows:
                         if current is None or (current.schema, current.name) != (schema, table):
                             if current is not None:
                                 yield current
@@ -360,16 +361,17 @@ class MySQL(Dialect):
                                 current.foreign_keys = foreign
                         if current is None:  # a sequence, or a table created meanwhile
                             continue
-                        current.columns.append(
-                            {
-                                "name": column,
-                                "type": typ,
-                                "nullable": nullable == "YES",
-                                "default": None if default == "NULL" else default,
-                                "primaryKey": column in primary,
-                                "ordinal": int(ordinal),
-                            }
-                        )
+                        entry = {
+                            "name": column,
+                            "type": typ,
+                            "nullable": nullable == "YES",
+                            "default": None if default == "NULL" else default,
+                            "primaryKey": column in primary,
+                            "ordinal": int(ordinal),
+                        }
+                        if note:  # COLUMN_COMMENT is '' when the column has none
+                            entry["comment"] = note
+                        current.columns.append(entry)
             finally:
                 cursor.close()
             if current is not None:
@@ -387,7 +389,7 @@ def _tables_and_keys(
     keys: dict[tuple[str, str], tuple[set[str], list[dict]]] = {}
     with connection.cursor(pymysql.cursors.SSCursor) as cur:
         cur.execute(*catalog_query(TABLES_QUERY, schemas))
-        for schema, name, kind, rows in cur:
+        for schema, name, kind, rows, note in cur:
             if schemas.allows(schema):
                 kind = KINDS[kind]
                 tables[(schema, name)] = TableInfo(
@@ -395,6 +397,9 @@ def _tables_and_keys(
                     name,
                     kind,
                     row_estimate=(None if kind == "view" or rows is None else int(rows)),
+                    # A view's TABLE_COMMENT is the word VIEW (views take no comment here);
+                    # a table without a comment has ''.
+                    comment=(note or None) if kind != "view" else None,
                 )
         cur.execute(*catalog_query(KEYS_QUERY, schemas))
         for schema, name, constraint, column, ref_schema, ref_table, ref_column in cur:
@@ -420,7 +425,8 @@ def _tables_and_keys(
 # Each query reads one information_schema table, filtered by schema: MariaDB then opens only
 # those databases' tables. {where} is the schema filter (see catalog_query).
 TABLES_QUERY = """
-SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, TABLE_ROWS FROM information_schema.TABLES
+SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, TABLE_ROWS, TABLE_COMMENT
+FROM information_schema.TABLES
 WHERE {where} AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED', 'VIEW')
 """
 KEYS_QUERY = """
@@ -432,7 +438,7 @@ ORDER BY TABLE_SCHEMA, TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION
 """
 COLUMNS_QUERY = """
 SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT,
-       ORDINAL_POSITION
+       ORDINAL_POSITION, COLUMN_COMMENT
 FROM information_schema.COLUMNS
 WHERE {where}
 ORDER BY CAST(TABLE_SCHEMA AS BINARY), CAST(TABLE_NAME AS BINARY), ORDINAL_POSITION
