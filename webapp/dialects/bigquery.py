@@ -84,10 +84,16 @@ OPTION_FIELDS = (
 
 DATASET_QUERY = """
 SELECT c.table_schema, c.table_name, t.table_type, c.column_name, c.data_type, c.is_nullable,
-       c.column_default, pk.column_name IS NOT NULL, c.ordinal_position
+       c.column_default, pk.column_name IS NOT NULL, c.ordinal_position,
+       CAST(NULL AS INT64), o.option_value, f.description
 FROM `{ds}`.INFORMATION_SCHEMA.COLUMNS AS c
 JOIN `{ds}`.INFORMATION_SCHEMA.TABLES AS t
   ON t.table_schema = c.table_schema AND t.table_name = c.table_name
+LEFT JOIN `{ds}`.INFORMATION_SCHEMA.TABLE_OPTIONS AS o
+  ON o.table_name = c.table_name AND o.option_name = 'description'
+LEFT JOIN `{ds}`.INFORMATION_SCHEMA.COLUMN_FIELD_PATHS AS f
+  ON f.table_name = c.table_name AND f.column_name = c.column_name
+ AND f.field_path = c.column_name
 LEFT JOIN (
   SELECT k.table_name, k.column_name
   FROM `{ds}`.INFORMATION_SCHEMA.KEY_COLUMN_USAGE AS k
@@ -266,8 +272,26 @@ class BigQuery(Dialect):
             sql = DATASET_QUERY.format(ds=f"{project}.{dataset}")
             job = client.query(sql, job_config=connection.job_config, timeout=seconds)
             rows = (tuple(r.values()) for r in job.result(timeout=seconds, page_size=5000))
-            cleaned = ((*r[:6], None if r[6] in (None, "NULL") else r[6], *r[7:]) for r in rows)
+            cleaned = (
+                (*r[:6], None if r[6] in (None, "NULL") else r[6], *r[7:10], _text(r[10]), *r[11:])
+                for r in rows
+            )
             yield from group_tables(cleaned, schemas, sql_kind)
+
+
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r"}
+
+
+def _text(option_value: Any) -> str | None:
+    """TABLE_OPTIONS' description is a string literal ("…" with backslash escapes): its text."""
+    if not isinstance(option_value, str):
+        return None
+    text = option_value.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        text = re.sub(
+            r"\\(.)", lambda m: _ESCAPES.get(m.group(1), m.group(1)), text[1:-1], flags=re.S
+        )
+    return text or None
 
 
 REGISTER = (BigQuery(),)

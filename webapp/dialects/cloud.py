@@ -98,7 +98,8 @@ def group_tables(
     """Stream TableInfo from catalog rows ordered by schema, table, ordinal.
 
     Each row is (schema, table, table type, column, type, nullable, default, primary key,
-    ordinal[, row estimate]); a row with column None is a table without columns.
+    ordinal[, row estimate[, table comment, column comment]]); a row with column None is a
+    table without columns. An empty comment is none.
     """
     schemas = schemas or SchemaFilter()
     current: TableInfo | None = None
@@ -115,9 +116,13 @@ def group_tables(
                 str(table),
                 kind(table_type),
                 row_estimate=None if estimate is None else int(estimate),
+                comment=str(row[10]) if len(row) > 10 and row[10] else None,
             )
         if name is not None:
-            current.columns.append(column(name, typ, nullable, default, pk, ordinal))
+            entry = column(name, typ, nullable, default, pk, ordinal)
+            if len(row) > 11 and row[11]:
+                entry["comment"] = str(row[11])
+            current.columns.append(entry)
     if current is not None:
         yield current
 

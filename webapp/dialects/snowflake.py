@@ -29,7 +29,7 @@ SYNC_SECONDS = 300
 
 CATALOG_QUERY = """
 SELECT c.table_schema, c.table_name, t.table_type, c.column_name, c.data_type, c.is_nullable,
-       c.column_default, c.ordinal_position, t.row_count
+       c.column_default, c.ordinal_position, t.row_count, t.comment, c.comment
 FROM information_schema.columns c
 JOIN information_schema.tables t
   ON t.table_schema = c.table_schema AND t.table_name = c.table_name
@@ -384,7 +384,7 @@ class Snowflake(Dialect):
 
             def rows() -> Iterator[tuple]:
                 while batch := cursor.fetchmany(5000):
-                    for s, t, tt, c, typ, nullable, default, ordinal, estimate in batch:
+                    for s, t, tt, c, typ, nullable, default, ordinal, estimate, *notes in batch:
                         yield (
                             s,
                             t,
@@ -396,6 +396,7 @@ class Snowflake(Dialect):
                             (s, t, c) in keys,
                             ordinal,
                             estimate,
+                            *notes,  # the table's and the column's COMMENT
                         )
 
             yield from group_tables(rows(), schemas, sql_kind)
