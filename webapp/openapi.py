@@ -16,6 +16,7 @@ import copy
 from dataclasses import replace
 from typing import Any, Literal
 
+from . import openapi_catalog as catalog_api
 from . import openapi_faces as faces_api
 from . import openapi_members as members_api
 from . import openapi_notifications as notifications_api
@@ -728,6 +729,7 @@ def build_document() -> dict[str, Any]:
                 "name": "Onboarding links",
                 "description": "The Supermetrics face: single-use connect links (/v1)",
             },
+            catalog_api.TAG,
             *faces_api.tags(),
             {"name": "Meta", "description": "About the API"},
         ],
@@ -738,6 +740,7 @@ def build_document() -> dict[str, Any]:
                 **notifications_api.paths(_ok, _errors, _data),
                 **supermetrics_api.paths(),
                 **faces_api.paths(),
+                **catalog_api.paths(_ok, _errors),
             }
         ),
         "components": {
@@ -754,6 +757,7 @@ def build_document() -> dict[str, Any]:
                 **notifications_api.schemas(),
                 **supermetrics_api.schemas(),
                 **faces_api.schemas(),
+                **catalog_api.schemas(),
             },
             "headers": {
                 **_COMMON_HEADERS,
@@ -777,6 +781,7 @@ def build_document() -> dict[str, Any]:
                 **members_api.parameters(),
                 **notifications_api.parameters(),
                 **supermetrics_api.parameters(),
+                **catalog_api.parameters(),
                 "orgId": {
                     "name": "orgId",
                     "in": "path",

@@ -302,6 +302,6 @@ def test_the_served_document_is_a_valid_openapi_document(client):
     labels = {op.label for op in operations}
     assert "POST /api/public/organizations/{orgId}/data-sources" in labels
     assert "PATCH /api/public/organizations/{orgId}/data-sources/{id}" in labels
-    assert len(labels) == 37  # + verify saved, pause, resume (issue 13); + 8 teams (12)
+    assert len(labels) == 38  # + verify saved, pause, resume (issue 13); + 8 teams (12)
     # + 8 notification channels and events (13); + 3 onboarding links, /v1 (15)
-    # + 4 DataBrain and Credible Data faces (15)
+    # + 4 DataBrain and Credible Data faces (15); + catalog search (14)

@@ -14,6 +14,7 @@ from ..api_keys import API_PATH as PREFIX
 bp = Blueprint("api", __name__, url_prefix=PREFIX)
 
 from . import (  # noqa: E402,F401  (routes and hooks register on bp)
+    catalog,
     data_sources,
     docs,
     errors,

@@ -11,6 +11,7 @@ from . import (  # noqa: E402,F401  (routes register on bp)
     api_key_pages,
     audit_pages,
     auth,
+    catalog_pages,
     connect_pages,
     demo_pages,
     errors,
