@@ -334,6 +334,10 @@ def _channel_added(page: Page) -> None:
     expect(page.locator("#signing-secret")).to_be_visible()
 
 
+def _catalog_results(page: Page) -> None:
+    expect(page.locator(".catalog-hits mark").first).to_be_visible()
+
+
 def _not_found(page: Page) -> None:
     expect(page.get_by_role("heading", name="This page does not exist")).to_be_visible()
 
@@ -349,6 +353,7 @@ VIEWS = [
     View("API keys", "/settings/api-keys", _key_list),
     View("notifications (channel added)", "/settings/notifications", _channel_added),
     View("activity", "/activity"),
+    View("catalog search (results)", "/catalog?q=order", _catalog_results, keyboard=True),
     View("404 page", "/no-such-page", _not_found),
 ]
 
