@@ -335,28 +335,79 @@ def _schemas() -> dict[str, Any]:
         },
         "Table": {
             "type": "object",
-            "required": ["schema", "name", "kind", "columns"],
+            "required": [
+                "schema",
+                "name",
+                "kind",
+                "comment",
+                "columns",
+                "foreignKeys",
+                "rowEstimate",
+            ],
             "properties": {
                 "schema": {"type": "string"},
                 "name": {"type": "string"},
-                "kind": {"type": "string"},
+                "kind": {
+                    "type": "string",
+                    "enum": ["table", "view", "materialized view", "foreign table"],
+                },
+                "comment": {
+                    "type": ["string", "null"],
+                    "description": "The catalog's comment on the table or view (COMMENT ON, "
+                    "a description); null when none.",
+                },
                 "columns": {
                     "type": "array",
                     "items": {
                         "type": "object",
-                        "required": ["name", "type"],
+                        "required": ["name", "type", "default", "comment"],
                         "properties": {
                             "name": {"type": "string"},
                             "type": {"type": "string"},
                             "nullable": {"type": "boolean"},
                             "primaryKey": {"type": "boolean"},
                             "ordinal": {"type": ["integer", "null"]},
-                            "default": {"type": ["string", "null"]},
+                            "default": {
+                                "type": ["string", "null"],
+                                "description": "The default expression, as the catalog "
+                                "writes it; null when none.",
+                            },
+                            "comment": {
+                                "type": ["string", "null"],
+                                "description": "The column's comment; null when none.",
+                            },
                         },
                     },
                 },
-                "foreignKeys": {"type": "array", "items": {"type": "object"}},
-                "rowEstimate": {"type": ["integer", "null"]},
+                "foreignKeys": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": [
+                            "name",
+                            "columns",
+                            "referredSchema",
+                            "referredTable",
+                            "referredColumns",
+                        ],
+                        "properties": {
+                            "name": {
+                                "type": ["string", "null"],
+                                "description": "The constraint's name (null where the "
+                                "catalog keeps none, e.g. SQLite).",
+                            },
+                            "columns": {"type": "array", "items": {"type": "string"}},
+                            "referredSchema": {"type": "string"},
+                            "referredTable": {"type": "string"},
+                            "referredColumns": {"type": "array", "items": {"type": "string"}},
+                        },
+                    },
+                },
+                "rowEstimate": {
+                    "type": ["integer", "null"],
+                    "description": "The catalog's row estimate; null for views and where the "
+                    "catalog keeps none.",
+                },
             },
         },
         "HealthCheck": {

@@ -194,6 +194,7 @@ def test_schema_is_searchable_and_paginated(app, api: Api):
         "primaryKey": True,
         "ordinal": 1,
         "default": None,
+        "comment": None,
     }
     rest = api.get(f"/{source_id}/schema", query_string={"limit": 10, "cursor": "3"}).get_json()
     assert len(rest["data"]) == 4 and rest["pagination"]["hasMore"] is False

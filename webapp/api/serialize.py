@@ -25,12 +25,17 @@ def source_data(source: Source) -> dict[str, Any]:
 
 
 def table_data(table: SchemaTable) -> dict[str, Any]:
-    """A table or view of the last good snapshot, with its columns and foreign keys."""
+    """A table or view of the last good snapshot, with its columns, foreign keys, row estimate
+    and comment. Every column carries `default` and `comment` (null when none)."""
     return {
         "schema": table.schema_name,
         "name": table.name,
         "kind": table.kind,
-        "columns": list(table.columns or []),
+        "comment": table.comment,
+        "columns": [
+            {**c, "default": c.get("default"), "comment": c.get("comment")}
+            for c in table.columns or []
+        ],
         "foreignKeys": list(table.foreign_keys or []),
         "rowEstimate": table.row_estimate,
     }
