@@ -13,7 +13,8 @@
   document.addEventListener("htmx:afterSettle", syncInvalid);
   document.addEventListener("htmx:oobAfterSwap", syncInvalid);
 })();
-// A Copy button (data-copy="<input id>") copies that input's value: invitation links, new keys.
+// A Copy button (data-copy="<input id>") copies that input's value: invitation links, new keys
+// (or an element's text: the source form's read-only user SQL in a <pre>).
 (function () {
   "use strict";
   document.addEventListener("click", function (event) {
@@ -21,10 +22,11 @@
     if (!button) { return; }
     var input = document.getElementById(button.getAttribute("data-copy"));
     if (!input) { return; }
-    input.select();
+    var text = "value" in input ? input.value : input.textContent;
+    if (input.select) { input.select(); } else { window.getSelection().selectAllChildren(input); }
     var done = function () { button.textContent = "Copied"; };
     if (navigator.clipboard && navigator.clipboard.writeText) {
-      navigator.clipboard.writeText(input.value).then(done, function () {
+      navigator.clipboard.writeText(text).then(done, function () {
         document.execCommand("copy"); done();
       });
     } else { document.execCommand("copy"); done(); }
@@ -128,4 +130,116 @@
     var shown = shownDialect();
     if (shown && select.value !== shown && window.htmx) { window.htmx.trigger(select, "change"); }
   });
+})();
+// The source form's dialect tiles (templates/partials/dialect_tiles.html): with the script the
+// select is joined by a searchable grid of tiles, one radio each. Choosing a tile (click,
+// Enter or Space) sets the select and fires its change, so htmx swaps the fieldset just as a
+// select change does (and the dialect memo above counts it); arrow keys, Home and End move
+// between the shown tiles. Elements marked data-js-only (the tiles, Copy buttons) show only
+// with the script; the "Create a read-only user" box stays open across dialect switches.
+(function () {
+  "use strict";
+  var helpOpen = false;
+  function picker() { return document.getElementById("dialect-picker"); }
+  function select() { return document.getElementById("dialect"); }
+  function tiles() {
+    var box = picker();
+    return box ? Array.prototype.slice.call(box.querySelectorAll("[role='radio']")) : [];
+  }
+  function shown() { return tiles().filter(function (t) { return !t.hidden; }); }
+  function sync() {
+    var chosen = select();
+    if (!chosen) { return; }
+    var current = null;
+    tiles().forEach(function (t) {
+      var on = t.getAttribute("data-dialect") === chosen.value;
+      t.setAttribute("aria-checked", on ? "true" : "false");
+      if (on) { current = t; }
+    });
+    // One tab stop in the group: the chosen tile, or the first shown one while it is filtered out.
+    var stop = current && !current.hidden ? current : shown()[0];
+    tiles().forEach(function (t) { t.tabIndex = t === stop ? 0 : -1; });
+  }
+  function choose(tile) {
+    var chosen = select();
+    if (!chosen || !tile) { return; }
+    var key = tile.getAttribute("data-dialect");
+    if (chosen.value !== key) {
+      chosen.value = key;
+      chosen.dispatchEvent(new Event("change", { bubbles: true }));
+    }
+    sync();
+    tile.focus();
+  }
+  function filter() {
+    var search = document.getElementById("dialect-search");
+    if (!search) { return; }
+    var words = search.value.toLowerCase().split(/\s+/).filter(Boolean);
+    var count = 0;
+    tiles().forEach(function (t) {
+      var text = t.getAttribute("data-search") || "";
+      t.hidden = !words.every(function (w) { return text.indexOf(w) !== -1; });
+      if (!t.hidden) { count += 1; }
+    });
+    var status = document.getElementById("dialect-matches");
+    if (status) {
+      status.textContent = !words.length ? "" : count === 0 ? "No engine matches." :
+        count + (count === 1 ? " engine matches." : " engines match.");
+    }
+    sync();
+  }
+  function columns(list) {
+    var top = list.length ? list[0].offsetTop : 0;
+    return Math.max(1, list.filter(function (t) { return t.offsetTop === top; }).length);
+  }
+  function reveal(root) {
+    if (!root || !root.querySelectorAll) { return; }
+    root.querySelectorAll("[data-js-only][hidden]").forEach(function (el) { el.hidden = false; });
+  }
+  function start() { reveal(document); filter(); }
+  document.addEventListener("click", function (event) {
+    var tile = event.target.closest ? event.target.closest("#dialect-picker [role='radio']") : null;
+    if (tile) { event.preventDefault(); choose(tile); }
+  });
+  document.addEventListener("keydown", function (event) {
+    var el = event.target;
+    if (el && el.id === "dialect-search") {
+      if (event.key === "Enter" || event.key === "ArrowDown") {
+        event.preventDefault(); // Enter would submit the form (Verify)
+        var first = shown()[0];
+        if (first) { first.focus(); }
+      }
+      return;
+    }
+    if (!el || !el.closest || !el.closest("#dialect-picker [role='radio']")) { return; }
+    var list = shown();
+    var at = list.indexOf(el);
+    var moves = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: columns(list), ArrowUp: -columns(list) };
+    var next = null;
+    if (event.key in moves) { next = list[Math.min(Math.max(at + moves[event.key], 0), list.length - 1)]; }
+    else if (event.key === "Home") { next = list[0]; }
+    else if (event.key === "End") { next = list[list.length - 1]; }
+    if (!next || at < 0) { return; }
+    event.preventDefault();
+    list.forEach(function (t) { t.tabIndex = t === next ? 0 : -1; });
+    next.focus();
+  });
+  document.addEventListener("input", function (event) {
+    if (event.target && event.target.id === "dialect-search") { filter(); }
+  });
+  document.addEventListener("change", function (event) {
+    if (event.target && event.target.id === "dialect") { sync(); }
+  });
+  document.addEventListener("toggle", function (event) {
+    if (event.target && event.target.id === "read-only-user") { helpOpen = event.target.open; }
+  }, true);
+  document.addEventListener("htmx:load", function (event) { reveal(event.detail && event.detail.elt); });
+  document.addEventListener("htmx:afterSettle", function () {
+    // A swapped fieldset (or a pasted string's dialect, out of band): tiles follow the select.
+    var box = document.getElementById("read-only-user");
+    if (box && helpOpen) { box.open = true; }
+    sync();
+  });
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); }
+  else { start(); }
 })();

@@ -42,6 +42,8 @@ class FieldSpec:
     required_if: str | None = None
     # Choices for a select: (value, label) pairs.
     choices: tuple[tuple[str, str], ...] = ()
+    # The engine's own docs page about this input (https), linked beside its help on the form.
+    docs: str = ""
 
     def clean(self, raw: Any) -> Any:
         """Return the typed value of `raw`, or raise FieldInvalid with a message for the user.

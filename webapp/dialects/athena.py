@@ -251,6 +251,12 @@ class Athena(Dialect):
 
     key = "ATHENA"
     label = "Amazon Athena"
+    category = "Query engine"
+    docs_url = "https://docs.aws.amazon.com/athena/latest/ug/getting-started.html"
+    read_only_note = (
+        "Athena's access is IAM, not SQL: give an IAM user read access to Athena, "
+        "the Glue Data Catalog and the data in S3, and write access to the result location."
+    )
     extra = "athena"
     driver_modules = ("boto3", "botocore.config")
     steps = API_STEPS
@@ -290,6 +296,7 @@ class Athena(Dialect):
             placeholder="AKIAIOSFODNN7EXAMPLE",
             help="An IAM user's access key with Athena, Glue (read) and S3 access to the "
             "data and the result location.",
+            docs="https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_access-keys.html",
         ),
         password_field(label="Secret access key", max_length=40),
         FieldSpec(

@@ -164,6 +164,14 @@ class Dialect(ABC):
     url_schemes: tuple[str, ...] = ()
     url_hosts: tuple[str, ...] = ()
     url_form: UrlForm | None = None
+    # The add form's help, declared once per dialect: the tile's short category, the engine's
+    # own connection docs (https), and the statements that create a read-only login for
+    # Datadock (placeholders datadock_reader, your_database, a password to choose). None where
+    # no such statements apply (files, API keys, IAM): `read_only_note` says what to do instead.
+    category: str = "Database"
+    docs_url: str = ""
+    read_only_sql: str | None = None
+    read_only_note: str = ""
 
     def load_driver(self) -> None:
         """Import `driver_modules`; raise DriverMissing when one is not installed."""

@@ -152,6 +152,13 @@ class BigQuery(Dialect):
 
     key = "BIGQUERY"
     label = "Google BigQuery"
+    category = "Warehouse"
+    docs_url = "https://cloud.google.com/bigquery/docs/authentication/service-account-file"
+    read_only_sql = """\
+-- Per dataset; the service account also needs BigQuery Job User on the project (IAM).
+GRANT `roles/bigquery.dataViewer`
+ON SCHEMA `your-project.your_dataset`
+TO "serviceAccount:datadock-reader@your-project.iam.gserviceaccount.com";"""
     extra = "bigquery"
     driver_modules = (
         "google.cloud.bigquery",

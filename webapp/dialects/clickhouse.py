@@ -125,6 +125,11 @@ class ClickHouse(Dialect):
 
     key = "CLICKHOUSE"
     label = "ClickHouse"
+    category = "Warehouse"
+    docs_url = "https://clickhouse.com/docs/en/interfaces/http"
+    read_only_sql = """\
+CREATE USER datadock_reader IDENTIFIED BY 'choose-a-long-password';
+GRANT SELECT ON your_database.* TO datadock_reader;"""
     extra = "clickhouse"
     driver_modules = ("clickhouse_connect",)
     steps = DRIVER_HOST_STEPS

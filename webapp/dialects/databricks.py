@@ -89,6 +89,14 @@ class Databricks(Dialect):
 
     key = "DATABRICKS"
     label = "Databricks"
+    category = "Warehouse"
+    docs_url = "https://docs.databricks.com/aws/en/integrations/compute-details"
+    read_only_sql = """\
+-- Unity Catalog, for the user or service principal whose token Datadock uses; it also
+-- needs CAN USE on the SQL warehouse.
+GRANT USE CATALOG ON CATALOG your_catalog TO `datadock-reader@example.com`;
+GRANT USE SCHEMA ON CATALOG your_catalog TO `datadock-reader@example.com`;
+GRANT SELECT ON CATALOG your_catalog TO `datadock-reader@example.com`;"""
     extra = "databricks"
     # Its client module pulls in pandas: imported by the driver step, so the connect's
     # deadline is not spent importing.
@@ -116,6 +124,7 @@ class Databricks(Dialect):
             placeholder="/sql/1.0/warehouses/1234567890abcdef",
             checks=(check_http_path,),
             help="From the warehouse's (or cluster's) Connection details.",
+            docs="https://docs.databricks.com/aws/en/integrations/compute-details",
         ),
         password_field(
             label="Access token",

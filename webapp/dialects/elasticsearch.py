@@ -404,6 +404,20 @@ class Elasticsearch(SearchEngine):
 
     key = "ELASTICSEARCH"
     label = "Elasticsearch"
+    category = "Search"
+    docs_url = "https://www.elastic.co/guide/en/elasticsearch/reference/current/security-api-create-api-key.html"
+    read_only_sql = """\
+# In Kibana's Dev Tools: an API key that can read every index and its mappings.
+POST /_security/api_key
+{
+  "name": "datadock-reader",
+  "role_descriptors": {
+    "datadock_reader": {
+      "cluster": ["monitor"],
+      "indices": [{ "names": ["*"], "privileges": ["read", "view_index_metadata"] }]
+    }
+  }
+}"""
     product = "Elasticsearch"
     extra = "elasticsearch"
     driver_modules = ("elasticsearch",)
@@ -421,6 +435,7 @@ class Elasticsearch(SearchEngine):
             label="Cloud ID",
             max_length=1024,
             help="Elastic Cloud only: from the deployment's page (name:…).",
+            docs="https://www.elastic.co/guide/en/cloud/current/ec-cloud-id.html",
         ),
         *_FIELDS_HEAD,
         *_FIELDS_AUTH,
@@ -430,6 +445,7 @@ class Elasticsearch(SearchEngine):
             required=False,
             max_length=2048,
             help="An API key (the encoded form) instead of a username and password.",
+            docs="https://www.elastic.co/guide/en/elasticsearch/reference/current/security-api-create-api-key.html",
         ),
         *_FIELDS_TLS,
         *ssh_fields(),
@@ -468,6 +484,15 @@ class OpenSearch(SearchEngine):
 
     key = "OPENSEARCH"
     label = "OpenSearch"
+    category = "Search"
+    docs_url = "https://opensearch.org/docs/latest/security/access-control/users-roles/"
+    read_only_sql = """\
+# In Dashboards' Dev Tools (security plugin): a user with the built-in readall role.
+PUT _plugins/_security/api/internalusers/datadock_reader
+{
+  "password": "choose-a-long-password",
+  "opendistro_security_roles": ["readall"]
+}"""
     product = "OpenSearch"
     extra = "opensearch"
     driver_modules = ("opensearchpy",)

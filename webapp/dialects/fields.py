@@ -191,6 +191,7 @@ def tls_fields() -> tuple[FieldSpec, ...]:
             default="require",
             required_if="sslEnabled",
             help="Verify full protects against a server impersonating yours.",
+            docs="https://www.postgresql.org/docs/current/libpq-ssl.html",
         ),
         FieldSpec(
             name="sslCustomCertificatesEnabled",

@@ -112,6 +112,9 @@ class SQLite(FileDialect):
 
     key = "SQLITE"
     label = "SQLite"
+    category = "Files"
+    docs_url = "https://www.sqlite.org/docs.html"
+    read_only_note = "A file in Datadock's data folder, opened read-only: no login to create."
     fields = (file_field("sales/orders.sqlite"),)
     # sqlite3 only has messages to tell its failures apart.
     errors = (
@@ -317,6 +320,9 @@ class DuckDB(FileDialect):
 
     key = "DUCKDB"
     label = "DuckDB"
+    category = "Files"
+    docs_url = "https://duckdb.org/docs/stable/connect/overview"
+    read_only_note = "A file in Datadock's data folder, opened read-only: no login to create."
     fields = (file_field("analytics/warehouse.duckdb"), attachments_field())
     # DuckDB's exception classes are broad; their messages tell the cases apart.
     errors = (

@@ -181,6 +181,12 @@ class Firebolt(Dialect):
 
     key = "FIREBOLT"
     label = "Firebolt"
+    category = "Warehouse"
+    docs_url = "https://docs.firebolt.io/"
+    read_only_note = (
+        "Firebolt connects as a service account: give its user a role with "
+        "USAGE on the database and engine and SELECT on the tables (Govern → Roles)."
+    )
     extra = "firebolt"
     driver_modules = ("firebolt.db", "firebolt.client.auth")
     steps = API_STEPS

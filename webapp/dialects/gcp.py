@@ -46,6 +46,7 @@ def key_fields(product: str) -> tuple[FieldSpec, FieldSpec]:
             placeholder='{"type": "service_account", "project_id": …}',
             help=f"Paste the whole JSON key file of a service account that can use "
             f"{product} (IAM → Service accounts → Keys → Add key → JSON).",
+            docs="https://cloud.google.com/iam/docs/keys-create-delete",
         ),
         FieldSpec(
             name=PROJECT_FIELD,

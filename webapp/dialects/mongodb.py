@@ -191,6 +191,16 @@ class MongoDB(Dialect):
 
     key = "MONGODB"
     label = "MongoDB"
+    category = "Documents"
+    docs_url = "https://www.mongodb.com/docs/manual/reference/connection-string/"
+    read_only_sql = """\
+// In mongosh:
+use admin
+db.createUser({
+  user: "datadock_reader",
+  pwd: "choose-a-long-password",
+  roles: [{ role: "read", db: "your_database" }]
+})"""
     extra = "mongodb"
     driver_modules = ("pymongo",)
     steps = DRIVER_HOST_STEPS

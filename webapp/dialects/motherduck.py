@@ -77,6 +77,11 @@ class MotherDuck(Dialect):
 
     key = "MOTHERDUCK"
     label = "MotherDuck"
+    category = "Warehouse"
+    docs_url = "https://motherduck.com/docs/key-tasks/authenticating-and-connecting-to-motherduck/authenticating-to-motherduck/"
+    read_only_note = (
+        "MotherDuck has no SQL logins: create a read-scaling access token, which can only read."
+    )
     steps = without(API_STEPS, "driver")  # duckdb is a dependency
     driver_steps = ("auth", "database")
     errors = ERRORS
@@ -97,6 +102,7 @@ class MotherDuck(Dialect):
             label="Access token",
             max_length=4096,
             help="Settings → Access tokens in the MotherDuck UI. A read-scaling token is enough.",
+            docs="https://motherduck.com/docs/key-tasks/authenticating-and-connecting-to-motherduck/authenticating-to-motherduck/",
         ),
     )
 

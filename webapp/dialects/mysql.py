@@ -109,8 +109,10 @@ ERRORS = (
 def mysql_tls_fields() -> tuple[FieldSpec, ...]:
     """The shared TLS fields, with the modes PyMySQL can honour (no prefer/allow)."""
     modes = tuple(m for m in SSL_MODES if m[0] in ("require", "verify-ca", "verify-full"))
+    docs = "https://dev.mysql.com/doc/refman/8.0/en/using-encrypted-connections.html"
     return tuple(
-        dataclasses.replace(f, choices=modes) if f.name == "sslMode" else f for f in tls_fields()
+        dataclasses.replace(f, choices=modes, docs=docs) if f.name == "sslMode" else f
+        for f in tls_fields()
     )
 
 
@@ -207,6 +209,10 @@ class MySQL(Dialect):
 
     key = "MYSQL"
     label = "MySQL"
+    docs_url = "https://dev.mysql.com/doc/refman/8.0/en/connecting.html"
+    read_only_sql: str | None = """\
+CREATE USER 'datadock_reader'@'%' IDENTIFIED BY 'choose-a-long-password';
+GRANT SELECT, SHOW VIEW ON your_database.* TO 'datadock_reader'@'%';"""
     errors = ERRORS
     fallback = Failure(
         "connect",
@@ -468,6 +474,12 @@ class PlanetScale(MySQL):
 
     key = "PLANETSCALE"
     label = "PlanetScale"
+    docs_url = "https://planetscale.com/docs/concepts/connection-strings"
+    read_only_sql = None
+    read_only_note = (
+        "PlanetScale makes logins in its console, not with SQL: create a password "
+        "with the Read-only role on the branch (Settings → Passwords)."
+    )
     url_hosts = ("psdb.cloud",)
     fields = (
         host_field(
@@ -489,6 +501,10 @@ class MariaDB(MySQL):
 
     key = "MARIADB"
     label = "MariaDB"
+    docs_url = "https://mariadb.com/kb/en/connecting-to-mariadb/"
+    read_only_sql = """\
+CREATE USER 'datadock_reader'@'%' IDENTIFIED BY 'choose-a-long-password';
+GRANT SELECT, SHOW VIEW ON your_database.* TO 'datadock_reader'@'%';"""
     url_schemes = ("mysql", "mariadb")
 
 

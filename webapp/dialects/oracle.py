@@ -211,6 +211,14 @@ class Oracle(Dialect):
 
     key = "ORACLE"
     label = "Oracle"
+    docs_url = (
+        "https://docs.oracle.com/en/database/oracle/oracle-database/19/sqlrf/CREATE-USER.html"
+    )
+    read_only_sql = """\
+CREATE USER datadock_reader IDENTIFIED BY "choose-a-long-password";
+GRANT CREATE SESSION TO datadock_reader;
+-- READ on each table to sync (or READ ANY TABLE for all of them):
+GRANT READ ON app_owner.orders TO datadock_reader;"""
     extra = "oracle"
     driver_modules = ("oracledb",)
     steps = DRIVER_HOST_STEPS

@@ -186,6 +186,14 @@ class Postgres(Dialect):
 
     key = "POSTGRES"
     label = "PostgreSQL"
+    docs_url = "https://www.postgresql.org/docs/current/libpq-connect.html"
+    read_only_sql = """\
+CREATE ROLE datadock_reader LOGIN PASSWORD 'choose-a-long-password';
+GRANT CONNECT ON DATABASE your_database TO datadock_reader;
+-- For each schema to sync (PostgreSQL 14+: GRANT pg_read_all_data TO datadock_reader;)
+GRANT USAGE ON SCHEMA public TO datadock_reader;
+GRANT SELECT ON ALL TABLES IN SCHEMA public TO datadock_reader;
+ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO datadock_reader;"""
     errors = ERRORS
     fallback = Failure(
         "connect",
@@ -478,6 +486,10 @@ class Supabase(Postgres):
 
     key = "SUPABASE"
     label = "Supabase"
+    docs_url = "https://supabase.com/docs/guides/database/connecting-to-postgres"
+    read_only_note = (
+        "Run it in the SQL editor; through the pooler, log in as datadock_reader.<project-ref>."
+    )
     url_hosts = ("supabase.co", "supabase.com")
     fields = (
         host_field(
@@ -502,6 +514,14 @@ class Redshift(Postgres):
 
     key = "REDSHIFT"
     label = "Amazon Redshift"
+    category = "Warehouse"
+    docs_url = "https://docs.aws.amazon.com/redshift/latest/mgmt/connecting-to-cluster.html"
+    read_only_sql = """\
+-- The password needs an upper-case letter, a lower-case letter and a digit.
+CREATE USER datadock_reader PASSWORD 'Choose-a-long-passw0rd';
+GRANT USAGE ON SCHEMA public TO datadock_reader;
+GRANT SELECT ON ALL TABLES IN SCHEMA public TO datadock_reader;
+ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO datadock_reader;"""
     url_schemes = (*Postgres.url_schemes, "redshift")
     url_hosts = ("redshift.amazonaws.com",)
     fields = (

@@ -190,6 +190,12 @@ class PostHog(Dialect):
 
     key = "POSTHOG"
     label = "PostHog"
+    category = "Analytics"
+    docs_url = "https://posthog.com/docs/api/personal-api-keys"
+    read_only_note = (
+        "PostHog has no SQL logins: create a personal API key with only the "
+        "query:read and project:read scopes."
+    )
     steps = without(HOST_STEPS, "ssh")
     errors = ERRORS
     fields = (
@@ -213,6 +219,7 @@ class PostHog(Dialect):
             max_length=512,
             help="A personal API key (phx_…) with the query:read and project:read "
             "scopes. Project API keys (phc_…) cannot read data.",
+            docs="https://posthog.com/docs/api/personal-api-keys",
         ),
         ssl_field(help="HTTPS (PostHog Cloud requires it)."),
     )

@@ -148,6 +148,7 @@ FIELDS = (
         max_length=128,
         placeholder="AKIA…",
         checks=(check_key_id,),
+        docs="https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_access-keys.html",
     ),
     FieldSpec(
         name="s3SecretAccessKey",
@@ -247,6 +248,12 @@ class S3(Dialect):
 
     key = "S3"
     label = "Amazon S3 files"
+    category = "Files"
+    docs_url = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/example-policies-s3.html"
+    read_only_note = (
+        "S3's access is IAM, not SQL: give the access key s3:ListBucket on the "
+        "bucket and s3:GetObject on the prefix, nothing more."
+    )
     steps = ("fields", "auth", "database", "catalog")
     driver_steps = ("auth", "database")
     fields = FIELDS

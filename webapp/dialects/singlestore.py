@@ -56,6 +56,10 @@ class SingleStore(MySQL):
 
     key = "SINGLESTORE"
     label = "SingleStore"
+    docs_url = "https://docs.singlestore.com/cloud/connect-to-singlestore/"
+    read_only_sql = """\
+CREATE USER 'datadock_reader'@'%' IDENTIFIED BY 'choose-a-long-password';
+GRANT SELECT ON your_database.* TO 'datadock_reader'@'%';"""
     url_schemes: tuple[str, ...] = ("singlestoredb", "singlestore", "memsql", *MySQL.url_schemes)
     url_hosts = ("singlestore.com",)
     fields = (

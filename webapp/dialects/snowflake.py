@@ -184,6 +184,21 @@ class Snowflake(Dialect):
 
     key = "SNOWFLAKE"
     label = "Snowflake"
+    category = "Warehouse"
+    docs_url = (
+        "https://docs.snowflake.com/en/developer-guide/python-connector/python-connector-connect"
+    )
+    read_only_sql = """\
+CREATE ROLE datadock_reader;
+GRANT USAGE ON WAREHOUSE your_warehouse TO ROLE datadock_reader;
+GRANT USAGE ON DATABASE your_database TO ROLE datadock_reader;
+GRANT USAGE ON ALL SCHEMAS IN DATABASE your_database TO ROLE datadock_reader;
+GRANT SELECT ON ALL TABLES IN DATABASE your_database TO ROLE datadock_reader;
+GRANT SELECT ON ALL VIEWS IN DATABASE your_database TO ROLE datadock_reader;
+GRANT SELECT ON FUTURE TABLES IN DATABASE your_database TO ROLE datadock_reader;
+CREATE USER datadock_reader PASSWORD = 'choose-a-long-password'
+  DEFAULT_ROLE = datadock_reader DEFAULT_WAREHOUSE = your_warehouse;
+GRANT ROLE datadock_reader TO USER datadock_reader;"""
     extra = "snowflake"
     driver_modules = ("snowflake.connector",)
     steps = API_STEPS
@@ -212,6 +227,7 @@ class Snowflake(Dialect):
             checks=(check_account,),
             help="Admin → Accounts, or the part of your Snowflake URL before "
             ".snowflakecomputing.com.",
+            docs="https://docs.snowflake.com/en/user-guide/admin-account-identifier",
         ),
         username_field(max_length=255),
         password_field(
@@ -228,6 +244,7 @@ class Snowflake(Dialect):
             placeholder="-----BEGIN PRIVATE KEY-----",
             help="For key-pair authentication: the PEM RSA private key whose public key "
             "is set on the user (ALTER USER … SET RSA_PUBLIC_KEY).",
+            docs="https://docs.snowflake.com/en/user-guide/key-pair-auth",
         ),
         password_field(
             name=KEY_PHRASE,

@@ -91,6 +91,11 @@ class Spanner(Dialect):
 
     key = "SPANNER"
     label = "Google Cloud Spanner"
+    docs_url = "https://cloud.google.com/spanner/docs/iam"
+    read_only_note = (
+        "Spanner's access is IAM: give the service account the Cloud Spanner "
+        "Database Reader role (roles/spanner.databaseReader) on the database."
+    )
     extra = "spanner"
     driver_modules = (
         "google.cloud.spanner",

@@ -172,6 +172,12 @@ class SqlServer(Dialect):
 
     key = "SQL_SERVER"
     label = "Microsoft SQL Server"
+    docs_url = "https://learn.microsoft.com/en-us/sql/relational-databases/security/authentication-access/create-a-database-user"
+    read_only_sql = """\
+CREATE LOGIN datadock_reader WITH PASSWORD = 'Choose-a-long-passw0rd';
+USE your_database;
+CREATE USER datadock_reader FOR LOGIN datadock_reader;
+ALTER ROLE db_datareader ADD MEMBER datadock_reader;"""
     extra = "sqlserver"
     driver_modules = ("pymssql",)
     steps = DRIVER_HOST_STEPS

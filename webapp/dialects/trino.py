@@ -154,6 +154,12 @@ class Trino(Dialect):
 
     key = "TRINO"
     label = "Trino"
+    category = "Query engine"
+    docs_url = "https://trino.io/docs/current/client/jdbc.html"
+    read_only_note = (
+        "Trino's access rules live on the coordinator (file-based or the "
+        "connector's own): allow the user to read the catalog, nothing more."
+    )
     extra = "trino"
     driver_modules = ("trino.dbapi", "trino.auth", "requests")
     steps = DRIVER_HOST_STEPS

@@ -164,6 +164,7 @@ def source_form(
     form.dialect.data = dialect.key
     form.spec_names = [spec.name for spec in dialect.fields]
     form.common_names = [spec.name for spec in SOURCE_FIELDS]
+    form.dialect_options = tuple(DIALECTS.values())  # the select's tiles (dialect_tiles.html)
     return form
 
 
