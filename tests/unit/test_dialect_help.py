@@ -9,7 +9,6 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.fixtures_app import admin, app, client  # noqa: F401
 from webapp.dialects import DIALECTS
 
 CATEGORIES = {"Database", "Warehouse", "Query engine", "Files", "Search", "Documents", "Analytics"}
@@ -42,7 +41,7 @@ def test_files_and_key_only_engines_explain_instead_of_sql():
     assert DIALECTS["MARIADB"].read_only_sql != DIALECTS["POSTGRES"].read_only_sql
 
 
-def test_the_fieldset_of_each_dialect_carries_its_help(admin):  # noqa: F811
+def test_the_fieldset_of_each_dialect_carries_its_help(admin):
     for key, dialect in DIALECTS.items():
         html = admin.get(f"/sources/fieldset?dialect={key}").get_data(as_text=True)
         assert f'href="{dialect.docs_url}" target="_blank" rel="noopener"' in html, key
@@ -56,7 +55,7 @@ def test_the_fieldset_of_each_dialect_carries_its_help(admin):  # noqa: F811
         assert ('id="outbound"' in html) == ("file" not in dialect.steps), key
 
 
-def test_the_add_form_shows_the_outbound_address_with_copy_and_the_tiles(app, admin):  # noqa: F811
+def test_the_add_form_shows_the_outbound_address_with_copy_and_the_tiles(app, admin):
     html = admin.get("/sources/new").get_data(as_text=True)
     assert "DATADOCK_OUTBOUND_ADDRESS" in html  # not configured: says how
     assert 'id="outbound-address"' not in html
