@@ -60,6 +60,7 @@ def test_success_reports_version_and_every_step(app, mariadb, dialect):
         "dns": "ok",
         "tcp": "ok",
         "ssh": "skipped",
+        "response": "ok",
         "tls": "skipped",
         "auth": "ok",
         "database": "ok",
@@ -131,12 +132,17 @@ def test_unresponsive_host_costs_one_deadline(app, silent_port):
         "dns": "ok",
         "tcp": "ok",
         "ssh": "skipped",
-        "tls": "skipped",
-        "auth": "failed",
+        "response": "failed",
+        "tls": "not_run",
+        "auth": "not_run",
         "database": "not_run",
         "catalog": "not_run",
     }
-    assert error.field_errors == {"host": "127.0.0.1 did not answer within 2 s"}
+    assert error.step == "response"  # accepted, never greeted: not an authentication failure
+    assert error.field_errors == {
+        "host": "127.0.0.1 accepted the connection but did not answer within 2 s"
+    }
+    assert "accepted the connection but never answered within 2 s" in error.detail
     assert "firewall" in error.detail and "outbound address" in error.detail
 
 

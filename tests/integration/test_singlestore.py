@@ -31,6 +31,7 @@ def test_verify_walks_every_step_and_says_the_server_is_not_singlestore(app, mar
         "dns": "ok",
         "tcp": "ok",
         "ssh": "skipped",
+        "response": "ok",
         "tls": "skipped",
         "auth": "ok",
         "database": "ok",

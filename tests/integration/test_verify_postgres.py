@@ -97,8 +97,9 @@ def test_unresponsive_host_names_the_host_and_the_firewall(app, silent_port):
         "dns": "ok",
         "tcp": "ok",
         "ssh": "skipped",
-        "tls": "skipped",
-        "auth": "failed",
+        "response": "failed",
+        "tls": "not_run",
+        "auth": "not_run",
         "database": "not_run",
         "catalog": "not_run",
     }

@@ -24,7 +24,7 @@ from typing import Any
 
 from flask import current_app, has_app_context
 
-from ..core.failures import port_refused, redact, secret_texts, timeout_failure
+from ..core.failures import port_refused, redact, secret_texts, silent_failure, timeout_failure
 from ..core.refusal import ConnectionFailed
 from ..dialects import Dialect, Target
 from ..dialects.base import DriverMissing
@@ -176,7 +176,8 @@ def _driver_connect(
 ) -> Any:
     """The driver's connect covers TLS, authentication and database at once, and TCP when
     `probe` is given (TCP was not probed before; `probe` runs only after a failure)."""
-    group = [n for n in dialect.driver_steps if n in {s.name for s in ladder.steps}]
+    # The server's first answer ("response") comes before whatever the driver's steps are.
+    group = [n for n in ("response", *dialect.driver_steps) if n in {s.name for s in ladder.steps}]
     if probe is not None:
         group.insert(0, "tcp")
     tls_applies = dialect.uses_tls(target.values)
@@ -195,12 +196,15 @@ def _driver_connect(
             failure = _probe_after(probe, failure, target, ladder)
         if failure.step == "timeout":
             applicable = [n for n in group if n != "tcp" and (n != "tls" or tls_applies)]
-            failure = timeout_failure(
+            at = applicable[0] if applicable else "database"
+            # TCP was accepted (the probe after it passed, or the tunnel carried it): the
+            # server's first answer never came, which is not an authentication failure.
+            failure = (silent_failure if at == "response" else timeout_failure)(
                 target.values.get("host", dialect.label),
                 target.values.get("port"),
                 ladder.timeout,
                 _outbound(),
-            ).at_step(applicable[0] if applicable else "database")
+            ).at_step(at)
         # Raw driver text stays in the server log, with any secret value it echoes removed.
         log.info(
             "connect to %s source failed at step %s: %s: %s",

@@ -51,6 +51,34 @@ def timeout_failure(
     )
 
 
+def silent_failure(
+    host: str, port: int | None, seconds: float, outbound: str | None = None
+) -> ConnectionFailed:
+    """The error for a host that accepted the TCP connection, then sent nothing back within
+    the deadline (the engine's first answer never came: no greeting, no reply to the startup
+    or TLS request). Its step is the ladder's "response", not the authentication after it."""
+    where = f"{host}:{port}" if port else host
+    address = f" ({outbound})" if outbound else ""
+    unnamed = (
+        ""
+        if outbound
+        else " An administrator can have that address named here by setting "
+        "DATADOCK_OUTBOUND_ADDRESS."
+    )
+    return ConnectionFailed(
+        step="response",
+        detail=(
+            f"{where} accepted the connection but never answered within {seconds:g} s. Check "
+            "that the port is the database's (not another service's), and allow Datadock's "
+            f"outbound address{address} in the database's firewall or security group: some "
+            f"let a connection open, then drop what follows.{unnamed}"
+        ),
+        field_errors={
+            "host": f"{host} accepted the connection but did not answer within {seconds:g} s"
+        },
+    )
+
+
 def port_refused(host: str, port: int | None, field: str = "port") -> ConnectionFailed:
     """Nothing listens on the port (the TCP connection was refused)."""
     return ConnectionFailed(

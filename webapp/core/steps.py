@@ -10,6 +10,9 @@ LABELS: dict[str, str] = {
     "dns": "DNS",
     "tcp": "TCP",
     "ssh": "SSH tunnel",
+    # The server's first answer (MySQL's greeting, PostgreSQL's reply to the startup or SSL
+    # request, an HTTP response): a host that accepts TCP and then stays silent fails here.
+    "response": "Server response",
     "tls": "TLS",
     "auth": "Authentication",
     "database": "Database",
@@ -17,9 +20,20 @@ LABELS: dict[str, str] = {
 }
 
 # Engines reached over TCP whose driver is always installed (PostgreSQL, MySQL families).
-HOST_STEPS = ("fields", "dns", "tcp", "ssh", "tls", "auth", "database", "catalog")
+HOST_STEPS = ("fields", "dns", "tcp", "ssh", "response", "tls", "auth", "database", "catalog")
 # Engines reached over TCP through an optional driver (SQL Server, Oracle, ClickHouse, …).
-DRIVER_HOST_STEPS = ("fields", "driver", "dns", "tcp", "ssh", "tls", "auth", "database", "catalog")
+DRIVER_HOST_STEPS = (
+    "fields",
+    "driver",
+    "dns",
+    "tcp",
+    "ssh",
+    "response",
+    "tls",
+    "auth",
+    "database",
+    "catalog",
+)
 # Vendor APIs with no user host (BigQuery, Spanner, Athena, Snowflake; MotherDuck, whose
 # driver is always installed, walks it without the driver step).
 API_STEPS = ("fields", "driver", "auth", "database", "catalog")
