@@ -113,9 +113,9 @@ def snapshot_tables(
         return [], 0
     query = select(SchemaTable).where(SchemaTable.snapshot_id == source.current_snapshot_id)
     if search:
-        pattern = f"%{search.lower()}%"
+        pattern = f"%{_like_escaped(search.lower())}%"
         query = query.where(
-            func.lower(SchemaTable.schema_name + "." + SchemaTable.name).like(pattern)
+            func.lower(SchemaTable.schema_name + "." + SchemaTable.name).like(pattern, escape="\\")
         )
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = db.session.scalars(
