@@ -243,3 +243,82 @@
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); }
   else { start(); }
 })();
+// The source page's sections as tabs (issue 14). Without JavaScript every section shows and the
+// bar's links jump to them. With it the bar is an ARIA tablist: one section shows at a time,
+// arrow keys, Home and End move between tabs, and the URL's hash names the section, so reload
+// and Back keep it; a hash naming something inside a section (#run-12, #sync-history) opens
+// that section. With no hash, Overview shows, or Schema right after a sync was started (its
+// "sync started" message is on the page). Hidden sections stay in the page: their htmx polls
+// go on. The sync panel's poll asks for the history page on show (its rows come with it).
+(function () {
+  "use strict";
+  var bar = document.querySelector("nav[data-tabs]");
+  if (!bar) { return; }
+  var tabs = Array.prototype.slice.call(bar.querySelectorAll("a[data-tab]"));
+  function panelOf(tab) { return document.getElementById(tab.getAttribute("data-tab")); }
+  function select(tab, focus) {
+    tabs.forEach(function (other) {
+      var on = other === tab;
+      other.setAttribute("aria-selected", on ? "true" : "false");
+      other.tabIndex = on ? 0 : -1;
+      var panel = panelOf(other);
+      if (panel) { panel.hidden = !on; }
+    });
+    if (focus) { tab.focus(); }
+  }
+  function fromHash() {
+    var id = window.location.hash.slice(1);
+    var target = null;
+    try { target = id ? document.getElementById(decodeURIComponent(id)) : null; } catch (e) { target = null; }
+    for (var i = 0; target && i < tabs.length; i++) {
+      var panel = panelOf(tabs[i]);
+      if (panel && panel.contains(target)) {
+        select(tabs[i], false);
+        if (target !== panel) { target.scrollIntoView(); }
+        return true;
+      }
+    }
+    return false;
+  }
+  function byKey(key) {
+    return tabs.filter(function (tab) { return tab.getAttribute("data-tab") === key; })[0] || tabs[0];
+  }
+  function show() {
+    if (!fromHash()) { select(byKey(document.getElementById("flash-sync") ? "schema" : "overview"), false); }
+  }
+  bar.setAttribute("role", "tablist");
+  tabs.forEach(function (tab) {
+    var panel = panelOf(tab);
+    tab.setAttribute("role", "tab");
+    tab.setAttribute("aria-controls", tab.getAttribute("data-tab"));
+    if (panel) { panel.setAttribute("role", "tabpanel"); panel.setAttribute("aria-labelledby", tab.id); }
+  });
+  show();
+  bar.addEventListener("click", function (event) {
+    var tab = event.target.closest ? event.target.closest("a[data-tab]") : null;
+    if (!tab) { return; }
+    event.preventDefault();
+    if (tab.getAttribute("aria-selected") !== "true") {
+      window.history.pushState(null, "", "#" + tab.getAttribute("data-tab"));
+    }
+    select(tab, true);
+  });
+  bar.addEventListener("keydown", function (event) {
+    var at = tabs.indexOf(document.activeElement);
+    var moves = { ArrowRight: at + 1, ArrowLeft: at - 1, Home: 0, End: tabs.length - 1 };
+    if (at < 0 || !(event.key in moves)) { return; }
+    event.preventDefault();
+    var tab = tabs[(moves[event.key] + tabs.length) % tabs.length];
+    window.history.replaceState(null, "", "#" + tab.getAttribute("data-tab"));
+    select(tab, true);
+  });
+  window.addEventListener("popstate", show);
+  window.addEventListener("hashchange", show);
+  document.addEventListener("htmx:configRequest", function (event) {
+    var runs = document.getElementById("sync-history");
+    var page = runs ? parseInt(runs.getAttribute("data-page"), 10) : 1;
+    if (event.detail.elt && event.detail.elt.id === "sync-panel" && page > 1) {
+      event.detail.parameters.history = String(page);
+    }
+  });
+})();

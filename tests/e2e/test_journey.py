@@ -49,7 +49,8 @@ def test_setup_add_source_verify_save_and_see_the_schema(page: Page, live_server
     expect(page.get_by_text("public.customers")).to_be_visible()
     assert pg.password not in page.content()
 
-    page.get_by_role("link", name="Data sources").click()
+    # The top bar's link (the page's breadcrumb has one too).
+    page.get_by_role("banner").get_by_role("link", name="Data sources").click()
     row = page.get_by_role("row", name=re.compile("Test database"))
     expect(row).to_contain_text("PostgreSQL")
     expect(row).to_contain_text("SUCCESS")

@@ -64,6 +64,7 @@ def test_pages_fit_a_390px_phone_and_tables_scroll_inside(page: Page, live_serve
 
 def test_check_now_keeps_the_window_and_the_webhook_token_has_copy(page: Page, live_server: str):
     set_up_with_the_demo(page, live_server)
+    page.get_by_role("tab", name="Health").click()  # the source page's sections are tabs
     windows = page.get_by_role("navigation", name="Health history window")
     windows.get_by_role("link", name="7 days").click()
     expect(windows.locator("[aria-current]")).to_have_text("7 days")
@@ -71,6 +72,7 @@ def test_check_now_keeps_the_window_and_the_webhook_token_has_copy(page: Page, l
     expect(page.locator("#health-status")).to_contain_text(re.compile("last check|check due"))
     expect(windows.locator("[aria-current]")).to_have_text("7 days")
 
+    page.get_by_role("tab", name="Settings").click()
     page.get_by_role("button", name="Create webhook token").click()
     shown = page.locator("#webhook-token-shown")
     expect(shown.get_by_role("button", name="Copy")).to_be_visible()

@@ -52,6 +52,7 @@ def test_schedule_preview_test_connection_and_pause(page: Page, live_server: str
     page.get_by_role("button", name="Pause").click()
     expect(page.locator("h1 .badge.paused")).to_have_text("Paused")
     expect(page.get_by_role("button", name="Resume")).to_be_visible()
-    page.get_by_role("link", name="Data sources").click()
+    # The top bar's link, not the breadcrumb's.
+    page.get_by_role("banner").get_by_role("link", name="Data sources").click()
     expect(page.get_by_role("row", name=re.compile("Scheduled"))).to_contain_text("Paused")
     assert pg.password not in page.content()

@@ -129,10 +129,7 @@ def clean_input(
         elif stored.get(spec.name) and spec.name not in unset and not moved:
             values[spec.name] = stored[spec.name]
         elif stored.get(spec.name) and spec.name not in unset and moved:
-            errors[spec.name] = (
-                f"Enter the {spec.label.lower()} again: the host, port, database or SSH "
-                "settings changed, so the saved one is not sent there"
-            )
+            errors[spec.name] = reentry_error(spec.label)
         else:
             values[spec.name] = _clean(spec, raw_value, errors)
     if not errors:
@@ -140,6 +137,15 @@ def clean_input(
     if errors:
         raise ValidationFailed(CHECK_FIELDS, errors)
     return SourceInput(dialect, common, values, typed)
+
+
+def reentry_error(label: str) -> str:
+    """A saved secret's error when the address it was saved for moved (the form's help for the
+    field changes with it: web/forms.py)."""
+    return (
+        f"Enter the {label.lower()} again: the host, port, database or SSH settings changed, "
+        "so the saved one is not sent there"
+    )
 
 
 def _clean(spec: FieldSpec, raw: Any, errors: dict[str, str]) -> Any:

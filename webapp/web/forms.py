@@ -24,6 +24,12 @@ from ..core.fields import FieldSpec
 from ..dialects import DIALECTS, Dialect
 from ..dialects.urls import SERVER_URL
 from ..source_fields import SOURCE_FIELDS
+from ..sources.inputs import reentry_error
+
+# A saved secret's help on the edit form, and once the address it was saved for has moved (its
+# error then asks for it again: the help must not still say that blank keeps it).
+SAVED_HELP = "Saved — leave blank to keep."
+MOVED_HELP = "Saved for the previous host, port, database and SSH settings only."
 
 
 def email_address(_form: FlaskForm, field: Field) -> None:
@@ -85,7 +91,7 @@ def _wtf_field(spec: FieldSpec, saved: bool) -> Field:
     kw = _render_kw(spec)
     if spec.required and not (spec.secret and saved) and spec.kind != "boolean":
         kw["required"] = True
-    description = "Saved — leave blank to keep." if spec.secret and saved else spec.help
+    description = SAVED_HELP if spec.secret and saved else spec.help
     common = {"label": spec.label, "description": description, "render_kw": kw}
     if spec.kind == "boolean":
         return BooleanField(default=bool(spec.default), **common)
@@ -174,7 +180,23 @@ def form_values(form: FlaskForm) -> dict[str, Any]:
 
 
 def apply_errors(form: FlaskForm, field_errors: Mapping[str, str]) -> None:
-    """Attach use-case field errors to the form's fields, for rendering under each input."""
+    """Attach use-case field errors to the form's fields, for rendering under each input (a
+    saved secret asked for again gets the help that says so)."""
     for name, message in field_errors.items():
         if name in form:
             form[name].errors = [message]
+    for name, help_text in saved_secret_help(form, field_errors).items():
+        form[name].description = help_text
+
+
+def saved_secret_help(form: FlaskForm, field_errors: Mapping[str, str]) -> dict[str, str]:
+    """The help of each saved secret field after a verify or save: "leave blank to keep", or,
+    when its error asks for it again (the host or SSH settings moved), that the saved one
+    belongs to the previous settings."""
+    return {
+        name: MOVED_HELP
+        if field_errors.get(name) == reentry_error(str(form[name].label.text))
+        else SAVED_HELP
+        for name in form.spec_names
+        if form[name].description in (SAVED_HELP, MOVED_HELP)
+    }

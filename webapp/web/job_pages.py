@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 from .. import sources as uc
 from . import bp
 from .access import editor_required, is_admin, viewer_required
-from .source_view import detail_page, job_context, source_or_404
+from .source_view import detail_page, health_companion, job_context, source_or_404
 
 if TYPE_CHECKING:
     from ..models import Source
@@ -33,8 +33,10 @@ def sync_history(source_id: int) -> str:
 @bp.route("/sources/<int:source_id>/health")
 @viewer_required
 def health_panel(source_id: int) -> str:
-    """The health section for a window (`?window=24h|7d|30d`)."""
-    return _partial("partials/health_panel.html", source_or_404(source_id))
+    """The health section for a window (`?window=24h|7d|30d`), with the overview's health
+    line out of band (the two never disagree)."""
+    source = source_or_404(source_id)
+    return _partial("partials/health_panel.html", source) + health_companion(source)
 
 
 @bp.route("/sources/<int:source_id>/health/check", methods=["POST"])
@@ -44,7 +46,9 @@ def check_health_now(source_id: int) -> Any:
     source = source_or_404(source_id)
     uc.request_health_check(source)
     if request.headers.get("HX-Request"):
-        return _partial("partials/health_panel.html", source, check_requested=True)
+        return _partial(
+            "partials/health_panel.html", source, check_requested=True
+        ) + health_companion(source)
     window = request.form.get("window")
     return redirect(url_for("web.source_detail", source_id=source.id, window=window))
 

@@ -14,8 +14,8 @@ from ..sources.projects import project_names
 from ..sources.queries import HEALTH_FILTERS, SORTS, SYNC_FILTERS, ListFilter, browse_sources
 from . import bp
 from .access import current_org, editor_required, is_admin, viewer_required
-from .forms import apply_errors, form_values, source_form
-from .source_view import detail_page, schema_panel, source_or_404
+from .forms import apply_errors, form_values, saved_secret_help, source_form
+from .source_view import detail_page, schema_panel, source_or_404, sync_companions
 from .times import relative_time
 
 if TYPE_CHECKING:
@@ -102,6 +102,7 @@ def _result(
                 error=error,
                 field_errors=field_errors,
                 oob_names=[*form.common_names, "dialect", "connectionString", *form.spec_names],
+                oob_help=saved_secret_help(form, field_errors),
             ),
             200,
             busy,
@@ -166,8 +167,9 @@ def new_source() -> Any:
     return _saved(source, "Saved. The first schema sync has started.")
 
 
-def _saved(source: Source, message: str) -> Response:
-    flash(message, "sync")  # the source page drops it once the sync has finished
+def _saved(source: Source, message: str, category: str = "sync") -> Response:
+    # A "sync" message goes once the source page sees the sync end (and opens its Schema tab).
+    flash(message, category)
     return _go(url_for("web.source_detail", source_id=source.id))
 
 
@@ -302,11 +304,16 @@ def source_detail(source_id: int) -> str:
 @bp.route("/sources/<int:source_id>/sync-panel")
 @viewer_required
 def sync_panel(source_id: int) -> str:
-    """The sync status and schema; polls itself while the sync is PENDING."""
+    """The sync status and schema; polls itself while the sync is PENDING. Its own poll also
+    brings the sync history and the overview's sync line out of band, from the same reads,
+    so the page's sections never disagree on the sync's state."""
     source = source_or_404(source_id)
-    return render_template(
+    panel = render_template(
         "partials/sync_panel.html", source=source, is_admin=is_admin(), **schema_panel(source)
     )
+    if request.headers.get("HX-Trigger") == "sync-panel":  # the poll, not a table search
+        panel += sync_companions(source)
+    return panel
 
 
 @bp.route("/sources/<int:source_id>/edit", methods=["GET", "POST"])
@@ -339,7 +346,9 @@ def edit_source(source_id: int) -> Any:
     except uc.Refusal as exc:
         return _result(form, error=exc, source=source, status=422)
     if source.last_sync_status != "PENDING":  # only the name, description or schedule
-        return _saved(source, "Saved. The connection is unchanged, so no sync was needed.")
+        return _saved(
+            source, "Saved. The connection is unchanged, so no sync was needed.", "message"
+        )
     return _saved(source, "Saved. The schema is being synced again.")
 
 
