@@ -233,3 +233,6 @@ def test_without_javascript_every_section_shows_and_at_390px_nothing_scrolls_sid
         expect(page.locator(f"#{name.lower()}")).to_be_visible()
         expect(bar.get_by_role("tab", name=name)).to_be_in_viewport()
         no_sideways_scroll(page)
+    # The breadcrumb's "Data sources" and the top bar's go to the same list.
+    page.get_by_role("banner").get_by_role("link", name="Data sources").click()
+    expect(page.get_by_role("heading", name="Data sources", exact=True)).to_be_visible()
