@@ -322,3 +322,39 @@
     }
   });
 })();
+// The schema browser (issue 14): a table named by the URL's hash (#t-schema.table) opens, on
+// load, on a hash change and after the schema panel is swapped in; a foreign key's link to a
+// table on this page (data-anchor) opens it here instead of searching for it (without
+// JavaScript the link's ?q= search shows the table, opened by the server).
+(function () {
+  "use strict";
+  function openFromHash() {
+    var id = window.location.hash.slice(1);
+    var target = null;
+    try { target = id ? document.getElementById(decodeURIComponent(id)) : null; } catch (e) { target = null; }
+    if (target && target.tagName === "DETAILS" && target.classList.contains("schema-table")) {
+      target.open = true;
+      return target;
+    }
+    return null;
+  }
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest ? event.target.closest("#sync-panel a[data-anchor]") : null;
+    if (!link || event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) { return; }
+    var anchor = link.getAttribute("data-anchor");
+    if (!document.getElementById(anchor)) { return; }
+    event.preventDefault();
+    if (window.location.hash === "#" + anchor) {
+      var target = openFromHash();
+      if (target) { target.scrollIntoView(); }
+    } else {
+      window.location.hash = anchor;
+    }
+  });
+  window.addEventListener("hashchange", openFromHash);
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (event.detail && event.detail.elt && event.detail.elt.id === "sync-panel") { openFromHash(); }
+  });
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", openFromHash); }
+  else { openFromHash(); }
+})();

@@ -44,12 +44,16 @@ def _int_arg(name: str) -> int:
 
 
 def schema_panel(source: Source) -> dict[str, Any]:
-    """The sync state and a page of the last good snapshot's tables (`?q=` filters them)."""
+    """The sync state and a page of the last good snapshot's tables (`?q=` filters them),
+    grouped per schema with their counts, keys and anchors (web/schema_browser.py)."""
+    from .schema_browser import browse
+
     search = request.args.get("q", "").strip()[:200]
     page = _int_arg("page")
     tables, total = uc.snapshot_tables(source, search, PAGE_SIZE, (page - 1) * PAGE_SIZE)
     return {
         "tables": tables,
+        "groups": browse(source, tables, search),
         "total": total,
         "search": search,
         "page": page,
