@@ -12,12 +12,14 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import url_for
 
-from ..models import SchemaTable, Source
 from ..sources.schema_browser import schema_kind_counts, tables_present
+
+if TYPE_CHECKING:
+    from ..models import SchemaTable, Source
 
 # Kinds in the order the counts name them, with their plural.
 KINDS = (
