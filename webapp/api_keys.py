@@ -13,12 +13,14 @@ request find its key with one indexed look-up.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Select, and_, bindparam, select
 
 from . import audit
 from .core.fields import FieldInvalid, FieldSpec
@@ -140,34 +142,86 @@ def is_expired(key: ApiKey) -> bool:
 def effective_scope(key: ApiKey) -> KeyScope | None:
     """What the key may do now: its scope, narrowed to what its creator's role allows; None
     when the creator is no longer a member of the key's organization."""
-    scope = parse_scope(key.scope)
-    if key.created_by_id is None or scope is None:
-        return scope
+    if key.created_by_id is None:
+        return parse_scope(key.scope)
     role = db.session.scalar(
         select(Membership.role).where(
             Membership.user_id == key.created_by_id,
             Membership.organization_id == key.organization_id,
         )
     )
-    widest = scope_for_role(role)
+    return _narrowed(key, role)
+
+
+def _narrowed(key: ApiKey, creator_role: str | None) -> KeyScope | None:
+    """The key's scope narrowed to its creator's role in the key's organization (None: the
+    creator is no member there); a key without a creator keeps its scope."""
+    scope = parse_scope(key.scope)
+    if key.created_by_id is None or scope is None:
+        return scope
+    widest = scope_for_role(creator_role)
     if widest is None:
         return None
     return scope if scope_allows(widest.value, scope.value) else widest
 
 
-def authenticate(plaintext: str | None) -> ApiKey | None:
-    """The active key whose plaintext this is, or None (unknown, revoked, expired, or its
-    creator left the organization); notes when it was last used."""
+@functools.cache
+def _lookup() -> Select[ApiKey, str | None, Organization]:
+    """A key by its hash (`digest`), its creator's role in its organization, and that
+    organization; built once (building an ORM statement costs more than running it)."""
+    return (
+        select(ApiKey, Membership.role, Organization)
+        .join(Organization, Organization.id == ApiKey.organization_id)
+        .outerjoin(
+            Membership,
+            and_(
+                Membership.user_id == ApiKey.created_by_id,
+                Membership.organization_id == ApiKey.organization_id,
+            ),
+        )
+        .where(ApiKey.key_hash == bindparam("digest"))
+    )
+
+
+@dataclass(frozen=True)
+class Recognised:
+    """A request's valid key, what it may do now, and its organization."""
+
+    key: ApiKey
+    scope: KeyScope
+    # Loaded with the key: while it is held, the session answers `get(Organization, id)`
+    # from its identity map (which holds objects weakly) without a query.
+    organization: Organization
+
+
+def recognise(plaintext: str | None) -> Recognised | None:
+    """The active key whose plaintext this is and what it may do now (`effective_scope`), or
+    None (unknown, revoked, expired, or its creator left the organization); notes when it was
+    last used.
+
+    One query, exact on every request (a revoked key, a demoted or removed creator count at
+    once): the key by its hash, its creator's role, and its organization (which every API
+    operation reads next: the session then has it without a query of its own)."""
     if not plaintext or not plaintext.startswith(KEY_PREFIX) or len(plaintext) > 200:
         return None
     digest = hash_key(plaintext)
-    key = db.session.scalar(select(ApiKey).where(ApiKey.key_hash == digest))
-    if key is None or not hmac.compare_digest(key.key_hash, digest) or key.revoked_at:
+    row = db.session.execute(_lookup(), {"digest": digest}).first()
+    if row is None:
         return None
-    if is_expired(key) or effective_scope(key) is None:
+    key, role, org = row
+    if not hmac.compare_digest(key.key_hash, digest) or key.revoked_at or is_expired(key):
+        return None
+    scope = _narrowed(key, role)
+    if scope is None:
         return None
     now = utcnow()
     if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
         key.last_used_at = now
         db.session.commit()
-    return key
+    return Recognised(key, scope, org)
+
+
+def authenticate(plaintext: str | None) -> ApiKey | None:
+    """The active key whose plaintext this is, or None (see `recognise`)."""
+    found = recognise(plaintext)
+    return found.key if found is not None else None

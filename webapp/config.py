@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from .extensions import json_text
+from .extensions import StorePool, json_text
 from .settings import ConfigError, Settings, load_settings, split_list, warn_unknown_variables
 
 __all__ = ["ConfigError", "check_store", "flask_config", "load_config"]
@@ -53,10 +53,16 @@ def _rate(text: str) -> tuple[int, int]:
 
 
 def _engine_options(url: str) -> dict[str, Any]:
-    options: dict[str, Any] = {"pool_pre_ping": True, "json_serializer": json_text}
-    if url.startswith("postgresql"):
-        options["connect_args"] = {"connect_timeout": STORE_CONNECT_TIMEOUT}
-    return options
+    """SQLite: pinged at every checkout (in-process, free). PostgreSQL: StorePool pings only
+    connections that sat idle (a ping is a round trip to the store)."""
+    if not url.startswith("postgresql"):
+        return {"pool_pre_ping": True, "json_serializer": json_text}
+    return {
+        "poolclass": StorePool,
+        "pool_use_lifo": True,
+        "json_serializer": json_text,
+        "connect_args": {"connect_timeout": STORE_CONNECT_TIMEOUT},
+    }
 
 
 def flask_config(settings: Settings, instance_path: str) -> dict[str, Any]:

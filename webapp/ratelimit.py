@@ -2,13 +2,16 @@
 
 `hit(scope, key, limit, window_seconds)` counts one event of `key` in `scope` ("api", "login",
 …) and says whether it is within `limit` per window. The count is one atomic upsert
-(INSERT … ON CONFLICT DO UPDATE … RETURNING) on its own connection and transaction: two
+(INSERT … ON CONFLICT DO UPDATE … RETURNING) on its own connection, in autocommit: the statement
+is its own transaction, so a hit is one round trip to the store (no BEGIN, no COMMIT), two
 processes sharing a PostgreSQL store never both take the last slot, and the caller's session is
-left alone.
+left alone. (Counting in memory per process and flushing in batches would save that round trip
+but let N processes allow up to N times the limit between flushes; the exact count is kept.)
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import time
@@ -17,8 +20,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.expression import Executable
 
 from .extensions import db
 from .models import ThrottleCounter
@@ -64,6 +68,24 @@ def _window_start(now: float, window_seconds: int) -> datetime:
     return datetime.fromtimestamp(start, UTC).replace(tzinfo=None)
 
 
+@functools.cache
+def _upsert(dialect_name: str) -> Executable:
+    """The counting statement for the store's dialect, built once (building and hashing a Core
+    statement costs more than running it): scope, key, window_start as bound parameters."""
+    table = ThrottleCounter.__table__
+    insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
+    values = insert(table).values(
+        scope=bindparam("scope"),
+        key=bindparam("key"),
+        window_start=bindparam("window_start"),
+        count=1,
+    )
+    return values.on_conflict_do_update(
+        index_elements=[table.c.scope, table.c.key, table.c.window_start],
+        set_={"count": table.c.count + 1},
+    ).returning(table.c.count)
+
+
 def hit(
     scope: str, key: str, limit: int, window_seconds: int, now: float | None = None
 ) -> Decision:
@@ -74,14 +96,9 @@ def hit(
     start = _window_start(now, window_seconds)
     table = ThrottleCounter.__table__
     engine = db.engine
-    insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
-    values = insert(table).values(scope=scope, key=key[:255], window_start=start, count=1)
-    statement = values.on_conflict_do_update(
-        index_elements=[table.c.scope, table.c.key, table.c.window_start],
-        set_={"count": table.c.count + 1},
-    ).returning(table.c.count)
-    with engine.begin() as connection:
-        count = int(connection.execute(statement).scalar_one())
+    params = {"scope": scope, "key": key[:255], "window_start": start}
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        count = int(connection.execute(_upsert(engine.dialect.name), params).scalar_one())
         if count == 1:
             # A new window began for this key: its older windows are of no further use.
             connection.execute(

@@ -76,11 +76,14 @@ def authenticate_and_count(public: bool = False) -> tuple[ApiKey | None, ratelim
 
     The key is None without a valid bearer key, and always for a `public` operation (no key is
     looked at). The hit counts per key, else per address, in the one "api" window all faces
-    share. Sets `g.api_key` (when valid) and `g.api_rate` (for `rate_headers`)."""
+    share. Sets `g.api_key`, `g.api_scope` (its effective scope) and `g.api_organization`
+    (the key's, kept so the operation reads it without a query) when valid, and `g.api_rate`
+    (for `rate_headers`)."""
     token = None if public else bearer_token()
-    key = api_keys.authenticate(token) if token else None
-    if key is not None:
-        g.api_key = key
+    found = api_keys.recognise(token) if token else None
+    key = found.key if found is not None else None
+    if found is not None:
+        g.api_key, g.api_scope, g.api_organization = found.key, found.scope, found.organization
     limit, window = current_app.config["API_RATE_LIMIT"]
     who = f"key:{key.id}" if key is not None else f"ip:{request.remote_addr or '-'}"
     decision = ratelimit.hit(SCOPE, who, limit, window)
@@ -109,7 +112,7 @@ def scope_shortfall(key: ApiKey) -> tuple[str, str] | None:
     needed = needed_scope(request.endpoint)
     if needed is None:
         return None
-    have = api_keys.effective_scope(key)
+    have = g.api_scope if g.get("api_key") is key else api_keys.effective_scope(key)
     if scope_allows(have.value if have else None, needed):
         return None
     return (have.value if have else "none"), needed
