@@ -135,6 +135,30 @@ def source_form(
     **kwargs: Any,
 ) -> FlaskForm:
     """A form for `dialect`: Display name, Dialect, then the dialect's declared fields."""
+    # Without formdata= Flask-WTF reads the request's form on POST; pass formdata=None to not.
+    form = _source_form_class(dialect, frozenset(saved_secrets))(data=data, **kwargs)
+    form.dialect.data = dialect.key
+    # Per request: url_for follows the request's script root (a proxy's prefix).
+    form.connectionString.render_kw = {
+        **form.connectionString.render_kw,
+        "hx-post": url_for("web.parse_connection_string"),
+    }
+    form.spec_names = [spec.name for spec in dialect.fields]
+    form.common_names = [spec.name for spec in SOURCE_FIELDS]
+    form.dialect_options = tuple(DIALECTS.values())  # the select's tiles (dialect_tiles.html)
+    return form
+
+
+# Source form classes by (dialect, saved secrets, the dialects there are): building one costs
+# about as much as filling it in, and every add, verify, save and fieldset swap needs one.
+_FORM_CLASSES: dict[tuple[int, frozenset[str], tuple[str, ...]], tuple[Dialect, type]] = {}
+
+
+def _source_form_class(dialect: Dialect, saved_secrets: frozenset[str]) -> type:
+    key = (id(dialect), saved_secrets, tuple(DIALECTS))
+    cached = _FORM_CLASSES.get(key)
+    if cached is not None and cached[0] is dialect:
+        return cached[1]
 
     class SourceForm(FlaskForm):
         pass
@@ -156,7 +180,6 @@ def source_form(
             "spellcheck": "false",
             "maxlength": 4096,
             "placeholder": example or "",
-            "hx-post": url_for("web.parse_connection_string"),
             "hx-trigger": "change",
             "hx-target": "#dialect-fields",
             "hx-swap": "outerHTML",
@@ -165,13 +188,10 @@ def source_form(
     )
     for spec in dialect.fields:
         setattr(SourceForm, spec.name, _wtf_field(spec, spec.name in saved_secrets))
-    # Without formdata= Flask-WTF reads the request's form on POST; pass formdata=None to not.
-    form = SourceForm(data=data, **kwargs)
-    form.dialect.data = dialect.key
-    form.spec_names = [spec.name for spec in dialect.fields]
-    form.common_names = [spec.name for spec in SOURCE_FIELDS]
-    form.dialect_options = tuple(DIALECTS.values())  # the select's tiles (dialect_tiles.html)
-    return form
+    if len(_FORM_CLASSES) > 512:  # many throwaway dialects (tests): start over
+        _FORM_CLASSES.clear()
+    _FORM_CLASSES[key] = (dialect, SourceForm)
+    return SourceForm
 
 
 def form_values(form: FlaskForm) -> dict[str, Any]:
