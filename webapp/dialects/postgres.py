@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
 import psycopg
 
 from .base import Dialect, SchemaFilter, TableInfo, Target
@@ -37,6 +38,7 @@ from .fields import (
     tls_fields,
     username_field,
 )
+from .stored import BETWEEN, StoredTable, columns_digest, names_types_digest
 from .urls import SERVER_URL
 
 log = logging.getLogger(__name__)
@@ -46,55 +48,109 @@ KINDS = {"r": "table", "p": "table", "v": "view", "m": "materialized view", "f":
 NO_FILE = "/dev/null/no-root-certificate.pem"  # never a file: /dev/null is not a folder
 SYNC_STATEMENT_TIMEOUT_MS = 300_000  # a sync's catalog read may take longer than a verify
 
-# The catalog in two flat queries, no correlated subquery and no JSON built on the server (the
-# server's JSON building cost more than the read itself). The first reads every foreign key of
-# the allowed schemas (a row per key, its column pairs aggregated), held by table oid; the
-# second streams a row per column, ordered by schema, table and position (a table without
-# columns is one row of NULLs), grouped into tables here with their keys merged in; the
-# table's and each column's COMMENT ON (pg_description) ride on those rows. {filters} takes the
-# schema patterns (SchemaFilter) as parameters.
-FOREIGN_KEYS_QUERY = """
-SELECT fk.conrelid, fk.conname, fn.nspname, fc.relname,
-       array_agg(a.attname ORDER BY k.i), array_agg(ra.attname ORDER BY k.i)
+# The catalog in two queries, built for a sync that stores what it reads as it came. The first
+# reads every foreign key of the allowed schemas, a row per key as the JSON object the store
+# keeps, held by table oid (a single-column key, the usual case, looks its two column names up
+# by index; a composite one unnests its pairs). The second streams a row per table, in (schema,
+# name) order: the tables are sorted first (a few bytes each, behind an OFFSET 0 fence), then
+# each table's columns are aggregated by a LATERAL subquery over pg_attribute's index (read in
+# attnum order by a fenced sorted subquery, so the aggregate needs no sort of its own), so the
+# server sends the first tables while it still reads the rest (no sort of every column before
+# the first row) and Datadock makes no Python object per column. Each row carries the columns
+# as the store's JSON text, `name + \x1e + type` of every column (the diff's digest is computed
+# from them here, stored_table) and the column count. A default and a column comment are
+# looked up by index only where the column has one (`atthasdef`; a table with any column
+# comment), so neither costs a join per column. {filters} takes the schema patterns
+# (SchemaFilter) as parameters (str.format: the JSON's braces are doubled).
+FOREIGN_KEYS_QUERY = r"""
+SELECT fk.conrelid,
+       '{{"name":' || to_json(fk.conname) || ',"columns":' || array_to_json(k.cols)
+       || ',"referredSchema":' || to_json(fn.nspname) || ',"referredTable":' || to_json(fc.relname)
+       || ',"referredColumns":' || array_to_json(k.refcols) || '}}'
 FROM pg_catalog.pg_constraint fk
-JOIN pg_catalog.pg_class c ON c.oid = fk.conrelid
-JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_catalog.pg_namespace n ON n.oid = fk.connamespace
 JOIN pg_catalog.pg_class fc ON fc.oid = fk.confrelid
 JOIN pg_catalog.pg_namespace fn ON fn.oid = fc.relnamespace
-CROSS JOIN LATERAL unnest(fk.conkey, fk.confkey) WITH ORDINALITY k(num, refnum, i)
-JOIN pg_catalog.pg_attribute a ON a.attrelid = fk.conrelid AND a.attnum = k.num
-JOIN pg_catalog.pg_attribute ra ON ra.attrelid = fk.confrelid AND ra.attnum = k.refnum
+CROSS JOIN LATERAL (
+  SELECT CASE WHEN cardinality(fk.conkey) = 1
+              THEN ARRAY[(SELECT a.attname FROM pg_catalog.pg_attribute a
+                          WHERE a.attrelid = fk.conrelid AND a.attnum = fk.conkey[1])]
+              ELSE ARRAY(SELECT a.attname
+                         FROM unnest(fk.conkey) WITH ORDINALITY u(num, i)
+                         JOIN pg_catalog.pg_attribute a
+                           ON a.attrelid = fk.conrelid AND a.attnum = u.num
+                         ORDER BY u.i) END AS cols,
+         CASE WHEN cardinality(fk.confkey) = 1
+              THEN ARRAY[(SELECT a.attname FROM pg_catalog.pg_attribute a
+                          WHERE a.attrelid = fk.confrelid AND a.attnum = fk.confkey[1])]
+              ELSE ARRAY(SELECT a.attname
+                         FROM unnest(fk.confkey) WITH ORDINALITY u(num, i)
+                         JOIN pg_catalog.pg_attribute a
+                           ON a.attrelid = fk.confrelid AND a.attnum = u.num
+                         ORDER BY u.i) END AS refcols
+) k
 WHERE fk.contype = 'f'
   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
   {filters}
-GROUP BY fk.oid, fk.conrelid, fk.conname, fn.nspname, fc.relname
 ORDER BY fk.conrelid, fk.conname
 """
 
-CATALOG_QUERY = """
-SELECT n.nspname, c.relname, c.relkind,
+CATALOG_QUERY = r"""
+SELECT c.nspname, c.relname, c.relkind,
        CASE WHEN c.relkind IN ('r', 'm', 'f') AND c.reltuples >= 0
             THEN c.reltuples::bigint END,
-       c.oid, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), NOT a.attnotnull,
-       pg_catalog.pg_get_expr(d.adbin, d.adrelid), COALESCE(a.attnum = ANY (pk.conkey), false),
-       a.attnum, td.description, cd.description
-FROM pg_catalog.pg_class c
-JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-LEFT JOIN pg_catalog.pg_attribute a
-       ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-LEFT JOIN pg_catalog.pg_constraint pk ON pk.conrelid = c.oid AND pk.contype = 'p'
-LEFT JOIN pg_catalog.pg_description td
-       ON td.objoid = c.oid AND td.classoid = 'pg_catalog.pg_class'::regclass AND td.objsubid = 0
-LEFT JOIN pg_catalog.pg_description cd
-       ON cd.objoid = c.oid AND cd.classoid = 'pg_catalog.pg_class'::regclass
-      AND cd.objsubid = a.attnum
-WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
-  AND NOT c.relispartition
-  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-  AND n.nspname NOT LIKE 'pg\\_toast%%' AND n.nspname NOT LIKE 'pg\\_temp\\_%%'
-  {filters}
-ORDER BY n.nspname, c.relname, a.attnum
+       c.oid, c.note, COALESCE(cols.j, '[]'), cols.p, cols.k
+FROM (
+  SELECT c.oid, n.nspname, c.relname, c.relkind, c.reltuples, pk.conkey AS pkey,
+         td.description AS note,
+         EXISTS (SELECT FROM pg_catalog.pg_description cd
+                 WHERE cd.objoid = c.oid AND cd.classoid = 'pg_catalog.pg_class'::regclass
+                   AND cd.objsubid > 0) AS noted
+  FROM pg_catalog.pg_class c
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  LEFT JOIN pg_catalog.pg_constraint pk ON pk.conrelid = c.oid AND pk.contype = 'p'
+  LEFT JOIN pg_catalog.pg_description td
+         ON td.objoid = c.oid AND td.classoid = 'pg_catalog.pg_class'::regclass
+        AND td.objsubid = 0
+  WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+    AND NOT c.relispartition
+    AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+    AND n.nspname NOT LIKE 'pg\_toast%%' AND n.nspname NOT LIKE 'pg\_temp\_%%'
+    {filters}
+  ORDER BY n.nspname, c.relname
+  OFFSET 0
+) c
+CROSS JOIN LATERAL (
+  SELECT '[' || string_agg(
+           '{{"name":' || to_json(a.attname)
+           || ',"type":' || COALESCE(to_json(a.typ)::text, 'null')
+           || CASE WHEN a.attnotnull THEN ',"nullable":false' ELSE ',"nullable":true' END
+           || ',"default":' || CASE WHEN a.atthasdef THEN COALESCE(to_json((
+                                  SELECT pg_catalog.pg_get_expr(d.adbin, d.adrelid)
+                                  FROM pg_catalog.pg_attrdef d
+                                  WHERE d.adrelid = a.attrelid AND d.adnum = a.attnum
+                                ))::text, 'null') ELSE 'null' END
+           || CASE WHEN a.attnum = ANY (c.pkey) THEN ',"primaryKey":true'
+                   ELSE ',"primaryKey":false' END
+           || ',"ordinal":' || a.attnum
+           || CASE WHEN c.noted THEN COALESCE(',"comment":' || to_json((
+                                  SELECT cd.description FROM pg_catalog.pg_description cd
+                                  WHERE cd.objoid = a.attrelid
+                                    AND cd.classoid = 'pg_catalog.pg_class'::regclass
+                                    AND cd.objsubid = a.attnum
+                                )), '') ELSE '' END
+           || '}}', ',') || ']' AS j,
+         string_agg(a.attname || E'\x1e' || a.typ, E'\x1f') AS p,
+         count(*) AS k
+  FROM (
+    SELECT a.attrelid, a.attname, a.attnum, a.attnotnull, a.atthasdef,
+           pg_catalog.format_type(a.atttypid, a.atttypmod) AS typ
+    FROM pg_catalog.pg_attribute a
+    WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+    ORDER BY a.attnum
+    OFFSET 0
+  ) a
+) cols
 """
 
 
@@ -295,8 +351,8 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO datadock_rea
     def introspect(
         self, connection: psycopg.Connection, schemas: SchemaFilter | None = None
     ) -> Iterator[TableInfo]:
-        """Read the foreign keys (one flat query), then stream the tables through a server-side
-        cursor, a table per row, each with its keys merged in."""
+        """Read the foreign keys (one query), then stream the tables through a server-side
+        cursor, a table per row in the store's shape (StoredTable), each with its keys."""
         schemas = schemas or SchemaFilter()
         conditions, params = schema_conditions("n.nspname", schemas)
         with connection.transaction():
@@ -309,62 +365,51 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO datadock_rea
             )
             foreign_keys = _foreign_keys(connection, conditions, params)
             with connection.cursor(name="datadock_catalog") as cur:
-                cur.itersize = 5000
+                cur.itersize = 2000
                 cur.execute(CATALOG_QUERY.format(filters=conditions), params)
                 yield from _tables(cur, schemas, foreign_keys)
 
 
 def _tables(
-    rows: Iterator[tuple], schemas: SchemaFilter, foreign_keys: dict[int, list[dict[str, Any]]]
-) -> Iterator[TableInfo]:
-    """Group the catalog's rows (a row per column, in table order) into tables."""
-    current: TableInfo | None = None
-    current_oid = None
-    for row in rows:
-        schema, table, relkind, estimate, oid, col, typ, nullable, default, pk, num = row[:11]
-        note, col_note = row[11:13]  # the table's and the column's comment
-        if oid != current_oid:
-            if current is not None:
-                yield current
-            current_oid, current = oid, None
-            keys = foreign_keys.pop(oid, [])
-            if schemas.allows(schema):
-                current = TableInfo(
-                    schema, table, KINDS.get(relkind, "table"), [], keys, estimate, note
-                )
-        if current is not None and col is not None:
-            column = {
-                "name": col,
-                "type": typ,
-                "nullable": nullable,
-                "default": default,
-                "primaryKey": pk,
-                "ordinal": num,
-            }
-            if col_note is not None:
-                column["comment"] = col_note
-            current.columns.append(column)
-    if current is not None:
-        yield current
+    rows: Iterator[tuple], schemas: SchemaFilter, foreign_keys: dict[int, list[str]]
+) -> Iterator[StoredTable]:
+    """The catalog's rows (a row per table, columns as JSON text) as StoredTables."""
+    for schema, table, relkind, estimate, oid, note, columns, pieces, count in rows:
+        keys = foreign_keys.pop(oid, None)
+        if not schemas.allows(schema):
+            continue
+        yield StoredTable(
+            schema,
+            table,
+            KINDS.get(relkind, "table"),
+            columns,
+            "[" + ",".join(keys) + "]" if keys else "[]",
+            _digest(pieces, count, columns),
+            count,
+            estimate,
+            note,
+        )
+
+
+def _digest(pieces: str | None, count: int, columns: str) -> str:
+    """The columns' digest from the server's `name \x1e type` pieces; from the parsed columns
+    where a name holds the separator (the pieces do not split into one per column)."""
+    parts = pieces.split(BETWEEN) if pieces is not None else []
+    if len(parts) != count:
+        return columns_digest(orjson.loads(columns))
+    return names_types_digest(parts)
 
 
 def _foreign_keys(
     connection: psycopg.Connection, conditions: str, params: dict[str, Any]
-) -> dict[int, list[dict[str, Any]]]:
-    """Every foreign key of the allowed schemas, by the oid of its table, ordered by name."""
-    keys: dict[int, list[dict[str, Any]]] = {}
+) -> dict[int, list[str]]:
+    """Every foreign key of the allowed schemas as JSON text, by the oid of its table, ordered
+    by name."""
+    keys: dict[int, list[str]] = {}
     with connection.cursor() as cur:
         cur.execute(FOREIGN_KEYS_QUERY.format(filters=conditions), params)
-        for oid, name, ref_schema, ref_table, columns, ref_columns in cur:
-            keys.setdefault(oid, []).append(
-                {
-                    "name": name,
-                    "columns": columns,
-                    "referredSchema": ref_schema,
-                    "referredTable": ref_table,
-                    "referredColumns": ref_columns,
-                }
-            )
+        for oid, key in cur:
+            keys.setdefault(oid, []).append(key)
     return keys
 
 

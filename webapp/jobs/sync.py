@@ -4,27 +4,35 @@ against the last good one, record the run; a failure keeps the last good snapsho
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from datetime import datetime
+from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import column, delete, select
+from sqlalchemy import table as sql_table
 
 from ..connect.errors import ConnectionFailed
 from ..connect.verify import open_connection
 from ..dialects import SchemaFilter, TableInfo, get_dialect
-from ..extensions import db
+from ..dialects.stored import StoredTable, content_digest
+from ..extensions import db, json_text
 from ..models import SchemaSnapshot, SchemaTable, Source, SyncRun, SyncStatus, utcnow
 from ..records import connection_values
 from . import events, schedules
 from .batches import read_ahead
 from .claims import SYNC, release, renew
-from .diff import columns_hash, snapshot_diff
+from .diff import Carry, columns_hash
 from .runs import RunStatus, prune_runs, queued_run, start_run
 
 log = logging.getLogger(__name__)
 
 BATCH = 1000
+READ_AHEAD = 4  # batches read ahead of the store (a few MB)
+# The batches written are committed (and the lease renewed) at most this often: each commit
+# costs a WAL flush (on SQLite an fsync), and progress every half second is plenty.
+COMMIT_SECONDS = 0.5
 MAX_BACKOFF_SECONDS = 3600.0
 READ_FAILED = (
     "The schema could not be read: the server ended the catalog query early. "
@@ -67,13 +75,14 @@ def _sync(source: Source, owner: str) -> None:
             snapshot = SchemaSnapshot(source_id=source.id)
             db.session.add(snapshot)
             db.session.commit()
-            _store(
+            carry = _store(
                 snapshot,
                 dialect.introspect(
                     opened.connection,
                     SchemaFilter.parse(source.include_schemas, source.exclude_schemas),
                 ),
                 owner,
+                source.current_snapshot_id,
             )
         finally:
             opened.close()
@@ -87,43 +96,124 @@ def _sync(source: Source, owner: str) -> None:
         log.exception("schema sync of source %s failed", source.id)
         _failed(source, run, snapshot, READ_FAILED)
         return
-    _succeeded(source, run, snapshot)
+    _succeeded(source, run, snapshot, carry)
 
 
-def _store(snapshot: SchemaSnapshot, tables: Iterator[TableInfo], owner: str) -> None:
-    """Insert the tables a batch at a time while the next batch is read (batches.py); each
-    batch commits (progress shows, SQLite writers are not starved) and renews the lease."""
+def _store(
+    snapshot: SchemaSnapshot, tables: Iterator[TableInfo], owner: str, previous: int | None
+) -> Carry | None:
+    """Insert the tables a batch at a time while the next batch is read (batches.py); every
+    COMMIT_SECONDS the batches so far commit (progress shows, SQLite writers are not starved
+    for longer) and the lease is renewed.
+
+    Against a previous snapshot, a table whose row would be the same (diff.Carry) is not
+    written: it is moved over when the sync succeeds. Rows go in as the store's own text, past
+    SQLAlchemy's per-row type processing: COPY on a PostgreSQL store, one executemany on
+    SQLite. A StoredTable (the PostgreSQL catalog read) brings its columns' JSON and digest as
+    they are to be stored; any other TableInfo is encoded and digested here."""
     lease = current_app.config["JOB_LEASE_SECONDS"]
-    table = SchemaTable.__table__
-    with read_ahead(tables, BATCH) as batches:
+    write = _writer()
+    committed = time.monotonic()
+    with read_ahead(tables, BATCH, READ_AHEAD) as batches:
+        # The previous snapshot's digests are read while the first batches are fetched.
+        carry = Carry(previous, snapshot.id) if previous is not None else None
         for batch in batches:
-            db.session.execute(
-                table.insert(),
-                [
-                    {
-                        "snapshot_id": snapshot.id,
-                        "schema_name": t.schema,
-                        "name": t.name,
-                        "kind": t.kind,
-                        "columns": t.columns,
-                        "foreign_keys": t.foreign_keys,
-                        "row_estimate": t.row_estimate,
-                        "comment": t.comment,
-                        "columns_hash": columns_hash(t.columns),
-                    }
-                    for t in batch
-                ],
-            )
+            rows, columns = [], 0
+            for t in batch:
+                row, count = _row(snapshot.id, t)
+                columns += count
+                if carry is None or not carry.unchanged(t, row[-1], row[-2]):
+                    rows.append(row)
+            if rows:
+                write(rows)
             snapshot.table_count += len(batch)
-            snapshot.column_count += sum(len(t.columns) for t in batch)
-            if not renew(SYNC, snapshot.source_id, owner, utcnow(), lease):
-                raise LeaseLost
-            db.session.commit()
+            snapshot.column_count += columns
+            if time.monotonic() - committed >= COMMIT_SECONDS:
+                _commit_batches(snapshot, owner, lease)
+                committed = time.monotonic()
+    _commit_batches(snapshot, owner, lease)
+    return carry
 
 
-def _succeeded(source: Source, run: SyncRun, snapshot: SchemaSnapshot) -> None:
-    previous = source.current_snapshot_id
-    changes = snapshot_diff(previous, snapshot.id) if previous is not None else None
+def _commit_batches(snapshot: SchemaSnapshot, owner: str, lease: float) -> None:
+    """Renew the lease and commit what was written since the last commit."""
+    if not renew(SYNC, snapshot.source_id, owner, utcnow(), lease):
+        raise LeaseLost
+    db.session.commit()
+
+
+# The columns of a stored table row, in the order _row gives them (the digests last).
+ROW_COLUMNS = (
+    "snapshot_id",
+    "schema_name",
+    "name",
+    "kind",
+    "columns",
+    "foreign_keys",
+    "row_estimate",
+    "comment",
+    "columns_hash",
+    "content_hash",
+)
+
+
+def _row(snapshot_id: int, t: TableInfo) -> tuple[tuple[Any, ...], int]:
+    """A schema_tables row (ROW_COLUMNS) for `t`, and its column count."""
+    if isinstance(t, StoredTable):
+        columns, keys, digest, count = (
+            t.columns_json,
+            t.foreign_keys_json,
+            t.columns_hash,
+            t.column_count,
+        )
+    else:
+        columns, keys = json_text(t.columns), json_text(t.foreign_keys)
+        digest, count = columns_hash(t.columns), len(t.columns)
+    content = content_digest(t.kind, columns, keys, t.row_estimate, t.comment)
+    row = (snapshot_id, t.schema, t.name, t.kind, columns, keys, t.row_estimate, t.comment)
+    return (*row, digest, content), count
+
+
+def _writer() -> Callable[[list[tuple[Any, ...]]], None]:
+    """How this store takes a batch of rows: COPY (PostgreSQL through psycopg), executemany
+    of one INSERT (SQLite), or a Core insert of untyped columns (the text goes in as it is)."""
+    dialect = db.session.get_bind().dialect
+    names = ", ".join(ROW_COLUMNS)
+    if dialect.name == "postgresql" and dialect.driver == "psycopg":
+        copy_sql = f"COPY schema_tables ({names}) FROM STDIN"
+
+        def copy(rows: list[tuple[Any, ...]]) -> None:
+            raw: Any = db.session.connection().connection.driver_connection
+            with raw.cursor() as cursor, cursor.copy(copy_sql) as stream:
+                for row in rows:
+                    stream.write_row(row)
+
+        return copy
+    if dialect.name == "sqlite":
+        marks = ", ".join("?" * len(ROW_COLUMNS))
+        insert_sql = f"INSERT INTO schema_tables ({names}) VALUES ({marks})"  # noqa: S608 - constants
+
+        def many(rows: list[tuple[Any, ...]]) -> None:
+            db.session.connection().exec_driver_sql(insert_sql, rows)
+
+        return many
+    untyped = sql_table("schema_tables", *(column(name) for name in ROW_COLUMNS))
+
+    def core(rows: list[tuple[Any, ...]]) -> None:
+        db.session.execute(
+            untyped.insert(), [dict(zip(ROW_COLUMNS, row, strict=True)) for row in rows]
+        )
+
+    return core
+
+
+def _succeeded(source: Source, run: SyncRun, snapshot: SchemaSnapshot, carry: Carry | None) -> None:
+    """Make the new snapshot the source's current one, in one transaction: the diff against the
+    previous one, its unchanged rows moved over (the rest deleted with it), the run recorded."""
+    changes = carry.changes() if carry is not None else None
+    if carry is not None:
+        carry.move()
+        db.session.execute(delete(SchemaSnapshot).where(SchemaSnapshot.id == carry.old_id))
     now = utcnow()
     snapshot.complete = True
     source.current_snapshot_id = snapshot.id
@@ -142,8 +232,6 @@ def _succeeded(source: Source, run: SyncRun, snapshot: SchemaSnapshot) -> None:
         events.schema_changed(source, run.id, changes)  # in the run's transaction
     _schedule_next(source, schedules.next_sync_at(source, current_app.config["SYNC_INTERVAL"]))
     db.session.commit()
-    if previous is not None:
-        _drop_snapshot(previous)
     prune_runs(source.id)
     db.session.commit()
     log.info(
