@@ -27,7 +27,9 @@ def test_the_scheduler_purges_spent_counters(app):
         # Addresses that came once and never again, long ago, and callers active now.
         ratelimit.hit("login-address", "192.0.2.1", 50, 900, now=now - 2 * day)
         ratelimit.hit("api", "203.0.113.9", 120, 60, now=now - day - 120)
-        ratelimit.hit("login-account", "old@example.com", 10, day, now=now - day / 2)
+        # Windows are fixed (a day's starts at 00:00 UTC): a hit halfway into today's window.
+        today = now - now % day
+        ratelimit.hit("login-account", "old@example.com", 10, day, now=today + (now - today) / 2)
         ratelimit.hit("api", "198.51.100.7", 120, 60, now=now)
         assert len(_keys()) == 4
         scheduler.start(app)
@@ -35,7 +37,7 @@ def test_the_scheduler_purges_spent_counters(app):
         while len(_keys()) > 2:
             assert time.monotonic() < deadline, f"not purged: {_keys()}"
             time.sleep(0.1)
-        # A day-long window that began half a day ago is still counting.
+        # The day-long window that began at 00:00 UTC today is still counting.
         assert _keys() == {("login-account", "old@example.com"), ("api", "198.51.100.7")}
 
 
