@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures_app import copy_store
 from tests.polling import wait_until
 from tests.servers import free_port
 
@@ -43,8 +44,9 @@ def live_server_env() -> dict[str, str]:
 
 
 @pytest.fixture
-def live_server(tmp_path, live_server_env) -> Iterator[str]:
-    """The app served by `flask run` on a free loopback port, on a fresh SQLite store."""
+def live_server(tmp_path, live_server_env, migrated_store) -> Iterator[str]:
+    """The app served by `flask run` on a free loopback port, on a fresh SQLite store (a copy
+    of the session's store migrated by the real migrations, tests/fixtures_app.py)."""
     port = free_port()
     env = {
         **os.environ,
@@ -55,9 +57,7 @@ def live_server(tmp_path, live_server_env) -> Iterator[str]:
     }
     env.pop("DATABASE_URL", None)
     flask = [sys.executable, "-m", "flask", "--app", "webapp"]
-    subprocess.run(
-        [*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True, timeout=300
-    )  # a safety deadline, as below
+    copy_store(migrated_store, tmp_path / "instance")
     log = (tmp_path / "server.log").open("w")
     proc = subprocess.Popen(
         [*flask, "run", "--host", "127.0.0.1", "--port", str(port)],
