@@ -13,10 +13,14 @@ tables and columns (`_Index`, a few MB per 10,000 tables), built from the stored
 time a search meets the snapshot and dropped when the source's current snapshot moves on. A
 search then reads one row per source from the store, scans those in memory (a whole snapshot
 skipped at once when its text lacks the search text) and reads only the page's tables back.
+Opening the search with no text yet (the page, or the API's blank search) builds the missing
+indexes in a background thread (`warm_in_background`), so the first typed search of a new
+process does not pay for reading every snapshot.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from array import array
 from bisect import bisect_right
@@ -33,6 +37,8 @@ from sqlalchemy import Text, cast, func, select
 from ..extensions import db
 from ..models import Organization, SchemaSnapshot, SchemaTable, Source
 
+log = logging.getLogger(__name__)
+
 __all__ = [
     "MAX_PER_PAGE",
     "MAX_TEXT",
@@ -44,6 +50,7 @@ __all__ = [
     "catalog_size",
     "clean_text",
     "search",
+    "warm_in_background",
 ]
 
 PER_PAGE = 50
@@ -337,6 +344,7 @@ def search(
     per_page = max(1, min(per_page, MAX_PER_PAGE))
     page = max(1, page)
     if not text:
+        warm_in_background(org)
         results = CatalogResults(text, 1, per_page, 1, 0, 0, 0, 0)
         results.searched_sources, results.searched_tables = catalog_size(org)
         return results
@@ -368,6 +376,41 @@ def search(
     results.searched_sources = len(searched)
     results.searched_tables = sum(len(s.index.table_ids) for s in searched if s.index)
     return results
+
+
+_warming: set[int] = set()  # organizations whose indexes a thread is building now
+_warming_lock = threading.Lock()
+
+
+def warm_in_background(org: Organization) -> threading.Thread | None:
+    """Build the organization's missing indexes in a daemon thread (None when one already
+    is), so that the search typed next finds them ready."""
+    with _warming_lock:
+        if org.id in _warming:
+            return None
+        _warming.add(org.id)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    thread = threading.Thread(
+        target=_warm, args=(app, org.id), name="datadock-catalog-warm", daemon=True
+    )
+    thread.start()
+    return thread
+
+
+def _warm(app: Any, org_id: int) -> None:
+    try:
+        with app.app_context():
+            try:
+                org = db.session.get(Organization, org_id)
+                if org is not None:
+                    _current_sources(org)
+            finally:
+                db.session.remove()
+    except Exception:  # a failed warm-up only leaves the building to the search
+        log.exception("catalog index warm-up failed")
+    finally:
+        with _warming_lock:
+            _warming.discard(org_id)
 
 
 def catalog_size(org: Organization) -> tuple[int, int]:
