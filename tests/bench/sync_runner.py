@@ -2,9 +2,11 @@
 syncs against one generated source database, so every ratio compares runs of the same moment.
 
 Run as `python -m tests.bench.sync_runner CONFIG_JSON`; prints one JSON line of results. Per
-round: the flat catalog query (a row per column, fetched whole), SQLAlchemy 2's bulk reflection
+round: the flat catalog reads (a row per column with its comments, the foreign keys' rows;
+fetched whole) and, for reference, the columns alone, SQLAlchemy 2's bulk reflection
 (get_multi_columns + get_multi_pk_constraint + get_multi_foreign_keys), and for each store a
-first sync (no previous snapshot) and a repeated sync (diffed against the first). The
+first sync (no previous snapshot) and a repeated sync (diffed against the first: nothing
+changed, so no table is written and every row moves to the new snapshot). The
 PostgreSQL store's statistics are made stale on purpose: analysed while `schema_tables` was
 empty, with autovacuum off for it, so the planner believes the snapshots are tiny.
 """
