@@ -18,14 +18,12 @@ from collections.abc import Iterator
 
 import pytest
 from flask import Flask
-from flask_migrate import upgrade
 
 from tests.api.conftest import PASSWORD, make_org
 from tests.bench.figures import Figure
 from tests.catalog_helpers import snapshot
-from tests.integration.jobs_helpers import fresh_database
+from tests.integration.jobs_helpers import postgres_store_app
 from tests.teams_helpers import logged_in
-from webapp import create_app
 from webapp.extensions import db
 from webapp.models import SchemaSnapshot, SchemaTable, Source
 
@@ -134,19 +132,8 @@ def plain(app: Flask, org_id: int, word: str) -> int:
 @pytest.fixture
 def pg_store(pg, tmp_path, monkeypatch) -> Iterator[Flask]:
     """An app whose store is a fresh database on the throwaway PostgreSQL."""
-    name = fresh_database(pg, "catalog")
-    monkeypatch.setenv("DATADOCK_INSTANCE_PATH", str(tmp_path / "instance"))
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    url = f"postgresql+psycopg://{pg.user}:{pg.password}@{pg.host}:{pg.port}/{name}"
-    application = create_app(
-        {"TESTING": True, "SCHEDULER_ENABLED": False, "SQLALCHEMY_DATABASE_URI": url}
-    )
-    with application.app_context():
-        upgrade()
-    yield application
-    with application.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    with postgres_store_app(pg, "catalog", tmp_path / "instance", monkeypatch) as application:
+        yield application
 
 
 def _timed(call) -> float:

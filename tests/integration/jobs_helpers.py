@@ -7,10 +7,16 @@ import contextlib
 import secrets
 import socket
 import threading
+from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
+import pytest
+from flask import Flask
+from flask_migrate import upgrade
 
 from tests.integration.test_verify_postgres import values
+from webapp import create_app
 from webapp import sources as uc
 from webapp.extensions import db
 from webapp.jobs.claims import claim_due_syncs
@@ -24,6 +30,29 @@ def fresh_database(pg, prefix: str = "jobs") -> str:
     with psycopg.connect(pg.superuser_dsn(), autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name} OWNER {pg.user}")
     return name
+
+
+@contextlib.contextmanager
+def postgres_store_app(
+    pg, prefix: str, instance: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Flask]:
+    """An app (scheduler off) whose store is a fresh, migrated database on the throwaway
+    PostgreSQL; its instance folder at `instance`."""
+    name = fresh_database(pg, prefix)
+    monkeypatch.setenv("DATADOCK_INSTANCE_PATH", str(instance))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    url = f"postgresql+psycopg://{pg.user}:{pg.password}@{pg.host}:{pg.port}/{name}"
+    application = create_app(
+        {"TESTING": True, "SCHEDULER_ENABLED": False, "SQLALCHEMY_DATABASE_URI": url}
+    )
+    with application.app_context():
+        upgrade()
+    try:
+        yield application
+    finally:
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 def run_sql(pg, database: str, sql: str) -> None:

@@ -10,12 +10,10 @@ from collections.abc import Iterator
 
 import pytest
 from flask import Flask
-from flask_migrate import upgrade
 from sqlalchemy import delete
 
 from tests.catalog_helpers import add_schema, column, snapshot
-from tests.integration.jobs_helpers import fresh_database
-from webapp import create_app
+from tests.integration.jobs_helpers import postgres_store_app
 from webapp.extensions import db
 from webapp.models import Organization, SchemaSnapshot, SchemaTable
 from webapp.sources.catalog_search import CatalogResults, search
@@ -28,19 +26,8 @@ def store(request, tmp_path, monkeypatch) -> Iterator[Flask]:
         yield request.getfixturevalue("app")
         return
     pg = request.getfixturevalue("pg")
-    name = fresh_database(pg, "catalog")
-    monkeypatch.setenv("DATADOCK_INSTANCE_PATH", str(tmp_path / "instance"))
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    url = f"postgresql+psycopg://{pg.user}:{pg.password}@{pg.host}:{pg.port}/{name}"
-    application = create_app(
-        {"TESTING": True, "SCHEDULER_ENABLED": False, "SQLALCHEMY_DATABASE_URI": url}
-    )
-    with application.app_context():
-        upgrade()
-    yield application
-    with application.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    with postgres_store_app(pg, "catalog", tmp_path / "instance", monkeypatch) as application:
+        yield application
 
 
 def _org(app: Flask, name: str) -> int:

@@ -33,13 +33,7 @@ def timeout_failure(
     `outbound` is DATADOCK_OUTBOUND_ADDRESS, named when set (else the text says how to set it).
     """
     where = f"{host}:{port}" if port else host
-    address = f" ({outbound})" if outbound else ""
-    unnamed = (
-        ""
-        if outbound
-        else " An administrator can have that address named here by setting "
-        "DATADOCK_OUTBOUND_ADDRESS."
-    )
+    address, unnamed = _outbound_words(outbound)
     return ConnectionFailed(
         step="timeout",
         detail=(
@@ -58,13 +52,7 @@ def silent_failure(
     the deadline (the engine's first answer never came: no greeting, no reply to the startup
     or TLS request). Its step is the ladder's "response", not the authentication after it."""
     where = f"{host}:{port}" if port else host
-    address = f" ({outbound})" if outbound else ""
-    unnamed = (
-        ""
-        if outbound
-        else " An administrator can have that address named here by setting "
-        "DATADOCK_OUTBOUND_ADDRESS."
-    )
+    address, unnamed = _outbound_words(outbound)
     return ConnectionFailed(
         step="response",
         detail=(
@@ -76,6 +64,15 @@ def silent_failure(
         field_errors={
             "host": f"{host} accepted the connection but did not answer within {seconds:g} s"
         },
+    )
+
+
+def _outbound_words(outbound: str | None) -> tuple[str, str]:
+    """The outbound address in parentheses (when set), and the hint to set it (when not)."""
+    if outbound:
+        return f" ({outbound})", ""
+    return "", (
+        " An administrator can have that address named here by setting DATADOCK_OUTBOUND_ADDRESS."
     )
 
 
