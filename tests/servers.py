@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -269,8 +269,15 @@ def _wait_ready(server: PgServer, log: Path) -> None:
             time.sleep(0.05)
 
 
+class SilentAddress(tuple[str, int]):
+    """A silent listener's (host, port); `hang_up()` closes the connections it accepted so far
+    (their clients see the connection end, so a verify held on one ends at once)."""
+
+    hang_up: Callable[[], None]
+
+
 @contextlib.contextmanager
-def silent_listener() -> Iterator[tuple[str, int]]:
+def silent_listener() -> Iterator[SilentAddress]:
     """A loopback listener that accepts connections and never answers: an unresponsive host."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
@@ -287,10 +294,16 @@ def silent_listener() -> Iterator[tuple[str, int]]:
             except (TimeoutError, OSError):
                 continue
 
+    def hang_up() -> None:
+        for conn in list(accepted):
+            conn.close()
+
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
+    address = SilentAddress(listener.getsockname())
+    address.hang_up = hang_up
     try:
-        yield listener.getsockname()
+        yield address
     finally:
         stop.set()
         thread.join(timeout=2)

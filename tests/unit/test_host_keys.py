@@ -26,8 +26,10 @@ def sha256(line: str) -> str:
     return "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
 
 
-ED25519 = public_line(ed25519.Ed25519PrivateKey.generate())
-ECDSA = public_line(ec.generate_private_key(ec.SECP384R1()))
+# Fixed keys (not generated per run): the parametrized test ids hold them, and pytest-xdist's
+# workers must collect the same ids.
+ED25519 = public_line(ed25519.Ed25519PrivateKey.from_private_bytes(bytes(range(32))))
+ECDSA = public_line(ec.derive_private_key(0xDA7AD0C4, ec.SECP384R1()))
 
 
 @pytest.mark.parametrize(

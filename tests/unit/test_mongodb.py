@@ -276,3 +276,22 @@ def test_server_errors_land_on_their_fields():
     assert dialect.classify(denied, target).field_errors == {
         "username": "No access to this database"
     }
+
+
+def test_server_selection_giving_up_before_the_monitor_is_a_silent_host():
+    """On a busy machine server selection can end before the monitor's connect attempt timed
+    out: pymongo then names no socket error, only "No servers found yet"."""
+    from pymongo.errors import ServerSelectionTimeoutError
+
+    from webapp.dialects.base import Target
+
+    dialect = get_dialect("MONGODB")
+    target = Target({"host": "127.0.0.1", "port": 27017, "databaseName": "app"}, None, 2.0)
+    early = ServerSelectionTimeoutError(
+        "No servers found yet, Timeout: 1.999s, Topology Description: <TopologyDescription "
+        "id: 6b0f, topology_type: Single, servers: [<ServerDescription ('127.0.0.1', 27017) "
+        "server_type: Unknown, rtt: None>]>"
+    )
+    failure = dialect.classify(early, target)
+    assert list(failure.field_errors) == ["host"]
+    assert "did not answer" in failure.field_errors["host"]

@@ -152,7 +152,9 @@ ERRORS = (
         text="(?i)connection closed|reset by peer|EOF|not a mongo|ProtocolError",
     ),
     ErrorRule(PORT_REFUSED, text="Connection refused"),
-    ErrorRule(timed_out, text="(?i)timed out"),  # every message names the configured timeouts,
+    # Every message names the configured timeouts; "No servers found yet" is server selection
+    # giving up before the monitor's own connect attempt timed out (a busy machine).
+    ErrorRule(timed_out, text="(?i)timed out|no servers found yet"),
 )
 
 
