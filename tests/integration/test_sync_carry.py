@@ -158,7 +158,10 @@ def test_a_repeated_sync_carries_unchanged_tables_and_diffs_like_snapshot_diff(
         source = sync_once(source.id)
         assert source.last_sync_status == "SUCCESS", source.sync_error_message
         second_id = source.current_snapshot_id
-        assert second_id != first_id and db.session.get(SchemaSnapshot, first_id) is None
+        # The current snapshot stays: the written rows were merged into it, the staging one went.
+        assert second_id == first_id
+        assert sorted(db.session.scalars(db.select(SchemaSnapshot.id))) == [first_id, reference]
+        changed_at = db.session.get(SchemaSnapshot, first_id).created_at
         after = _rows(second_id)
         run = db.session.scalars(db.select(SyncRun).order_by(SyncRun.id.desc())).first()
 
@@ -204,7 +207,10 @@ def test_a_repeated_sync_carries_unchanged_tables_and_diffs_like_snapshot_diff(
         uc.request_sync(source)
         source = sync_once(source.id)
         third = _rows(source.current_snapshot_id)
-        assert source.current_snapshot_id != second_id
+        assert source.current_snapshot_id == second_id
+        # Nothing changed, so the snapshot's time (what caches of it key on) stays too.
+        db.session.expire_all()
+        assert db.session.get(SchemaSnapshot, second_id).created_at == changed_at
         assert {key: t.id for key, t in third.items()} == {key: t.id for key, t in after.items()}
         run = db.session.scalars(db.select(SyncRun).order_by(SyncRun.id.desc())).first()
         assert (run.status, run.change_count, run.table_count) == ("SUCCESS", 0, 15)

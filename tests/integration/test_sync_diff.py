@@ -110,8 +110,9 @@ def test_diff_after_ddl_changes_and_history_page(app, admin, pg):
             "columnsRetyped": 2,
         }
         assert second.change_count == 6 and changes["truncated"] is False
-        # The previous snapshot is gone once the new one is in place.
-        assert db.session.get(SchemaSnapshot, first_snapshot) is None
+        # The changes were merged into the current snapshot; the sync's staging one is gone.
+        assert source.current_snapshot_id == first_snapshot
+        assert db.session.scalars(db.select(SchemaSnapshot.id)).all() == [first_snapshot]
         assert ("public", "doomed") not in tables_of(source)
 
         uc.request_sync(source, trigger="schedule")

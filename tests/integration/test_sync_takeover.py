@@ -334,12 +334,11 @@ def test_a_sync_killed_mid_catalog_is_taken_over_after_a_restart(app, synced, pr
                 ("create", "SUCCESS"),
             ]
             assert runs[1].error_message == INTERRUPTED
-            assert source.current_snapshot_id != snapshot_id
+            # Nothing changed: the current snapshot stays; the killed sync's half snapshot and
+            # the restarted sync's staging one are gone.
+            assert source.current_snapshot_id == snapshot_id
             assert set(tables_of(source)) == tables
-            # The killed sync's half snapshot and the replaced one are gone.
-            assert db.session.scalars(db.select(SchemaSnapshot.id)).all() == [
-                source.current_snapshot_id
-            ]
+            assert db.session.scalars(db.select(SchemaSnapshot.id)).all() == [snapshot_id]
     finally:
         proxy.release()
         workers.stop()

@@ -10,11 +10,13 @@ is ever held whole, so a 50,000-table schema diffs in bounded memory.
 
 A sync does not write its unchanged tables again (`Carry`): it reads the last good snapshot's
 names and digests (one indexed scan, in the store's (schema, name) order), writes only the
-tables whose `content_hash` differs or that are new, and at the end moves the unchanged rows
-over to its new snapshot. The diff comes out of that same pass, equal to what `snapshot_diff`
-makes of the two snapshots (the same entries, counts and order): each entry is placed by its
-table's position in the store's order, the removed and changed tables' from that scan, the added
-ones' from a scan of the (few) rows the sync wrote.
+tables whose `content_hash` differs or that are new into a staging snapshot, and at the end,
+in one transaction, deletes the replaced and removed rows of the last good snapshot and moves
+the (few) written rows into it: the unchanged rows are never touched, so a sync that finds
+nothing changed writes nothing but its run. The diff comes out of that same pass, equal to what
+`snapshot_diff` makes of the two snapshots (the same entries, counts and order): each entry is
+placed by its table's position in the store's order, the removed and changed tables' from that
+scan, the added ones' from a scan of the (few) rows the sync wrote.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import heapq
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import CursorResult, delete, select, update
 
 from ..dialects import TableInfo
 from ..dialects.stored import columns_digest
@@ -198,9 +200,10 @@ class Carry:
 
     `unchanged(...)` is asked for every table read, in any order: True when its stored row
     would be the same (equal `content_hash`), so it is not written again; otherwise the table
-    is written, and the old row it replaces is noted. `changes()` (after the last table, before
-    `move`) is the diff; `move()` deletes the replaced and removed rows and moves the rest of the
-    old snapshot over to the new one, in the caller's transaction.
+    is written (into `new_id`, a staging snapshot), and the old row it replaces is noted.
+    `changes()` (after the last table, before `merge`) is the diff; `merge()` deletes the
+    replaced and removed rows and moves the written ones into the old snapshot, which stays
+    the current one, in the caller's transaction.
     """
 
     def __init__(self, old_id: int, new_id: int) -> None:
@@ -281,18 +284,19 @@ class Carry:
                 self._changes.add("tablesAdded", {"schema": schema, "name": name, "kind": kind})
         return self._changes.as_json()
 
-    def move(self) -> None:
-        """Delete the old rows that were replaced or removed, then move the old snapshot's
-        remaining (unchanged) rows to the new one."""
+    def merge(self) -> bool:
+        """Delete the old rows that were replaced or removed, then move the rows the sync wrote
+        into the old snapshot; whether any row changed."""
         for start in range(0, len(self._gone), PAIRS):
             db.session.execute(
                 delete(SchemaTable)
                 .where(SchemaTable.id.in_(self._gone[start : start + PAIRS]))
                 .execution_options(synchronize_session=False)
             )
-        db.session.execute(
+        moved: CursorResult[Any] = db.session.execute(  # type: ignore[assignment]
             update(SchemaTable)
-            .where(SchemaTable.snapshot_id == self.old_id)
-            .values(snapshot_id=self.new_id)
+            .where(SchemaTable.snapshot_id == self.new_id)
+            .values(snapshot_id=self.old_id)
             .execution_options(synchronize_session=False)
         )
+        return bool(self._gone) or moved.rowcount > 0

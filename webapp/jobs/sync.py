@@ -208,13 +208,24 @@ def _writer() -> Callable[[list[tuple[Any, ...]]], None]:
 
 
 def _succeeded(source: Source, run: SyncRun, snapshot: SchemaSnapshot, carry: Carry | None) -> None:
-    """Make the new snapshot the source's current one, in one transaction: the diff against the
-    previous one, its unchanged rows moved over (the rest deleted with it), the run recorded."""
+    """Make what was read the source's current schema, in one transaction, and record the run.
+    A first sync's snapshot becomes the current one; a repeated sync's diff is taken, and the
+    rows it wrote replace their old ones in the current snapshot (diff.Carry.merge), whose
+    counts (and, when a row changed, time) become this read's; the staging snapshot goes."""
     changes = carry.changes() if carry is not None else None
-    if carry is not None:
-        carry.move()
-        db.session.execute(delete(SchemaSnapshot).where(SchemaSnapshot.id == carry.old_id))
     now = utcnow()
+    if carry is not None:
+        changed = carry.merge()
+        kept = db.session.get(SchemaSnapshot, carry.old_id)
+        if kept is None:  # the source was deleted while it synced: nothing to keep
+            db.session.rollback()
+            return
+        kept.table_count, kept.column_count = snapshot.table_count, snapshot.column_count
+        if changed:
+            kept.created_at = now  # what caches of the schema key on (catalog search)
+        db.session.execute(delete(SchemaSnapshot).where(SchemaSnapshot.id == snapshot.id))
+        db.session.expunge(snapshot)
+        snapshot = kept
     snapshot.complete = True
     source.current_snapshot_id = snapshot.id
     source.last_sync_status = SyncStatus.SUCCESS.value
