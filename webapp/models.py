@@ -342,7 +342,7 @@ class SchemaTable(Model):
     # Digest of the columns' names and types (jobs/diff.py); NULL for rows stored before it.
     columns_hash: Mapped[str | None] = mapped_column(String(32))
     # Digest of everything else the row stores (kind, columns, keys, estimate, comment): a sync
-    # carries an unchanged table over to its new snapshot (jobs/sync.py); NULL for older rows.
+    # leaves an unchanged table's row where it is (jobs/diff.py Carry); NULL for older rows.
     content_hash: Mapped[str | None] = mapped_column(String(32))
 
 

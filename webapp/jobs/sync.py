@@ -1,5 +1,7 @@
-"""Schema sync of one claimed source: stream the catalog in batches into a new snapshot, diff it
-against the last good one, record the run; a failure keeps the last good snapshot and backs off."""
+"""Schema sync of one claimed source: stream the catalog in batches into a new snapshot (a
+staging one when there is a last good snapshot: only changed tables are written to it), diff it
+against the last good one, merge, record the run; a failure keeps the last good snapshot and
+backs off."""
 
 from __future__ import annotations
 

@@ -7,10 +7,11 @@ comment does; shown with its table). Hits are ordered by source name, then schem
 table's own hit before its columns' (in column order); a page holds `per_page` hits, grouped by
 source, with the counts of the whole search.
 
-Speed without sync cost: a snapshot never changes once it is current (a sync writes a new
-one), so each process keeps, per current snapshot, the lower-cased names and comments of its
-tables and columns (`_Index`, a few MB per 10,000 tables), built from the stored rows the first
-time a search meets the snapshot and dropped when the source's current snapshot moves on. A
+Speed without sync cost: a current snapshot changes only when a sync merges what it found
+changed into it, and then its time (`created_at`) moves too, so each process keeps, per current
+snapshot and time, the lower-cased names and comments of its tables and columns (`_Index`, a
+few MB per 10,000 tables), built from the stored rows the first time a search meets them and
+dropped when the source's current snapshot or its time moves on. A
 search then reads one row per source from the store, scans those in memory (a whole snapshot
 skipped at once when its text lacks the search text) and reads only the page's tables back.
 Opening the search with no text yet (the page, or the API's blank search) builds the missing
