@@ -175,8 +175,8 @@ def _insert(app: Any, row: dict[str, Any]) -> None:
 
 def settle(timeout: float = 10.0) -> None:
     """Wait until the events `record_in_background` queued in this process are stored."""
-    if threading.current_thread().name.startswith("datadock-audit"):
-        return  # the writer itself
+    if threading.current_thread().name.startswith(("datadock-audit", "datadock-verify")):
+        return  # the writer itself, or a verify's thread (it reads no audit event)
     with _PENDING_LOCK:
         pending = list(_PENDING)
     if pending:

@@ -6,9 +6,11 @@ Retry-After) instead of waiting, so however many silent hosts are being tried, t
 other request threads stay free for pages and the API. The bound must stay below the web
 server's thread count (gunicorn `--threads`): the requesting thread waits for its verify.
 
-The verify itself runs on a thread of its own under the app context, and the request waits for
-it at most the verify deadline plus GRACE_SECONDS: a driver that ignores its own timeout keeps
-its slot (so the bound still holds) but not the request thread.
+The verify itself runs on a thread of the process's own (`datadock-verify-N`: a daemon thread,
+started when none is idle and then reused) under the app context, and the request waits for it
+at most the verify deadline plus GRACE_SECONDS: a driver that ignores its own timeout keeps its
+slot and its thread (so the bound still holds, and the process still exits) but not the
+request thread.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import itertools
 import logging
 import math
 import os
+import queue
 import threading
 import time
 from collections.abc import Callable, Hashable
@@ -38,6 +41,7 @@ DEFAULT_PER_ORG = 2
 # Seconds past the verify deadline a request waits for a driver that overruns it.
 GRACE_SECONDS = 2.0
 _EXTENSION = "datadock_verify_slots"
+THREAD_PREFIX = "datadock-verify"
 _create_lock = threading.Lock()
 ALL: Hashable = object()  # in_flight() of every organization
 
@@ -56,6 +60,7 @@ class VerifySlots:
         self._lock = threading.Lock()
         self._taken: dict[int, _Slot] = {}
         self._ids = itertools.count(1)
+        self.threads = _Threads()
 
     def acquire(self, org: Hashable, size: int, per_org: int, seconds: float) -> int:
         """Take a slot for `org` for about `seconds`, or raise VerifyBusy; returns its token."""
@@ -89,6 +94,34 @@ class VerifySlots:
         """Slots taken now: all of them, or `org`'s."""
         with self._lock:
             return sum(1 for s in self._taken.values() if org is ALL or s.org == org)
+
+
+class _Threads:
+    """Daemon threads for verifies: one is started when no thread is idle, then it waits for
+    the next verify (a thread costs more to start than a verify's hand-off)."""
+
+    def __init__(self) -> None:
+        self._tasks: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._idle = 0  # threads waiting for a task, or about to
+        self._names = itertools.count(1)
+
+    def submit(self, task: Callable[[], None]) -> None:
+        """Run `task` on an idle thread, or on a new one."""
+        with self._lock:
+            start = self._idle == 0
+            if not start:
+                self._idle -= 1
+        self._tasks.put(task)
+        if start:
+            name = f"{THREAD_PREFIX}-{next(self._names)}"
+            threading.Thread(target=self._work, name=name, daemon=True).start()
+
+    def _work(self) -> None:
+        while True:
+            self._tasks.get()()  # a task never raises: verify_pool.run's task catches all
+            with self._lock:
+                self._idle += 1
 
 
 def _count(slots: list[_Slot]) -> str:
@@ -148,7 +181,7 @@ def run(org_id: Hashable, timeout: float, work: Callable[[], T]) -> T:
             future.set_result(result)
 
     try:
-        threading.Thread(target=task, name=f"verify-{token}", daemon=True).start()
+        slots.threads.submit(task)
     except BaseException:
         slots.release(token)
         raise
