@@ -5,7 +5,7 @@ the flat catalog reads on equal terms with the sync (a row per column with its c
 foreign keys' rows; fetched whole: the physical limit) and SQLAlchemy 2's bulk reflection. The
 issue's first baseline, the columns alone, is printed for reference. JIT is off for every
 reader, as Datadock's own catalog read turns it off. A repeated sync finds nothing changed: it
-writes no table and moves every row to its new snapshot.
+writes no table, and the current snapshot stays as it is.
 
 Run with `make bench`. Asserts only that every sync is correct, never how fast it is. Goals
 (issue 11): full sync ≤ 1.5× the flat read on either store, first or repeated (the PostgreSQL

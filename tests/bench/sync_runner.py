@@ -6,7 +6,7 @@ round: the flat catalog reads (a row per column with its comments, the foreign k
 fetched whole) and, for reference, the columns alone, SQLAlchemy 2's bulk reflection
 (get_multi_columns + get_multi_pk_constraint + get_multi_foreign_keys), and for each store a
 first sync (no previous snapshot) and a repeated sync (diffed against the first: nothing
-changed, so no table is written and every row moves to the new snapshot). The
+changed, so no table is written and the current snapshot stays as it is). The
 PostgreSQL store's statistics are made stale on purpose: analysed while `schema_tables` was
 empty, with autovacuum off for it, so the planner believes the snapshots are tiny.
 """
