@@ -24,6 +24,7 @@ from webapp.dialects import get_dialect
 from webapp.extensions import db
 from webapp.jobs import diff
 from webapp.models import Organization, SchemaSnapshot, SchemaTable, SyncRun
+from webapp.sources import catalog_search
 
 BEFORE = """
 CREATE TABLE public.alpha (id int PRIMARY KEY, a int);
@@ -138,6 +139,12 @@ def _copy(snapshot_id: int) -> int:
     return copy.id
 
 
+def _found(org: Organization, text: str) -> list[str]:
+    """The schema.table names of the catalog search's table hits for `text`."""
+    results = catalog_search.search(org, text)
+    return [f"{t.schema_name}.{t.name}" for g in results.groups for t in g.tables if t.matched]
+
+
 def test_a_repeated_sync_carries_unchanged_tables_and_diffs_like_snapshot_diff(
     store, pg, monkeypatch
 ):
@@ -152,6 +159,7 @@ def test_a_repeated_sync_carries_unchanged_tables_and_diffs_like_snapshot_diff(
         first_id = source.current_snapshot_id
         before = {key: t.id for key, t in _rows(first_id).items()}
         reference = _copy(first_id)
+        assert _found(org, "mango") == [] and _found(org, "doomed_a") == ["public.doomed_a"]
 
         run_sql(pg, database, CHANGES)
         uc.request_sync(source)
@@ -162,6 +170,8 @@ def test_a_repeated_sync_carries_unchanged_tables_and_diffs_like_snapshot_diff(
         assert second_id == first_id
         assert sorted(db.session.scalars(db.select(SchemaSnapshot.id))) == [first_id, reference]
         changed_at = db.session.get(SchemaSnapshot, first_id).created_at
+        # The catalog index of the merged snapshot is read again (its time moved).
+        assert _found(org, "mango") == ["public.Mango"] and _found(org, "doomed_a") == []
         after = _rows(second_id)
         run = db.session.scalars(db.select(SyncRun).order_by(SyncRun.id.desc())).first()
 
