@@ -20,6 +20,7 @@ from . import openapi_catalog as catalog_api
 from . import openapi_faces as faces_api
 from . import openapi_members as members_api
 from . import openapi_notifications as notifications_api
+from . import openapi_parts as parts
 from . import openapi_supermetrics as supermetrics_api
 from .dialects import DIALECTS, Dialect, FieldSpec
 from .models import HealthStatus
@@ -33,7 +34,7 @@ from .source_inputs import (
 
 API_VERSION = "1.0.0"
 PREFIX = "/api/public"
-_REF = "#/components/"
+_REF = parts.REF
 _TYPES = {"integer": "integer", "boolean": "boolean"}  # every other kind is a string
 _ONE_LINE = "^[^\\x00-\\x1f\\x7f]*$"
 Mode = Literal["create", "verify", "update"]
@@ -49,8 +50,7 @@ _REQUIRED: dict[Mode, list[str]] = {
 }
 
 
-def _ref(kind: str, name: str) -> dict[str, str]:
-    return {"$ref": f"{_REF}{kind}/{name}"}
+_ref = parts.ref
 
 
 def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
@@ -536,17 +536,9 @@ def _operation(
     body: str | None = None,
     params: tuple[str, ...] = ("orgId",),
 ) -> dict[str, Any]:
-    operation: dict[str, Any] = {
-        "operationId": op_id,
-        "summary": summary,
-        "description": description,
-        "tags": ["Data Sources"],
-        "parameters": [_ref("parameters", p) for p in params],
-        "responses": responses,
-    }
-    if body:
-        operation["requestBody"] = {"required": True, "content": _json(_ref("schemas", body))}
-    return operation
+    return parts.operation(
+        op_id, summary, description, responses, tag="Data Sources", params=params, body=body
+    )
 
 
 def _paths() -> dict[str, Any]:

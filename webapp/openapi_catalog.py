@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from .openapi_parts import ref
 from .sources.catalog_search import MAX_PER_PAGE, MAX_TEXT, PER_PAGE
 
 PREFIX = "/api/public"
-_REF = "#/components/"
 TAG = {"name": "Catalog", "description": "Tables and columns across every data source"}
 
 
-def _ref(kind: str, name: str) -> dict[str, str]:
-    return {"$ref": f"{_REF}{kind}/{name}"}
+_ref = ref
 
 
 def _count() -> dict[str, Any]:

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import openapi_parts as parts
 from .members.roles import KeyScope, Role
 
 PREFIX = "/api/public"
-_REF = "#/components/"
 _ROLES = [r.value for r in Role]
 
 
-def _ref(kind: str, name: str) -> dict[str, str]:
-    return {"$ref": f"{_REF}{kind}/{name}"}
+_ref = parts.ref
 
 
 def schemas() -> dict[str, Any]:
@@ -131,21 +130,16 @@ def paths(ok: Any, errors: Any, data: Any) -> dict[str, Any]:
         body: str | None = None,
         params: tuple[str, ...] = ("orgId",),
     ) -> dict[str, Any]:
-        operation: dict[str, Any] = {
-            "operationId": op_id,
-            "summary": summary,
-            "description": description,
-            "tags": ["Members"],
-            "parameters": [_ref("parameters", p) for p in params],
-            "responses": responses,
-            "x-required-scope": KeyScope.ADMIN.value,
-        }
-        if body:
-            operation["requestBody"] = {
-                "required": True,
-                "content": {"application/json": {"schema": _ref("schemas", body)}},
-            }
-        return operation
+        return parts.operation(
+            op_id,
+            summary,
+            description,
+            responses,
+            tag="Members",
+            params=params,
+            body=body,
+            scope=KeyScope.ADMIN.value,
+        )
 
     invite = (
         "Creates a single-use invitation link, valid 7 days (only its hash is stored), "

@@ -8,14 +8,13 @@ from typing import Any
 
 from .jobs.events import EVENT_TYPES
 from .notifications.channels import CHANNEL_TYPES
+from .openapi_parts import operation, ref
 
 PREFIX = "/api/public"
 TAG = "Notifications"
-_REF = "#/components/"
 
 
-def _ref(kind: str, name: str) -> dict[str, str]:
-    return {"$ref": f"{_REF}{kind}/{name}"}
+_ref = ref
 
 
 def schemas() -> dict[str, Any]:
@@ -170,21 +169,9 @@ def paths(
         body: str | None = None,
         scope: str = "admin",
     ) -> dict[str, Any]:
-        operation: dict[str, Any] = {
-            "operationId": op_id,
-            "summary": summary,
-            "description": description,
-            "tags": [TAG],
-            "parameters": [_ref("parameters", p) for p in params],
-            "responses": responses,
-            "x-required-scope": scope,
-        }
-        if body:
-            operation["requestBody"] = {
-                "required": True,
-                "content": {"application/json": {"schema": _ref("schemas", body)}},
-            }
-        return operation
+        return operation(
+            op_id, summary, description, responses, tag=TAG, params=params, body=body, scope=scope
+        )
 
     ids = ("orgId", "channelId")
     return {

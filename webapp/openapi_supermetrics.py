@@ -8,9 +8,9 @@ from typing import Any
 
 from .dialects import DIALECTS
 from .members.roles import KeyScope
+from .openapi_parts import operation, ref
 
 BASE = "/v1/teams/{teamId}/data-source-connections"
-_REF = "#/components/"
 _META = {
     "type": "object",
     "required": ["request_id"],
@@ -20,8 +20,7 @@ _MOMENT = {"type": ["string", "null"], "format": "date-time"}
 _HEADERS = ("X-Request-Id", "X-RateLimit-Limit", "X-RateLimit-Remaining")
 
 
-def _ref(kind: str, name: str) -> dict[str, str]:
-    return {"$ref": f"{_REF}{kind}/{name}"}
+_ref = ref
 
 
 def schemas() -> dict[str, Any]:
@@ -196,18 +195,16 @@ def _op(
     params: tuple[str, ...],
     body: bool = False,
 ) -> dict[str, Any]:
-    operation: dict[str, Any] = {
-        "operationId": op_id,
-        "summary": summary,
-        "description": description,
-        "tags": ["Onboarding links"],
-        "parameters": [_ref("parameters", p) for p in params],
-        "responses": responses,
-        "x-required-scope": scope.value,
-    }
-    if body:
-        operation["requestBody"] = {"required": True, "content": _json("SmCreateConnection")}
-    return operation
+    return operation(
+        op_id,
+        summary,
+        description,
+        responses,
+        tag="Onboarding links",
+        params=params,
+        body="SmCreateConnection" if body else None,
+        scope=scope.value,
+    )
 
 
 def paths() -> dict[str, Any]:
