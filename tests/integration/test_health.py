@@ -135,9 +135,10 @@ def test_silent_hosts_do_not_delay_other_checks_or_syncs(app, admin, pg, silent_
             db.session.get(Source, source_id).next_sync_at = None
         db.session.commit()
         # The SQLite store runs in WAL mode with a busy timeout: jobs and pages write side by
-        # side without "database is locked".
+        # side without "database is locked"; commits sync at checkpoints (1: NORMAL).
         assert db.session.execute(db.text("PRAGMA journal_mode")).scalar() == "wal"
         assert db.session.execute(db.text("PRAGMA busy_timeout")).scalar() == 15000
+        assert db.session.execute(db.text("PRAGMA synchronous")).scalar() == 1
         scheduler.start(app)
         uc.request_sync(db.session.get(Source, healthy[0]))
         deadline = time.monotonic() + 60
