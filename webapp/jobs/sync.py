@@ -106,13 +106,14 @@ def _store(
 ) -> Carry | None:
     """Insert the tables a batch at a time while the next batch is read (batches.py); every
     COMMIT_SECONDS the batches so far commit (progress shows, SQLite writers are not starved
-    for longer) and the lease is renewed.
+    for longer) and the lease is renewed; the last ones commit with the run's outcome.
 
     Against a previous snapshot, a table whose row would be the same (diff.Carry) is not
-    written: it is moved over when the sync succeeds. Rows go in as the store's own text, past
-    SQLAlchemy's per-row type processing: COPY on a PostgreSQL store, one executemany on
-    SQLite. A StoredTable (the PostgreSQL catalog read) brings its columns' JSON and digest as
-    they are to be stored; any other TableInfo is encoded and digested here."""
+    written: its row in the current snapshot stays as it is. Rows go in as the store's own
+    text, past SQLAlchemy's per-row type processing: COPY on a PostgreSQL store, one
+    executemany on SQLite. A StoredTable (the PostgreSQL catalog read) brings its columns'
+    JSON and digest as they are to be stored; any other TableInfo is encoded and digested
+    here."""
     lease = current_app.config["JOB_LEASE_SECONDS"]
     write = _writer()
     committed = time.monotonic()
@@ -133,15 +134,20 @@ def _store(
             if time.monotonic() - committed >= COMMIT_SECONDS:
                 _commit_batches(snapshot, owner, lease)
                 committed = time.monotonic()
-    _commit_batches(snapshot, owner, lease)
+    # The last batches commit with the run's outcome (_succeeded): one transaction, and the
+    # objects it updates are not expired (re-read) by a commit in between.
+    _commit_batches(snapshot, owner, lease, commit=False)
     return carry
 
 
-def _commit_batches(snapshot: SchemaSnapshot, owner: str, lease: float) -> None:
+def _commit_batches(
+    snapshot: SchemaSnapshot, owner: str, lease: float, commit: bool = True
+) -> None:
     """Renew the lease and commit what was written since the last commit."""
     if not renew(SYNC, snapshot.source_id, owner, utcnow(), lease):
         raise LeaseLost
-    db.session.commit()
+    if commit:
+        db.session.commit()
 
 
 # The columns of a stored table row, in the order _row gives them (the digests last).
@@ -244,16 +250,10 @@ def _succeeded(source: Source, run: SyncRun, snapshot: SchemaSnapshot, carry: Ca
     if changes:
         events.schema_changed(source, run.id, changes)  # in the run's transaction
     _schedule_next(source, schedules.next_sync_at(source, current_app.config["SYNC_INTERVAL"]))
-    db.session.commit()
     prune_runs(source.id)
-    db.session.commit()
-    log.info(
-        "synced source %s: %s tables, %s columns, %s changes",
-        source.id,
-        snapshot.table_count,
-        snapshot.column_count,
-        run.change_count,
-    )
+    said = (source.id, snapshot.table_count, snapshot.column_count, run.change_count)
+    db.session.commit()  # (the values logged are taken before: a commit expires them)
+    log.info("synced source %s: %s tables, %s columns, %s changes", *said)
 
 
 def _failed(source: Source, run: SyncRun, snapshot: SchemaSnapshot | None, message: str) -> None:
