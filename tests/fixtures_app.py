@@ -97,6 +97,13 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
+def page_text(client: FlaskClient, url: str) -> str:
+    """The page at `url` with its CSRF tokens blanked: a token holds the second it was made,
+    so two renderings of the same page differ in it when a second boundary falls between."""
+    html = client.get(url).get_data(as_text=True)
+    return re.sub(r'(name="csrf_token"[^>]*value=)"[^"]*"', r'\1""', html)
+
+
 def csrf_token(client: FlaskClient, url: str) -> str:
     """The CSRF token of the form served at `url`."""
     html = client.get(url).get_data(as_text=True)

@@ -7,7 +7,7 @@ import re
 from flask import g
 from flask_migrate import upgrade
 
-from tests.fixtures_app import ADMIN_EMAIL, csrf_token
+from tests.fixtures_app import ADMIN_EMAIL, csrf_token, page_text
 from tests.unit.test_hardening import add_source
 from webapp import audit, create_app
 from webapp import sources as uc
@@ -42,10 +42,10 @@ def test_page_lists_events_newest_first_in_pages_of_50(app, admin):
     assert len(names) == 50 and names[0] == "db-119" and names[-1] == "db-070"
     assert "120 events, newest first · page 1 of 3" in first
     assert 'rel="next"' in first and 'rel="prev"' not in first
-    last = admin.get("/audit?page=3").get_data(as_text=True)
+    last = page_text(admin, "/audit?page=3")
     assert re.findall(r"<td>(db-\d+)</td>", last)[-1] == "db-000"
     assert len(re.findall(r"<td>(db-\d+)</td>", last)) == 20
-    assert admin.get("/audit?page=99").get_data(as_text=True) == last  # clamped
+    assert page_text(admin, "/audit?page=99") == last  # clamped
     assert admin.get("/audit?page=x").status_code == 200
 
 
