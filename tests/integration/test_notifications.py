@@ -12,9 +12,15 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from flask_migrate import upgrade
 
-from tests.integration.jobs_helpers import add_source, fresh_database, org, run_sql, sync_once
+from tests.integration.jobs_helpers import (
+    add_source,
+    fresh_database,
+    org,
+    postgres_store_app,
+    run_sql,
+    sync_once,
+)
 from tests.integration.notify_helpers import smtp_server, wait_for, webhook_receiver
 from tests.servers import (
     PgServer,
@@ -26,7 +32,7 @@ from tests.servers import (
     server_dir,
     throwaway_postgres,
 )
-from webapp import create_app, notifications
+from webapp import notifications
 from webapp import sources as uc
 from webapp.accounts import create_admin
 from webapp.core.signatures import verify
@@ -367,15 +373,10 @@ def test_a_slack_channel_gets_a_readable_message(app, admin, pg):
 def test_deliveries_are_claimed_once_on_a_postgresql_store(pg, tmp_path, monkeypatch):
     """Two owners claiming at once on PostgreSQL (FOR UPDATE SKIP LOCKED) share the due
     deliveries without overlap; a lease that expires makes a delivery due again."""
-    name = fresh_database(pg, "notifystore")
-    monkeypatch.setenv("DATADOCK_INSTANCE_PATH", str(tmp_path / "instance"))
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    url = f"postgresql+psycopg://{pg.user}:{pg.password}@{pg.host}:{pg.port}/{name}"
-    application = create_app(
-        {"TESTING": True, "SCHEDULER_ENABLED": False, "SQLALCHEMY_DATABASE_URI": url}
-    )
-    with application.app_context():
-        upgrade()
+    with (
+        postgres_store_app(pg, "notifystore", tmp_path / "instance", monkeypatch) as application,
+        application.app_context(),
+    ):
         create_admin("Acme", "admin@example.com", "a long admin password")
         channel, _ = notifications.create_channel(
             org(), {"type": "webhook", "url": "http://127.0.0.1:9/hook"}
@@ -402,8 +403,6 @@ def test_deliveries_are_claimed_once_on_a_postgresql_store(pg, tmp_path, monkeyp
         assert deliveries.claim("c", now, 10) == []
         later = now + timedelta(seconds=deliveries.LEASE_SECONDS + 1)
         assert len(deliveries.claim("c", later, 20)) == 10
-        db.session.remove()
-        db.engine.dispose()
 
 
 def test_events_older_than_the_retention_are_pruned_with_their_deliveries(app, admin):

@@ -6,14 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import psycopg
 import pytest
 from flask import Flask
-from flask_migrate import upgrade
-from sqlalchemy import event
+from sqlalchemy import event, text
 
-from tests.integration.jobs_helpers import fresh_database
-from webapp import create_app
+from tests.integration.jobs_helpers import postgres_store_app
 from webapp.extensions import db
 from webapp.jobs import diff
 from webapp.models import Organization, SchemaSnapshot, SchemaTable, Source
@@ -22,21 +19,14 @@ from webapp.models import Organization, SchemaSnapshot, SchemaTable, Source
 @pytest.fixture
 def pg_store(pg, tmp_path, monkeypatch) -> Iterator[Flask]:
     """An app whose store is a fresh database on the throwaway PostgreSQL."""
-    name = fresh_database(pg, "store")
-    monkeypatch.setenv("DATADOCK_INSTANCE_PATH", str(tmp_path / "instance"))
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    url = f"postgresql+psycopg://{pg.user}:{pg.password}@{pg.host}:{pg.port}/{name}"
-    application = create_app(
-        {"TESTING": True, "SCHEDULER_ENABLED": False, "SQLALCHEMY_DATABASE_URI": url}
-    )
-    with application.app_context():
-        upgrade()
+    with (
+        postgres_store_app(pg, "store", tmp_path / "instance", monkeypatch) as application,
+        application.app_context(),
+    ):
         # Statistics of an empty table: what a store analysed before its first sync has.
-        with psycopg.connect(pg.superuser_dsn(name), autocommit=True) as conn:
-            conn.execute("ANALYZE schema_tables")
+        db.session.execute(text("ANALYZE schema_tables"))
+        db.session.commit()
         yield application
-        db.session.remove()
-        db.engine.dispose()
 
 
 def _column(name: str, typ: str) -> dict:
