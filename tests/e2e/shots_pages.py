@@ -12,10 +12,10 @@ from pathlib import Path
 import psycopg
 from playwright.sync_api import Page, expect
 
+from tests.e2e.first_run import fill_setup
 from tests.servers import PgServer
 
 OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-ADMIN_PASSWORD = "a long admin password"
 SHOP = "acme_shop"
 REPORTING = "shop_reporting"  # the login that stops working (its password is changed)
 SYNC_MS = 60_000  # a sync on a loaded machine; nothing is timed
@@ -100,11 +100,7 @@ def test_screenshots(page: Page, live_server: str, pg: PgServer):
     page.set_viewport_size({"width": 1100, "height": 900})
     page.goto(live_server)
     shot(page, "setup")
-    page.get_by_label("Organization name").fill("Acme")
-    page.get_by_label("Admin email").fill("admin@example.com")
-    page.get_by_label("Password", exact=True).fill(ADMIN_PASSWORD)
-    page.get_by_label("Confirm password").fill(ADMIN_PASSWORD)
-    page.get_by_role("button", name="Create organization").click()
+    fill_setup(page)
     shot(page, "sources-empty")
     page.get_by_role("button", name="Explore with a demo database").click()
     section(page, "Schema")

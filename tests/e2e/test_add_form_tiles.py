@@ -9,11 +9,12 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests.e2e import first_run
+from tests.fixtures_app import ADMIN_PASSWORD
 from webapp.dialects import DIALECTS
 
 pytestmark = pytest.mark.e2e
 
-ADMIN_PASSWORD = "a long admin password"
 OUTBOUND = "203.0.113.7"  # documentation range: only shown and copied, never dialled
 
 
@@ -24,13 +25,8 @@ def live_server_env() -> dict[str, str]:
 
 
 def set_up(page: Page, base: str) -> None:
-    page.goto(base)
-    page.get_by_label("Organization name").fill("Acme")
-    page.get_by_label("Admin email").fill("admin@example.com")
-    page.get_by_label("Password", exact=True).fill(ADMIN_PASSWORD)
-    page.get_by_label("Confirm password").fill(ADMIN_PASSWORD)
-    page.get_by_role("button", name="Create organization").click()
-    expect(page.get_by_role("heading", name="Data sources", exact=True)).to_be_visible()
+    """Set up, then open the add form."""
+    first_run.set_up(page, base)
     page.get_by_role("link", name="Add data source").first.click()
 
 

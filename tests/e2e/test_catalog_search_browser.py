@@ -12,12 +12,12 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.catalog_helpers import add_schema, column
+from tests.e2e.first_run import set_up
 from webapp import create_app
 from webapp.extensions import db
 
 pytestmark = pytest.mark.e2e
 
-PASSWORD = "a long admin password"
 LONG = "order_lines_by_customer_region_and_fiscal_quarter_with_every_adjustment_kept"
 
 
@@ -53,13 +53,7 @@ def no_sideways_scroll(page: Page) -> None:
 def test_catalog_search_with_and_without_javascript_and_at_390px(
     page: Page, browser: Browser, live_server: str, tmp_path, monkeypatch
 ):
-    page.goto(live_server)
-    page.get_by_label("Organization name").fill("Acme")
-    page.get_by_label("Admin email").fill("admin@example.com")
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_label("Confirm password").fill(PASSWORD)
-    page.get_by_role("button", name="Create organization").click()
-    expect(page.get_by_role("heading", name="Data sources", exact=True)).to_be_visible()
+    set_up(page, live_server)
     seed(tmp_path, monkeypatch)
 
     # With JavaScript: typing searches, the results swap in and the URL follows; no page load.

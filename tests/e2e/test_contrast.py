@@ -23,9 +23,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.first_run import fill_setup
+
 pytestmark = pytest.mark.e2e
 
-ADMIN_PASSWORD = "a long admin password"
 
 # Returns the texts whose contrast is too low on the page as it is now: one dict per element.
 CONTRAST_JS = r"""
@@ -427,12 +428,7 @@ def test_pages_meet_wcag_aa_contrast_and_show_focus(page: Page, live_server: str
     page.goto(live_server)
     expect(page.get_by_role("button", name="Create organization")).to_be_visible()
     found.contrast(page, "setup")
-    page.get_by_label("Organization name").fill("Acme")
-    page.get_by_label("Admin email").fill("admin@example.com")
-    page.get_by_label("Password", exact=True).fill(ADMIN_PASSWORD)
-    page.get_by_label("Confirm password").fill(ADMIN_PASSWORD)
-    page.get_by_label("Explore with a demo database").check()
-    page.get_by_role("button", name="Create organization").click()
+    fill_setup(page, demo=True)
     expect(page.get_by_role("heading", name="Demo shop")).to_be_visible()
     ids = {"demo": page.url.rstrip("/").rsplit("/", 1)[-1]}
     ids |= _create_sources(page, live_server, tmp_path / "instance" / "data")

@@ -9,23 +9,18 @@ import psycopg
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests.e2e import first_run
 from tests.polling import wait_until
 from tests.servers import PgServer, silent_listener
 
 pytestmark = pytest.mark.e2e
 
-ADMIN_PASSWORD = "a long admin password"
 TRUSTED_USER = "datadock_trusted"
 
 
 def set_up(page: Page, base: str) -> None:
-    page.goto(base)
-    page.get_by_label("Organization name").fill("Acme")
-    page.get_by_label("Admin email").fill("admin@example.com")
-    page.get_by_label("Password", exact=True).fill(ADMIN_PASSWORD)
-    page.get_by_label("Confirm password").fill(ADMIN_PASSWORD)
-    page.get_by_role("button", name="Create organization").click()
-    expect(page.get_by_role("heading", name="Data sources", exact=True)).to_be_visible()
+    """Set up, then open the add form."""
+    first_run.set_up(page, base)
     page.get_by_role("link", name="Add data source").first.click()
 
 

@@ -8,21 +8,10 @@ import re
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests.e2e.first_run import set_up
 from tests.polling import wait_until
 
 pytestmark = pytest.mark.e2e
-
-ADMIN_PASSWORD = "a long admin password"
-
-
-def set_up(page: Page, base: str) -> None:
-    page.goto(base)
-    page.get_by_label("Organization name").fill("Acme")
-    page.get_by_label("Admin email").fill("admin@example.com")
-    page.get_by_label("Password", exact=True).fill(ADMIN_PASSWORD)
-    page.get_by_label("Confirm password").fill(ADMIN_PASSWORD)
-    page.get_by_role("button", name="Create organization").click()
-    expect(page.get_by_role("heading", name="Data sources", exact=True)).to_be_visible()
 
 
 def test_add_verify_save_sync_and_delete_without_javascript(browser: Browser, live_server: str, pg):

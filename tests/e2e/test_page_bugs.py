@@ -9,6 +9,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.first_run import set_up
+
 pytestmark = pytest.mark.e2e
 
 SYNC_DEADLINE_MS = 120_000  # the demo's first sync on a loaded machine
@@ -22,17 +24,6 @@ def patient_expect():
     expect.set_options(timeout=None)
 
 
-def set_up_with_the_demo(page: Page, url: str) -> None:
-    page.goto(url)
-    page.get_by_label("Organization name").fill("Acme")
-    page.get_by_label("Admin email").fill("admin@example.com")
-    page.get_by_label("Password", exact=True).fill("a long admin password")
-    page.get_by_label("Confirm password").fill("a long admin password")
-    page.get_by_label("Explore with a demo database").check()
-    page.get_by_role("button", name="Create organization").click()
-    expect(page.get_by_role("heading", name="Demo shop")).to_be_visible()
-
-
 def no_sideways_scroll(page: Page) -> None:
     overflow = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
     assert page.evaluate(overflow) <= 0, f"{page.url} scrolls sideways at 390 px"
@@ -40,7 +31,7 @@ def no_sideways_scroll(page: Page) -> None:
 
 def test_pages_fit_a_390px_phone_and_tables_scroll_inside(page: Page, live_server: str):
     page.set_viewport_size({"width": 390, "height": 844})
-    set_up_with_the_demo(page, live_server)
+    set_up(page, live_server, demo=True)
     status = page.locator("#sync-status")
     expect(status).to_have_text("SUCCESS", timeout=SYNC_DEADLINE_MS)
     # The "schema is read now" message goes once the sync has finished (issue 14, bug 8).
@@ -63,7 +54,7 @@ def test_pages_fit_a_390px_phone_and_tables_scroll_inside(page: Page, live_serve
 
 
 def test_check_now_keeps_the_window_and_the_webhook_token_has_copy(page: Page, live_server: str):
-    set_up_with_the_demo(page, live_server)
+    set_up(page, live_server, demo=True)
     page.get_by_role("tab", name="Health").click()  # the source page's sections are tabs
     windows = page.get_by_role("navigation", name="Health history window")
     windows.get_by_role("link", name="7 days").click()
@@ -80,7 +71,7 @@ def test_check_now_keeps_the_window_and_the_webhook_token_has_copy(page: Page, l
 
 
 def test_an_unknown_page_gets_the_styled_404(page: Page, live_server: str):
-    set_up_with_the_demo(page, live_server)
+    set_up(page, live_server, demo=True)
     answer = page.goto(live_server + "/no-such-page")
     assert answer is not None and answer.status == 404
     expect(page.get_by_role("heading", name="This page does not exist")).to_be_visible()

@@ -16,13 +16,13 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.catalog_helpers import add_schema
+from tests.e2e.first_run import set_up
 from webapp import create_app
 from webapp.extensions import db
 from webapp.models import SchemaSnapshot, SchemaTable, Source
 
 pytestmark = pytest.mark.e2e
 
-PASSWORD = "a long admin password"
 ARCHIVED = 101  # zz_archive's tables: the pager's second page holds the last ones
 WIDE_COMMENT = "The customer's e-mail address, lower-cased at sign-up and never shown " * 3
 
@@ -85,16 +85,6 @@ def seed(tmp_path, monkeypatch) -> int:
         db.session.commit()
         db.engine.dispose()
     return source_id
-
-
-def set_up(page: Page, base: str) -> None:
-    page.goto(base)
-    page.get_by_label("Organization name").fill("Acme")
-    page.get_by_label("Admin email").fill("admin@example.com")
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_label("Confirm password").fill(PASSWORD)
-    page.get_by_role("button", name="Create organization").click()
-    expect(page.get_by_role("heading", name="Data sources", exact=True)).to_be_visible()
 
 
 def table(page: Page, qualified: str):

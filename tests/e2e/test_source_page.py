@@ -20,13 +20,13 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests.e2e.first_run import set_up
 from tests.integration.jobs_helpers import GatedProxy
 from tests.polling import wait_until
 from webapp.web.forms import MOVED_HELP, SAVED_HELP
 
 pytestmark = pytest.mark.e2e
 
-ADMIN_PASSWORD = "a long admin password"
 TABS = ["Overview", "Schema", "Health", "History", "Settings"]
 BAD = "rgb(180, 35, 24)"  # --bad, the red banner's text
 
@@ -66,17 +66,6 @@ def gated(pg) -> Iterator[GatedProxy]:
     proxy = GatedProxy(pg.port)
     yield proxy
     proxy.stop()
-
-
-def set_up(page: Page, base: str, demo: bool = False) -> None:
-    page.goto(base)
-    page.get_by_label("Organization name").fill("Acme")
-    page.get_by_label("Admin email").fill("admin@example.com")
-    page.get_by_label("Password", exact=True).fill(ADMIN_PASSWORD)
-    page.get_by_label("Confirm password").fill(ADMIN_PASSWORD)
-    if demo:
-        page.get_by_label("Explore with a demo database").check()
-    page.get_by_role("button", name="Create organization").click()
 
 
 def agree(panel: str, run: str, line: str) -> bool:

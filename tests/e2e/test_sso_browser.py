@@ -12,6 +12,9 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from tests.e2e.first_run import set_up
+from tests.fixtures_app import ADMIN_EMAIL, ADMIN_PASSWORD
+
 with warnings.catch_warnings():  # its Authlib imports warn; Authlib's own "always" filter
     import authlib.deprecate  # noqa: F401  (comes first, so the "ignore" below wins)
 
@@ -20,7 +23,6 @@ with warnings.catch_warnings():  # its Authlib imports warn; Authlib's own "alwa
 
 pytestmark = pytest.mark.e2e
 
-ADMIN_EMAIL, ADMIN_PASSWORD = "admin@example.com", "a long admin password"
 LOOPBACK = re.compile(r"^https?://(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(/|$)")
 USERS = [
     oidc_provider_mock.User(
@@ -73,16 +75,6 @@ def context(browser: Browser) -> Iterator[BrowserContext]:
     ctx = loopback_only(browser.new_context())
     yield ctx
     ctx.close()
-
-
-def set_up(page: Page, live_server: str) -> None:
-    page.goto(live_server)
-    page.get_by_label("Organization name").fill("Acme")
-    page.get_by_label("Admin email").fill(ADMIN_EMAIL)
-    page.get_by_label("Password", exact=True).fill(ADMIN_PASSWORD)
-    page.get_by_label("Confirm password").fill(ADMIN_PASSWORD)
-    page.get_by_role("button", name="Create organization").click()
-    expect(page.get_by_role("heading", name="Data sources", exact=True)).to_be_visible()
 
 
 def sign_in_at_provider(page: Page, sub: str) -> None:
